@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // Nix builds and 300 MiB uploads compete for 2 cores; run files two at a time.
+    maxWorkers: 2,
+  },
+});

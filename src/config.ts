@@ -1,0 +1,606 @@
+/**
+ * The one input schema. Every input is declared once here: name, type, default, description and
+ * validation. action.yml, the CLI flags and help, and docs/inputs.md are generated from or checked against
+ * it (scripts/gen-docs.ts, test/config/drift.test.ts). parseConfig validates everything up front, so a bad
+ * input fails before anything is built, uploaded or created.
+ */
+import { realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
+import pkg from '../package.json' with { type: 'json' };
+import { UserError } from './errors.ts';
+import { checkImageNameTemplate, DEFAULT_IMAGE_NAME } from './inputs/image-name.ts';
+import {
+  checkBucket,
+  checkEndpoint,
+  checkLabelKey,
+  checkLabelValue,
+  checkObjectPrefix,
+  checkProjectId,
+  checkResourceName,
+  checkStorageLocation,
+  MAX_LABELS,
+} from './inputs/rules.ts';
+import { closest } from './inputs/suggest.ts';
+import {
+  formatDuration,
+  invalid,
+  parseBoolean,
+  parseDuration,
+  parseEnum,
+  parseInteger,
+  parseList,
+  parseMap,
+} from './inputs/values.ts';
+
+/** The one version: the action ref, the component version, the flake ref and `--version` (DESIGN.md). */
+export const VERSION: string = pkg.version;
+/** Where this project's own flake lives, for the default `flake` outside GitHub Actions. */
+export const PROJECT_FLAKE = 'github:pcboy/nix-glab-runner';
+
+export type InputType = 'string' | 'boolean' | 'list' | 'enum' | 'duration' | 'map' | 'number';
+export type InputGroup = 'Nix' | 'GCP target' | 'Image' | 'Run';
+export const INPUT_GROUPS: readonly InputGroup[] = ['Nix', 'GCP target', 'Image', 'Run'];
+/** The commands inputs belong to. Later issues add roll, prune and rollback here. */
+export type Command = 'publish';
+export const COMMANDS: readonly Command[] = ['publish'];
+
+/** The typed value of each input type: durations are seconds. */
+export type ValueOf<T extends InputType> = T extends 'boolean'
+  ? boolean
+  : T extends 'list'
+    ? string[]
+    : T extends 'map'
+      ? Record<string, string>
+      : T extends 'duration' | 'number'
+        ? number
+        : string;
+
+export interface ValidateContext {
+  /** Absolute workspace directory: relative paths resolve against it, extra modules must lie in it. */
+  workspace: string;
+  /** True in CI (`CI=true`). */
+  ci: boolean;
+}
+
+interface SpecOf<T extends InputType> {
+  /** Kebab-case; the action input, the CLI flag (`--name`) and the component input all use it. */
+  name: string;
+  type: T;
+  description: string;
+  group: InputGroup;
+  /** Default as the raw string a user would write. Absent: the input is optional with no value. */
+  default?: string;
+  /** A different default for action.yml only, such as an `${{ github.token }}` expression. */
+  actionDefault?: string;
+  required?: boolean;
+  /** Allowed values for `enum`, and for each item of a `list` that declares them. */
+  options?: readonly string[];
+  /** Bounds for `number` and `duration` (seconds). */
+  min?: number;
+  max?: number;
+  /** Never echoed in messages; entry points mask it. */
+  secret?: boolean;
+  /** Commands that use this input; default publish only. */
+  commands?: readonly Command[];
+  /**
+   * Checks the typed value; throws a UserError (see `invalid`) on the first problem. It may return a
+   * normalised value to store instead. Runs on defaults too, never on absent values.
+   */
+  validate?(value: ValueOf<T>, ctx: ValidateContext): ValueOf<T> | undefined;
+}
+
+export type InputSpec = { [T in InputType]: SpecOf<T> }[InputType];
+
+function input<T extends InputType>(spec: SpecOf<T>): InputSpec {
+  return spec as InputSpec;
+}
+
+/** A rule check (see inputs/rules.ts) as a validate function. */
+function rule(check: (value: string) => string | undefined, name: string) {
+  return (value: string): undefined => {
+    const broken = check(value);
+    if (broken) throw invalid(name, broken, value);
+    return undefined;
+  };
+}
+
+export const GUEST_OS_FEATURES = [
+  // Linux-relevant values of Compute v1 GuestOsFeature.type (@google-cloud/compute 7 protos); WINDOWS and
+  // SECURE_BOOT are left out on purpose.
+  'GVNIC',
+  'IDPF',
+  'MULTI_IP_SUBNET',
+  'SEV_CAPABLE',
+  'SEV_LIVE_MIGRATABLE',
+  'SEV_LIVE_MIGRATABLE_V2',
+  'SEV_SNP_CAPABLE',
+  'SNP_SVSM_CAPABLE',
+  'SUSPEND_RESUME_COMPATIBLE',
+  'TDX_CAPABLE',
+  'UEFI_COMPATIBLE',
+  'VIRTIO_SCSI_MULTIQUEUE',
+] as const;
+
+/** Labels the pipeline sets itself; a user label with one of these keys would hide ours. */
+export const RESERVED_LABELS = ['managed-by', 'nix-hash'] as const;
+/** The pipeline adds up to this many labels (managed-by, nix-hash, git-sha, flake-rev). */
+const OWN_LABELS = 4;
+/** The API documents no limit on image descriptions; this cap keeps summaries and logs readable. */
+export const MAX_DESCRIPTION = 2048;
+
+/** Resolves a path against the workspace and follows symlinks, refusing what is not a regular file. */
+function existingFile(name: string, given: string, workspace: string): string {
+  const absolute = path.resolve(workspace, given);
+  let real: string;
+  try {
+    real = realpathSync(absolute);
+  } catch {
+    throw invalid(name, 'must name files that exist', given);
+  }
+  if (!statSync(real).isFile()) throw invalid(name, 'must name regular files, not directories', given);
+  return real;
+}
+
+function inside(dir: string, file: string): boolean {
+  const rel = path.relative(dir, file);
+  return rel !== '' && !rel.startsWith(`..${path.sep}`) && rel !== '..' && !path.isAbsolute(rel);
+}
+
+export const INPUTS: readonly InputSpec[] = [
+  // Nix
+  input({
+    name: 'flake',
+    type: 'string',
+    group: 'Nix',
+    default: '',
+    description:
+      "Flake to build from: a builder flake exposing builders.<system>.gceImage (the upstream interface), or your own flake (\".\") with flake-attr. Empty means this project's own flake at the action's ref or the CLI's version.",
+    validate: (value) => {
+      if (/\s/.test(value)) throw invalid('flake', 'must be a flake reference without whitespace', value);
+      return undefined;
+    },
+  }),
+  input({
+    name: 'flake-attr',
+    type: 'string',
+    group: 'Nix',
+    description:
+      'Attribute of the flake to build instead of the builder interface: an image derivation (e.g. packages.x86_64-linux.gce) or nixosConfigurations.<name>, which is extended with extra-modules.',
+    validate: (value) => {
+      if (!/^[A-Za-z0-9_'"][A-Za-z0-9_.'"-]*$/.test(value) || value.includes('..') || value.endsWith('.')) {
+        throw invalid(
+          'flake-attr',
+          'must be a dotted attribute path such as nixosConfigurations.runner',
+          value,
+        );
+      }
+      return undefined;
+    },
+  }),
+  input({
+    name: 'extra-modules',
+    type: 'list',
+    group: 'Nix',
+    description:
+      'NixOS module files added to the image, separated by newlines or commas. Each must be a file inside the workspace; only these files enter the Nix store.',
+    validate: (files, ctx) => {
+      const workspace = realWorkspace(ctx.workspace);
+      const resolved = files.map((file) => {
+        const real = existingFile('extra-modules', file, ctx.workspace);
+        if (!inside(workspace, real)) {
+          throw invalid(
+            'extra-modules',
+            'must name files inside the workspace, after following symlinks',
+            file,
+          );
+        }
+        return real;
+      });
+      return [...new Set(resolved)];
+    },
+  }),
+  input({
+    name: 'image-file',
+    type: 'string',
+    group: 'Nix',
+    description:
+      'A prebuilt *.raw.tar.gz to publish instead of building with Nix. Cannot be combined with extra-modules or flake-attr.',
+    validate: (file, ctx) => existingFile('image-file', file, ctx.workspace),
+  }),
+  input({
+    name: 'install-nix',
+    type: 'enum',
+    group: 'Nix',
+    default: 'auto',
+    options: ['auto', 'always', 'never'],
+    description:
+      'Whether to install Nix: auto installs it only in CI when no working nix is found, always installs the pinned nix-version, never requires an existing nix.',
+  }),
+  input({
+    name: 'nix-version',
+    type: 'string',
+    group: 'Nix',
+    default: '2.28.3',
+    description: 'Nix release to install when Nix is installed.',
+    validate: (value) => {
+      if (!/^\d+\.\d+\.\d+$/.test(value))
+        throw invalid('nix-version', 'must be a release such as 2.28.3', value);
+      return undefined;
+    },
+  }),
+  input({
+    name: 'extra-nix-config',
+    type: 'string',
+    group: 'Nix',
+    default: '',
+    description: 'Lines appended to nix.conf, e.g. substituters and trusted-public-keys.',
+  }),
+  input({
+    name: 'github-token',
+    type: 'string',
+    group: 'Nix',
+    secret: true,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a JS template
+    actionDefault: '${{ github.token }}',
+    description:
+      'Token for github.com flake inputs (access-tokens in nix.conf), avoiding API rate limits. The action uses the job token by default.',
+  }),
+
+  // GCP target
+  input({
+    name: 'project',
+    type: 'string',
+    group: 'GCP target',
+    description: 'Google Cloud project id. Default: the project of the Application Default Credentials.',
+    validate: rule(checkProjectId, 'project'),
+  }),
+  input({
+    name: 'bucket',
+    type: 'string',
+    group: 'GCP target',
+    required: true,
+    description: 'Cloud Storage bucket the image tarball is uploaded to before the image is created.',
+    validate: rule(checkBucket, 'bucket'),
+  }),
+  input({
+    name: 'object-prefix',
+    type: 'string',
+    group: 'GCP target',
+    default: 'nix-glab-runner/',
+    description: 'Prefix of the uploaded object name; the object is {object-prefix}{image-name}.raw.tar.gz.',
+    validate: rule(checkObjectPrefix, 'object-prefix'),
+  }),
+  input({
+    name: 'keep-object',
+    type: 'boolean',
+    group: 'GCP target',
+    default: 'false',
+    description: 'Keep the uploaded tarball after the image is READY instead of deleting it.',
+  }),
+  input({
+    name: 'storage-endpoint',
+    type: 'string',
+    group: 'GCP target',
+    description:
+      'Cloud Storage API endpoint, for Private Service Connect or the emulator. Plain http is allowed only for loopback hosts.',
+    validate: rule(checkEndpoint, 'storage-endpoint'),
+  }),
+  input({
+    name: 'compute-endpoint',
+    type: 'string',
+    group: 'GCP target',
+    description:
+      'Compute Engine API endpoint, for Private Service Connect or the emulator. Plain http is allowed only for loopback hosts.',
+    validate: rule(checkEndpoint, 'compute-endpoint'),
+  }),
+
+  // Image
+  input({
+    name: 'family',
+    type: 'string',
+    group: 'Image',
+    default: 'nixos-image-gitlab-runner',
+    description: 'Image family the new image joins; instance templates can follow the family.',
+    validate: rule(checkResourceName, 'family'),
+  }),
+  input({
+    name: 'image-name',
+    type: 'string',
+    group: 'Image',
+    default: DEFAULT_IMAGE_NAME,
+    description:
+      'Image name, or a template with {family}, {hash} (Nix output hash), {date} (UTC YYYYMMDD) and {nixos} (NixOS release). A template must contain {hash}; it is shortened to 63 characters by trimming {family} first.',
+  }),
+  input({
+    name: 'guest-os-features',
+    type: 'list',
+    group: 'Image',
+    options: GUEST_OS_FEATURES,
+    default: '',
+    description:
+      'Guest OS features added to the defaults (GVNIC, VIRTIO_SCSI_MULTIQUEUE, and UEFI_COMPATIBLE for EFI images), separated by newlines or commas.',
+  }),
+  input({
+    name: 'labels',
+    type: 'map',
+    group: 'Image',
+    default: '',
+    description:
+      'Extra image labels as key=value pairs, separated by newlines or commas. The keys managed-by and nix-hash are reserved.',
+    validate: (labels) => {
+      const keys = Object.keys(labels);
+      for (const key of keys) {
+        const broken = checkLabelKey(key);
+        if (broken) throw invalid('labels', broken, key);
+        if ((RESERVED_LABELS as readonly string[]).includes(key)) {
+          throw invalid(
+            'labels',
+            `must not set the reserved key "${key}", which the publisher sets itself`,
+            key,
+          );
+        }
+        const value = labels[key] ?? '';
+        const badValue = checkLabelValue(value);
+        if (badValue) throw invalid('labels', badValue, `${key}=${value}`);
+      }
+      if (keys.length > MAX_LABELS - OWN_LABELS) {
+        throw invalid(
+          'labels',
+          `must have at most ${MAX_LABELS - OWN_LABELS} labels, leaving room for ${OWN_LABELS} of the publisher's`,
+          `${keys.length} labels`,
+        );
+      }
+      return undefined;
+    },
+  }),
+  input({
+    name: 'description',
+    type: 'string',
+    group: 'Image',
+    description: 'Image description. Default: the flake reference and its revision.',
+    validate: (value) => {
+      if (value.length > MAX_DESCRIPTION) {
+        throw invalid(
+          'description',
+          `must be at most ${MAX_DESCRIPTION} characters`,
+          `${value.length} characters`,
+        );
+      }
+      return undefined;
+    },
+  }),
+  input({
+    name: 'storage-location',
+    type: 'string',
+    group: 'Image',
+    description:
+      'Cloud Storage location of the image, such as us, eu or us-central1. Default: nearest multi-region.',
+    validate: rule(checkStorageLocation, 'storage-location'),
+  }),
+  input({
+    name: 'architecture',
+    type: 'enum',
+    group: 'Image',
+    options: ['X86_64', 'ARM64'],
+    description: "Image architecture. Default: from the build's nix-support/gce-image.json, else unset.",
+  }),
+
+  // Run
+  input({
+    name: 'dry-run',
+    type: 'boolean',
+    group: 'Run',
+    default: 'false',
+    description:
+      'Build and check, and show what would be uploaded and created, making read-only API calls only.',
+  }),
+  input({
+    name: 'operation-timeout',
+    type: 'duration',
+    group: 'Run',
+    default: '20m',
+    min: 10,
+    max: 24 * 3600,
+    description:
+      'How long to wait for a Compute Engine operation, such as image creation: e.g. 90s, 20m, 1h30m.',
+  }),
+  input({
+    name: 'allow-rolled-back',
+    type: 'boolean',
+    group: 'Run',
+    default: 'false',
+    description:
+      'Republish a build whose image was deprecated by a rollback. Without it, such a build stops with an error.',
+  }),
+];
+
+export const OUTPUTS: readonly { name: string; description: string }[] = [
+  { name: 'image-name', description: 'Name of the image, created or found.' },
+  { name: 'image-self-link', description: 'Self link of the image.' },
+  { name: 'image-family', description: 'Family of the image.' },
+  { name: 'gcs-uri', description: 'gs:// URI of the uploaded tarball; empty when nothing was uploaded.' },
+  { name: 'store-path', description: 'Nix store path of the build; empty with image-file.' },
+  {
+    name: 'nix-hash',
+    description: 'Hash part of the Nix store path (or of the image file), the image identity.',
+  },
+  {
+    name: 'skipped',
+    description: 'true when an image of the same build already existed and nothing was published.',
+  },
+];
+
+export interface Config {
+  command: Command;
+  flake: string;
+  flakeAttr?: string;
+  /** Absolute real paths inside the workspace. */
+  extraModules: string[];
+  /** Absolute real path. */
+  imageFile?: string;
+  installNix: 'auto' | 'always' | 'never';
+  nixVersion: string;
+  extraNixConfig: string;
+  githubToken?: string;
+  project?: string;
+  bucket: string;
+  objectPrefix: string;
+  keepObject: boolean;
+  storageEndpoint?: string;
+  computeEndpoint?: string;
+  family: string;
+  /** A template (see inputs/image-name.ts); `{family}-{hash}` by default. */
+  imageName?: string;
+  guestOsFeatures: string[];
+  labels: Record<string, string>;
+  description?: string;
+  storageLocation?: string;
+  architecture?: 'X86_64' | 'ARM64';
+  /** Seconds. */
+  operationTimeout: number;
+  /** Republish a build whose image was rolled back (deprecated). */
+  allowRolledBack: boolean;
+  dryRun: boolean;
+  /** Absolute. */
+  workspace: string;
+}
+
+/** `extra-modules` → `extraModules`. */
+export function configKey(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+export function findInput(name: string): InputSpec | undefined {
+  return INPUTS.find((spec) => spec.name === name);
+}
+
+/** Inputs a command uses, in schema order. */
+export function inputsFor(command: Command): InputSpec[] {
+  return INPUTS.filter((spec) => (spec.commands ?? ['publish']).includes(command));
+}
+
+function realWorkspace(workspace: string): string {
+  try {
+    return realpathSync(workspace);
+  } catch {
+    throw new UserError(`The workspace directory "${workspace}" does not exist.`);
+  }
+}
+
+/** The empty-value form of each type, for optional inputs that were not given. */
+function emptyValue(type: InputType): unknown {
+  if (type === 'list') return [];
+  if (type === 'map') return {};
+  if (type === 'boolean') return false;
+  return undefined;
+}
+
+function typed(spec: InputSpec, text: string): unknown {
+  switch (spec.type) {
+    case 'boolean':
+      return parseBoolean(spec.name, text);
+    case 'list': {
+      const items = parseList(text);
+      const options = spec.options;
+      if (!options) return items;
+      return [...new Set(items.map((item) => parseEnum(spec.name, item, options)))];
+    }
+    case 'map':
+      return parseMap(spec.name, text);
+    case 'enum':
+      return parseEnum(spec.name, text, spec.options ?? []);
+    case 'duration': {
+      const seconds = parseDuration(spec.name, text);
+      const { min = 1, max } = spec;
+      if (seconds < min || (max !== undefined && seconds > max)) {
+        const range =
+          max === undefined
+            ? `at least ${formatDuration(min)}`
+            : `between ${formatDuration(min)} and ${formatDuration(max)}`;
+        throw invalid(spec.name, `must be a duration ${range}`, text);
+      }
+      return seconds;
+    }
+    case 'number':
+      return parseInteger(spec.name, text, spec.min, spec.max);
+    case 'string':
+      return text;
+  }
+}
+
+/** The flake built when `flake` is empty: the action's own checkout, or this version's release. */
+export function defaultFlake(actionPath: string | undefined): string {
+  return actionPath ? `path:${path.resolve(actionPath)}` : `${PROJECT_FLAKE}/v${VERSION}`;
+}
+
+/** Checks between inputs, after each input is valid on its own. */
+function crossCheck(config: Config): void {
+  if (config.imageFile !== undefined) {
+    if (config.extraModules.length > 0) {
+      throw new UserError(
+        'Input "image-file" cannot be combined with "extra-modules": a prebuilt image is published as is.',
+        'image-file',
+      );
+    }
+    if (config.flakeAttr !== undefined) {
+      throw new UserError(
+        'Input "image-file" cannot be combined with "flake-attr": a prebuilt image skips the Nix build.',
+        'image-file',
+      );
+    }
+  }
+  const template = config.imageName ?? DEFAULT_IMAGE_NAME;
+  const broken = checkImageNameTemplate(template, config.family);
+  if (broken) throw invalid('image-name', broken, template);
+}
+
+/**
+ * Validates raw inputs (name → string as given; undefined or blank = not given) into a Config. Throws a
+ * UserError naming the input on the first problem. Touches nothing but stat() of paths.
+ */
+export function parseConfig(
+  raw: Record<string, string | undefined>,
+  env: { workspace: string; ci: boolean; actionPath?: string },
+): Config {
+  const names = INPUTS.map((spec) => spec.name);
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined || names.includes(name)) continue;
+    const guess = closest(name, names);
+    throw new UserError(`Unknown input "${name}"${guess ? `; did you mean "${guess}"?` : '.'}`, name);
+  }
+
+  const ctx: ValidateContext = { workspace: path.resolve(env.workspace), ci: env.ci };
+  const values: Record<string, unknown> = { command: 'publish', workspace: ctx.workspace };
+  for (const spec of inputsFor('publish')) {
+    const given = raw[spec.name];
+    const text = given !== undefined && given.trim() !== '' ? given.trim() : spec.default;
+    if (text === undefined || text === '') {
+      if (spec.required)
+        throw new UserError(`Input "${spec.name}" is required but was not given.`, spec.name);
+      const empty = spec.type === 'string' && spec.default === '' ? '' : emptyValue(spec.type);
+      if (empty !== undefined) values[configKey(spec.name)] = empty;
+      continue;
+    }
+    const value = typed(spec, text);
+    const checked = spec.validate?.(value as never, ctx);
+    values[configKey(spec.name)] = checked ?? value;
+  }
+
+  const config = values as unknown as Config;
+  if (config.flake === '') config.flake = defaultFlake(env.actionPath);
+  crossCheck(config);
+  return config;
+}
+
+/**
+ * Reads action inputs from the environment the runner sets: `INPUT_<NAME>` upper-cased with hyphens kept
+ * (as @actions/core reads them), or with underscores (as some tools write them).
+ */
+export function readActionInputs(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const raw: Record<string, string | undefined> = {};
+  for (const spec of INPUTS) {
+    const upper = spec.name.toUpperCase();
+    raw[spec.name] = env[`INPUT_${upper}`] ?? env[`INPUT_${upper.replaceAll('-', '_')}`];
+  }
+  return raw;
+}

@@ -75,6 +75,8 @@ interface SpecOf<T extends InputType> {
   required?: boolean;
   /** Allowed values for `enum`, and for each item of a `list` that declares them. */
   options?: readonly string[];
+  /** What a value is, for help (`--bucket <name>`). Default: value. */
+  valueName?: string;
   /** Bounds for `number` and `duration` (seconds). */
   min?: number;
   max?: number;
@@ -151,6 +153,7 @@ export const INPUTS: readonly InputSpec[] = [
   input({
     name: 'flake',
     type: 'string',
+    valueName: 'ref',
     group: 'Nix',
     default: '',
     description:
@@ -163,6 +166,7 @@ export const INPUTS: readonly InputSpec[] = [
   input({
     name: 'flake-attr',
     type: 'string',
+    valueName: 'attr',
     group: 'Nix',
     description:
       'Attribute of the flake to build instead of the builder interface: an image derivation (e.g. packages.x86_64-linux.gce) or nixosConfigurations.<name>, which is extended with extra-modules.',
@@ -202,6 +206,7 @@ export const INPUTS: readonly InputSpec[] = [
   input({
     name: 'image-file',
     type: 'string',
+    valueName: 'path',
     group: 'Nix',
     description:
       'A prebuilt *.raw.tar.gz to publish instead of building with Nix. Cannot be combined with extra-modules or flake-attr.',
@@ -219,6 +224,7 @@ export const INPUTS: readonly InputSpec[] = [
   input({
     name: 'nix-version',
     type: 'string',
+    valueName: 'version',
     group: 'Nix',
     default: '2.28.3',
     description: 'Nix release to install when Nix is installed.',
@@ -231,6 +237,7 @@ export const INPUTS: readonly InputSpec[] = [
   input({
     name: 'extra-nix-config',
     type: 'string',
+    valueName: 'lines',
     group: 'Nix',
     default: '',
     description: 'Lines appended to nix.conf, e.g. substituters and trusted-public-keys.',
@@ -238,6 +245,7 @@ export const INPUTS: readonly InputSpec[] = [
   input({
     name: 'github-token',
     type: 'string',
+    valueName: 'token',
     group: 'Nix',
     secret: true,
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a JS template
@@ -250,6 +258,7 @@ export const INPUTS: readonly InputSpec[] = [
   input({
     name: 'project',
     type: 'string',
+    valueName: 'id',
     group: 'GCP target',
     description: 'Google Cloud project id. Default: the project of the Application Default Credentials.',
     validate: rule(checkProjectId, 'project'),
@@ -257,6 +266,7 @@ export const INPUTS: readonly InputSpec[] = [
   input({
     name: 'bucket',
     type: 'string',
+    valueName: 'name',
     group: 'GCP target',
     required: true,
     description: 'Cloud Storage bucket the image tarball is uploaded to before the image is created.',
@@ -265,6 +275,7 @@ export const INPUTS: readonly InputSpec[] = [
   input({
     name: 'object-prefix',
     type: 'string',
+    valueName: 'prefix',
     group: 'GCP target',
     default: 'nix-glab-runner/',
     description: 'Prefix of the uploaded object name; the object is {object-prefix}{image-name}.raw.tar.gz.',
@@ -280,6 +291,7 @@ export const INPUTS: readonly InputSpec[] = [
   input({
     name: 'storage-endpoint',
     type: 'string',
+    valueName: 'url',
     group: 'GCP target',
     description:
       'Cloud Storage API endpoint, for Private Service Connect or the emulator. Plain http is allowed only for loopback hosts.',
@@ -288,6 +300,7 @@ export const INPUTS: readonly InputSpec[] = [
   input({
     name: 'compute-endpoint',
     type: 'string',
+    valueName: 'url',
     group: 'GCP target',
     description:
       'Compute Engine API endpoint, for Private Service Connect or the emulator. Plain http is allowed only for loopback hosts.',
@@ -298,6 +311,7 @@ export const INPUTS: readonly InputSpec[] = [
   input({
     name: 'family',
     type: 'string',
+    valueName: 'name',
     group: 'Image',
     default: 'nixos-image-gitlab-runner',
     description: 'Image family the new image joins; instance templates can follow the family.',
@@ -306,6 +320,7 @@ export const INPUTS: readonly InputSpec[] = [
   input({
     name: 'image-name',
     type: 'string',
+    valueName: 'template',
     group: 'Image',
     default: DEFAULT_IMAGE_NAME,
     description:
@@ -356,6 +371,7 @@ export const INPUTS: readonly InputSpec[] = [
   input({
     name: 'description',
     type: 'string',
+    valueName: 'text',
     group: 'Image',
     description: 'Image description. Default: the flake reference and its revision.',
     validate: (value) => {
@@ -372,9 +388,10 @@ export const INPUTS: readonly InputSpec[] = [
   input({
     name: 'storage-location',
     type: 'string',
+    valueName: 'location',
     group: 'Image',
     description:
-      'Cloud Storage location of the image, such as us, eu or us-central1. Default: nearest multi-region.',
+      'Cloud Storage location of the image, such as us, eu or us-central1. Default: chosen by Compute Engine near the bucket.',
     validate: rule(checkStorageLocation, 'storage-location'),
   }),
   input({

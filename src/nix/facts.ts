@@ -1,0 +1,80 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../errors.ts';
+import type { Reporter } from '../report/events.ts';
+
+/** What the image builder says about its image (DESIGN.md, "The image builder's output"). */
+export interface ImageFacts {
+  efi: boolean;
+  architecture: 'X86_64' | 'ARM64';
+  nixos?: string;
+  /** False when the builder wrote no gce-image.json and these are the defaults. */
+  fromFile: boolean;
+}
+
+export const IMAGE_FACTS_FILE = 'nix-support/gce-image.json';
+const ARCHITECTURES = ['X86_64', 'ARM64'] as const;
+
+/**
+ * Reads `<output>/nix-support/gce-image.json`. A foreign builder without it gets BIOS/X86_64 defaults
+ * and a warning; a malformed file is an error, since guessing could publish an unbootable image.
+ */
+export async function readImageFacts(outputDir: string, reporter: Reporter): Promise<ImageFacts> {
+  const path = join(outputDir, IMAGE_FACTS_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if (
+      (err as NodeJS.ErrnoException).code !== 'ENOENT' &&
+      (err as NodeJS.ErrnoException).code !== 'ENOTDIR'
+    ) {
+      throw new UserError(`Cannot read the image facts file ${path}: ${(err as Error).message}.`);
+    }
+    reporter.warn(
+      `The build output has no ${IMAGE_FACTS_FILE}, so the image is assumed to be X86_64 without UEFI; add guest-os-features: UEFI_COMPATIBLE (or set architecture) if that is wrong.`,
+    );
+    return { efi: false, architecture: 'X86_64', fromFile: false };
+  }
+  return parseImageFacts(text, path, reporter);
+}
+
+/** Validates the file's JSON; exported for tests. */
+export function parseImageFacts(text: string, path: string, reporter: Reporter): ImageFacts {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`The image facts file ${path} is not valid JSON (${(err as Error).message}).`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new UserError(
+      `The image facts file ${path} must hold a JSON object such as {"efi": true, "architecture": "X86_64"}.`,
+    );
+  }
+  const { efi = false, architecture = 'X86_64', nixos } = data as Record<string, unknown>;
+  if (typeof efi !== 'boolean') {
+    throw new UserError(
+      `The image facts file ${path} has "efi": ${JSON.stringify(efi)}, which must be true or false.`,
+    );
+  }
+  if (!ARCHITECTURES.includes(architecture as (typeof ARCHITECTURES)[number])) {
+    throw new UserError(
+      `The image facts file ${path} has "architecture": ${JSON.stringify(architecture)}, which must be one of ${ARCHITECTURES.join(', ')}.`,
+    );
+  }
+  if (nixos !== undefined && typeof nixos !== 'string') {
+    throw new UserError(
+      `The image facts file ${path} has "nixos": ${JSON.stringify(nixos)}, which must be a string.`,
+    );
+  }
+  const arch = architecture as ImageFacts['architecture'];
+  // Arm images on GCE boot only through UEFI (DESIGN.md, Contracts).
+  if (arch === 'ARM64' && !efi)
+    reporter.warn(
+      `The image facts file ${path} says ARM64 without efi; ARM64 images are always UEFI, so UEFI_COMPATIBLE is set.`,
+    );
+  const facts: ImageFacts = { efi: efi || arch === 'ARM64', architecture: arch, fromFile: true };
+  if (nixos !== undefined) facts.nixos = nixos;
+  return facts;
+}

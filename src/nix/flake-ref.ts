@@ -1,0 +1,79 @@
+import { execFile } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { UserError } from '../errors.ts';
+
+const execFileP = promisify(execFile);
+
+/**
+ * Turns the `flake` input into a flake reference Nix can fetch without copying secrets into the store.
+ * - A URL-like reference (`github:o/r`, `git+https://…`, `path:…`) is used as given.
+ * - A local directory in a git repository becomes `git+file://<top>?dir=<sub>`: Nix then copies only
+ *   git-tracked files, so an untracked `gha-creds-*.json` never reaches the store.
+ * - A local directory outside git becomes `path:` only when it lies outside the workspace (e.g. the
+ *   action's own checkout, which GitHub downloads without .git); the workspace itself must be git.
+ * `input` names the input for error messages (`flake`).
+ */
+export async function resolveFlakeRef(flake: string, workspace: string, input = 'flake'): Promise<string> {
+  const trimmed = flake.trim();
+  if (trimmed === '')
+    throw new UserError(
+      `The ${input} input is empty; give a flake reference such as github:owner/repo or a directory.`,
+      input,
+    );
+  if (/^[a-z][a-z0-9+.-]*:/i.test(trimmed)) return trimmed;
+  const dir = resolve(workspace, trimmed);
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    // Not a directory: leave indirect references (registry names) to Nix, refuse path-looking ones.
+    if (/^[.~/]/.test(trimmed) || trimmed.includes('/')) {
+      throw new UserError(`The ${input} input "${flake}" is not a directory (resolved to ${dir}).`, input);
+    }
+    return trimmed;
+  }
+  if (!(await stat(resolve(dir, 'flake.nix')).catch(() => undefined))) {
+    throw new UserError(`The ${input} input "${flake}" points at ${dir}, which has no flake.nix.`, input);
+  }
+  const top = await gitTopLevel(dir);
+  if (top === undefined) {
+    if (isInside(dir, workspace) || isInside(workspace, dir)) {
+      throw new UserError(
+        `The ${input} input "${flake}" is a directory of the workspace that is not a git repository; only git-tracked files may enter the Nix store (credential files live in the workspace), so check it out with git.`,
+        input,
+      );
+    }
+    return `path:${dir}`;
+  }
+  const sub = relative(top, dir);
+  if (!(await isTracked(top, sub === '' ? 'flake.nix' : `${sub}/flake.nix`))) {
+    throw new UserError(
+      `The ${input} input "${flake}" has a flake.nix that git does not track; Nix only sees git-tracked files, so git add it.`,
+      input,
+    );
+  }
+  return `git+file://${top}${sub === '' ? '' : `?dir=${encodeURIComponent(sub).replaceAll('%2F', '/')}`}`;
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = relative(resolve(parent), resolve(child));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+async function gitTopLevel(dir: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await execFileP('git', ['-C', dir, 'rev-parse', '--show-toplevel']);
+    return stdout.trim() || undefined;
+  } catch {
+    return undefined; // not a repository, or git is absent: treated the same
+  }
+}
+
+async function isTracked(top: string, file: string): Promise<boolean> {
+  try {
+    await execFileP('git', ['-C', top, 'ls-files', '--error-unmatch', '--', file]);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { INPUT_GROUPS, type InputSpec, INPUTS, OUTPUTS } from '../src/config.ts';
+import { INPUT_GROUPS, INPUTS, type InputSpec, OUTPUTS } from '../src/config.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ACTION_YML = path.join(ROOT, 'action.yml');

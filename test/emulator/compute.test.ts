@@ -85,7 +85,7 @@ describe('compute emulator: images and operations with the unmodified @google-cl
   it('reports each operation PENDING or RUNNING, then DONE', async () => {
     await upload('b.raw.tar.gz', makeImageTarball());
     const [lro] = await c.images.insert({ project, imageResource: { name: 'img-status', rawDisk: { source: `https://storage.googleapis.com/${bucket}/b.raw.tar.gz` } } });
-    expect(['PENDING', 'RUNNING']).toContain(lro.latestResponse.status);
+    expect(['PENDING', 'RUNNING']).toContain((lro.latestResponse as Op).status);
     const [early] = await c.images.get({ project, image: 'img-status' });
     expect(early.status).toBe('PENDING');
     const done = await waitGlobal(lro.latestResponse.name as string);

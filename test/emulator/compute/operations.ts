@@ -182,7 +182,7 @@ export class Operations {
     if (Date.now() < op.doneMs) return false;
     const effect = op.effect ? this.effects.get(op.effect.kind) : undefined;
     if (effect) {
-      let ready: boolean | void;
+      let ready: boolean | void = undefined;
       try {
         ready = effect(op, op.error !== undefined);
       } catch (err) {

@@ -114,7 +114,7 @@ function roundUp(n: number): number {
 
 /** Pulls exact byte counts out of a stream without buffering more than one chunk. */
 class BlockReader {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private readonly it: AsyncIterator<Buffer>;
   private ended = false;
 

@@ -148,8 +148,6 @@ async function readTarHead(path: string): Promise<Buffer> {
     gunzip.on('end', finish);
     gunzip.on('error', (err) => {
       file.destroy();
-      // A truncated stream still yields the header if it got that far.
-      if (length >= BLOCK) return finish();
       reject(new UserError(`The image tarball ${path} is not valid gzip data (${err.message}).`));
     });
     file.on('error', (err) =>

@@ -48,6 +48,7 @@ export async function ensureNix(
   const action = decideInstall(opts.installNix, opts.ci, found);
   let nixBin = onPath ?? 'nix';
   let version = found?.version ?? '';
+  // Before installing: the daemon enables the kvm system feature only if /dev/kvm is usable at start.
   const kvm = await ensureKvm(opts.ci, reporter);
   if (action === 'install') {
     nixBin = await installNix(

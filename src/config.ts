@@ -137,7 +137,10 @@ function existingFile(name: string, given: string, workspace: string): string {
   try {
     real = realpathSync(absolute);
   } catch {
-    throw invalid(name, 'must name files that exist', given);
+    const rule = path.isAbsolute(given)
+      ? 'must name files that exist'
+      : 'must name files that exist, relative to the workspace';
+    throw invalid(name, rule, given);
   }
   if (!statSync(real).isFile()) throw invalid(name, 'must name regular files, not directories', given);
   return real;
@@ -361,8 +364,7 @@ export const INPUTS: readonly InputSpec[] = [
       if (keys.length > MAX_LABELS - OWN_LABELS) {
         throw invalid(
           'labels',
-          `must have at most ${MAX_LABELS - OWN_LABELS} labels, leaving room for ${OWN_LABELS} of the publisher's`,
-          `${keys.length} labels`,
+          `must have at most ${MAX_LABELS - OWN_LABELS} labels, leaving room for ${OWN_LABELS} of the publisher's, not ${keys.length}`,
         );
       }
       return undefined;
@@ -376,11 +378,7 @@ export const INPUTS: readonly InputSpec[] = [
     description: 'Image description. Default: the flake reference and its revision.',
     validate: (value) => {
       if (value.length > MAX_DESCRIPTION) {
-        throw invalid(
-          'description',
-          `must be at most ${MAX_DESCRIPTION} characters`,
-          `${value.length} characters`,
-        );
+        throw invalid('description', `must be at most ${MAX_DESCRIPTION} characters, not ${value.length}`);
       }
       return undefined;
     },
@@ -520,7 +518,10 @@ function typed(spec: InputSpec, text: string): unknown {
       const items = parseList(text);
       const options = spec.options;
       if (!options) return items;
-      return [...new Set(items.map((item) => parseEnum(spec.name, item, options)))];
+      const found = items.map((item) => options.find((o) => o.toLowerCase() === item.toLowerCase()) ?? item);
+      const unknown = found.find((item) => !options.includes(item));
+      if (unknown !== undefined) throw invalid(spec.name, `must list only ${options.join(', ')}`, unknown);
+      return [...new Set(found)];
     }
     case 'map':
       return parseMap(spec.name, text);

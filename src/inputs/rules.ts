@@ -83,7 +83,7 @@ export function checkLabelValue(value: string): string | undefined {
 export function checkStorageLocation(value: string): string | undefined {
   return /^[a-z][a-z0-9-]{0,62}$/.test(value) && !value.endsWith('-')
     ? undefined
-    : 'must be a Cloud Storage location such as "us", "eu" or "us-central1" (lowercase letters, digits and hyphens)';
+    : 'must be a Cloud Storage location of lowercase letters, digits and hyphens, such as "us", "eu" or "us-central1"';
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);

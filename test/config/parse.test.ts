@@ -198,7 +198,7 @@ describe('parseConfig with bad inputs', () => {
     ['bad boolean', { 'dry-run': 'yes' }, /true or false/],
     ['bad enum', { 'install-nix': 'sometimes' }, /one of auto, always, never/],
     ['bad architecture', { architecture: 'amd64' }, /one of X86_64, ARM64/],
-    ['bad guest OS feature', { 'guest-os-features': 'GVNIC,WINDOWS' }, /one of GVNIC/],
+    ['bad guest OS feature', { 'guest-os-features': 'GVNIC,WINDOWS' }, /must list only GVNIC/],
     ['bad duration', { 'operation-timeout': '20 minutes' }, /duration such as/],
     ['duration too short', { 'operation-timeout': '1s' }, /between 10s and 24h/],
     ['duration too long', { 'operation-timeout': '25h' }, /between 10s and 24h/],

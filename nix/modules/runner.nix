@@ -1,0 +1,121 @@
+# Token delivery, registration, restart policy and unregistration of the runner.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  glab = import ../lib.nix;
+  cfg = config.services.nix-glab-runner;
+  runnerName = glab.defaultRunnerName;
+  runner = config.services.gitlab-runner.services.${runnerName};
+  scripts = import ./scripts.nix {
+    inherit pkgs;
+    gitlabRunner = config.services.gitlab-runner.package;
+    docker = config.virtualisation.docker.package;
+    nix = config.nix.package;
+  };
+
+  isInStore = path: path != null && lib.hasPrefix builtins.storeDir (toString path);
+
+  # Seconds one start waits for the token file before failing into systemd's backoff.
+  tokenWaitSeconds = 45;
+
+  writeRunnerEnv = pkgs.writeShellScript "nix-glab-runner-write-runner-env" ''
+    exec ${lib.getExe scripts.runnerEnv} ${
+      lib.escapeShellArgs [
+        cfg.tokenFile
+        glab.paths.runnerEnv
+        (toString tokenWaitSeconds)
+        (lib.concatStringsSep "," runner.tagList)
+      ]
+    }
+  '';
+in
+{
+  config = lib.mkIf cfg.enable {
+    assertions = [
+      {
+        assertion = !isInStore cfg.tokenFile;
+        message = "services.nix-glab-runner.tokenFile is in the Nix store, which every user can read; give a runtime path such as /etc/gitlab-runner-env.";
+      }
+      {
+        assertion = !isInStore runner.authenticationTokenConfigFile;
+        message = "services.gitlab-runner.services.${runnerName}.authenticationTokenConfigFile is in the Nix store, which every user can read; set services.nix-glab-runner.tokenFile to a runtime path instead.";
+      }
+      {
+        assertion = runner.registrationConfigFile == null;
+        message = "services.gitlab-runner.services.${runnerName}.registrationConfigFile is set; remove it and put the token in services.nix-glab-runner.tokenFile (REGISTRATION_TOKEN=glrt-... works there).";
+      }
+    ];
+
+    warnings = lib.optional (runner.tagList != [ ]) ''
+      services.gitlab-runner.services.${runnerName}.tagList has no effect with glrt- runner authentication tokens:
+      GitLab keeps the tags of such a runner. Set them where the runner is created (Settings > CI/CD > Runners,
+      or POST /api/v4/user/runners with tag_list). tagList is still passed for legacy registration tokens.
+    '';
+
+    services.gitlab-runner = {
+      enable = true;
+      gracefulTermination = lib.mkDefault true;
+      gracefulTimeout = lib.mkDefault cfg.stopTimeout;
+      settings = {
+        concurrent = lib.mkDefault cfg.concurrency;
+        check_interval = lib.mkDefault 3;
+      };
+      clear-docker-cache = {
+        enable = lib.mkDefault true;
+        dates = lib.mkDefault cfg.dockerCleanup.schedule;
+      };
+      services.${runnerName} = {
+        executor = lib.mkDefault "docker";
+        # Derived from tokenFile at every start; glrt- tokens only verify, so an
+        # options change re-registers locally and never adds a runner in GitLab.
+        authenticationTokenConfigFile = lib.mkDefault glab.paths.runnerEnv;
+        dockerImage = lib.mkDefault "alpine:3";
+        limit = lib.mkDefault cfg.concurrency;
+      };
+    };
+
+    systemd.services.gitlab-runner = {
+      # The startup script writes the token; wait for it instead of failing first.
+      after = [
+        "google-startup-scripts.service"
+        "network-online.target"
+      ];
+      wants = [ "network-online.target" ];
+      unitConfig = {
+        # A drained runner stays stopped, whatever asks to start it.
+        ConditionPathExists = "!${glab.paths.drainedMarker}";
+        # Never give up for good: retry with backoff for as long as it takes.
+        StartLimitIntervalSec = 0;
+      };
+      serviceConfig = {
+        ExecStartPre = lib.mkBefore [ "+${writeRunnerEnv}" ];
+        Restart = "on-failure";
+        RestartSec = "5s";
+        RestartSteps = 10;
+        RestartMaxDelaySec = "5min";
+        TimeoutStartSec = "3min";
+      };
+    };
+
+    # Started before the runner, so stopped after it: jobs have finished by then.
+    systemd.services.nix-glab-runner-unregister = lib.mkIf cfg.unregisterOnShutdown {
+      description = "Unregister this GitLab runner manager at shutdown";
+      wantedBy = [ "multi-user.target" ];
+      before = [ "gitlab-runner.service" ];
+      after = [ "network-online.target" ];
+      wants = [ "network-online.target" ];
+      restartIfChanged = false;
+      serviceConfig = {
+        Type = "oneshot";
+        RemainAfterExit = true;
+        ExecStart = "${pkgs.coreutils}/bin/true";
+        ExecStop = "${lib.getExe scripts.unregister} ${glab.paths.runnerConfig} at-shutdown";
+        TimeoutStopSec = "90s";
+      };
+    };
+  };
+}

@@ -1,0 +1,51 @@
+# The module's shell scripts as packages. writeShellApplication runs shellcheck
+# at build time and pins every tool the scripts call.
+{
+  pkgs,
+  gitlabRunner ? pkgs.gitlab-runner,
+  docker ? pkgs.docker,
+  nix ? pkgs.nix,
+}:
+let
+  script =
+    name: file: runtimeInputs:
+    pkgs.writeShellApplication {
+      inherit name runtimeInputs;
+      text = builtins.readFile file;
+    };
+in
+rec {
+  runnerEnv = script "nix-glab-runner-runner-env" ../scripts/runner-env.sh [ pkgs.coreutils ];
+
+  runningJobs = script "nix-glab-runner-running-jobs" ../scripts/running-jobs.sh [
+    docker
+    pkgs.coreutils
+    pkgs.gnused
+  ];
+
+  unregister = script "nix-glab-runner-unregister" ../scripts/unregister.sh [
+    gitlabRunner
+    pkgs.coreutils
+    pkgs.systemd
+  ];
+
+  drain = script "nix-glab-runner-drain" ../scripts/drain.sh [
+    pkgs.coreutils
+    pkgs.curl
+    pkgs.gnused
+    pkgs.systemd
+    runningJobs
+    unregister
+  ];
+
+  gc = script "nix-glab-runner-gc" ../scripts/gc.sh [
+    pkgs.coreutils
+    docker
+    nix
+    runningJobs
+  ];
+
+  metadataGuard = script "nix-glab-runner-metadata-guard" ../scripts/metadata-guard.sh [
+    pkgs.iptables
+  ];
+}

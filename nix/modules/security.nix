@@ -1,0 +1,61 @@
+# What a job cannot reach, and host hardening.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  cfg = config.services.nix-glab-runner;
+  scripts = import ./scripts.nix {
+    inherit pkgs;
+    gitlabRunner = config.services.gitlab-runner.package;
+    docker = config.virtualisation.docker.package;
+    nix = config.nix.package;
+  };
+  ports = lib.concatMapStringsSep "," toString cfg.security.metadataPorts;
+  guard = lib.getExe scripts.metadataGuard;
+in
+{
+  config = lib.mkIf cfg.enable (
+    lib.mkMerge [
+      {
+        assertions = [
+          {
+            # VMs sharing one glrt- token are told apart by a system id derived from it.
+            assertion = !(config.environment.etc ? "machine-id");
+            message = "environment.etc.\"machine-id\" would bake one machine id into every VM of the image, and GitLab would see them all as one runner manager; remove it (systemd creates a fresh id at first boot).";
+          }
+        ];
+
+        services.openssh.settings = {
+          PasswordAuthentication = false;
+          KbdInteractiveAuthentication = false;
+        };
+      }
+
+      (lib.mkIf cfg.security.blockMetadataServer {
+        assertions = [
+          {
+            assertion = cfg.security.metadataPorts != [ ];
+            message = "services.nix-glab-runner.security.metadataPorts is empty; list the ports to block (default 80 and 443) or set blockMetadataServer = false.";
+          }
+        ];
+        # Docker waits for the guard, so no container ever starts unguarded.
+        systemd.services.nix-glab-runner-metadata-guard = {
+          description = "Keep CI containers away from the GCE metadata server";
+          wantedBy = [ "multi-user.target" ];
+          requiredBy = [ "docker.service" ];
+          before = [ "docker.service" ];
+          after = [ "firewall.service" ];
+          serviceConfig = {
+            Type = "oneshot";
+            RemainAfterExit = true;
+            ExecStart = "${guard} add ${ports}";
+            ExecStop = "${guard} remove ${ports}";
+          };
+        };
+      })
+    ]
+  );
+}

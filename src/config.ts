@@ -574,12 +574,14 @@ function crossCheck(config: Config): void {
 
 /**
  * Validates raw inputs (name → string as given; undefined or blank = not given) into a Config. Throws a
- * UserError naming the input on the first problem. Touches nothing but stat() of paths.
+ * UserError naming the input on the first problem. Touches nothing but stat() of paths. `env.command` selects
+ * which inputs apply (publish by default; later commands add theirs through `InputSpec.commands`).
  */
 export function parseConfig(
   raw: Record<string, string | undefined>,
-  env: { workspace: string; ci: boolean; actionPath?: string },
+  env: { workspace: string; ci: boolean; actionPath?: string; command?: Command },
 ): Config {
+  const command = env.command ?? 'publish';
   const names = INPUTS.map((spec) => spec.name);
   for (const [name, value] of Object.entries(raw)) {
     if (value === undefined || names.includes(name)) continue;
@@ -588,8 +590,9 @@ export function parseConfig(
   }
 
   const ctx: ValidateContext = { workspace: path.resolve(env.workspace), ci: env.ci };
-  const values: Record<string, unknown> = { command: 'publish', workspace: ctx.workspace };
-  for (const spec of inputsFor('publish')) {
+  // Inputs of other commands are ignored: the action passes every input's default whatever the command.
+  const values: Record<string, unknown> = { command, workspace: ctx.workspace };
+  for (const spec of inputsFor(command)) {
     const given = raw[spec.name];
     const text = given !== undefined && given.trim() !== '' ? given.trim() : spec.default;
     if (text === undefined || text === '') {

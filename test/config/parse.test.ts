@@ -79,6 +79,12 @@ describe('parseConfig with good inputs', () => {
     }
   });
 
+  it('takes the command from the entry point, publish by default', () => {
+    expect(parseConfig({ bucket: 'my-bucket' }, { workspace, ci: true, command: 'publish' }).command).toBe(
+      'publish',
+    );
+  });
+
   it('resolves the default flake to the action checkout when there is one', () => {
     expect(parse({}, '/home/runner/work/_actions/pcboy/nix-glab-runner/v1').flake).toBe(
       'path:/home/runner/work/_actions/pcboy/nix-glab-runner/v1',

@@ -103,6 +103,8 @@ describe('action.yml', () => {
   it('runs on node24 from the bundled entry, with branding', () => {
     expect(action.runs).toEqual({ using: 'node24', main: 'dist/main/index.js' });
     expect(action.branding.icon).toBeTruthy();
+    // The Marketplace cuts descriptions at 125 characters.
+    expect((parse(renderActionYml()) as { description: string }).description.length).toBeLessThan(125);
     expect(action.branding.color).toBeTruthy();
   });
 });

@@ -38,6 +38,8 @@ export interface BuildResult {
 }
 
 const LOG_TAIL_LINES = 25;
+/** Flakes on for every call, so the printed command also works where nix.conf does not enable them. */
+const FLAKES = ['--extra-experimental-features', 'nix-command flakes'];
 
 /**
  * Builds the image: mode (a) through a builder flake's `builders.<system>.gceImage`, or mode (b)
@@ -70,7 +72,15 @@ export async function buildImage(
     await writeFile(join(wrapperDir, 'flake.nix'), flakeNix);
     reporter.debug(`wrapper flake ${wrapperDir}/flake.nix:\n${flakeNix}`);
 
-    const command = [nix, 'build', '--no-link', '--json', '--print-build-logs', `path:${wrapperDir}#image`];
+    const command = [
+      nix,
+      ...FLAKES,
+      'build',
+      '--no-link',
+      '--json',
+      '--print-build-logs',
+      `path:${wrapperDir}#image`,
+    ];
     reporter.info(`Building ${describe(target, opts)} with ${modules.length} extra module(s)`);
     const result = await run(command[0] ?? nix, command.slice(1), {
       signal,
@@ -122,7 +132,7 @@ async function flakeRevision(
   reporter: Reporter,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
-  const result = await run(nix, ['flake', 'metadata', '--json', flakeRef], { signal });
+  const result = await run(nix, [...FLAKES, 'flake', 'metadata', '--json', flakeRef], { signal });
   if (result.code !== 0) {
     const reason = firstError(result.stderrTail) ?? `nix exited with code ${result.code}`;
     throw new UserError(
@@ -187,7 +197,9 @@ async function buildFailure(
   const drv = stderr.join('\n').match(/builder for '(\/nix\/store\/[^']+\.drv)' failed/)?.[1];
   let tail = stderr.filter((l) => l.trim() !== '').slice(-LOG_TAIL_LINES);
   if (drv) {
-    const log = await run(nix, ['log', drv], { signal, tailLines: LOG_TAIL_LINES }).catch(() => undefined);
+    const log = await run(nix, [...FLAKES, 'log', drv], { signal, tailLines: LOG_TAIL_LINES }).catch(
+      () => undefined,
+    );
     const lines =
       log?.code === 0
         ? log.stdout
@@ -200,7 +212,7 @@ async function buildFailure(
   const what = drv ? `the builder of ${drv} failed` : (firstError(stderr) ?? 'evaluation failed');
   const reproduce = shellQuote(command.filter((a) => a !== '--json'));
   return new UserError(
-    `The Nix build failed (${what}); reproduce it with: ${reproduce}${drv ? ` (full log: nix log ${drv})` : ''}\n${tail.map((l) => `  ${l}`).join('\n')}`,
+    `The Nix build failed (${what}); reproduce it with: ${reproduce}${drv ? ` (full log: nix ${shellQuote(FLAKES)} log ${drv})` : ''}\n${tail.map((l) => `  ${l}`).join('\n')}`,
     undefined,
     ExitCode.NixFailed,
   );

@@ -8,7 +8,8 @@ const execFileP = promisify(execFile);
 
 /**
  * Turns the `flake` input into a flake reference Nix can fetch without copying secrets into the store.
- * - A URL-like reference (`github:o/r`, `git+https://…`, `path:…`) is used as given.
+ * - A URL-like reference (`github:o/r`, `git+https://…`) is used as given; `path:` only outside the
+ *   workspace, since it copies a directory wholesale.
  * - A local directory in a git repository becomes `git+file://<top>?dir=<sub>`: Nix then copies only
  *   git-tracked files, so an untracked `gha-creds-*.json` never reaches the store.
  * - A local directory outside git becomes `path:` only when it lies outside the workspace (e.g. the
@@ -22,6 +23,17 @@ export async function resolveFlakeRef(flake: string, workspace: string, input = 
       `The ${input} input is empty; give a flake reference such as github:owner/repo or a directory.`,
       input,
     );
+  if (/^path:/i.test(trimmed)) {
+    // path: copies a directory wholesale, credentials included: never for the workspace.
+    const target = resolve(workspace, decodeURIComponent(trimmed.slice(5).replace(/[?#].*$/, '')));
+    if (isInside(target, workspace) || isInside(workspace, target)) {
+      throw new UserError(
+        `The ${input} input "${flake}" would copy the whole workspace into the world-readable Nix store (credential files included); name the directory instead (e.g. "."), which uses git-tracked files only.`,
+        input,
+      );
+    }
+    return trimmed;
+  }
   if (/^[a-z][a-z0-9+.-]*:/i.test(trimmed)) return trimmed;
   const dir = resolve(workspace, trimmed);
   const info = await stat(dir).catch(() => undefined);

@@ -239,10 +239,11 @@ async function installNix(version: string, confText: string, reporter: Reporter)
     const extracted = await tc.extractTar(file, undefined, 'xJ');
     dir = await tc.cacheDir(join(extracted, `nix-${version}-${system}`), 'nix', version, arch);
   }
-  const confFile = join(await mkdtemp(join(process.env.RUNNER_TEMP, 'nix-conf-')), 'nix.conf');
-  await writeFile(confFile, confText);
-  // Multi-user where systemd runs (GitHub runners); single-user in containers (GitLab docker executors).
+  // Multi-user where systemd runs (GitHub runners); single-user in containers (GitLab docker executors),
+  // where build users and the namespace sandbox are usually unavailable.
   const daemon = await exists('/run/systemd/system');
+  const confFile = join(await mkdtemp(join(process.env.RUNNER_TEMP, 'nix-conf-')), 'nix.conf');
+  await writeFile(confFile, daemon ? confText : `build-users-group =\nsandbox = false\n${confText}`);
   const args = [
     daemon ? '--daemon' : '--no-daemon',
     '--yes',

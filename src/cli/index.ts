@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/**
+ * `nix-glab-runner` on a terminal or in GitLab CI. `--version` and `--help` load nothing heavy, so they
+ * answer at once; the pipeline and the Google clients load only for a real command.
+ */
+import { parseConfig, VERSION } from '../config.ts';
+import { ExitCode } from '../errors.ts';
+import { describeFailure } from '../failure.ts';
+import { helpText, parseArgs } from './args.ts';
+
+async function main(argv: string[]): Promise<number> {
+  let args: ReturnType<typeof parseArgs>;
+  try {
+    args = parseArgs(argv);
+  } catch (err) {
+    return fail(err);
+  }
+  if (args.command === 'version') {
+    process.stdout.write(`${VERSION}\n`);
+    return ExitCode.Ok;
+  }
+  if (args.command === 'help') {
+    process.stdout.write(`${helpText(args.topic)}\n`);
+    return ExitCode.Ok;
+  }
+
+  const [{ publish }, { consoleReporter }, { outputsTable }] = await Promise.all([
+    import('../pipeline.ts'),
+    import('../report/console.ts'),
+    import('../report/summary.ts'),
+  ]);
+  const out = args.json ? process.stderr : process.stdout;
+  const reporter = consoleReporter({ out, verbose: args.verbose, tty: Boolean(out.isTTY) && process.env.CI !== 'true' });
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    reporter.warn(`${signal} received; stopping.`);
+    abort.abort(Object.assign(new Error(`Interrupted by ${signal}`), { name: 'AbortError' }));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const config = parseConfig(args.raw, { workspace: process.cwd(), ci: process.env.CI === 'true' });
+    const result = await publish(config, reporter, { env: process.env, signal: abort.signal });
+    if (args.json) process.stdout.write(`${JSON.stringify(result.outputs)}\n`);
+    else process.stdout.write(`\n${outputsTable(result.outputs)}\n`);
+    return ExitCode.Ok;
+  } catch (err) {
+    return fail(err);
+  }
+}
+
+function fail(err: unknown): number {
+  const { message, exitCode } = describeFailure(err);
+  process.stderr.write(`error: ${message}\n`);
+  if (exitCode === ExitCode.Failed && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return exitCode;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.stdout.write('', () => process.exit(code)),
+  (err) => {
+    process.stderr.write(`${String(err)}\n`);
+    process.exit(ExitCode.Failed);
+  },
+);

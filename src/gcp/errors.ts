@@ -1,0 +1,27 @@
+/** A Google API call that failed. `message` is Google's own text, verbatim, prefixed with what we were doing. */
+export class GcpApiError extends Error {
+  override name = 'GcpApiError';
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly reason?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Pulls Google's message out of `{error: {code, message, errors: [...]}}`, or falls back to the raw text. */
+export function googleErrorMessage(status: number, text: string): { message: string; reason?: string } {
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string; errors?: { reason?: string }[] } };
+    const message = body.error?.message;
+    if (message) return { message, reason: body.error?.errors?.[0]?.reason };
+  } catch {
+    // not JSON: use the text
+  }
+  return { message: text.trim().slice(0, 500) || `HTTP ${status}` };
+}
+
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}

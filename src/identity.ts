@@ -1,0 +1,43 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+
+export const MANAGED_BY = 'nix-glab-runner';
+
+/** The 32-character hash of a store path: `/nix/store/<hash>-<name>`. */
+export function storePathHash(storePath: string): string | undefined {
+  return /^\/nix\/store\/([0-9a-df-np-sv-z]{32})-/.exec(storePath)?.[1];
+}
+
+/**
+ * Identity of a prebuilt tarball outside the store: the first 32 hex digits of its SHA-256, so the
+ * same bytes always map to the same image.
+ */
+export async function fileIdentityHash(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex').slice(0, 32);
+}
+
+export interface LabelSources {
+  nixHash: string;
+  user: Record<string, string>;
+  env: NodeJS.ProcessEnv;
+  flakeRev?: string;
+}
+
+/** Our labels win over nothing: user labels cannot use the reserved keys (config refuses them). */
+export function imageLabels({ nixHash, user, env, flakeRev }: LabelSources): Record<string, string> {
+  const gitSha = env.GITHUB_SHA ?? env.CI_COMMIT_SHA;
+  return {
+    ...user,
+    'managed-by': MANAGED_BY,
+    'nix-hash': nixHash,
+    ...(gitSha && /^[0-9a-f]{7,40}$/i.test(gitSha) ? { 'git-sha': gitSha.toLowerCase() } : {}),
+    ...(flakeRev && /^[0-9a-f]{7,40}$/i.test(flakeRev) ? { 'flake-rev': flakeRev.toLowerCase() } : {}),
+  };
+}
+
+export function imageDescription(flakeRef: string, flakeRev: string | undefined, userDescription?: string): string {
+  const built = `Built by nix-glab-runner from ${flakeRef}${flakeRev ? ` at ${flakeRev}` : ''}.`;
+  return (userDescription ? `${userDescription} ${built}` : built).slice(0, 2048);
+}

@@ -1,0 +1,252 @@
+import { dirname } from 'node:path';
+import type { Config } from './config.ts';
+import { ExitCode, UserError } from './errors.ts';
+import { type Credentials, credentialsFor, resolveProject } from './gcp/auth.ts';
+import { type Endpoints, rawDiskSource, resolveEndpoints } from './gcp/endpoints.ts';
+import { GcpApiError } from './gcp/errors.ts';
+import { deprecationState, type Image, Images } from './gcp/images.ts';
+import { RestClient } from './gcp/rest.ts';
+import { checkBucket, deleteObject, storageClient, uploadImageObject } from './gcp/storage.ts';
+import { fileIdentityHash, imageDescription, imageLabels, storePathHash } from './identity.ts';
+import { renderImageName } from './inputs/image-name.ts';
+import { buildImage } from './nix/build.ts';
+import { type ImageFacts, readImageFacts } from './nix/facts.ts';
+import { locateImageTarball, verifyImageTarball } from './nix/image-file.ts';
+import { ensureNix } from './nix/install.ts';
+import type { Reporter } from './report/events.ts';
+
+/** The action's outputs, keyed by output name. */
+export type PublishOutputs = Record<
+  'image-name' | 'image-self-link' | 'image-family' | 'gcs-uri' | 'store-path' | 'nix-hash' | 'skipped',
+  string
+>;
+
+export interface PublishResult {
+  outputs: PublishOutputs;
+  /** What happened, in one line per stage, for summaries. */
+  steps: { stage: string; result: string }[];
+}
+
+export interface PublishEnvironment {
+  env: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  /** The Nix system to build for. */
+  system?: string;
+}
+
+const BASE_GUEST_OS_FEATURES = ['GVNIC', 'VIRTIO_SCSI_MULTIQUEUE'];
+
+/** Runs one publish: ensure Nix, build, verify, upload, create the image. Nothing else is touched. */
+export async function publish(config: Config, reporter: Reporter, run: PublishEnvironment): Promise<PublishResult> {
+  const steps: PublishResult['steps'] = [];
+  const endpoints = resolveEndpoints(config.storageEndpoint, config.computeEndpoint);
+  const credentials = credentialsFor(endpoints);
+
+  // Reads only: fail on a wrong project or bucket before spending minutes on a build.
+  const { project, storage } = await reporter.group('Check Google Cloud target', async () => {
+    const project = await resolveProject(config.project, credentials);
+    const storage = await storageClient(endpoints, credentials, project);
+    await checkBucket(storage, config.bucket);
+    reporter.info(`Project ${project}, bucket gs://${config.bucket}, family ${config.family}.`);
+    return { project, storage };
+  });
+
+  const artifact = await obtainImage(config, reporter, run, steps);
+  const images = new Images(restFor(endpoints, credentials, run.signal), project);
+  const identity = await reporter.group('Image identity', async () => {
+    const nixHash = artifact.storePath ? (storePathHash(artifact.storePath) as string) : await fileIdentityHash(artifact.tarball);
+    const name = renderImageName(config.imageName ?? '{family}-{hash}', {
+      family: config.family,
+      hash: nixHash,
+      date: new Date().toISOString().slice(0, 10).replaceAll('-', ''),
+      nixos: artifact.facts.nixos ?? '',
+    });
+    reporter.info(`Image ${name} (nix-hash ${nixHash}).`);
+    return { nixHash, name };
+  });
+
+  const outputs: PublishOutputs = {
+    'image-name': identity.name,
+    'image-self-link': '',
+    'image-family': config.family,
+    'gcs-uri': '',
+    'store-path': artifact.storePath ?? '',
+    'nix-hash': identity.nixHash,
+    skipped: 'false',
+  };
+
+  const existing = await reporter.group('Look for an existing image', () =>
+    existingImage(images, config, identity.nixHash, identity.name, reporter),
+  );
+  if (existing) {
+    reporter.info(`Image ${existing.name} of this build is already READY in family ${config.family}; nothing to publish.`);
+    steps.push({ stage: 'image', result: `already published as ${existing.name}` });
+    return { outputs: { ...outputs, 'image-name': existing.name, 'image-self-link': existing.selfLink, skipped: 'true' }, steps };
+  }
+
+  const guestOsFeatures = guestFeatures(artifact.facts, config);
+  const architecture = config.architecture ?? artifact.facts.architecture;
+  const objectName = `${config.objectPrefix}${identity.name}.raw.tar.gz`;
+  if (config.dryRun) {
+    reporter.info(
+      `Dry run: would upload ${artifact.tarball} to gs://${config.bucket}/${objectName} and create image ${identity.name} (${architecture}, ${guestOsFeatures.join(', ')}).`,
+    );
+    steps.push({ stage: 'dry-run', result: `would create ${identity.name}` });
+    return { outputs: { ...outputs, 'gcs-uri': `gs://${config.bucket}/${objectName}` }, steps };
+  }
+
+  const uploaded = await reporter.group('Upload to Cloud Storage', () =>
+    uploadImageObject(storage, {
+      bucket: config.bucket,
+      object: objectName,
+      file: artifact.tarball,
+      metadata: { 'nix-hash': identity.nixHash, 'managed-by': 'nix-glab-runner' },
+      reporter,
+    }),
+  );
+  steps.push({ stage: 'upload', result: uploaded.reused ? `reused ${uploaded.gcsUri}` : `uploaded ${uploaded.gcsUri}` });
+
+  const image = await reporter.group('Create image', () =>
+    createImage(images, config, reporter, {
+      name: identity.name,
+      family: config.family,
+      description: imageDescription(artifact.flakeRef, artifact.flakeRev, config.description),
+      labels: imageLabels({ nixHash: identity.nixHash, user: config.labels, env: run.env, flakeRev: artifact.flakeRev }),
+      source: rawDiskSource(config.bucket, objectName),
+      guestOsFeatures,
+      architecture,
+      storageLocation: config.storageLocation,
+    }),
+  );
+  steps.push({ stage: 'image', result: `created ${image.name} (${image.status})` });
+
+  if (!config.keepObject) {
+    await deleteObject(storage, config.bucket, objectName, uploaded.generation);
+    reporter.info(`Deleted gs://${config.bucket}/${objectName}; the image holds its own copy (keep-object keeps it).`);
+  }
+  return {
+    outputs: { ...outputs, 'image-self-link': image.selfLink, 'gcs-uri': uploaded.gcsUri },
+    steps,
+  };
+}
+
+interface BuiltImage {
+  tarball: string;
+  storePath?: string;
+  facts: ImageFacts;
+  flakeRef: string;
+  flakeRev?: string;
+}
+
+/** Builds with Nix, or takes the prebuilt tarball; then verifies it and reads its facts. */
+async function obtainImage(config: Config, reporter: Reporter, run: PublishEnvironment, steps: PublishResult['steps']): Promise<BuiltImage> {
+  let built: Omit<BuiltImage, 'facts'>;
+  let outputDir: string;
+  if (config.imageFile) {
+    const tarball = config.imageFile;
+    const storePath = /^\/nix\/store\/[^/]+/.exec(tarball)?.[0];
+    outputDir = storePath ?? dirname(tarball);
+    built = { tarball, storePath, flakeRef: `file ${tarball}` };
+    steps.push({ stage: 'build', result: `prebuilt ${tarball}` });
+  } else {
+    const nix = await reporter.group('Ensure Nix', () =>
+      ensureNix(
+        {
+          installNix: config.installNix,
+          nixVersion: config.nixVersion,
+          extraNixConfig: config.extraNixConfig,
+          githubToken: config.githubToken,
+          ci: run.env.CI === 'true',
+        },
+        reporter,
+      ),
+    );
+    const result = await reporter.group('Build image with Nix', () =>
+      buildImage(
+        {
+          flake: config.flake,
+          flakeAttr: config.flakeAttr,
+          extraModules: config.extraModules,
+          workspace: config.workspace,
+          system: run.system ?? 'x86_64-linux',
+          nixBin: nix.nixBin,
+        },
+        reporter,
+        run.signal,
+      ),
+    );
+    outputDir = result.storePath;
+    built = { tarball: await locateImageTarball(result.storePath), storePath: result.storePath, flakeRef: result.flakeRef, flakeRev: result.flakeRev };
+    steps.push({ stage: 'build', result: result.storePath });
+  }
+  const facts = await reporter.group('Verify tarball', async () => {
+    const check = await verifyImageTarball(built.tarball);
+    reporter.info(`${built.tarball}: member ${check.member}, ${check.format} tar, ${check.type}.`);
+    return readImageFacts(outputDir, reporter);
+  });
+  return { ...built, facts };
+}
+
+/**
+ * The image of this build that makes publishing unnecessary, if any. A rolled-back (deprecated) build is
+ * refused unless explicitly allowed; a PENDING one is waited for; a FAILED one is deleted for a retry.
+ */
+async function existingImage(images: Images, config: Config, nixHash: string, name: string, reporter: Reporter): Promise<Image | undefined> {
+  const found = await images.findByNixHash(config.family, nixHash);
+  for (const image of found) {
+    const state = deprecationState(image);
+    if (state !== 'ACTIVE' && !config.allowRolledBack) {
+      throw new UserError(
+        `This build was published as ${image.name} and later rolled back (${state}); set "allow-rolled-back" to publish it again on purpose.`,
+        'allow-rolled-back',
+        ExitCode.RolledBack,
+      );
+    }
+  }
+  const usable = found.filter((i) => deprecationState(i) === 'ACTIVE' || config.allowRolledBack);
+  const ready = usable.find((i) => i.status === 'READY');
+  if (ready && deprecationState(ready) === 'ACTIVE') return ready;
+  const pending = usable.find((i) => i.status === 'PENDING');
+  if (pending) {
+    reporter.info(`Image ${pending.name} of this build is PENDING (another run, or an interrupted one); waiting for it.`);
+    const settled = await images.waitUntilSettled(pending.name, config.operationTimeout * 1000);
+    if (settled?.status === 'READY') return settled;
+  }
+  return undefined;
+}
+
+async function createImage(
+  images: Images,
+  config: Config,
+  reporter: Reporter,
+  image: Parameters<Images['insert']>[0],
+): Promise<Image> {
+  const timeoutMs = config.operationTimeout * 1000;
+  const previous = await images.get(image.name);
+  if (previous?.status === 'FAILED') {
+    reporter.warn(`A FAILED image named ${image.name} is in the way; deleting it and trying again.`);
+    await images.delete(image.name, timeoutMs);
+  } else if (previous) {
+    throw new GcpApiError(
+      `creating image "${image.name}" failed: an image of that name already exists (${previous.status}) without this build's nix-hash label; choose another "image-name"`,
+      409,
+      'alreadyExists',
+    );
+  }
+  let last = '';
+  return images.insert(image, timeoutMs, (op) => {
+    const line = `operation ${op.name}: ${op.status}`;
+    if (line !== last) reporter.debug(line);
+    last = line;
+  });
+}
+
+function guestFeatures(facts: ImageFacts, config: Config): string[] {
+  const features = [...BASE_GUEST_OS_FEATURES, ...(facts.efi ? ['UEFI_COMPATIBLE'] : []), ...config.guestOsFeatures];
+  return [...new Set(features)];
+}
+
+function restFor(endpoints: Endpoints, credentials: Credentials, signal?: AbortSignal): RestClient {
+  return new RestClient(endpoints.compute, credentials, undefined, signal);
+}
+

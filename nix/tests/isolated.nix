@@ -1,0 +1,52 @@
+# The runner in isolated mode: jobs use a dedicated nix-daemon container's
+# store, never the host's, and that daemon does not trust them.
+{ runnerModule }:
+{
+  name = "nix-glab-runner-isolated-store";
+
+  nodes.machine = {
+    imports = [ (import ./node.nix { inherit runnerModule; }) ];
+    services.nix-glab-runner.store.mode = "isolated";
+  };
+
+  testScript =
+    { nodes, ... }:
+    ''
+      import json
+      import shlex
+      import tomllib
+
+      CONFIG = "/var/lib/gitlab-runner/.gitlab-runner/config.toml"
+      HOST_ONLY_PATH = "${nodes.machine.system.build.toplevel}"
+
+      machine.start()
+      machine.wait_for_unit("docker.service")
+      machine.wait_for_unit("docker-nix-glab-runner-nix-daemon.service")
+      machine.succeed("docker load < /etc/nix-glab-runner-test/probe-image.tar.gz")
+      machine.succeed(
+          "printf 'CI_SERVER_URL=http://127.0.0.1:8080\\nCI_SERVER_TOKEN=glrt-vm-test-token-0123456789abcdef\\n' > /etc/gitlab-runner-env"
+      )
+      machine.wait_until_succeeds(f"test -s {CONFIG}", timeout=300)
+      runner = tomllib.loads(machine.succeed(f"cat {CONFIG}"))["runners"][0]
+
+      with subtest("Jobs take their store from the daemon container, not from the host"):
+          assert runner["docker"]["volumes_from"] == ["nix-glab-runner-nix-daemon:ro"], runner["docker"]
+          assert not any(v.startswith("/nix/store") for v in runner["docker"].get("volumes", [])), runner["docker"]
+
+      def run_job(command):
+          script = runner["pre_build_script"] + "\n" + command
+          return machine.succeed(
+              "docker run --rm -e HOME=/tmp --volumes-from nix-glab-runner-nix-daemon:ro"
+              f" local/probe:latest sh -euc {shlex.quote(script)}"
+          )
+
+      with subtest("A job reaches the container's daemon untrusted and has its tools"):
+          machine.wait_until_succeeds(
+              "docker exec nix-glab-runner-nix-daemon test -S /nix/var/nix/daemon-socket/socket", timeout=120
+          )
+          run_job("nix --version && git --version")
+          info = json.loads(run_job("nix store info --json"))
+          assert info["trusted"] == 0, info
+          run_job(f"test ! -e {HOST_ONLY_PATH}")
+    '';
+}

@@ -1,0 +1,118 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Storage } from '@google-cloud/storage';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileCrc32c } from '../../src/gcp/crc32c.ts';
+import { type Emulator, startEmulator } from '../emulator/index.ts';
+import { runCli } from '../helpers/cli.ts';
+import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir, workspace } from '../nix-stage/helpers.ts';
+
+const PROJECT = 'e2e-project';
+const BUCKET = 'e2e-images';
+const FAMILY = 'e2e-runners';
+
+interface Image {
+  name: string;
+  status: string;
+  family: string;
+  labels: Record<string, string>;
+  guestOsFeatures: { type: string }[];
+  architecture: string;
+  selfLink: string;
+}
+
+describe('publish through the CLI against the emulator', () => {
+  let emu: Emulator;
+  let flake: string;
+  let ws: string;
+
+  beforeAll(async () => {
+    requireNix();
+    emu = await startEmulator({ dataDir: tempDir('e2e-emu-'), operationMs: 50 });
+    await new Storage({ apiEndpoint: emu.url, projectId: PROJECT }).createBucket(BUCKET);
+    flake = fixtureRepo();
+    ws = workspace({ 'runner.nix': '{ services.example.enable = true; }\n' });
+  });
+  afterAll(() => emu?.stop());
+
+  const publish = (extra: string[] = []) =>
+    runCli(
+      [
+        'publish',
+        '--flake', flake,
+        '--extra-modules', 'runner.nix',
+        '--project', PROJECT,
+        '--bucket', BUCKET,
+        '--family', FAMILY,
+        '--storage-endpoint', emu.url,
+        '--compute-endpoint', emu.url,
+        '--labels', 'team=infra',
+        '--json',
+        ...extra,
+      ],
+      { cwd: ws, env: { NIX_CONFIG: TEST_NIX_CONFIG } },
+    );
+
+  const images = async (): Promise<Image[]> => {
+    const res = await fetch(`${emu.url}/compute/v1/projects/${PROJECT}/global/images`);
+    return (((await res.json()) as { items?: Image[] }).items ?? []).filter((i) => i.family === FAMILY);
+  };
+
+  let first: Record<string, string>;
+
+  it('builds, uploads and creates a READY image with our labels and guest OS features', async () => {
+    emu.requests.clear();
+    const run = await publish(['--keep-object']);
+    expect(run.stderr).not.toMatch(/^error:/m);
+    expect(run.code, run.stderr).toBe(0);
+    first = JSON.parse(run.stdout) as Record<string, string>;
+    expect(first.skipped).toBe('false');
+    expect(first['store-path']).toMatch(/^\/nix\/store\/[0-9a-z]{32}-/);
+    expect(first['nix-hash']).toBe(first['store-path']?.slice(11, 43));
+    expect(first['image-name']).toBe(`${FAMILY}-${first['nix-hash']}`);
+
+    const [image] = await images();
+    expect(image?.name).toBe(first['image-name']);
+    expect(image?.status).toBe('READY');
+    expect(image?.selfLink).toBe(first['image-self-link']);
+    expect(image?.labels).toMatchObject({ 'managed-by': 'nix-glab-runner', 'nix-hash': first['nix-hash'], team: 'infra' });
+    expect(image?.guestOsFeatures.map((f) => f.type).sort()).toEqual(['GVNIC', 'VIRTIO_SCSI_MULTIQUEUE']);
+    expect(image?.architecture).toBe('X86_64');
+
+    // The object the image came from holds exactly the local tarball's bytes.
+    const objectName = (first['gcs-uri'] as string).replace(`gs://${BUCKET}/`, '');
+    const [meta] = await new Storage({ apiEndpoint: emu.url, projectId: PROJECT }).bucket(BUCKET).file(objectName).getMetadata();
+    const tarball = (await import('node:fs')).readdirSync(first['store-path'] as string).find((f) => f.endsWith('.raw.tar.gz'));
+    expect(meta.crc32c).toBe(await fileCrc32c(join(first['store-path'] as string, tarball as string)));
+    expect(meta.contentType).toBe('application/x-tar');
+    expect(meta.contentEncoding).toBeUndefined();
+  });
+
+  it('uploads nothing and creates nothing when the build is unchanged', async () => {
+    emu.requests.clear();
+    const run = await publish();
+    expect(run.code, run.stderr).toBe(0);
+    const again = JSON.parse(run.stdout) as Record<string, string>;
+    expect(again.skipped).toBe('true');
+    expect(again['image-name']).toBe(first['image-name']);
+    expect(emu.requests.mutating()).toEqual([]);
+    expect(emu.requests.entries.length).toBeLessThanOrEqual(3);
+    expect(await images()).toHaveLength(1);
+  });
+
+  it('publishes a second image when an extra module changes', async () => {
+    writeFileSync(join(ws, 'runner.nix'), '{ services.example.enable = false; }\n');
+    const run = await publish();
+    expect(run.code, run.stderr).toBe(0);
+    const changed = JSON.parse(run.stdout) as Record<string, string>;
+    expect(changed['nix-hash']).not.toBe(first['nix-hash']);
+    expect(changed.skipped).toBe('false');
+    expect((await images()).map((i) => i.name).sort()).toEqual([first['image-name'], changed['image-name']].sort());
+    // Without keep-object the tarball is gone once the image is READY.
+    const [exists] = await new Storage({ apiEndpoint: emu.url, projectId: PROJECT })
+      .bucket(BUCKET)
+      .file((changed['gcs-uri'] as string).replace(`gs://${BUCKET}/`, ''))
+      .exists();
+    expect(exists).toBe(false);
+  });
+});

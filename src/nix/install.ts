@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { access, mkdtemp, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ExitCode, UserError } from '../errors.ts';
@@ -17,17 +17,23 @@ export interface EnsureNixOptions {
 
 /**
  * Pinned Nix release tarballs (https://releases.nixos.org/nix/nix-V/nix-V-SYSTEM.tar.xz) and their
- * SHA-256. Source: the published `.sha256` files, as pinned by projectbluefin/dakota
- * elements/bluefin/nix.bst for 2.34.7. A version not listed here falls back to the `.sha256` file
- * published beside the tarball, with a warning.
+ * SHA-256, as published by the Nix project:
+ * - 2.28.3: the hashes embedded in the official installer https://releases.nixos.org/nix/nix-2.28.3/install;
+ * - 2.34.7: the published `.sha256` files, as pinned by projectbluefin/dakota elements/bluefin/nix.bst.
+ * A version not listed falls back to the `.sha256` file published beside the tarball, with a warning.
  */
 export const PINNED_NIX_RELEASES: Record<string, Partial<Record<NixSystem, string>>> = {
+  '2.28.3': {
+    'x86_64-linux': '85d1847d06d5d56167796d3f61cd992908de84584db3e700da031a782b59ea22',
+    'aarch64-linux': '3dffb118772382e35526806fb97acc05df7ad6dc29dbe52b921b77e52e39f571',
+  },
   '2.34.7': {
     'x86_64-linux': 'eafe5042404e818505e28c5ca3d0885f3ec45c31f955489a25bb38258f87560e',
     'aarch64-linux': 'f1cee64ae7a02330c6421924c28f597c41813f2214ff108622087d8056378b08',
   },
 };
-export const DEFAULT_NIX_VERSION = '2.34.7';
+/** Matches the `nix-version` default in src/config.ts; a test keeps it pinned. */
+export const DEFAULT_NIX_VERSION = '2.28.3';
 
 export type NixSystem = 'x86_64-linux' | 'aarch64-linux';
 /** Nix 2.4 introduced flakes and the `extra-` setting prefix this stage relies on. */
@@ -230,14 +236,19 @@ async function installNix(version: string, confText: string, reporter: Reporter)
     if (!expected) {
       reporter.warn(`Nix ${version} is not pinned here; trusting the SHA-256 published at ${url}.sha256.`);
       const sumFile = await withRetries(3, () => tc.downloadTool(`${url}.sha256`), reporter);
-      expected =
-        (await import('node:fs/promises').then((fs) => fs.readFile(sumFile, 'utf8')))
-          .trim()
-          .split(/\s+/)[0] ?? '';
+      expected = (await readFile(sumFile, 'utf8')).trim().split(/\s+/)[0] ?? '';
     }
     await verifySha256(file, expected, url);
     const extracted = await tc.extractTar(file, undefined, 'xJ');
-    dir = await tc.cacheDir(join(extracted, `nix-${version}-${system}`), 'nix', version, arch);
+    // The tarball holds one directory, nix-<version>-<system>, with the installer in it.
+    const top = (await readdir(extracted)).find((e) => e.startsWith('nix-'));
+    if (!top)
+      throw new UserError(
+        `The Nix ${version} tarball from ${url} holds no nix-* directory.`,
+        'nix-version',
+        ExitCode.NixFailed,
+      );
+    dir = await tc.cacheDir(join(extracted, top), 'nix', version, arch);
   }
   // Multi-user where systemd runs (GitHub runners); single-user in containers (GitLab docker executors),
   // where build users and the namespace sandbox are usually unavailable.

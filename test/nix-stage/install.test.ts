@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.ts';
 import {
   appendNixConfig,
+  DEFAULT_NIX_VERSION,
   decideInstall,
   type EnsureNixOptions,
   ensureNix,
@@ -115,6 +116,10 @@ describe('nix config text', () => {
 });
 
 describe('release pins and checksum verification', () => {
+  it('pins the default version', () => {
+    expect(Object.keys(PINNED_NIX_RELEASES)).toContain(DEFAULT_NIX_VERSION);
+  });
+
   it('pins both Linux systems for each listed version', () => {
     for (const [version, systems] of Object.entries(PINNED_NIX_RELEASES)) {
       expect(systems['x86_64-linux'], version).toMatch(/^[0-9a-f]{64}$/);

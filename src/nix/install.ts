@@ -164,9 +164,10 @@ export function nixConfigText(opts: {
   return `${lines.join('\n')}\n`;
 }
 
-/** Appends our settings to an existing NIX_CONFIG (later lines win in nix's parser). */
+/** Appends our settings to an existing NIX_CONFIG (later lines win in nix's parser); idempotent. */
 export function appendNixConfig(existing: string | undefined, addition: string): string {
   const base = existing?.trim() ?? '';
+  if (base.endsWith(addition.trim())) return existing ?? addition; // ensureNix ran before: nothing new
   return base ? `${base}\n${addition}` : addition;
 }
 

@@ -112,6 +112,7 @@ describe('nix config text', () => {
   it('appends to the user NIX_CONFIG', () => {
     expect(appendNixConfig(undefined, 'a = 1\n')).toBe('a = 1\n');
     expect(appendNixConfig('b = 2\n', 'a = 1\n')).toBe('b = 2\na = 1\n');
+    expect(appendNixConfig('b = 2\na = 1\n', 'a = 1\n')).toBe('b = 2\na = 1\n');
   });
 });
 

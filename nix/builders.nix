@@ -15,8 +15,8 @@ in
   gceImage =
     {
       extraModules ? [ ],
-      # The image's system, independent of the machine that evaluates it.
-      system ? "x86_64-linux",
+      # The image's system: x86_64-linux, or aarch64-linux for Arm machine types.
+      system ? glab.defaultImageSystem pkgs.stdenv.hostPlatform.system,
     }:
     let
       nixos = nixpkgs.lib.nixosSystem {

@@ -80,6 +80,10 @@ rec {
 
   supportedImageSystems = builtins.attrNames imageSystems;
 
+  # builders.<system>.gceImage builds for <system> when that is a Linux image
+  # system (so builders.aarch64-linux gives an Arm image), else x86_64-linux.
+  defaultImageSystem = builderSystem: if imageSystems ? ${builderSystem} then builderSystem else "x86_64-linux";
+
   # The content of nix-support/gce-image.json (see DESIGN.md, "Contracts").
   gceImageMetadata =
     {

@@ -138,7 +138,8 @@ function tokenize(text: string): Token[] {
       let j = i + 1;
       let s = '';
       while (j < text.length && text[j] !== c) {
-        if (text[j] === '\\' && j + 1 < text.length) j++;
+        // Only an escaped quote is unescaped: gcloud sends RE2 escapes such as \b inside quotes.
+        if (text[j] === '\\' && text[j + 1] === c) j++;
         s += text[j];
         j++;
       }

@@ -119,7 +119,7 @@ async function handle(ctx: EmulatorContext, req: IncomingMessage, res: ServerRes
     };
     await found.handler(routeCtx);
   } catch (err) {
-    if (res.headersSent || req.socket.destroyed) {
+    if (res.headersSent || !req.socket || req.socket.destroyed) {
       res.destroy();
       return;
     }

@@ -44,7 +44,8 @@ export async function resolveFlakeRef(flake: string, workspace: string, input = 
     }
     return trimmed;
   }
-  if (!(await stat(resolve(dir, 'flake.nix')).catch(() => undefined))) {
+  // A plain string join: ncc's asset relocator would copy every flake.nix it can see for resolve(dir, 'flake.nix').
+  if (!(await stat(`${dir}/flake.nix`).catch(() => undefined))) {
     throw new UserError(`The ${input} input "${flake}" points at ${dir}, which has no flake.nix.`, input);
   }
   const top = await gitTopLevel(dir);

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# One-time setup on a fresh machine: Nix (Debian's nix-bin when apt is there) and the npm dependencies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v nix >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "Installing Nix from Debian's nix-bin package..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nix-bin >/dev/null
+  else
+    echo "Nix is missing: install it (https://nixos.org/download, or 'sudo apt-get install nix-bin' on Debian), then re-run." >&2
+    exit 1
+  fi
+fi
+command -v git >/dev/null 2>&1 || { echo "git is missing: install it, then re-run." >&2; exit 1; }
+command -v gcloud >/dev/null 2>&1 || echo "note: gcloud is not installed; the tests that drive gcloud against the emulator will fail until it is (apt-get install google-cloud-cli from Google's apt repository)." >&2
+
+npm ci --no-audit --no-fund

@@ -10,7 +10,9 @@
 #   FALLBACK_SECONDS  drain time when the value is not an RFC 3339 deadline
 #   UNREGISTER        1 to unregister the runner manager once stopped
 #   RUNNER_CONFIG     gitlab-runner's config.toml
+#   POLL_SECONDS      pause between checks (optional, default 5)
 header='Metadata-Flavor: Google'
+poll=${POLL_SECONDS:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -58,7 +60,7 @@ wait_for_drain_key() {
         ;;
       404)
         backoff=5
-        sleep 5
+        sleep "$poll"
         query='?wait_for_change=true&timeout_sec=300'
         ;;
       *)
@@ -104,7 +106,7 @@ drain() {
       break
     fi
     put_attribute running-jobs "$(nix-glab-runner-running-jobs)"
-    sleep 5
+    sleep "$poll"
   done
   put_attribute running-jobs "$(nix-glab-runner-running-jobs)"
 

@@ -218,7 +218,7 @@ describe('compute emulator: templates, managed groups, instances', () => {
       project,
       zone,
       instance: first,
-      metadataResource: { fingerprint: inst.metadata?.fingerprint, items: [...items.filter((i) => i.key !== 'created-by'), { key: 'nix-glab-runner-drain', value: deadline }] },
+      metadataResource: { fingerprint: inst.metadata?.fingerprint, items: [...items, { key: 'nix-glab-runner-drain', value: deadline }] },
     });
     await waitOp(set.latestResponse as Op, { zone });
     let state: string | undefined;

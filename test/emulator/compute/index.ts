@@ -1,4 +1,7 @@
 import type { EmulatorContext, EmulatorService } from '../context.ts';
+import { readJson, sendJson } from '../http.ts';
+import { render } from './common.ts';
+import { addAutoscalerRoutes } from './autoscalers.ts';
 import { addBatchRoute } from './batch.ts';
 import type { Core } from './core.ts';
 import { type CreateGroupOptions, Groups } from './groups.ts';
@@ -38,10 +41,20 @@ export function createComputeService(ctx: EmulatorContext): ComputeService {
   const core: Core = { ctx, state, ops };
   addOperationRoutes(core);
   addBatchRoute(core);
+  addAutoscalerRoutes(core);
   const images = new Images(core);
   const templates = new Templates(core);
   const instances = new Instances(core);
   const groups = new Groups(core, templates, instances);
+  // Admin paths (not in the request log) for the standalone emulator and the demo.
+  ctx.router.add('POST', '/_emulator/compute/groups', async (rc) => {
+    const o = await readJson<CreateGroupOptions>(rc);
+    sendJson(rc.res, 200, groups.view(groups.createGroup(o), ctx.url));
+  });
+  ctx.router.add('POST', '/_emulator/compute/templates', async (rc) => {
+    const { project, scope, ...body } = await readJson<Json & { project?: string; scope?: string }>(rc);
+    sendJson(rc.res, 200, render(templates.create(project ?? 'p', scope ?? 'global', body).body, ctx.url));
+  });
   images.resume();
   ops.resume();
   groups.start();
@@ -52,7 +65,7 @@ export function createComputeService(ctx: EmulatorContext): ComputeService {
     scriptGuest: (matcher, script) => instances.scriptGuest(matcher, script),
     admin: {
       createGroup: (o) => groups.view(groups.createGroup(o), ctx.url),
-      createTemplate: (body, o = {}) => templates.create(o.project ?? 'p', o.scope ?? 'global', body).body,
+      createTemplate: (body, o = {}) => render(templates.create(o.project ?? 'p', o.scope ?? 'global', body).body, ctx.url),
     },
     close() {
       groups.close();

@@ -157,6 +157,12 @@ export class Instances {
     const t = this.templateBody(i.template);
     const props = (t?.properties as Json | undefined) ?? {};
     const items = (((props.metadata as Json | undefined)?.items as { key: string; value: string }[] | undefined) ?? []).map((x) => ({ key: x.key, value: String(x.value ?? '') }));
+    // A managed instance's metadata names its group and template, as on GCE.
+    const g = i.group ? this.core.state.value.groups[i.group] : undefined;
+    if (g) {
+      items.push({ key: 'instance-template', value: link(i.template) });
+      items.push({ key: 'created-by', value: link(`projects/${g.project}/${g.scope}/instanceGroupManagers/${g.body.name}`) });
+    }
     i.metadata = { items, fingerprint: fingerprint() };
     i.labels = { ...((props.labels as Record<string, string> | undefined) ?? {}) };
     const boot = ((props.disks as Json[] | undefined) ?? []).find((d) => d.boot === true);
@@ -304,13 +310,6 @@ export class Instances {
       ],
       selfLink: link(path),
     };
-    if (i.group) {
-      const g = this.core.state.value.groups[i.group];
-      body.metadata = {
-        ...(body.metadata as Json),
-        items: [...i.metadata.items, ...(g ? [{ key: 'created-by', value: link(`projects/${g.project}/${g.scope}/instanceGroupManagers/${g.body.name}`) }] : [])],
-      };
-    }
     return render(body, b);
   }
 

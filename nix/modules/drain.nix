@@ -33,7 +33,7 @@ in
       # A configuration switch must not cut a drain short.
       restartIfChanged = false;
       environment = {
-        METADATA_URL = cfg.drain.metadataUrl;
+        METADATA_URL = cfg.metadataUrl;
         DRAIN_KEY = protocol.metadataKey;
         NAMESPACE = protocol.guestAttributeNamespace;
         RUNNER_UNIT = "gitlab-runner.service";

@@ -27,6 +27,24 @@ in
       '';
     };
 
+    tokenSecret = mkOption {
+      type = types.nullOr (types.strMatching "projects/[^/]+/secrets/[^/]+/versions/[^/]+");
+      default = null;
+      example = "projects/my-project/secrets/gitlab-runner-env/versions/latest";
+      description = ''
+        A Secret Manager secret version whose payload is the token file. When set, the VM reads it at
+        boot with its service account (which needs `roles/secretmanager.secretAccessor` on it) and
+        writes `tokenFile`, so the token is never in instance metadata. Null: something else, such as
+        the startup script, writes `tokenFile`.
+      '';
+    };
+
+    metadataUrl = mkOption {
+      type = types.str;
+      default = "http://metadata.google.internal/computeMetadata/v1";
+      description = "Base URL of the GCE metadata server, used by the drain service and to read `tokenSecret`.";
+    };
+
     concurrency = mkOption {
       type = types.ints.positive;
       default = 4;
@@ -194,12 +212,6 @@ in
         type = types.bool;
         default = true;
         description = "Run `nix-glab-runner-drain`, the guest side of the rollout's drain protocol.";
-      };
-
-      metadataUrl = mkOption {
-        type = types.str;
-        default = "http://metadata.google.internal/computeMetadata/v1";
-        description = "Base URL of the metadata server the drain service watches and reports to.";
       };
 
       fallbackTimeout = mkOption {

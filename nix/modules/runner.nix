@@ -101,6 +101,29 @@ in
       };
     };
 
+    # The token from Secret Manager, so it is never in instance metadata.
+    systemd.services.nix-glab-runner-fetch-token = lib.mkIf (cfg.tokenSecret != null) {
+      description = "Write the GitLab runner token file from Secret Manager";
+      wantedBy = [ "multi-user.target" ];
+      before = [ "gitlab-runner.service" ];
+      after = [ "network-online.target" ];
+      wants = [ "network-online.target" ];
+      environment.METADATA_URL = cfg.metadataUrl;
+      unitConfig.StartLimitIntervalSec = 0;
+      serviceConfig = {
+        Type = "oneshot";
+        RemainAfterExit = true;
+        ExecStart = "${lib.getExe scripts.fetchToken} ${
+          lib.escapeShellArgs [
+            cfg.tokenSecret
+            cfg.tokenFile
+          ]
+        }";
+        Restart = "on-failure";
+        RestartSec = "10s";
+      };
+    };
+
     # Started before the runner, so stopped after it: jobs have finished by then.
     systemd.services.nix-glab-runner-unregister = lib.mkIf cfg.unregisterOnShutdown {
       description = "Unregister this GitLab runner manager at shutdown";

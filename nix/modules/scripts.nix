@@ -17,6 +17,12 @@ in
 rec {
   runnerEnv = script "nix-glab-runner-runner-env" ../scripts/runner-env.sh [ pkgs.coreutils ];
 
+  fetchToken = script "nix-glab-runner-fetch-token" ../scripts/fetch-token.sh [
+    pkgs.coreutils
+    pkgs.curl
+    pkgs.jq
+  ];
+
   runningJobs = script "nix-glab-runner-running-jobs" ../scripts/running-jobs.sh [
     docker
     pkgs.coreutils

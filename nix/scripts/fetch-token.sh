@@ -1,0 +1,45 @@
+# Writes the runner's token file from a Secret Manager secret version, read with
+# the VM's service account through the metadata server, which jobs cannot reach.
+# The secret's payload is the token file itself, e.g.
+#   CI_SERVER_URL=https://gitlab.com
+#   CI_SERVER_TOKEN=glrt-...
+# Usage: nix-glab-runner-fetch-token SECRET_VERSION TOKEN_FILE
+# Environment: METADATA_URL, and SECRET_MANAGER_URL (optional).
+secret=$1
+token_file=$2
+api=${SECRET_MANAGER_URL:-https://secretmanager.googleapis.com/v1}
+
+if [[ ! "$secret" =~ ^projects/[^/]+/secrets/[^/]+/versions/[^/]+$ ]]; then
+  echo "secret '$secret' is not projects/PROJECT/secrets/NAME/versions/VERSION (VERSION may be latest)." >&2
+  exit 1
+fi
+
+umask 077
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+if ! curl --silent --show-error --fail --max-time 20 -H 'Metadata-Flavor: Google' \
+  -o "$work/access.json" "$METADATA_URL/instance/service-accounts/default/token" ||
+  ! access=$(jq -er .access_token "$work/access.json"); then
+  echo "could not get an access token for the VM's service account from the metadata server; give the VM a service account with the cloud-platform scope." >&2
+  exit 1
+fi
+# A header file keeps the access token out of the process list.
+printf 'Authorization: Bearer %s\n' "$access" >"$work/authorization"
+
+code=$(curl --silent --max-time 30 -H "@$work/authorization" -o "$work/response.json" \
+  -w '%{http_code}' "$api/$secret:access" || true)
+if [ "$code" != 200 ]; then
+  echo "Secret Manager answered ${code:-nothing} for $secret; grant the VM's service account roles/secretmanager.secretAccessor on that secret." >&2
+  exit 1
+fi
+
+partial="$token_file.partial"
+if ! jq -er .payload.data "$work/response.json" | base64 -d >"$partial"; then
+  rm -f "$partial"
+  echo "Secret Manager's answer for $secret has no base64 payload.data." >&2
+  exit 1
+fi
+chmod 0600 "$partial"
+mv -f "$partial" "$token_file"
+echo "token file $token_file written from $secret"

@@ -1,5 +1,5 @@
 import { closeSync, openSync, ftruncateSync, write, writev } from 'node:fs';
-import { Writable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
 import { RunningHash } from './hashing.ts';
 
 /** Google commits interrupted resumable uploads in multiples of 256 KiB. */
@@ -68,6 +68,47 @@ export class BlobSink extends Writable {
       rest = rest.subarray(piece.length);
       if (this.hash.length % COMMIT_QUANTUM === 0) this.boundary = this.hash.copy();
     }
+  }
+
+  /**
+   * Writes every chunk `source` emits, in order, applying backpressure by pausing the source. Unlike
+   * pipeline(), a chunk that arrived just before the source errors (a connection reset) is still
+   * written: those bytes were received, and a resumable session keeps them.
+   */
+  consume(source: Readable, filter: (chunk: Buffer) => Buffer = (c) => c, highWater = 8 << 20): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let chain: Promise<void> = Promise.resolve();
+      let pending = 0;
+      let failed: Error | undefined;
+      source.on('data', (data: Buffer) => {
+        const chunk = filter(data);
+        if (chunk.length === 0) return;
+        pending += chunk.length;
+        if (pending > highWater) source.pause();
+        chain = chain.then(async () => {
+          if (failed) return;
+          await this.writeAt(chunk).catch((err: Error) => {
+            failed = err;
+            source.destroy(err);
+          });
+          pending -= chunk.length;
+          if (pending <= highWater / 2 && source.isPaused()) source.resume();
+        });
+      });
+      source.once('end', () => void chain.then(() => (failed ? reject(failed) : resolve())));
+      source.once('error', (err) => void chain.then(() => reject(failed ?? err)));
+    });
+  }
+
+  private writeAt(chunk: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      write(this.fd, chunk, 0, chunk.length, this.hash.length, (err, written) => {
+        if (err) return reject(err);
+        if (written !== chunk.length) return reject(new Error(`short write: ${written} of ${chunk.length} bytes`));
+        this.absorb(chunk);
+        resolve();
+      });
+    });
   }
 
   /** Resolves once no write is in flight (after an error, before truncating or closing). */

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApiError, errorBody, readJson, sendJson, type RouteContext } from '../http.ts';
 import { BlobSink, COMMIT_QUANTUM } from './blob-sink.ts';
@@ -171,24 +170,44 @@ function send308(c: RouteContext, committed: number): void {
 }
 
 /** Counts body bytes and drops the first `skip` (bytes the session already holds). */
-class SkipAndCount extends Transform {
+class SkipAndCount {
   seen = 0;
-  constructor(private skip: number) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+  constructor(private skip: number) {}
+  take = (chunk: Buffer): Buffer => {
     this.seen += chunk.length;
     if (this.skip >= chunk.length) {
       this.skip -= chunk.length;
-      return cb();
+      return chunk.subarray(0, 0);
     }
     const out = this.skip > 0 ? chunk.subarray(this.skip) : chunk;
     this.skip = 0;
-    cb(null, out);
-  }
+    return out;
+  };
 }
 
-async function resumablePut(store: Store, c: RouteContext, id: string): Promise<void> {
+const sessionLocks = new WeakMap<Store, Map<string, Promise<void>>>();
+
+/**
+ * Requests on one session run one after another: a status query that follows a broken PUT sees the
+ * bytes that PUT committed, even when its last writes were still reaching the disk.
+ */
+function resumablePut(store: Store, c: RouteContext, id: string): Promise<void> {
+  let locks = sessionLocks.get(store);
+  if (!locks) sessionLocks.set(store, (locks = new Map()));
+  const prev = locks.get(id) ?? Promise.resolve();
+  const run = prev.then(() => resumablePutNow(store, c, id));
+  const tail = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  locks.set(id, tail);
+  void tail.then(() => {
+    if (locks.get(id) === tail) locks.delete(id);
+  });
+  return run;
+}
+
+async function resumablePutNow(store: Store, c: RouteContext, id: string): Promise<void> {
   const rangeText = header(c, 'content-range');
   const event: UploadEvent = { uploadId: id, contentRange: rangeText, bodyBytes: 0, committedBefore: 0, committedAfter: 0, outcome: 'rejected' };
   store.uploadEvents.push(event);
@@ -240,7 +259,7 @@ async function resumablePut(store: Store, c: RouteContext, id: string): Promise<
   const counter = new SkipAndCount(before - range.start);
   const sink = new BlobSink(partPath, hash, { append: true });
   try {
-    await pipeline(c.body(), counter, sink);
+    await sink.consume(c.body(), counter.take);
   } catch (err) {
     // Broken connection: keep what arrived, cut back to a 256 KiB boundary as Google commits.
     await sink.settle();

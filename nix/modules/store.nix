@@ -83,7 +83,7 @@ let
     build-users-group = nixbld
     sandbox = true
     trusted-users =
-    experimental-features = nix-command flakes
+    experimental-features = nix-command flakes daemon-trust-override
     substituters = ${lib.concatStringsSep " " config.nix.settings.substituters}
     trusted-public-keys = ${lib.concatStringsSep " " config.nix.settings.trusted-public-keys}
     CONF
@@ -174,7 +174,11 @@ in
         };
         systemd.services."nix-glab-runner-job-daemon@" = {
           description = "Nix daemon connection of a CI job (untrusted)";
-          environment.NIX_REMOTE = "daemon";
+          environment = {
+            NIX_REMOTE = "daemon";
+            # --force-untrusted is behind this experimental feature.
+            NIX_CONFIG = "extra-experimental-features = daemon-trust-override";
+          };
           serviceConfig = {
             ExecStart = "${config.nix.package}/bin/nix-daemon --stdio --force-untrusted";
             StandardInput = "socket";

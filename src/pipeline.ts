@@ -44,6 +44,8 @@ export async function publish(config: Config, reporter: Reporter, run: PublishEn
 
   // Reads only: fail on a wrong project or bucket before spending minutes on a build.
   const { project, storage } = await reporter.group('Check Google Cloud target', async () => {
+    // Mint a token first: without one the storage client would send unauthenticated requests and fail late.
+    await credentials.headers();
     const project = await resolveProject(config.project, credentials);
     const storage = await storageClient(endpoints, credentials, project);
     await checkBucket(storage, config.bucket);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gcloudForEmulator, type GcloudResult } from '../helpers/gcloud-compute-config.ts';
+import { type GcloudResult, gcloudForEmulator } from '../helpers/gcloud-compute-config.ts';
 import { makeImageTarball } from './compute/test-tarball.ts';
 import { type Emulator, startEmulator } from './index.ts';
 
@@ -21,24 +21,47 @@ describe('gcloud compute against the emulator (endpoint override + auth/disable_
   };
 
   beforeAll(async () => {
-    emu = await startEmulator({ dataDir: mkdtempSync(join(tmpdir(), 'emu-gcloud-compute-')), operationMs: 50, waitMaxMs: 500, instanceStepMs: 20 });
+    emu = await startEmulator({
+      dataDir: mkdtempSync(join(tmpdir(), 'emu-gcloud-compute-')),
+      operationMs: 50,
+      waitMaxMs: 500,
+      instanceStepMs: 20,
+    });
     gcloud = await gcloudForEmulator(emu.url, project);
     const storage = new Storage({ apiEndpoint: emu.url, projectId: project });
     await storage.createBucket(bucket);
-    await storage.bucket(bucket).file('nixos.raw.tar.gz').save(makeImageTarball(), { resumable: false, contentType: 'application/x-tar' });
+    await storage
+      .bucket(bucket)
+      .file('nixos.raw.tar.gz')
+      .save(makeImageTarball(), { resumable: false, contentType: 'application/x-tar' });
   });
   afterAll(() => emu.stop());
 
   it('images create | describe | describe-from-family | list | deprecate | delete', async () => {
     const create = (name: string) =>
-      ok(['compute', 'images', 'create', name, '--source-uri', `gs://${bucket}/nixos.raw.tar.gz`, '--family', 'gc-fam', '--labels', 'managed-by=test']);
+      ok([
+        'compute',
+        'images',
+        'create',
+        name,
+        '--source-uri',
+        `gs://${bucket}/nixos.raw.tar.gz`,
+        '--family',
+        'gc-fam',
+        '--labels',
+        'managed-by=test',
+      ]);
     await create('gc-one');
     await create('gc-two');
     const [describeOut, familyOut] = await Promise.all([
       ok(['compute', 'images', 'describe', 'gc-one', '--format=json']),
       ok(['compute', 'images', 'describe-from-family', 'gc-fam', '--format=value(name)']),
     ]);
-    const described = JSON.parse(describeOut) as { status: string; family: string; rawDisk: { source: string } };
+    const described = JSON.parse(describeOut) as {
+      status: string;
+      family: string;
+      rawDisk: { source: string };
+    };
     expect(described.status).toBe('READY');
     expect(described.family).toBe('gc-fam');
     // With the storage endpoint overridden, gcloud sends <override>/b/B/o/O (FACTS.md).
@@ -50,10 +73,23 @@ describe('gcloud compute against the emulator (endpoint override + auth/disable_
     expect(listed.trim().split('\n').sort()).toEqual(['gc-one', 'gc-two']);
     // Plain `images list` also asks the public image projects, through the batch endpoint.
     expect(emu.requests.entries.some((e) => e.path === '/batch/compute/v1')).toBe(true);
-    expect(emu.requests.entries.some((e) => e.batch && e.path === `/compute/v1/projects/${project}/global/images`)).toBe(true);
+    expect(
+      emu.requests.entries.some((e) => e.batch && e.path === `/compute/v1/projects/${project}/global/images`),
+    ).toBe(true);
 
-    await ok(['compute', 'images', 'deprecate', 'gc-two', '--state', 'DEPRECATED', '--replacement', 'gc-one']);
-    expect((await ok(['compute', 'images', 'describe-from-family', 'gc-fam', '--format=value(name)'])).trim()).toBe('gc-one');
+    await ok([
+      'compute',
+      'images',
+      'deprecate',
+      'gc-two',
+      '--state',
+      'DEPRECATED',
+      '--replacement',
+      'gc-one',
+    ]);
+    expect(
+      (await ok(['compute', 'images', 'describe-from-family', 'gc-fam', '--format=value(name)'])).trim(),
+    ).toBe('gc-one');
     await ok(['compute', 'images', 'delete', 'gc-two', '--quiet']);
     const gone = await gcloud(['compute', 'images', 'describe', 'gc-two']);
     expect(gone.code).not.toBe(0);
@@ -62,7 +98,10 @@ describe('gcloud compute against the emulator (endpoint override + auth/disable_
 
   it('shows GCE errors: a bad name, a tarball without disk.raw', async () => {
     const storage = new Storage({ apiEndpoint: emu.url, projectId: project });
-    await storage.bucket(bucket).file('wrong.tar.gz').save(makeImageTarball({ name: 'root.img' }), { resumable: false });
+    await storage
+      .bucket(bucket)
+      .file('wrong.tar.gz')
+      .save(makeImageTarball({ name: 'root.img' }), { resumable: false });
     const [bad, failed] = await Promise.all([
       gcloud(['compute', 'images', 'create', 'Bad_Name', '--source-uri', `gs://${bucket}/nixos.raw.tar.gz`]),
       gcloud(['compute', 'images', 'create', 'gc-wrong', '--source-uri', `gs://${bucket}/wrong.tar.gz`]),
@@ -76,20 +115,65 @@ describe('gcloud compute against the emulator (endpoint override + auth/disable_
   it('instance-groups managed describe, zonal and regional', async () => {
     emu.compute.admin.createTemplate({
       name: 'gc-tpl',
-      properties: { machineType: 'e2-small', disks: [{ boot: true, initializeParams: { sourceImage: 'projects/debian-cloud/global/images/family/debian-12' } }] },
+      properties: {
+        machineType: 'e2-small',
+        disks: [
+          {
+            boot: true,
+            initializeParams: { sourceImage: 'projects/debian-cloud/global/images/family/debian-12' },
+          },
+        ],
+      },
     });
-    emu.compute.admin.createGroup({ zone: 'us-central1-a', name: 'gc-zg', template: 'gc-tpl', targetSize: 2, ready: true });
-    emu.compute.admin.createGroup({ region: 'us-central1', name: 'gc-rg', template: 'gc-tpl', targetSize: 3, ready: true });
+    emu.compute.admin.createGroup({
+      zone: 'us-central1-a',
+      name: 'gc-zg',
+      template: 'gc-tpl',
+      targetSize: 2,
+      ready: true,
+    });
+    emu.compute.admin.createGroup({
+      region: 'us-central1',
+      name: 'gc-rg',
+      template: 'gc-tpl',
+      targetSize: 3,
+      ready: true,
+    });
     const [zonal, regional] = await Promise.all([
-      ok(['compute', 'instance-groups', 'managed', 'describe', 'gc-zg', '--zone', 'us-central1-a', '--format=json']),
-      ok(['compute', 'instance-groups', 'managed', 'describe', 'gc-rg', '--region', 'us-central1', '--format=json']),
+      ok([
+        'compute',
+        'instance-groups',
+        'managed',
+        'describe',
+        'gc-zg',
+        '--zone',
+        'us-central1-a',
+        '--format=json',
+      ]),
+      ok([
+        'compute',
+        'instance-groups',
+        'managed',
+        'describe',
+        'gc-rg',
+        '--region',
+        'us-central1',
+        '--format=json',
+      ]),
     ]);
-    const z = JSON.parse(zonal) as { targetSize: number; status: { isStable: boolean; versionTarget: { isReached: boolean } }; instanceTemplate: string };
+    const z = JSON.parse(zonal) as {
+      targetSize: number;
+      status: { isStable: boolean; versionTarget: { isReached: boolean } };
+      instanceTemplate: string;
+    };
     expect(z.targetSize).toBe(2);
     expect(z.status.isStable).toBe(true);
     expect(z.status.versionTarget.isReached).toBe(true);
     expect(z.instanceTemplate).toBe(`${emu.url}/compute/v1/projects/p/global/instanceTemplates/gc-tpl`);
-    const r = JSON.parse(regional) as { targetSize: number; distributionPolicy: { zones: { zone: string }[] } };
+    const r = JSON.parse(regional) as {
+      targetSize: number;
+      distributionPolicy: { zones: { zone: string }[] };
+    };
     expect(r.targetSize).toBe(3);
     expect(r.distributionPolicy.zones.length).toBe(3);
   });

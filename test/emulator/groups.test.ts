@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeComputeClients, computeClients, type ComputeClients } from '../helpers/compute-client.ts';
+import { type ComputeClients, closeComputeClients, computeClients } from '../helpers/compute-client.ts';
 import { makeImageTarball } from './compute/test-tarball.ts';
 import { type Emulator, startEmulator } from './index.ts';
 
@@ -11,8 +11,15 @@ const project = 'p';
 const zone = 'us-central1-a';
 const region = 'us-central1';
 
-type Op = { name?: string | null; status?: unknown; error?: { errors?: { code?: string | null; message?: string | null }[] | null } | null };
-type Group = { status?: { isStable?: boolean | null; versionTarget?: { isReached?: boolean | null } | null } | null; fingerprint?: string | null };
+type Op = {
+  name?: string | null;
+  status?: unknown;
+  error?: { errors?: { code?: string | null; message?: string | null }[] | null } | null;
+};
+type Group = {
+  status?: { isStable?: boolean | null; versionTarget?: { isReached?: boolean | null } | null } | null;
+  fingerprint?: string | null;
+};
 
 describe('compute emulator: templates, managed groups, instances', () => {
   let emu: Emulator;
@@ -37,7 +44,13 @@ describe('compute emulator: templates, managed groups, instances', () => {
       name,
       properties: {
         machineType: 'e2-small',
-        disks: [{ boot: true, autoDelete: true, initializeParams: { sourceImage: `projects/${project}/global/images/${image}` } }],
+        disks: [
+          {
+            boot: true,
+            autoDelete: true,
+            initializeParams: { sourceImage: `projects/${project}/global/images/${image}` },
+          },
+        ],
         metadata: { items: [{ key: 'enable-guest-attributes', value: 'TRUE' }, ...extraMetadata] },
         labels: { image },
       },
@@ -60,16 +73,36 @@ describe('compute emulator: templates, managed groups, instances', () => {
     c = computeClients(emu.url);
     const storage = new Storage({ apiEndpoint: emu.url, projectId: project });
     await storage.createBucket('grp-images');
-    await storage.bucket('grp-images').file('d.tar.gz').save(makeImageTarball(), { resumable: false, contentType: 'application/x-tar' });
+    await storage
+      .bucket('grp-images')
+      .file('d.tar.gz')
+      .save(makeImageTarball(), { resumable: false, contentType: 'application/x-tar' });
     for (const image of ['img-a', 'img-b']) {
-      const [lro] = await c.images.insert({ project, imageResource: { name: image, family: 'grp', rawDisk: { source: 'https://storage.googleapis.com/grp-images/d.tar.gz' } } });
+      const [lro] = await c.images.insert({
+        project,
+        imageResource: {
+          name: image,
+          family: 'grp',
+          rawDisk: { source: 'https://storage.googleapis.com/grp-images/d.tar.gz' },
+        },
+      });
       await waitOp(lro.latestResponse as Op);
     }
-    for (const [name, image] of [['tpl-a', 'img-a'], ['tpl-b', 'img-b']] as const) {
-      const [lro] = await c.instanceTemplates.insert({ project, instanceTemplateResource: template(name, image) });
+    for (const [name, image] of [
+      ['tpl-a', 'img-a'],
+      ['tpl-b', 'img-b'],
+    ] as const) {
+      const [lro] = await c.instanceTemplates.insert({
+        project,
+        instanceTemplateResource: template(name, image),
+      });
       expect((await waitOp(lro.latestResponse as Op)).error).toBeFalsy();
     }
-    const [rlro] = await c.regionInstanceTemplates.insert({ project, region, instanceTemplateResource: template('rtpl-b', 'img-b') });
+    const [rlro] = await c.regionInstanceTemplates.insert({
+      project,
+      region,
+      instanceTemplateResource: template('rtpl-b', 'img-b'),
+    });
     await waitOp(rlro.latestResponse as Op, { region });
   });
   afterAll(async () => {
@@ -87,17 +120,28 @@ describe('compute emulator: templates, managed groups, instances', () => {
       if (list.instanceTemplates?.length) scopes.push(scope);
     }
     expect(scopes.sort()).toEqual(['global', `regions/${region}`]);
-    await expect(c.instanceTemplates.insert({ project, instanceTemplateResource: template('tpl-x', 'no-such-image') })).rejects.toMatchObject({ code: 5 });
+    await expect(
+      c.instanceTemplates.insert({ project, instanceTemplateResource: template('tpl-x', 'no-such-image') }),
+    ).rejects.toMatchObject({ code: 5 });
   });
 
   it('rolls a zonal group PROACTIVE with maxSurge 1 / maxUnavailable 0 and converges on the new template', async () => {
     emu.compute.admin.createGroup({ zone, name: 'zg', template: 'tpl-a', targetSize: 3, ready: true });
-    const get = async () => (await c.instanceGroupManagers.get({ project, zone, instanceGroupManager: 'zg' }))[0] as Group;
+    const get = async () =>
+      (await c.instanceGroupManagers.get({ project, zone, instanceGroupManager: 'zg' }))[0] as Group;
     const before = await get();
     expect(before.status?.isStable).toBe(true);
 
     await expect(
-      c.instanceGroupManagers.patch({ project, zone, instanceGroupManager: 'zg', instanceGroupManagerResource: { fingerprint: 'c3RhbGU=', versions: [{ instanceTemplate: tplUrl('tpl-b') }] } }),
+      c.instanceGroupManagers.patch({
+        project,
+        zone,
+        instanceGroupManager: 'zg',
+        instanceGroupManagerResource: {
+          fingerprint: 'c3RhbGU=',
+          versions: [{ instanceTemplate: tplUrl('tpl-b') }],
+        },
+      }),
     ).rejects.toMatchObject({ httpStatusCode: 412 });
 
     const [lro] = await c.instanceGroupManagers.patch({
@@ -107,13 +151,22 @@ describe('compute emulator: templates, managed groups, instances', () => {
       instanceGroupManagerResource: {
         fingerprint: before.fingerprint,
         versions: [{ instanceTemplate: tplUrl('tpl-b') }],
-        updatePolicy: { type: 'PROACTIVE', minimalAction: 'REPLACE', maxSurge: { fixed: 1 }, maxUnavailable: { fixed: 0 } },
+        updatePolicy: {
+          type: 'PROACTIVE',
+          minimalAction: 'REPLACE',
+          maxSurge: { fixed: 1 },
+          maxUnavailable: { fixed: 0 },
+        },
       },
     });
     expect((await waitOp(lro.latestResponse as Op, { zone })).error).toBeFalsy();
     await converge(get);
 
-    const [managed] = await c.instanceGroupManagers.listManagedInstances({ project, zone, instanceGroupManager: 'zg' });
+    const [managed] = await c.instanceGroupManagers.listManagedInstances({
+      project,
+      zone,
+      instanceGroupManager: 'zg',
+    });
     expect(managed.length).toBe(3);
     for (const m of managed) {
       expect(m.version?.instanceTemplate).toBe(`${emu.url}/compute/v1/${tplUrl('tpl-b')}`);
@@ -130,12 +183,16 @@ describe('compute emulator: templates, managed groups, instances', () => {
       peak = Math.max(peak, liveCount);
     }
     expect(peak).toBe(4);
-    expect(events.filter((e) => e.event === 'deleted').map((e) => e.template)).toEqual(Array(3).fill(tplUrl('tpl-a')));
+    expect(events.filter((e) => e.event === 'deleted').map((e) => e.template)).toEqual(
+      Array(3).fill(tplUrl('tpl-a')),
+    );
     // Each boot disk says which image it came from.
     const [disks] = await c.disks.list({ project, zone });
     const names = new Set(managed.map((m) => m.name));
     const groupDisks = disks.filter((d) => names.has(d.name as string));
-    expect(groupDisks.map((d) => d.sourceImage)).toEqual(Array(3).fill(`${emu.url}/compute/v1/projects/p/global/images/img-b`));
+    expect(groupDisks.map((d) => d.sourceImage)).toEqual(
+      Array(3).fill(`${emu.url}/compute/v1/projects/p/global/images/img-b`),
+    );
   });
 
   it('rolls a regional group with RECREATE, keeping instance names, and refuses RECREATE with surge', async () => {
@@ -151,21 +208,52 @@ describe('compute emulator: templates, managed groups, instances', () => {
       },
     });
     await waitOp(ins.latestResponse as Op, { region });
-    const get = async () => (await c.regionInstanceGroupManagers.get({ project, region, instanceGroupManager: 'rg' }))[0] as Group;
+    const get = async () =>
+      (await c.regionInstanceGroupManagers.get({ project, region, instanceGroupManager: 'rg' }))[0] as Group;
     await converge(get);
-    const namesBefore = (await c.regionInstanceGroupManagers.listManagedInstances({ project, region, instanceGroupManager: 'rg' }))[0].map((m) => m.name).sort();
-    expect(new Set((await c.regionInstanceGroupManagers.listManagedInstances({ project, region, instanceGroupManager: 'rg' }))[0].map((m) => m.instance?.split('/zones/')[1]?.split('/')[0])).size).toBe(2);
+    const namesBefore = (
+      await c.regionInstanceGroupManagers.listManagedInstances({
+        project,
+        region,
+        instanceGroupManager: 'rg',
+      })
+    )[0]
+      .map((m) => m.name)
+      .sort();
+    expect(
+      new Set(
+        (
+          await c.regionInstanceGroupManagers.listManagedInstances({
+            project,
+            region,
+            instanceGroupManager: 'rg',
+          })
+        )[0].map((m) => m.instance?.split('/zones/')[1]?.split('/')[0]),
+      ).size,
+    ).toBe(2);
 
     await expect(
       c.regionInstanceGroupManagers.patch({
         project,
         region,
         instanceGroupManager: 'rg',
-        instanceGroupManagerResource: { updatePolicy: { type: 'PROACTIVE', replacementMethod: 'RECREATE', maxSurge: { fixed: 2 }, maxUnavailable: { fixed: 2 } } },
+        instanceGroupManagerResource: {
+          updatePolicy: {
+            type: 'PROACTIVE',
+            replacementMethod: 'RECREATE',
+            maxSurge: { fixed: 2 },
+            maxUnavailable: { fixed: 2 },
+          },
+        },
       }),
     ).rejects.toMatchObject({ httpStatusCode: 400 });
     await expect(
-      c.regionInstanceGroupManagers.patch({ project, region, instanceGroupManager: 'rg', instanceGroupManagerResource: { updatePolicy: { maxUnavailable: { fixed: 1 } } } }),
+      c.regionInstanceGroupManagers.patch({
+        project,
+        region,
+        instanceGroupManager: 'rg',
+        instanceGroupManagerResource: { updatePolicy: { maxUnavailable: { fixed: 1 } } },
+      }),
     ).rejects.toMatchObject({ httpStatusCode: 400, message: expect.stringContaining('number of zones') });
 
     const [lro] = await c.regionInstanceGroupManagers.patch({
@@ -174,20 +262,34 @@ describe('compute emulator: templates, managed groups, instances', () => {
       instanceGroupManager: 'rg',
       instanceGroupManagerResource: {
         versions: [{ instanceTemplate: `projects/${project}/regions/${region}/instanceTemplates/rtpl-b` }],
-        updatePolicy: { type: 'PROACTIVE', minimalAction: 'REPLACE', replacementMethod: 'RECREATE', maxSurge: { fixed: 0 }, maxUnavailable: { fixed: 2 } },
+        updatePolicy: {
+          type: 'PROACTIVE',
+          minimalAction: 'REPLACE',
+          replacementMethod: 'RECREATE',
+          maxSurge: { fixed: 0 },
+          maxUnavailable: { fixed: 2 },
+        },
       },
     });
     await waitOp(lro.latestResponse as Op, { region });
     await converge(get);
-    const [after] = await c.regionInstanceGroupManagers.listManagedInstances({ project, region, instanceGroupManager: 'rg' });
+    const [after] = await c.regionInstanceGroupManagers.listManagedInstances({
+      project,
+      region,
+      instanceGroupManager: 'rg',
+    });
     expect(after.map((m) => m.name).sort()).toEqual(namesBefore);
-    for (const m of after) expect(m.version?.instanceTemplate).toContain(`/regions/${region}/instanceTemplates/rtpl-b`);
-    expect(emu.compute.instanceEvents.filter((e) => e.group?.endsWith('/rg') && e.event === 'recreated').length).toBe(4);
+    for (const m of after)
+      expect(m.version?.instanceTemplate).toContain(`/regions/${region}/instanceTemplates/rtpl-b`);
+    expect(
+      emu.compute.instanceEvents.filter((e) => e.group?.endsWith('/rg') && e.event === 'recreated').length,
+    ).toBe(4);
   });
 
   it('OPPORTUNISTIC replaces nothing until applyUpdatesToInstances; a scripted guest drains via metadata and guest attributes', async () => {
     emu.compute.admin.createGroup({ zone, name: 'og', template: 'tpl-a', targetSize: 2, ready: true });
-    const get = async () => (await c.instanceGroupManagers.get({ project, zone, instanceGroupManager: 'og' }))[0] as Group;
+    const get = async () =>
+      (await c.instanceGroupManagers.get({ project, zone, instanceGroupManager: 'og' }))[0] as Group;
     const stop = emu.compute.scriptGuest(/^og-/, (event, api) => {
       if (event.type === 'metadata' && event.changed.includes('nix-glab-runner-drain')) {
         api.setGuestAttribute('nix-glab-runner/drain-state', 'draining');
@@ -198,7 +300,10 @@ describe('compute emulator: templates, managed groups, instances', () => {
       project,
       zone,
       instanceGroupManager: 'og',
-      instanceGroupManagerResource: { versions: [{ instanceTemplate: tplUrl('tpl-b') }], updatePolicy: { type: 'OPPORTUNISTIC' } },
+      instanceGroupManagerResource: {
+        versions: [{ instanceTemplate: tplUrl('tpl-b') }],
+        updatePolicy: { type: 'OPPORTUNISTIC' },
+      },
     });
     await waitOp(lro.latestResponse as Op, { zone });
     await new Promise((r) => setTimeout(r, 150));
@@ -206,40 +311,66 @@ describe('compute emulator: templates, managed groups, instances', () => {
     expect(idle.status?.isStable).toBe(true);
     expect(idle.status?.versionTarget?.isReached).toBe(false);
 
-    const [managed] = await c.instanceGroupManagers.listManagedInstances({ project, zone, instanceGroupManager: 'og' });
+    const [managed] = await c.instanceGroupManagers.listManagedInstances({
+      project,
+      zone,
+      instanceGroupManager: 'og',
+    });
     const first = managed[0]?.name as string;
     const [inst] = await c.instances.get({ project, zone, instance: first });
     const items = inst.metadata?.items ?? [];
     await expect(
-      c.instances.setMetadata({ project, zone, instance: first, metadataResource: { fingerprint: 'c3RhbGU=', items } }),
+      c.instances.setMetadata({
+        project,
+        zone,
+        instance: first,
+        metadataResource: { fingerprint: 'c3RhbGU=', items },
+      }),
     ).rejects.toMatchObject({ httpStatusCode: 412 });
     const deadline = new Date(Date.now() + 60_000).toISOString();
     const [set] = await c.instances.setMetadata({
       project,
       zone,
       instance: first,
-      metadataResource: { fingerprint: inst.metadata?.fingerprint, items: [...items, { key: 'nix-glab-runner-drain', value: deadline }] },
+      metadataResource: {
+        fingerprint: inst.metadata?.fingerprint,
+        items: [...items, { key: 'nix-glab-runner-drain', value: deadline }],
+      },
     });
     await waitOp(set.latestResponse as Op, { zone });
     let state: string | undefined;
     for (let n = 0; n < 100 && state !== 'drained'; n++) {
-      const [ga] = await c.instances.getGuestAttributes({ project, zone, instance: first, queryPath: 'nix-glab-runner/' }).catch(() => [undefined]);
+      const [ga] = await c.instances
+        .getGuestAttributes({ project, zone, instance: first, queryPath: 'nix-glab-runner/' })
+        .catch(() => [undefined]);
       state = ga?.queryValue?.items?.find((i) => i.key === 'drain-state')?.value ?? undefined;
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(state).toBe('drained');
-    const [one] = await c.instances.getGuestAttributes({ project, zone, instance: first, variableKey: 'nix-glab-runner/drain-state' });
+    const [one] = await c.instances.getGuestAttributes({
+      project,
+      zone,
+      instance: first,
+      variableKey: 'nix-glab-runner/drain-state',
+    });
     expect(one.variableValue).toBe('drained');
 
     const [apply] = await c.instanceGroupManagers.applyUpdatesToInstances({
       project,
       zone,
       instanceGroupManager: 'og',
-      instanceGroupManagersApplyUpdatesRequestResource: { instances: [`zones/${zone}/instances/${first}`], minimalAction: 'REPLACE' },
+      instanceGroupManagersApplyUpdatesRequestResource: {
+        instances: [`zones/${zone}/instances/${first}`],
+        minimalAction: 'REPLACE',
+      },
     });
     await waitOp(apply.latestResponse as Op, { zone });
     for (;;) {
-      const [m] = await c.instanceGroupManagers.listManagedInstances({ project, zone, instanceGroupManager: 'og' });
+      const [m] = await c.instanceGroupManagers.listManagedInstances({
+        project,
+        zone,
+        instanceGroupManager: 'og',
+      });
       const f = m.find((x) => x.name === first);
       if (f?.currentAction === 'NONE' && f.version?.instanceTemplate?.endsWith('/tpl-b')) break;
       await new Promise((r) => setTimeout(r, 20));
@@ -248,9 +379,18 @@ describe('compute emulator: templates, managed groups, instances', () => {
     expect(log.indexOf('draining-seen')).toBeGreaterThan(-1);
     expect(log.indexOf('recreated')).toBeGreaterThan(log.lastIndexOf('guest-attribute'));
     // The recreated VM starts with fresh guest attributes.
-    await expect(c.instances.getGuestAttributes({ project, zone, instance: first, variableKey: 'nix-glab-runner/drain-state' })).rejects.toMatchObject({ code: 5 });
+    await expect(
+      c.instances.getGuestAttributes({
+        project,
+        zone,
+        instance: first,
+        variableKey: 'nix-glab-runner/drain-state',
+      }),
+    ).rejects.toMatchObject({ code: 5 });
     stop();
-    const events = await (await fetch(`${emu.url}/_emulator/compute/instance-events`)).json() as { events: { instance: string }[] };
+    const events = (await (await fetch(`${emu.url}/_emulator/compute/instance-events`)).json()) as {
+      events: { instance: string }[];
+    };
     expect(events.events.some((e) => e.instance === first)).toBe(true);
   });
 
@@ -264,22 +404,69 @@ describe('compute emulator: templates, managed groups, instances', () => {
       statefulPolicy: { preservedState: { disks: { 'persistent-disk-0': { autoDelete: 'NEVER' } } } },
     });
     await expect(
-      c.instanceGroupManagers.patch({ project, zone, instanceGroupManager: 'sg', instanceGroupManagerResource: { versions: [{ instanceTemplate: tplUrl('tpl-b') }], updatePolicy: { type: 'PROACTIVE' } } }),
-    ).rejects.toMatchObject({ httpStatusCode: 400, message: expect.stringContaining('PROACTIVE is not allowed when Stateful is used') });
-    const err = await c.instanceTemplates.delete({ project, instanceTemplate: 'tpl-a' }).catch((e: unknown) => e);
+      c.instanceGroupManagers.patch({
+        project,
+        zone,
+        instanceGroupManager: 'sg',
+        instanceGroupManagerResource: {
+          versions: [{ instanceTemplate: tplUrl('tpl-b') }],
+          updatePolicy: { type: 'PROACTIVE' },
+        },
+      }),
+    ).rejects.toMatchObject({
+      httpStatusCode: 400,
+      message: expect.stringContaining('PROACTIVE is not allowed when Stateful is used'),
+    });
+    const err = await c.instanceTemplates
+      .delete({ project, instanceTemplate: 'tpl-a' })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ httpStatusCode: 400 });
-    expect(String((err as Error).message)).toContain("The instance_template resource 'projects/p/global/instanceTemplates/tpl-a' is already being used by");
+    expect(String((err as Error).message)).toContain(
+      "The instance_template resource 'projects/p/global/instanceTemplates/tpl-a' is already being used by",
+    );
+
+    // Once no group uses it, the template can go.
+    const [lro] = await c.instanceTemplates.insert({
+      project,
+      instanceTemplateResource: template('tpl-tmp', 'img-a'),
+    });
+    await waitOp(lro.latestResponse as Op);
+    emu.compute.admin.createGroup({ zone, name: 'tmpg', template: 'tpl-tmp', targetSize: 1, ready: true });
+    await expect(c.instanceTemplates.delete({ project, instanceTemplate: 'tpl-tmp' })).rejects.toMatchObject({
+      httpStatusCode: 400,
+    });
+    const [delGroup] = await c.instanceGroupManagers.delete({ project, zone, instanceGroupManager: 'tmpg' });
+    await waitOp(delGroup.latestResponse as Op, { zone });
+    const [delTpl] = await c.instanceTemplates.delete({ project, instanceTemplate: 'tpl-tmp' });
+    expect((await waitOp(delTpl.latestResponse as Op)).error).toBeFalsy();
+    await expect(c.instanceTemplates.get({ project, instanceTemplate: 'tpl-tmp' })).rejects.toMatchObject({
+      code: 5,
+    });
   });
 
   it('guest attributes are 404 while disabled in instance metadata', async () => {
     const [lro] = await c.instanceTemplates.insert({
       project,
-      instanceTemplateResource: { ...template('tpl-noga', 'img-a'), properties: { ...template('tpl-noga', 'img-a').properties, metadata: { items: [] } } },
+      instanceTemplateResource: {
+        ...template('tpl-noga', 'img-a'),
+        properties: { ...template('tpl-noga', 'img-a').properties, metadata: { items: [] } },
+      },
     });
     await waitOp(lro.latestResponse as Op);
     emu.compute.admin.createGroup({ zone, name: 'ng', template: 'tpl-noga', targetSize: 1, ready: true });
-    const [m] = await c.instanceGroupManagers.listManagedInstances({ project, zone, instanceGroupManager: 'ng' });
-    await expect(c.instances.getGuestAttributes({ project, zone, instance: m[0]?.name as string, queryPath: 'nix-glab-runner/' })).rejects.toMatchObject({ code: 5 });
+    const [m] = await c.instanceGroupManagers.listManagedInstances({
+      project,
+      zone,
+      instanceGroupManager: 'ng',
+    });
+    await expect(
+      c.instances.getGuestAttributes({
+        project,
+        zone,
+        instance: m[0]?.name as string,
+        queryPath: 'nix-glab-runner/',
+      }),
+    ).rejects.toMatchObject({ code: 5 });
   });
 
   it('keeps images, templates and groups across a restart with the same dataDir', async () => {

@@ -20,7 +20,10 @@ export interface GcloudResult {
  * `auth/disable_credentials` alone (FACTS.md "gcloud against local endpoints"). Runs asynchronously so an
  * in-process emulator keeps answering. Throws with an install hint when gcloud is missing.
  */
-export async function gcloudForEmulator(emulatorUrl: string, project = 'p'): Promise<(args: string[]) => Promise<GcloudResult>> {
+export async function gcloudForEmulator(
+  emulatorUrl: string,
+  project = 'p',
+): Promise<(args: string[]) => Promise<GcloudResult>> {
   const config = mkdtempSync(join(tmpdir(), 'gcloud-cfg-'));
   const env = { ...process.env, CLOUDSDK_CONFIG: config, CLOUDSDK_CORE_DISABLE_PROMPTS: '1' };
   const gcloud = async (args: string[]): Promise<GcloudResult> => {
@@ -30,7 +33,11 @@ export async function gcloudForEmulator(emulatorUrl: string, project = 'p'): Pro
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { code?: number | string; stdout?: string; stderr?: string };
       if (e.code === 'ENOENT') throw new Error(GCLOUD_INSTALL_HINT);
-      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+      return {
+        code: typeof e.code === 'number' ? e.code : 1,
+        stdout: e.stdout ?? '',
+        stderr: e.stderr ?? '',
+      };
     }
   };
   // What `gcloud config set` would write, written at once: six `config set` calls cost ~10 s of startup.
@@ -53,6 +60,7 @@ export async function gcloudForEmulator(emulatorUrl: string, project = 'p'): Pro
     ].join('\n'),
   );
   const check = await gcloud(['config', 'get', 'api_endpoint_overrides/compute']);
-  if (check.stdout.trim() !== `${emulatorUrl}/compute/v1/`) throw new Error(`gcloud did not take the config: ${check.stdout} ${check.stderr}`);
+  if (check.stdout.trim() !== `${emulatorUrl}/compute/v1/`)
+    throw new Error(`gcloud did not take the config: ${check.stdout} ${check.stderr}`);
   return gcloud;
 }

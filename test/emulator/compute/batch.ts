@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { ApiError, readSmallBody, type RouteContext } from '../http.ts';
+import { ApiError, type RouteContext, readSmallBody } from '../http.ts';
 import type { Core } from './core.ts';
 
 /**
@@ -24,12 +24,17 @@ async function handleBatch(core: Core, rc: RouteContext): Promise<void> {
   const type = rc.req.headers['content-type'] ?? '';
   const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(type);
   if (!/^multipart\/mixed/i.test(type) || !boundary) {
-    throw new ApiError(400, 'Batch requests need Content-Type multipart/mixed with a boundary.', 'badRequest');
+    throw new ApiError(
+      400,
+      'Batch requests need Content-Type multipart/mixed with a boundary.',
+      'badRequest',
+    );
   }
   const raw = await readSmallBody(rc.body(), 16 * 1024 * 1024);
   const parts = splitMultipart(raw, (boundary[1] ?? boundary[2]) as string);
   if (parts.length === 0) throw new ApiError(400, 'The batch request has no parts.', 'badRequest');
-  if (parts.length > 1000) throw new ApiError(400, 'A batch request can hold at most 1000 calls.', 'badRequest');
+  if (parts.length > 1000)
+    throw new ApiError(400, 'A batch request can hold at most 1000 calls.', 'badRequest');
   const inner = parts.map(parsePart);
   const answers = await Promise.all(inner.map((r) => dispatch(core, r)));
 
@@ -52,7 +57,10 @@ async function handleBatch(core: Core, rc: RouteContext): Promise<void> {
   }
   chunks.push(Buffer.from(`--${outBoundary}--\r\n`));
   const body = Buffer.concat(chunks);
-  rc.res.writeHead(200, { 'content-type': `multipart/mixed; boundary=${outBoundary}`, 'content-length': body.length });
+  rc.res.writeHead(200, {
+    'content-type': `multipart/mixed; boundary=${outBoundary}`,
+    'content-length': body.length,
+  });
   rc.res.end(body);
 }
 
@@ -86,7 +94,8 @@ function parsePart(part: Buffer, index: number): InnerRequest {
   }
   const [head, body] = splitHead(http);
   const requestLine = /^([A-Z]+)\s+(\S+)(?:\s+HTTP\/[\d.]+)?$/.exec(head[0] ?? '');
-  if (!requestLine) throw new ApiError(400, `Batch part ${index + 1} has no HTTP request line.`, 'badRequest');
+  if (!requestLine)
+    throw new ApiError(400, `Batch part ${index + 1} has no HTTP request line.`, 'badRequest');
   const headers: Record<string, string> = {};
   for (const line of head.slice(1)) {
     const i = line.indexOf(':');
@@ -101,9 +110,13 @@ function parsePart(part: Buffer, index: number): InnerRequest {
   return { contentId, method: requestLine[1] as string, path, headers, body: body.subarray(0, length) };
 }
 
-async function dispatch(core: Core, r: InnerRequest): Promise<{ status: number; contentType: string; body: Buffer }> {
+async function dispatch(
+  core: Core,
+  r: InnerRequest,
+): Promise<{ status: number; contentType: string; body: Buffer }> {
   const headers: Record<string, string> = { 'x-emulator-batch': '1' };
-  for (const h of ['content-type', 'if-match', 'user-agent']) if (r.headers[h]) headers[h] = r.headers[h] as string;
+  for (const h of ['content-type', 'if-match', 'user-agent'])
+    if (r.headers[h]) headers[h] = r.headers[h] as string;
   const hasBody = r.body.length > 0 && r.method !== 'GET' && r.method !== 'HEAD';
   const res = await fetch(`${core.ctx.url}${r.path}`, {
     method: r.method,

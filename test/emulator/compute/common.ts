@@ -49,10 +49,18 @@ export function render<T>(value: T, base: string): T {
 
 export function validateName(name: unknown, field = 'resource.name'): string {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new ApiError(400, `Invalid value for field '${field}': ''. Must be a match of regex '${NAME_REGEX_TEXT}'`, 'invalid');
+    throw new ApiError(
+      400,
+      `Invalid value for field '${field}': ''. Must be a match of regex '${NAME_REGEX_TEXT}'`,
+      'invalid',
+    );
   }
   if (!NAME_RE.test(name)) {
-    throw new ApiError(400, `Invalid value for field '${field}': '${name}'. Must be a match of regex '${NAME_REGEX_TEXT}'`, 'invalid');
+    throw new ApiError(
+      400,
+      `Invalid value for field '${field}': '${name}'. Must be a match of regex '${NAME_REGEX_TEXT}'`,
+      'invalid',
+    );
   }
   return name;
 }

@@ -1,5 +1,5 @@
 import type { EmulatorContext } from '../context.ts';
-import { ApiError, sendJson, type RouteContext } from '../http.ts';
+import { ApiError, type RouteContext, sendJson } from '../http.ts';
 import { baseUrl } from './common.ts';
 import type { Operations } from './operations.ts';
 import type { ComputeState, OperationRecord } from './state.ts';
@@ -27,7 +27,10 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
  * The `requestId` of a mutating call: GCE requires a non-zero UUID. Returns the operation a previous call
  * with the same id started, which is answered again instead of repeating the mutation.
  */
-export function requestIdOf(core: Core, rc: RouteContext): { requestId?: string; previous?: OperationRecord } {
+export function requestIdOf(
+  core: Core,
+  rc: RouteContext,
+): { requestId?: string; previous?: OperationRecord } {
   const requestId = rc.url.searchParams.get('requestId');
   if (requestId === null) return {};
   if (!UUID_RE.test(requestId) || /^[0-]+$/.test(requestId)) {

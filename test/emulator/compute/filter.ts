@@ -10,11 +10,12 @@ export type Predicate = (resource: Record<string, unknown>) => boolean;
 type Token = { t: 'lp' | 'rp' | 'word' | 'str' | 'op'; v: string };
 
 export function parseFilter(text: string | null): Predicate {
-  if (!text || !text.trim()) return () => true;
+  if (!text?.trim()) return () => true;
   const tokens = tokenize(text);
   let i = 0;
   const peek = () => tokens[i];
-  const bad = (why: string) => new ApiError(400, `Invalid value for field 'filter': '${text}'. ${why}`, 'invalid');
+  const bad = (why: string) =>
+    new ApiError(400, `Invalid value for field 'filter': '${text}'. ${why}`, 'invalid');
 
   const expr = (): Predicate => {
     let left = term();
@@ -61,7 +62,8 @@ export function parseFilter(text: string | null): Predicate {
     else throw bad(`Missing operator after "${field}".`);
     i++;
     const valTok = peek();
-    if (!valTok || (valTok.t !== 'word' && valTok.t !== 'str')) throw bad(`Missing value after "${field} ${op}".`);
+    if (!valTok || (valTok.t !== 'word' && valTok.t !== 'str'))
+      throw bad(`Missing value after "${field} ${op}".`);
     i++;
     return comparison(field, op, valTok.v, bad);
   };

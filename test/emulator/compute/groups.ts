@@ -1,6 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { ApiError, readJson, sendJson, type RouteContext } from '../http.ts';
-import { alreadyExists, clone, fingerprint, lastSegment, link, newId, notFound, render, required, resourcePath, timestamp, validateName } from './common.ts';
+import { ApiError, type RouteContext, readJson, sendJson } from '../http.ts';
+import {
+  alreadyExists,
+  clone,
+  fingerprint,
+  lastSegment,
+  link,
+  newId,
+  notFound,
+  render,
+  required,
+  resourcePath,
+  timestamp,
+  validateName,
+} from './common.ts';
 import { base, type Core, P, requestIdOf, sendOperation } from './core.ts';
 import type { Instances } from './instances.ts';
 import { listPage } from './list.ts';
@@ -26,7 +39,18 @@ export interface CreateGroupOptions {
   ready?: boolean;
 }
 
-const PATCHABLE = new Set(['versions', 'updatePolicy', 'targetSize', 'instanceTemplate', 'statefulPolicy', 'description', 'autoHealingPolicies', 'fingerprint', 'namedPorts', 'listManagedInstancesResults']);
+const PATCHABLE = new Set([
+  'versions',
+  'updatePolicy',
+  'targetSize',
+  'instanceTemplate',
+  'statefulPolicy',
+  'description',
+  'autoHealingPolicies',
+  'fingerprint',
+  'namedPorts',
+  'listManagedInstancesResults',
+]);
 
 /**
  * Zonal and regional managed instance groups, and the simulation that replaces their instances over
@@ -49,8 +73,18 @@ export class Groups {
       const path = `${P}/${pattern}/instanceGroupManagers`;
       r.add('POST', path, (rc) => this.insert(rc, scopeOf(rc)));
       r.add('GET', path, (rc) => this.list(rc, scopeOf(rc)));
-      r.add('GET', `${path}/{group}`, (rc) => sendJson(rc.res, 200, this.view(this.find(rc.params.project as string, scopeOf(rc), rc.params.group as string), base(core, rc))));
+      r.add('GET', `${path}/{group}`, (rc) =>
+        sendJson(
+          rc.res,
+          200,
+          this.view(
+            this.find(rc.params.project as string, scopeOf(rc), rc.params.group as string),
+            base(core, rc),
+          ),
+        ),
+      );
       r.add('PATCH', `${path}/{group}`, (rc) => this.patch(rc, scopeOf(rc)));
+      r.add('DELETE', `${path}/{group}`, (rc) => this.delete(rc, scopeOf(rc)));
       r.add('POST', `${path}/{group}/listManagedInstances`, (rc) => this.listManaged(rc, scopeOf(rc)));
       r.add('POST', `${path}/{group}/applyUpdatesToInstances`, (rc) => this.applyUpdates(rc, scopeOf(rc)));
       r.add('POST', `${path}/{group}/recreateInstances`, (rc) => this.recreate(rc, scopeOf(rc)));
@@ -76,6 +110,14 @@ export class Groups {
       }
       g.body.fingerprint = fingerprint();
     });
+    core.ops.onDone('group.delete', (op, failed) => {
+      if (failed) return;
+      const g = this.core.state.value.groups[op.effect?.key as string];
+      if (!g) return;
+      // The group goes now; its VMs are deleted over the next simulated steps.
+      for (const i of this.members(g)) if (i.currentAction !== 'DELETING') this.instances.startDelete(i);
+      delete this.core.state.value.groups[op.effect?.key as string];
+    });
     core.ops.onDone('group.resize', (op, failed) => {
       if (failed) return;
       const g = this.core.state.value.groups[op.effect?.key as string];
@@ -96,7 +138,9 @@ export class Groups {
 
   find(project: string, scope: string, nameOrId: string): GroupRecord {
     const all = this.core.state.value.groups;
-    const g = all[groupKey(project, scope, nameOrId)] ?? Object.values(all).find((x) => x.project === project && x.scope === scope && x.body.id === nameOrId);
+    const g =
+      all[groupKey(project, scope, nameOrId)] ??
+      Object.values(all).find((x) => x.project === project && x.scope === scope && x.body.id === nameOrId);
     if (!g) throw notFound(`projects/${project}/${scope}/instanceGroupManagers/${nameOrId}`);
     return g;
   }
@@ -105,7 +149,9 @@ export class Groups {
   createGroup(o: CreateGroupOptions): GroupRecord {
     const project = o.project ?? 'p';
     const scope = o.region ? `regions/${o.region}` : `zones/${o.zone ?? 'us-central1-a'}`;
-    const template = o.template.includes('/') ? o.template : `projects/${project}/global/instanceTemplates/${o.template}`;
+    const template = o.template.includes('/')
+      ? o.template
+      : `projects/${project}/global/instanceTemplates/${o.template}`;
     const g = this.build(project, scope, {
       name: o.name,
       baseInstanceName: o.baseInstanceName ?? o.name,
@@ -117,7 +163,15 @@ export class Groups {
     });
     if (o.ready) {
       const tpl = this.versionTemplates(g)[0]?.template as string;
-      for (let n = 0; n < o.targetSize; n++) this.instances.create(project, this.pickZone(g), this.newName(g), tpl, groupKey(project, scope, o.name), true);
+      for (let n = 0; n < o.targetSize; n++)
+        this.instances.create(
+          project,
+          this.pickZone(g),
+          this.newName(g),
+          tpl,
+          groupKey(project, scope, o.name),
+          true,
+        );
     }
     this.core.state.save();
     return g;
@@ -140,49 +194,88 @@ export class Groups {
     const zones = this.zonesOf(scope, body);
     if (typeof body.targetSize !== 'number' || !Number.isInteger(body.targetSize) || body.targetSize < 0) {
       if (body.targetSize === undefined) throw required('resource.targetSize');
-      throw new ApiError(400, `Invalid value for field 'resource.targetSize': '${String(body.targetSize)}'. Must be greater than or equal to 0`, 'invalid');
+      throw new ApiError(
+        400,
+        `Invalid value for field 'resource.targetSize': '${String(body.targetSize)}'. Must be greater than or equal to 0`,
+        'invalid',
+      );
     }
     let versions = (body.versions as Json[] | undefined) ?? [];
-    if (versions.length === 0 && typeof body.instanceTemplate === 'string') versions = [{ instanceTemplate: body.instanceTemplate }];
+    if (versions.length === 0 && typeof body.instanceTemplate === 'string')
+      versions = [{ instanceTemplate: body.instanceTemplate }];
     if (versions.length === 0) throw required('resource.versions');
-    if (versions.length > 2) throw new ApiError(400, "Invalid value for field 'resource.versions': at most 2 versions are supported.", 'invalid');
+    if (versions.length > 2)
+      throw new ApiError(
+        400,
+        "Invalid value for field 'resource.versions': at most 2 versions are supported.",
+        'invalid',
+      );
     let untargeted = 0;
     versions = versions.map((v, n) => {
-      if (typeof v.instanceTemplate !== 'string' || !v.instanceTemplate) throw required(`resource.versions[${n}].instanceTemplate`);
-      const ref = v.instanceTemplate.includes('/') ? v.instanceTemplate : `projects/${project}/global/instanceTemplates/${v.instanceTemplate}`;
+      if (typeof v.instanceTemplate !== 'string' || !v.instanceTemplate)
+        throw required(`resource.versions[${n}].instanceTemplate`);
+      const ref = v.instanceTemplate.includes('/')
+        ? v.instanceTemplate
+        : `projects/${project}/global/instanceTemplates/${v.instanceTemplate}`;
       const t = this.templates.byRef(ref);
       if (!t) throw notFound(resourcePath(ref));
       if (t.scope.startsWith('regions/') && (!regional || t.scope !== scope)) {
-        throw new ApiError(400, `Invalid value for field 'resource.versions[${n}].instanceTemplate': '${v.instanceTemplate}'. A regional instance template must be in the same region as the group.`, 'invalid');
+        throw new ApiError(
+          400,
+          `Invalid value for field 'resource.versions[${n}].instanceTemplate': '${v.instanceTemplate}'. A regional instance template must be in the same region as the group.`,
+          'invalid',
+        );
       }
-      const out: Json = { ...v, instanceTemplate: link(`projects/${t.project}/${t.scope}/instanceTemplates/${t.body.name}`) };
+      const out: Json = {
+        ...v,
+        instanceTemplate: link(`projects/${t.project}/${t.scope}/instanceTemplates/${t.body.name}`),
+      };
       if (v.targetSize === undefined) untargeted++;
       else out.targetSize = calculate(v.targetSize as Json, body.targetSize as number, true);
       return out;
     });
-    if (untargeted !== 1) throw new ApiError(400, "Invalid value for field 'resource.versions': exactly one version must leave targetSize unset.", 'invalid');
+    if (untargeted !== 1)
+      throw new ApiError(
+        400,
+        "Invalid value for field 'resource.versions': exactly one version must leave targetSize unset.",
+        'invalid',
+      );
     body.versions = versions;
     if (versions.length === 1) body.instanceTemplate = (versions[0] as Json).instanceTemplate;
     const statefulPolicy = body.statefulPolicy as Json | undefined;
     const preserved = (statefulPolicy?.preservedState as Json | undefined) ?? {};
-    const statefulDisksOrMetadata = ['disks', 'metadata'].some((k) => preserved[k] && Object.keys(preserved[k] as Json).length > 0);
+    const statefulDisksOrMetadata = ['disks', 'metadata'].some(
+      (k) => preserved[k] && Object.keys(preserved[k] as Json).length > 0,
+    );
     body.updatePolicy = normalizeUpdatePolicy(body.updatePolicy as Json | undefined, {
       zones: zones.length,
       regional,
       targetSize: body.targetSize as number,
       stateful: statefulDisksOrMetadata,
     });
-    if (regional) body.distributionPolicy = { zones: zones.map((z) => ({ zone: link(`projects/${project}/zones/${z}`) })), targetShape: 'EVEN' };
+    if (regional)
+      body.distributionPolicy = {
+        zones: zones.map((z) => ({ zone: link(`projects/${project}/zones/${z}`) })),
+        targetShape: 'EVEN',
+      };
     return body;
   }
 
   private build(project: string, scope: string, input: Json): GroupRecord {
     const name = validateName(input.name);
     const key = groupKey(project, scope, name);
-    if (this.core.state.value.groups[key]) throw alreadyExists(`projects/${project}/${scope}/instanceGroupManagers/${name}`);
-    if (typeof input.baseInstanceName !== 'string' || !/^[a-z]([-a-z0-9]{0,57})$/.test(input.baseInstanceName)) {
+    if (this.core.state.value.groups[key])
+      throw alreadyExists(`projects/${project}/${scope}/instanceGroupManagers/${name}`);
+    if (
+      typeof input.baseInstanceName !== 'string' ||
+      !/^[a-z]([-a-z0-9]{0,57})$/.test(input.baseInstanceName)
+    ) {
       if (input.baseInstanceName === undefined) throw required('resource.baseInstanceName');
-      throw new ApiError(400, `Invalid value for field 'resource.baseInstanceName': '${String(input.baseInstanceName)}'. Must be a match of regex '[a-z](([-a-z0-9]{0,57})|((-[a-z0-9]{0,57})?-#{1,10}))'`, 'invalid');
+      throw new ApiError(
+        400,
+        `Invalid value for field 'resource.baseInstanceName': '${String(input.baseInstanceName)}'. Must be a match of regex '[a-z](([-a-z0-9]{0,57})|((-[a-z0-9]{0,57})?-#{1,10}))'`,
+        'invalid',
+      );
     }
     const body = this.normalize(project, scope, input);
     const groupPath = `projects/${project}/${scope}/instanceGroups/${name}`;
@@ -196,7 +289,9 @@ export class Groups {
         creationTimestamp: timestamp(),
         ...body,
         name,
-        ...(scope.startsWith('zones/') ? { zone: link(`projects/${project}/${scope}`) } : { region: link(`projects/${project}/${scope}`) }),
+        ...(scope.startsWith('zones/')
+          ? { zone: link(`projects/${project}/${scope}`) }
+          : { region: link(`projects/${project}/${scope}`) }),
         instanceGroup: link(groupPath),
         targetPools: [],
         listManagedInstancesResults: body.listManagedInstancesResults ?? 'PAGELESS',
@@ -235,7 +330,12 @@ export class Groups {
     const items = Object.values(this.core.state.value.groups)
       .filter((g) => g.project === project && g.scope === scope)
       .map((g) => this.view(g, b));
-    sendJson(rc.res, 200, { kind: 'compute#instanceGroupManagerList', id: `projects/${project}/${scope}/instanceGroupManagers`, ...listPage(items, rc.url), selfLink: `${b}/compute/v1/projects/${project}/${scope}/instanceGroupManagers` });
+    sendJson(rc.res, 200, {
+      kind: 'compute#instanceGroupManagerList',
+      id: `projects/${project}/${scope}/instanceGroupManagers`,
+      ...listPage(items, rc.url),
+      selfLink: `${b}/compute/v1/projects/${project}/${scope}/instanceGroupManagers`,
+    });
   }
 
   private async patch(rc: RouteContext, scope: string): Promise<void> {
@@ -246,14 +346,19 @@ export class Groups {
     const g = this.find(project, scope, rc.params.group as string);
     for (const k of Object.keys(input)) {
       if (!PATCHABLE.has(k) && input[k] !== g.body[k] && !(k === 'name' && input[k] === g.body.name)) {
-        throw new ApiError(400, `Invalid value for field 'resource.${k}': the field cannot be changed by patch.`, 'invalid');
+        throw new ApiError(
+          400,
+          `Invalid value for field 'resource.${k}': the field cannot be changed by patch.`,
+          'invalid',
+        );
       }
     }
     if (input.fingerprint !== undefined && input.fingerprint !== g.body.fingerprint) throw groupStale();
     const patch = { ...input };
     delete patch.fingerprint;
     // A new instanceTemplate without versions means "this template for every instance".
-    if (typeof patch.instanceTemplate === 'string' && patch.versions === undefined) patch.versions = [{ instanceTemplate: patch.instanceTemplate }];
+    if (typeof patch.instanceTemplate === 'string' && patch.versions === undefined)
+      patch.versions = [{ instanceTemplate: patch.instanceTemplate }];
     if (patch.versions !== undefined) delete patch.instanceTemplate;
     const merged = mergePatch(g.body, patch) as Json;
     if (patch.versions !== undefined) delete merged.instanceTemplate;
@@ -275,7 +380,31 @@ export class Groups {
       operationType: 'compute.instanceGroupManagers.patch',
       targetPath: `projects/${project}/${scope}/instanceGroupManagers/${g.body.name}`,
       targetId: g.body.id as string,
-      effect: { kind: 'group.patch', key: groupKey(project, scope, g.body.name as string), body, fingerprint: g.body.fingerprint },
+      effect: {
+        kind: 'group.patch',
+        key: groupKey(project, scope, g.body.name as string),
+        body,
+        fingerprint: g.body.fingerprint,
+      },
+      fault: rc.fault,
+      ...(requestId ? { requestId } : {}),
+    });
+    sendOperation(this.core, rc, op);
+  }
+
+  private async delete(rc: RouteContext, scope: string): Promise<void> {
+    const project = rc.params.project as string;
+    const { requestId, previous } = requestIdOf(this.core, rc);
+    await readJson(rc);
+    if (previous) return sendOperation(this.core, rc, previous);
+    const g = this.find(project, scope, rc.params.group as string);
+    const op = this.core.ops.start({
+      project,
+      scope,
+      operationType: 'delete',
+      targetPath: `projects/${project}/${scope}/instanceGroupManagers/${g.body.name}`,
+      targetId: g.body.id as string,
+      effect: { kind: 'group.delete', key: groupKey(project, scope, g.body.name as string) },
       fault: rc.fault,
       ...(requestId ? { requestId } : {}),
     });
@@ -289,7 +418,12 @@ export class Groups {
     if (previous) return sendOperation(this.core, rc, previous);
     const g = this.find(project, scope, rc.params.group as string);
     const size = Number(rc.url.searchParams.get('size'));
-    if (!Number.isInteger(size) || size < 0) throw new ApiError(400, `Invalid value for field 'size': '${rc.url.searchParams.get('size')}'. Must be greater than or equal to 0`, 'invalid');
+    if (!Number.isInteger(size) || size < 0)
+      throw new ApiError(
+        400,
+        `Invalid value for field 'size': '${rc.url.searchParams.get('size')}'. Must be greater than or equal to 0`,
+        'invalid',
+      );
     const op = this.core.ops.start({
       project,
       scope,
@@ -313,7 +447,11 @@ export class Groups {
       const name = m ? (m[2] as string) : lastSegment(s);
       const zone = m ? (m[1] as string) : this.members(g).find((i) => i.name === name)?.zone;
       if (!zone || !members.has(`${zone}/${name}`)) {
-        throw new ApiError(400, `Invalid value for field '${field}[${n}]': '${s}'. The instance is not a member of the managed instance group.`, 'invalid');
+        throw new ApiError(
+          400,
+          `Invalid value for field '${field}[${n}]': '${s}'. The instance is not a member of the managed instance group.`,
+          'invalid',
+        );
       }
       return name;
     });
@@ -328,9 +466,16 @@ export class Groups {
     const minimal = (input.minimalAction as string | undefined) ?? 'NONE';
     const most = (input.mostDisruptiveAllowedAction as string | undefined) ?? 'REPLACE';
     if (actionRank(most) < actionRank(minimal)) {
-      throw new ApiError(400, "Invalid value for field 'request.mostDisruptiveAllowedAction': must not be less disruptive than minimalAction.", 'invalid');
+      throw new ApiError(
+        400,
+        "Invalid value for field 'request.mostDisruptiveAllowedAction': must not be less disruptive than minimalAction.",
+        'invalid',
+      );
     }
-    const names = input.allInstances === true ? this.members(g).map((i) => i.name) : this.memberNames(g, input.instances, 'request.instances');
+    const names =
+      input.allInstances === true
+        ? this.members(g).map((i) => i.name)
+        : this.memberNames(g, input.instances, 'request.instances');
     if (names.length === 0) throw required('request.instances');
     // A template change needs REPLACE; it happens only if the most disruptive action allowed permits it.
     const action = minimal === 'REPLACE' ? 'RECREATE' : most === 'REPLACE' ? 'IF_OUTDATED' : 'NONE';
@@ -340,7 +485,12 @@ export class Groups {
       operationType: 'compute.instanceGroupManagers.applyUpdatesToInstances',
       targetPath: `projects/${project}/${scope}/instanceGroupManagers/${g.body.name}`,
       targetId: g.body.id as string,
-      effect: { kind: 'group.apply', key: groupKey(project, scope, g.body.name as string), instances: action === 'NONE' ? [] : names, action },
+      effect: {
+        kind: 'group.apply',
+        key: groupKey(project, scope, g.body.name as string),
+        instances: action === 'NONE' ? [] : names,
+        action,
+      },
       fault: rc.fault,
       ...(requestId ? { requestId } : {}),
     });
@@ -361,7 +511,12 @@ export class Groups {
       operationType: 'compute.instanceGroupManagers.recreateInstances',
       targetPath: `projects/${project}/${scope}/instanceGroupManagers/${g.body.name}`,
       targetId: g.body.id as string,
-      effect: { kind: 'group.apply', key: groupKey(project, scope, g.body.name as string), instances: names, action: 'RECREATE' },
+      effect: {
+        kind: 'group.apply',
+        key: groupKey(project, scope, g.body.name as string),
+        instances: names,
+        action: 'RECREATE',
+      },
       fault: rc.fault,
       ...(requestId ? { requestId } : {}),
     });
@@ -372,7 +527,10 @@ export class Groups {
     await readJson(rc);
     const g = this.find(rc.params.project as string, scope, rc.params.group as string);
     const b = base(this.core, rc);
-    const versions = (g.body.versions as Json[]).map((v) => ({ ...v, path: resourcePath(String(v.instanceTemplate).replace(/^@@\//, '')) }));
+    const versions = (g.body.versions as Json[]).map((v) => ({
+      ...v,
+      path: resourcePath(String(v.instanceTemplate).replace(/^@@\//, '')),
+    }));
     const items = this.members(g).map((i) => {
       const v = versions.find((x) => x.path === i.template);
       return render(
@@ -395,7 +553,10 @@ export class Groups {
 
   members(g: GroupRecord): InstanceRecord[] {
     const key = groupKey(g.project, g.scope, g.body.name as string);
-    return this.instances.all().filter((i) => i.group === key).sort((a, b) => a.createdMs - b.createdMs || (a.name < b.name ? -1 : 1));
+    return this.instances
+      .all()
+      .filter((i) => i.group === key)
+      .sort((a, b) => a.createdMs - b.createdMs || (a.name < b.name ? -1 : 1));
   }
 
   view(g: GroupRecord, b: string): Json {
@@ -423,7 +584,10 @@ export class Groups {
       status: {
         isStable: this.isStable(g),
         versionTarget: { isReached: this.versionReached(g) },
-        stateful: { hasStatefulConfig: isStateful(g.body.statefulPolicy), perInstanceConfigs: { allEffective: true } },
+        stateful: {
+          hasStatefulConfig: isStateful(g.body.statefulPolicy),
+          perInstanceConfigs: { allEffective: true },
+        },
         allInstancesConfig: { effective: true },
       },
     };
@@ -435,13 +599,21 @@ export class Groups {
     if (members.some((i) => i.currentAction !== 'NONE' || i.replacedBy)) return false;
     if (members.length !== g.body.targetSize) return false;
     // A PROACTIVE group with outdated instances still has work to do.
-    if ((g.body.updatePolicy as Json).type === 'PROACTIVE' && this.outdated(g).length > 0 && this.canReplace(g)) return false;
+    if (
+      (g.body.updatePolicy as Json).type === 'PROACTIVE' &&
+      this.outdated(g).length > 0 &&
+      this.canReplace(g)
+    )
+      return false;
     return true;
   }
 
   private versionReached(g: GroupRecord): boolean {
     const members = this.members(g).filter((i) => i.currentAction !== 'DELETING');
-    if (members.some((i) => i.replacedBy || i.currentAction === 'RECREATING' || i.currentAction === 'CREATING')) return false;
+    if (
+      members.some((i) => i.replacedBy || i.currentAction === 'RECREATING' || i.currentAction === 'CREATING')
+    )
+      return false;
     return members.length === g.body.targetSize && this.outdated(g).length === 0;
   }
 
@@ -456,7 +628,9 @@ export class Groups {
   private versionTemplates(g: GroupRecord): { template: string; count: number }[] {
     const size = g.body.targetSize as number;
     const versions = g.body.versions as Json[];
-    const fixed = versions.map((v) => (v.targetSize ? Math.min(size, (v.targetSize as Json).calculated as number) : -1));
+    const fixed = versions.map((v) =>
+      v.targetSize ? Math.min(size, (v.targetSize as Json).calculated as number) : -1,
+    );
     const taken = fixed.filter((n) => n >= 0).reduce((a, n) => a + n, 0);
     return versions.map((v, n) => ({
       template: resourcePath(String(v.instanceTemplate).replace(/^@@\//, '')),
@@ -488,13 +662,21 @@ export class Groups {
 
   private outdated(g: GroupRecord): InstanceRecord[] {
     const want = this.assignment(g);
-    return this.members(g).filter((i) => i.currentAction !== 'DELETING' && !i.replacedBy && want.has(i.name) && want.get(i.name) !== (i.targetTemplate ?? i.template));
+    return this.members(g).filter(
+      (i) =>
+        i.currentAction !== 'DELETING' &&
+        !i.replacedBy &&
+        want.has(i.name) &&
+        want.get(i.name) !== (i.targetTemplate ?? i.template),
+    );
   }
 
   private newName(g: GroupRecord): string {
     const baseName = g.body.baseInstanceName as string;
     for (;;) {
-      const suffix = Array.from(randomBytes(4), (x) => 'abcdefghijklmnopqrstuvwxyz0123456789'[x % 36]).join('');
+      const suffix = Array.from(randomBytes(4), (x) => 'abcdefghijklmnopqrstuvwxyz0123456789'[x % 36]).join(
+        '',
+      );
       const name = `${baseName}-${suffix}`;
       if (!this.instances.all().some((i) => i.project === g.project && i.name === name)) return name;
     }
@@ -565,7 +747,11 @@ export class Groups {
       const outdatedNames = new Set(this.outdated(g).map((i) => i.name));
       const extra = live()
         .filter((i) => !i.replacedBy)
-        .sort((a, b) => Number(outdatedNames.has(b.name)) - Number(outdatedNames.has(a.name)) || b.createdMs - a.createdMs)
+        .sort(
+          (a, b) =>
+            Number(outdatedNames.has(b.name)) - Number(outdatedNames.has(a.name)) ||
+            b.createdMs - a.createdMs,
+        )
         .slice(0, effective() - target);
       for (const i of extra) this.instances.startDelete(i);
       if (extra.length) changed = true;
@@ -579,7 +765,10 @@ export class Groups {
     const now = this.members(g).filter((i) => i.currentAction !== 'DELETING');
     // A VM still being deleted exists, so it counts against maxSurge until it is gone.
     let surgeInUse = Math.max(0, this.members(g).length - target);
-    const available = Math.min(target, now.filter((i) => i.status === 'RUNNING' && i.currentAction === 'NONE').length);
+    const available = Math.min(
+      target,
+      now.filter((i) => i.status === 'RUNNING' && i.currentAction === 'NONE').length,
+    );
     let unavailable = target - available;
     for (const old of outdated) {
       const tpl = assignment.get(old.name) as string;

@@ -27,7 +27,10 @@ export interface GuestApi {
   alive(): boolean;
 }
 
-export type GuestMatcher = string | RegExp | ((instance: { name: string; zone: string; group?: string; template: string }) => boolean);
+export type GuestMatcher =
+  | string
+  | RegExp
+  | ((instance: { name: string; zone: string; group?: string; template: string }) => boolean);
 export type GuestScript = (event: GuestEvent, api: GuestApi) => void;
 
 export function matches(m: GuestMatcher, i: InstanceRecord): boolean {

@@ -1,9 +1,19 @@
 import { createHash } from 'node:crypto';
-import { ApiError, readJson, sendJson, type RouteContext } from '../http.ts';
-import { alreadyExists, link, newId, notFound, NAME_RE, render, required, timestamp, validateName } from './common.ts';
+import { ApiError, type RouteContext, readJson, sendJson } from '../http.ts';
+import {
+  alreadyExists,
+  link,
+  NAME_RE,
+  newId,
+  notFound,
+  render,
+  required,
+  timestamp,
+  validateName,
+} from './common.ts';
 import { base, type Core, P, requestIdOf, sendOperation } from './core.ts';
 import { listPage } from './list.ts';
-import { imageKey, type ImageRecord, type Json } from './state.ts';
+import { type ImageRecord, imageKey, type Json } from './state.ts';
 import { parseRawDiskSource, storageOf } from './storage-source.ts';
 import { checkImageTarball, UNSUPPORTED_FORMAT } from './tar-check.ts';
 
@@ -21,15 +31,27 @@ export function labelFingerprint(labels: Record<string, string> | undefined): st
 
 export function validateLabels(labels: unknown, field: string): Record<string, string> {
   if (labels === undefined || labels === null) return {};
-  if (typeof labels !== 'object' || Array.isArray(labels)) throw new ApiError(400, `Invalid value for field '${field}'.`, 'invalid');
+  if (typeof labels !== 'object' || Array.isArray(labels))
+    throw new ApiError(400, `Invalid value for field '${field}'.`, 'invalid');
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(labels as Record<string, unknown>)) {
-    if (!LABEL_KEY_RE.test(k)) throw new ApiError(400, `Invalid value for field '${field}.${k}': '${k}'. Label keys must start with a lowercase letter and contain only lowercase letters, digits, underscores and dashes (1-63 characters).`, 'invalid');
+    if (!LABEL_KEY_RE.test(k))
+      throw new ApiError(
+        400,
+        `Invalid value for field '${field}.${k}': '${k}'. Label keys must start with a lowercase letter and contain only lowercase letters, digits, underscores and dashes (1-63 characters).`,
+        'invalid',
+      );
     const s = String(v ?? '');
-    if (!LABEL_VALUE_RE.test(s)) throw new ApiError(400, `Invalid value for field '${field}.${k}': '${s}'. Label values contain only lowercase letters, digits, underscores and dashes (0-63 characters).`, 'invalid');
+    if (!LABEL_VALUE_RE.test(s))
+      throw new ApiError(
+        400,
+        `Invalid value for field '${field}.${k}': '${s}'. Label values contain only lowercase letters, digits, underscores and dashes (0-63 characters).`,
+        'invalid',
+      );
     out[k] = s;
   }
-  if (Object.keys(out).length > 64) throw new ApiError(400, `Invalid value for field '${field}': at most 64 labels are allowed.`, 'invalid');
+  if (Object.keys(out).length > 64)
+    throw new ApiError(400, `Invalid value for field '${field}': at most 64 labels are allowed.`, 'invalid');
   return out;
 }
 
@@ -40,7 +62,9 @@ export class Images {
     r.add('POST', `${P}/global/images`, (rc) => this.insert(rc));
     r.add('GET', `${P}/global/images`, (rc) => this.list(rc));
     r.add('GET', `${P}/global/images/family/{family}`, (rc) => this.fromFamily(rc));
-    r.add('GET', `${P}/global/images/{image}`, (rc) => sendJson(rc.res, 200, this.view(this.find(rc.params.project as string, rc.params.image as string), rc)));
+    r.add('GET', `${P}/global/images/{image}`, (rc) =>
+      sendJson(rc.res, 200, this.view(this.find(rc.params.project as string, rc.params.image as string), rc)),
+    );
     r.add('DELETE', `${P}/global/images/{image}`, (rc) => this.delete(rc));
     r.add('POST', `${P}/global/images/{image}/deprecate`, (rc) => this.deprecate(rc));
     r.add('POST', `${P}/global/images/{image}/setLabels`, (rc) => this.setLabels(rc));
@@ -121,7 +145,11 @@ export class Images {
     const name = validateName(input.name);
     if (input.family !== undefined && input.family !== null && input.family !== '') {
       if (typeof input.family !== 'string' || !NAME_RE.test(input.family)) {
-        throw new ApiError(400, `Invalid value for field 'resource.family': '${String(input.family)}'. Must be a match of regex '[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?'`, 'invalid');
+        throw new ApiError(
+          400,
+          `Invalid value for field 'resource.family': '${String(input.family)}'. Must be a match of regex '[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?'`,
+          'invalid',
+        );
       }
     }
     const labels = validateLabels(input.labels, 'resource.labels');
@@ -132,16 +160,25 @@ export class Images {
     }
     if (typeof sourceUrl !== 'string' || !sourceUrl) throw required('resource.rawDisk.source');
     if (rawDisk?.containerType !== undefined && rawDisk.containerType !== 'TAR') {
-      throw new ApiError(400, `Invalid value for field 'resource.rawDisk.containerType': '${String(rawDisk.containerType)}'.`, 'invalid');
+      throw new ApiError(
+        400,
+        `Invalid value for field 'resource.rawDisk.containerType': '${String(rawDisk.containerType)}'.`,
+        'invalid',
+      );
     }
     const features = input.guestOsFeatures ?? [];
-    if (!Array.isArray(features)) throw new ApiError(400, "Invalid value for field 'resource.guestOsFeatures'.", 'invalid');
+    if (!Array.isArray(features))
+      throw new ApiError(400, "Invalid value for field 'resource.guestOsFeatures'.", 'invalid');
     const { bucket, object } = parseRawDiskSource(sourceUrl);
     const key = imageKey(project, name);
     if (this.core.state.value.images[key]) throw alreadyExists(`projects/${project}/global/images/${name}`);
     const storage = storageOf(this.core.ctx);
     if (!(await storage.getObject(bucket, object))) {
-      throw new ApiError(404, `The resource '${sourceUrl}' of type 'Google Cloud Storage object' was not found.`, 'notFound');
+      throw new ApiError(
+        404,
+        `The resource '${sourceUrl}' of type 'Google Cloud Storage object' was not found.`,
+        'notFound',
+      );
     }
     // The object was looked up asynchronously: a concurrent insert may have taken the name meanwhile.
     if (this.core.state.value.images[key]) throw alreadyExists(`projects/${project}/global/images/${name}`);
@@ -154,7 +191,11 @@ export class Images {
       name,
       ...(typeof input.description === 'string' ? { description: input.description } : {}),
       sourceType: 'RAW',
-      rawDisk: { source: sourceUrl, containerType: 'TAR', ...(rawDisk?.sha1Checksum ? { sha1Checksum: rawDisk.sha1Checksum } : {}) },
+      rawDisk: {
+        source: sourceUrl,
+        containerType: 'TAR',
+        ...(rawDisk?.sha1Checksum ? { sha1Checksum: rawDisk.sha1Checksum } : {}),
+      },
       status: 'PENDING',
       archiveSizeBytes: '0',
       diskSizeGb: '0',
@@ -163,7 +204,10 @@ export class Images {
       labelFingerprint: labelFingerprint(labels),
       guestOsFeatures: features,
       ...(input.architecture ? { architecture: input.architecture } : {}),
-      storageLocations: Array.isArray(input.storageLocations) && input.storageLocations.length ? input.storageLocations : ['us'],
+      storageLocations:
+        Array.isArray(input.storageLocations) && input.storageLocations.length
+          ? input.storageLocations
+          : ['us'],
       ...(input.licenses ? { licenses: input.licenses } : {}),
       selfLink: link(`projects/${project}/global/images/${name}`),
     };
@@ -194,13 +238,25 @@ export class Images {
     void (async () => {
       const storage = storageOf(this.core.ctx);
       const meta = await storage.getObject(bucket, object);
-      if (!meta) return finish({ ok: false, code: 'RESOURCE_NOT_FOUND', message: `The resource '${(img.body.rawDisk as Json).source}' of type 'Google Cloud Storage object' was not found.` });
+      if (!meta)
+        return finish({
+          ok: false,
+          code: 'RESOURCE_NOT_FOUND',
+          message: `The resource '${(img.body.rawDisk as Json).source}' of type 'Google Cloud Storage object' was not found.`,
+        });
       // A gzip-encoded object is served decompressed, so the importer sees a bare tar (nixos-generators#221).
-      if (meta.contentEncoding?.toLowerCase() === 'gzip') return finish({ ok: false, code: 'INVALID_IMAGE_FILE', message: UNSUPPORTED_FORMAT });
+      if (meta.contentEncoding?.toLowerCase() === 'gzip')
+        return finish({ ok: false, code: 'INVALID_IMAGE_FILE', message: UNSUPPORTED_FORMAT });
       img.body.archiveSizeBytes = String(meta.size);
       const verdict = await checkImageTarball(await storage.openObject(bucket, object));
       finish(verdict.ok ? { ok: true, sizeBytes: verdict.diskBytes } : verdict);
-    })().catch((err: Error) => finish({ ok: false, code: 'INTERNAL_ERROR', message: `Reading the image archive failed: ${err.message}` }));
+    })().catch((err: Error) =>
+      finish({
+        ok: false,
+        code: 'INTERNAL_ERROR',
+        message: `Reading the image archive failed: ${err.message}`,
+      }),
+    );
   }
 
   private list(rc: RouteContext): void {
@@ -237,7 +293,12 @@ export class Images {
     await readJson(rc);
     if (previous) return sendOperation(this.core, rc, previous);
     const img = this.find(project, rc.params.image as string);
-    if (img.body.status === 'DELETING') throw new ApiError(400, `The image resource 'projects/${project}/global/images/${img.body.name}' is not ready`, 'resourceNotReady');
+    if (img.body.status === 'DELETING')
+      throw new ApiError(
+        400,
+        `The image resource 'projects/${project}/global/images/${img.body.name}' is not ready`,
+        'resourceNotReady',
+      );
     img.body.statusBeforeDelete = img.body.status;
     img.body.status = 'DELETING';
     const op = this.core.ops.start({
@@ -261,19 +322,29 @@ export class Images {
     const img = this.find(project, rc.params.image as string);
     const state = (input.state ?? 'ACTIVE') as string;
     if (!DEPRECATION_STATES.has(state)) {
-      throw new ApiError(400, `Invalid value for field 'resource.state': '${state}'. Must be one of [ACTIVE, DELETED, DEPRECATED, OBSOLETE]`, 'invalid');
+      throw new ApiError(
+        400,
+        `Invalid value for field 'resource.state': '${state}'. Must be one of [ACTIVE, DELETED, DEPRECATED, OBSOLETE]`,
+        'invalid',
+      );
     }
     let deprecated: Json | undefined;
     if (state !== 'ACTIVE') {
       deprecated = { state };
       if (typeof input.replacement === 'string' && input.replacement) {
         const rep = input.replacement;
-        deprecated.replacement = /^https?:\/\//.test(rep) ? rep : link(rep.startsWith('projects/') ? rep : `projects/${project}/global/images/${rep}`);
+        deprecated.replacement = /^https?:\/\//.test(rep)
+          ? rep
+          : link(rep.startsWith('projects/') ? rep : `projects/${project}/global/images/${rep}`);
       }
       for (const f of ['deprecated', 'obsolete', 'deleted'] as const) {
         if (typeof input[f] === 'string' && input[f]) {
           if (Number.isNaN(Date.parse(input[f] as string))) {
-            throw new ApiError(400, `Invalid value for field 'resource.${f}': '${input[f]}'. Must be an RFC 3339 timestamp.`, 'invalid');
+            throw new ApiError(
+              400,
+              `Invalid value for field 'resource.${f}': '${input[f]}'. Must be an RFC 3339 timestamp.`,
+              'invalid',
+            );
           }
           deprecated[f] = input[f];
         }
@@ -285,7 +356,11 @@ export class Images {
       operationType: 'deprecate',
       targetPath: `projects/${project}/global/images/${img.body.name}`,
       targetId: img.body.id as string,
-      effect: { kind: 'image.deprecate', key: imageKey(project, img.body.name as string), ...(deprecated ? { deprecated } : {}) },
+      effect: {
+        kind: 'image.deprecate',
+        key: imageKey(project, img.body.name as string),
+        ...(deprecated ? { deprecated } : {}),
+      },
       fault: rc.fault,
       ...(requestId ? { requestId } : {}),
     });
@@ -306,7 +381,12 @@ export class Images {
       operationType: 'setLabels',
       targetPath: `projects/${project}/global/images/${img.body.name}`,
       targetId: img.body.id as string,
-      effect: { kind: 'image.setLabels', key: imageKey(project, img.body.name as string), labels, fingerprint: input.labelFingerprint },
+      effect: {
+        kind: 'image.setLabels',
+        key: imageKey(project, img.body.name as string),
+        labels,
+        fingerprint: input.labelFingerprint,
+      },
       fault: rc.fault,
       ...(requestId ? { requestId } : {}),
     });
@@ -315,5 +395,9 @@ export class Images {
 }
 
 function labelsStale(): ApiError {
-  return new ApiError(412, 'Labels fingerprint either invalid or resource labels have changed', 'conditionNotMet');
+  return new ApiError(
+    412,
+    'Labels fingerprint either invalid or resource labels have changed',
+    'conditionNotMet',
+  );
 }

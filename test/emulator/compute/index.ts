@@ -1,8 +1,8 @@
 import type { EmulatorContext, EmulatorService } from '../context.ts';
 import { readJson, sendJson } from '../http.ts';
-import { render } from './common.ts';
 import { addAutoscalerRoutes } from './autoscalers.ts';
 import { addBatchRoute } from './batch.ts';
+import { render } from './common.ts';
 import type { Core } from './core.ts';
 import { type CreateGroupOptions, Groups } from './groups.ts';
 import type { GuestMatcher, GuestScript } from './guests.ts';
@@ -65,7 +65,8 @@ export function createComputeService(ctx: EmulatorContext): ComputeService {
     scriptGuest: (matcher, script) => instances.scriptGuest(matcher, script),
     admin: {
       createGroup: (o) => groups.view(groups.createGroup(o), ctx.url),
-      createTemplate: (body, o = {}) => render(templates.create(o.project ?? 'p', o.scope ?? 'global', body).body, ctx.url),
+      createTemplate: (body, o = {}) =>
+        render(templates.create(o.project ?? 'p', o.scope ?? 'global', body).body, ctx.url),
     },
     close() {
       groups.close();

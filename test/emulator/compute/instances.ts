@@ -1,9 +1,17 @@
-import { ApiError, readJson, sendJson, type RouteContext } from '../http.ts';
+import { ApiError, type RouteContext, readJson, sendJson } from '../http.ts';
 import { fingerprint, link, newId, notFound, render, resourcePath, timestamp } from './common.ts';
 import { base, type Core, P, requestIdOf, sendOperation } from './core.ts';
-import { type GuestApi, type GuestEvent, type GuestMatcher, type GuestScript, guestAttributesEnabled, matches, metadataMap } from './guests.ts';
+import {
+  type GuestApi,
+  type GuestEvent,
+  type GuestMatcher,
+  type GuestScript,
+  guestAttributesEnabled,
+  matches,
+  metadataMap,
+} from './guests.ts';
 import { listPage } from './list.ts';
-import { type InstanceEvent, instanceKey, type InstanceRecord, type Json } from './state.ts';
+import { type InstanceEvent, type InstanceRecord, instanceKey, type Json } from './state.ts';
 
 export const DRAIN_KEY = 'nix-glab-runner-drain';
 const METADATA_KEY_RE = /^[a-zA-Z0-9-_]{1,128}$/;
@@ -20,7 +28,9 @@ export class Instances {
     const r = core.ctx.router;
     const z = `${P}/zones/{zone}`;
     r.add('GET', `${z}/instances`, (rc) => this.list(rc));
-    r.add('GET', `${z}/instances/{instance}`, (rc) => sendJson(rc.res, 200, this.view(this.find(rc), base(core, rc))));
+    r.add('GET', `${z}/instances/{instance}`, (rc) =>
+      sendJson(rc.res, 200, this.view(this.find(rc), base(core, rc))),
+    );
     r.add('POST', `${z}/instances/{instance}/setMetadata`, (rc) => this.setMetadata(rc));
     r.add('GET', `${z}/instances/{instance}/getGuestAttributes`, (rc) => this.guestAttributes(rc));
     r.add('GET', `${z}/disks`, (rc) => this.listDisks(rc));
@@ -29,7 +39,9 @@ export class Instances {
       if (!i) throw notFound(`projects/${rc.params.project}/zones/${rc.params.zone}/disks/${rc.params.disk}`);
       sendJson(rc.res, 200, this.diskView(i, base(core, rc)));
     });
-    r.add('GET', '/_emulator/compute/instance-events', ({ res }) => sendJson(res, 200, { events: this.core.state.value.events }));
+    r.add('GET', '/_emulator/compute/instance-events', ({ res }) =>
+      sendJson(res, 200, { events: this.core.state.value.events }),
+    );
     core.ops.onDone('instance.setMetadata', (op, failed) => {
       if (failed) return;
       const i = this.core.state.value.instances[op.effect?.key as string];
@@ -68,7 +80,14 @@ export class Instances {
   // ---- lifecycle, driven by groups -------------------------------------------------------------
 
   /** A new VM from a template, starting in PROVISIONING (or RUNNING when `ready`). */
-  create(project: string, zone: string, name: string, templateRef: string, group: string | undefined, ready = false): InstanceRecord {
+  create(
+    project: string,
+    zone: string,
+    name: string,
+    templateRef: string,
+    group: string | undefined,
+    ready = false,
+  ): InstanceRecord {
     const now = Date.now();
     const i: InstanceRecord = {
       project,
@@ -156,12 +175,17 @@ export class Instances {
   private fromTemplate(i: InstanceRecord): void {
     const t = this.templateBody(i.template);
     const props = (t?.properties as Json | undefined) ?? {};
-    const items = (((props.metadata as Json | undefined)?.items as { key: string; value: string }[] | undefined) ?? []).map((x) => ({ key: x.key, value: String(x.value ?? '') }));
+    const items = (
+      ((props.metadata as Json | undefined)?.items as { key: string; value: string }[] | undefined) ?? []
+    ).map((x) => ({ key: x.key, value: String(x.value ?? '') }));
     // A managed instance's metadata names its group and template, as on GCE.
     const g = i.group ? this.core.state.value.groups[i.group] : undefined;
     if (g) {
       items.push({ key: 'instance-template', value: link(i.template) });
-      items.push({ key: 'created-by', value: link(`projects/${g.project}/${g.scope}/instanceGroupManagers/${g.body.name}`) });
+      items.push({
+        key: 'created-by',
+        value: link(`projects/${g.project}/${g.scope}/instanceGroupManagers/${g.body.name}`),
+      });
     }
     i.metadata = { items, fingerprint: fingerprint() };
     i.labels = { ...((props.labels as Record<string, string> | undefined) ?? {}) };
@@ -214,21 +238,31 @@ export class Instances {
     const previous = metadataMap(i);
     i.metadata = { items, fingerprint: fingerprint() };
     const now = metadataMap(i);
-    const changed = [...new Set([...Object.keys(previous), ...Object.keys(now)])].filter((k) => previous[k] !== now[k]);
+    const changed = [...new Set([...Object.keys(previous), ...Object.keys(now)])].filter(
+      (k) => previous[k] !== now[k],
+    );
     this.log('metadata-set', i, { changed });
-    if (now[DRAIN_KEY] !== undefined && previous[DRAIN_KEY] === undefined) this.log('draining-seen', i, { deadline: now[DRAIN_KEY] });
+    if (now[DRAIN_KEY] !== undefined && previous[DRAIN_KEY] === undefined)
+      this.log('draining-seen', i, { deadline: now[DRAIN_KEY] });
     if (now[DRAIN_KEY] === undefined && previous[DRAIN_KEY] !== undefined) this.log('drain-cleared', i);
     if (changed.length) this.notify(i, 'metadata', previous, changed);
   }
 
-  private notify(i: InstanceRecord, type: GuestEvent['type'], previous: Record<string, string>, changed: string[] = []): void {
+  private notify(
+    i: InstanceRecord,
+    type: GuestEvent['type'],
+    previous: Record<string, string>,
+    changed: string[] = [],
+  ): void {
     const scripts = this.scripts.filter((s) => matches(s.matcher, i));
     if (scripts.length === 0) return;
     const incarnation = i.id;
     const key = instanceKey(i.project, i.zone, i.name);
     const current = () => {
       const now = this.core.state.value.instances[key];
-      return now && now.id === incarnation && now.currentAction !== 'DELETING' && now.status !== 'STOPPING' ? now : undefined;
+      return now && now.id === incarnation && now.currentAction !== 'DELETING' && now.status !== 'STOPPING'
+        ? now
+        : undefined;
     };
     const api: GuestApi = {
       instance: i.name,
@@ -262,7 +296,15 @@ export class Instances {
       },
       alive: () => current() !== undefined,
     };
-    const event: GuestEvent = { type, instance: i.name, zone: i.zone, template: i.template, metadata: metadataMap(i), previous, changed };
+    const event: GuestEvent = {
+      type,
+      instance: i.name,
+      zone: i.zone,
+      template: i.template,
+      metadata: metadataMap(i),
+      previous,
+      changed,
+    };
     // Guests react asynchronously, as a VM would: never inside the API call that changed the metadata.
     for (const s of scripts) {
       const t = setTimeout(() => {
@@ -277,7 +319,9 @@ export class Instances {
 
   private find(rc: RouteContext): InstanceRecord {
     const { project, zone, instance } = rc.params as { project: string; zone: string; instance: string };
-    const i = this.byName(project, zone, instance) ?? this.all().find((x) => x.project === project && x.zone === zone && x.id === instance);
+    const i =
+      this.byName(project, zone, instance) ??
+      this.all().find((x) => x.project === project && x.zone === zone && x.id === instance);
     if (!i) throw notFound(`projects/${project}/zones/${zone}/instances/${instance}`);
     return i;
   }
@@ -285,7 +329,11 @@ export class Instances {
   view(i: InstanceRecord, b: string): Json {
     const path = `projects/${i.project}/zones/${i.zone}/instances/${i.name}`;
     const t = this.templateBody(i.template);
-    const machineType = String(((t?.properties as Json | undefined)?.machineType as string | undefined) ?? 'e2-medium').split('/').pop();
+    const machineType = String(
+      ((t?.properties as Json | undefined)?.machineType as string | undefined) ?? 'e2-medium',
+    )
+      .split('/')
+      .pop();
     const body: Json = {
       kind: 'compute#instance',
       id: i.id,
@@ -314,7 +362,11 @@ export class Instances {
   }
 
   private diskView(i: InstanceRecord, b: string): Json {
-    const image = i.sourceImage ? Object.values(this.core.state.value.images).find((x) => `projects/${x.project}/global/images/${x.body.name}` === i.sourceImage) : undefined;
+    const image = i.sourceImage
+      ? Object.values(this.core.state.value.images).find(
+          (x) => `projects/${x.project}/global/images/${x.body.name}` === i.sourceImage,
+        )
+      : undefined;
     return render(
       {
         kind: 'compute#disk',
@@ -337,15 +389,29 @@ export class Instances {
   private list(rc: RouteContext): void {
     const { project, zone } = rc.params as { project: string; zone: string };
     const b = base(this.core, rc);
-    const items = this.all().filter((i) => i.project === project && i.zone === zone).map((i) => this.view(i, b));
-    sendJson(rc.res, 200, { kind: 'compute#instanceList', id: `projects/${project}/zones/${zone}/instances`, ...listPage(items, rc.url), selfLink: `${b}/compute/v1/projects/${project}/zones/${zone}/instances` });
+    const items = this.all()
+      .filter((i) => i.project === project && i.zone === zone)
+      .map((i) => this.view(i, b));
+    sendJson(rc.res, 200, {
+      kind: 'compute#instanceList',
+      id: `projects/${project}/zones/${zone}/instances`,
+      ...listPage(items, rc.url),
+      selfLink: `${b}/compute/v1/projects/${project}/zones/${zone}/instances`,
+    });
   }
 
   private listDisks(rc: RouteContext): void {
     const { project, zone } = rc.params as { project: string; zone: string };
     const b = base(this.core, rc);
-    const items = this.all().filter((i) => i.project === project && i.zone === zone).map((i) => this.diskView(i, b));
-    sendJson(rc.res, 200, { kind: 'compute#diskList', id: `projects/${project}/zones/${zone}/disks`, ...listPage(items, rc.url), selfLink: `${b}/compute/v1/projects/${project}/zones/${zone}/disks` });
+    const items = this.all()
+      .filter((i) => i.project === project && i.zone === zone)
+      .map((i) => this.diskView(i, b));
+    sendJson(rc.res, 200, {
+      kind: 'compute#diskList',
+      id: `projects/${project}/zones/${zone}/disks`,
+      ...listPage(items, rc.url),
+      selfLink: `${b}/compute/v1/projects/${project}/zones/${zone}/disks`,
+    });
   }
 
   private async setMetadata(rc: RouteContext): Promise<void> {
@@ -354,15 +420,25 @@ export class Instances {
     if (previous) return sendOperation(this.core, rc, previous);
     const i = this.find(rc);
     const rawItems = (input.items ?? []) as unknown;
-    if (!Array.isArray(rawItems)) throw new ApiError(400, "Invalid value for field 'metadata.items'.", 'invalid');
+    if (!Array.isArray(rawItems))
+      throw new ApiError(400, "Invalid value for field 'metadata.items'.", 'invalid');
     const seen = new Set<string>();
     const items: { key: string; value: string }[] = [];
     for (const [n, it] of (rawItems as Json[]).entries()) {
       const k = it?.key;
       if (typeof k !== 'string' || !METADATA_KEY_RE.test(k)) {
-        throw new ApiError(400, `Invalid value for field 'metadata.items[${n}].key': '${String(k)}'. Must be a match of regex '[a-zA-Z0-9-_]{1,128}'`, 'invalid');
+        throw new ApiError(
+          400,
+          `Invalid value for field 'metadata.items[${n}].key': '${String(k)}'. Must be a match of regex '[a-zA-Z0-9-_]{1,128}'`,
+          'invalid',
+        );
       }
-      if (seen.has(k)) throw new ApiError(400, `Invalid value for field 'metadata.items[${n}].key': '${k}'. Duplicate keys are not allowed.`, 'invalid');
+      if (seen.has(k))
+        throw new ApiError(
+          400,
+          `Invalid value for field 'metadata.items[${n}].key': '${k}'. Duplicate keys are not allowed.`,
+          'invalid',
+        );
       seen.add(k);
       items.push({ key: k, value: String(it.value ?? '') });
     }
@@ -373,7 +449,12 @@ export class Instances {
       operationType: 'setMetadata',
       targetPath: `projects/${i.project}/zones/${i.zone}/instances/${i.name}`,
       targetId: i.id,
-      effect: { kind: 'instance.setMetadata', key: instanceKey(i.project, i.zone, i.name), items, fingerprint: i.metadata.fingerprint },
+      effect: {
+        kind: 'instance.setMetadata',
+        key: instanceKey(i.project, i.zone, i.name),
+        items,
+        fingerprint: i.metadata.fingerprint,
+      },
       fault: rc.fault,
       ...(requestId ? { requestId } : {}),
     });
@@ -395,7 +476,12 @@ export class Instances {
     if (variableKey) {
       const value = enabled ? i.guestAttributes[variableKey] : undefined;
       if (value === undefined) throw missing(variableKey);
-      sendJson(rc.res, 200, { kind: 'compute#guestAttributes', variableKey, variableValue: value, selfLink: `${b}/compute/v1/${selfPath}/${variableKey}` });
+      sendJson(rc.res, 200, {
+        kind: 'compute#guestAttributes',
+        variableKey,
+        variableValue: value,
+        selfLink: `${b}/compute/v1/${selfPath}/${variableKey}`,
+      });
       return;
     }
     const prefix = queryPath ?? '';
@@ -416,5 +502,9 @@ export class Instances {
 }
 
 function metadataStale(): ApiError {
-  return new ApiError(412, 'Supplied fingerprint does not match current metadata fingerprint.', 'conditionNotMet');
+  return new ApiError(
+    412,
+    'Supplied fingerprint does not match current metadata fingerprint.',
+    'conditionNotMet',
+  );
 }

@@ -13,7 +13,11 @@ export function listPage<T extends Record<string, unknown>>(
   if (orderBy) {
     const m = /^\s*(name|creationTimestamp)(\s+(asc|desc))?\s*$/.exec(orderBy);
     if (!m) {
-      throw new ApiError(400, `Invalid value for field 'orderBy': '${orderBy}'. Sorting by that field is not supported.`, 'invalid');
+      throw new ApiError(
+        400,
+        `Invalid value for field 'orderBy': '${orderBy}'. Sorting by that field is not supported.`,
+        'invalid',
+      );
     }
     const key = m[1] as string;
     const dir = m[3] === 'desc' ? -1 : 1;
@@ -24,17 +28,27 @@ export function listPage<T extends Record<string, unknown>>(
   const maxRaw = q.get('maxResults');
   const max = maxRaw === null ? 500 : Number(maxRaw);
   if (!Number.isInteger(max) || max < 0 || max > 500) {
-    throw new ApiError(400, `Invalid value for field 'maxResults': '${maxRaw}'. Must be less than or equal to 500`, 'invalid');
+    throw new ApiError(
+      400,
+      `Invalid value for field 'maxResults': '${maxRaw}'. Must be less than or equal to 500`,
+      'invalid',
+    );
   }
   const token = q.get('pageToken');
   let start = 0;
   if (token) {
-    start = Number(Buffer.from(token, 'base64url').toString('utf8').replace(/^offset:/, ''));
-    if (!Number.isInteger(start) || start < 0) throw new ApiError(400, `Invalid value for field 'pageToken': '${token}'.`, 'invalid');
+    start = Number(
+      Buffer.from(token, 'base64url')
+        .toString('utf8')
+        .replace(/^offset:/, ''),
+    );
+    if (!Number.isInteger(start) || start < 0)
+      throw new ApiError(400, `Invalid value for field 'pageToken': '${token}'.`, 'invalid');
   }
   const size = max === 0 ? 500 : max;
   const page = out.slice(start, start + size);
-  const next = start + size < out.length ? Buffer.from(`offset:${start + size}`).toString('base64url') : undefined;
+  const next =
+    start + size < out.length ? Buffer.from(`offset:${start + size}`).toString('base64url') : undefined;
   return next ? { items: page, nextPageToken: next } : { items: page };
 }
 

@@ -1,4 +1,4 @@
-import { sendJson, type RouteContext } from '../http.ts';
+import { type RouteContext, sendJson } from '../http.ts';
 import { base, type Core, P } from './core.ts';
 import { listPage } from './list.ts';
 
@@ -15,7 +15,12 @@ export function addOperationRoutes(core: Core): void {
     r.add('GET', path, (rc) => {
       const b = base(core, rc);
       const items = core.ops.list(rc.params.project as string, scopeOf(rc)).map((op) => core.ops.view(op, b));
-      sendJson(rc.res, 200, { kind: 'compute#operationList', id: `projects/${rc.params.project}/${scopeOf(rc)}/operations`, ...listPage(items, rc.url), selfLink: `${b}/compute/v1/projects/${rc.params.project}/${scopeOf(rc)}/operations` });
+      sendJson(rc.res, 200, {
+        kind: 'compute#operationList',
+        id: `projects/${rc.params.project}/${scopeOf(rc)}/operations`,
+        ...listPage(items, rc.url),
+        selfLink: `${b}/compute/v1/projects/${rc.params.project}/${scopeOf(rc)}/operations`,
+      });
     });
     r.add('GET', `${path}/{operation}`, (rc) => {
       const op = core.ops.get(rc.params.project as string, scopeOf(rc), rc.params.operation as string);

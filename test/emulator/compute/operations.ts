@@ -10,7 +10,7 @@ import type { ComputeState, Json, OperationRecord } from './state.ts';
  * an error (an injected fault), so the effect can mark its resource FAILED instead of applying. Returning
  * `false` means "not ready yet" (e.g. the tarball is still being read); the operation stays RUNNING.
  */
-export type Effect = (op: OperationRecord, failed: boolean) => boolean | void;
+export type Effect = (op: OperationRecord, failed: boolean) => boolean | undefined;
 
 export interface StartOperation {
   project: string;
@@ -25,7 +25,12 @@ export interface StartOperation {
   error?: { code: string; message: string; httpStatus?: number };
 }
 
-const HTTP_TEXT: Record<number, string> = { 400: 'BAD REQUEST', 404: 'NOT FOUND', 409: 'CONFLICT', 412: 'PRECONDITION FAILED' };
+const HTTP_TEXT: Record<number, string> = {
+  400: 'BAD REQUEST',
+  404: 'NOT FOUND',
+  409: 'CONFLICT',
+  412: 'PRECONDITION FAILED',
+};
 
 /** Global, regional and zonal operations: PENDING → RUNNING → DONE over `operationMs`. */
 export class Operations {
@@ -95,7 +100,8 @@ export class Operations {
   get(project: string, scope: string, nameOrId: string): OperationRecord {
     const ops = this.state.value.operations;
     const op =
-      ops[nameOrId] ?? Object.values(ops).find((o) => o.body.id === nameOrId && o.project === project && o.scope === scope);
+      ops[nameOrId] ??
+      Object.values(ops).find((o) => o.body.id === nameOrId && o.project === project && o.scope === scope);
     if (!op || op.project !== project || op.scope !== scope) {
       throw notFound(`projects/${project}/${scope}/operations/${nameOrId}`);
     }
@@ -169,10 +175,13 @@ export class Operations {
 
   private schedule(op: OperationRecord, delayMs: number): void {
     if (this.closed) return;
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      if (!this.tryFinish(op) && !op.finished) this.schedule(op, 20);
-    }, Math.max(0, delayMs));
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t);
+        if (!this.tryFinish(op) && !op.finished) this.schedule(op, 20);
+      },
+      Math.max(0, delayMs),
+    );
     this.timers.add(t);
   }
 
@@ -182,7 +191,7 @@ export class Operations {
     if (Date.now() < op.doneMs) return false;
     const effect = op.effect ? this.effects.get(op.effect.kind) : undefined;
     if (effect) {
-      let ready: boolean | void = undefined;
+      let ready: boolean | undefined;
       try {
         ready = effect(op, op.error !== undefined);
       } catch (err) {

@@ -106,6 +106,9 @@ export class ComputeState extends PersistedJson<ComputeStateShape> {
 }
 
 export const imageKey = (project: string, name: string) => `${project}/global/images/${name}`;
-export const templateKey = (project: string, scope: string, name: string) => `${project}/${scope}/instanceTemplates/${name}`;
-export const groupKey = (project: string, scope: string, name: string) => `${project}/${scope}/instanceGroupManagers/${name}`;
-export const instanceKey = (project: string, zone: string, name: string) => `${project}/zones/${zone}/instances/${name}`;
+export const templateKey = (project: string, scope: string, name: string) =>
+  `${project}/${scope}/instanceTemplates/${name}`;
+export const groupKey = (project: string, scope: string, name: string) =>
+  `${project}/${scope}/instanceGroupManagers/${name}`;
+export const instanceKey = (project: string, zone: string, name: string) =>
+  `${project}/zones/${zone}/instances/${name}`;

@@ -8,7 +8,8 @@ import { createGunzip } from 'node:zlib';
  */
 export type TarVerdict = { ok: true; diskBytes: number } | { ok: false; code: string; message: string };
 
-export const UNSUPPORTED_FORMAT = 'The tar archive format is not supported. Supported formats are: GNU and OLDGNU.';
+export const UNSUPPORTED_FORMAT =
+  'The tar archive format is not supported. Supported formats are: GNU and OLDGNU.';
 
 const BLOCK = 512;
 
@@ -22,7 +23,11 @@ export async function checkImageTarball(source: Readable): Promise<TarVerdict> {
   } catch (err) {
     const msg = (err as Error).message;
     if (/incorrect header check|unexpected end of file|invalid/i.test(msg)) {
-      return { ok: false, code: 'INVALID_IMAGE_FILE', message: `The image archive is not a valid gzip file: ${msg}.` };
+      return {
+        ok: false,
+        code: 'INVALID_IMAGE_FILE',
+        message: `The image archive is not a valid gzip file: ${msg}.`,
+      };
     }
     return { ok: false, code: 'INVALID_IMAGE_FILE', message: `Unable to read the image archive: ${msg}.` };
   } finally {

@@ -1,5 +1,17 @@
-import { ApiError, readJson, sendJson, type RouteContext } from '../http.ts';
-import { alreadyExists, clone, fingerprint, link, newId, notFound, render, required, resourcePath, timestamp, validateName } from './common.ts';
+import { ApiError, type RouteContext, readJson, sendJson } from '../http.ts';
+import {
+  alreadyExists,
+  clone,
+  fingerprint,
+  link,
+  newId,
+  notFound,
+  render,
+  required,
+  resourcePath,
+  timestamp,
+  validateName,
+} from './common.ts';
 import { base, type Core, P, requestIdOf, sendOperation } from './core.ts';
 import { validateLabels } from './images.ts';
 import { listPage } from './list.ts';
@@ -18,7 +30,14 @@ export class Templates {
       r.add('POST', path, (rc) => this.insert(rc, scopeOf(rc)));
       r.add('GET', path, (rc) => this.list(rc, scopeOf(rc)));
       r.add('GET', `${path}/{template}`, (rc) =>
-        sendJson(rc.res, 200, render(this.find(rc.params.project as string, scopeOf(rc), rc.params.template as string).body, base(core, rc))),
+        sendJson(
+          rc.res,
+          200,
+          render(
+            this.find(rc.params.project as string, scopeOf(rc), rc.params.template as string).body,
+            base(core, rc),
+          ),
+        ),
       );
       r.add('DELETE', `${path}/{template}`, (rc) => this.delete(rc, scopeOf(rc)));
     }
@@ -42,7 +61,9 @@ export class Templates {
 
   /** A template by full or partial URL, or undefined. */
   byRef(ref: string): TemplateRecord | undefined {
-    const m = /projects\/([^/]+)\/(global|regions\/[^/]+)\/instanceTemplates\/([^/?]+)/.exec(resourcePath(ref));
+    const m = /projects\/([^/]+)\/(global|regions\/[^/]+)\/instanceTemplates\/([^/?]+)/.exec(
+      resourcePath(ref),
+    );
     if (!m) return undefined;
     return this.core.state.value.templates[templateKey(m[1] as string, m[2] as string, m[3] as string)];
   }
@@ -51,7 +72,8 @@ export class Templates {
   create(project: string, scope: string, input: Json): TemplateRecord {
     const name = validateName(input.name);
     const key = templateKey(project, scope, name);
-    if (this.core.state.value.templates[key]) throw alreadyExists(`projects/${project}/${scope}/instanceTemplates/${name}`);
+    if (this.core.state.value.templates[key])
+      throw alreadyExists(`projects/${project}/${scope}/instanceTemplates/${name}`);
     const properties = input.properties as Json | undefined;
     if (!properties || typeof properties !== 'object') throw required('resource.properties');
     if (!properties.machineType) throw required('resource.properties.machineType');
@@ -59,11 +81,16 @@ export class Templates {
     if (!Array.isArray(disks) || disks.length === 0) throw required('resource.properties.disks');
     const boot = (disks as Json[]).filter((d) => d.boot === true);
     if (boot.length !== 1) {
-      throw new ApiError(400, "Invalid value for field 'resource.properties.disks': exactly one boot disk must be specified.", 'invalid');
+      throw new ApiError(
+        400,
+        "Invalid value for field 'resource.properties.disks': exactly one boot disk must be specified.",
+        'invalid',
+      );
     }
     const bootDisk = boot[0] as Json;
     const init = bootDisk.initializeParams as Json | undefined;
-    if (!bootDisk.source && !init?.sourceImage) throw required('resource.properties.disks[0].initializeParams.sourceImage');
+    if (!bootDisk.source && !init?.sourceImage)
+      throw required('resource.properties.disks[0].initializeParams.sourceImage');
     if (init?.sourceImage) this.checkImage(project, String(init.sourceImage));
     validateLabels(properties.labels, 'resource.properties.labels');
     const metadata = (properties.metadata as Json | undefined) ?? {};
@@ -74,7 +101,10 @@ export class Templates {
       creationTimestamp: timestamp(),
       name,
       ...(typeof input.description === 'string' ? { description: input.description } : {}),
-      properties: { ...clone(properties), metadata: { kind: 'compute#metadata', items, fingerprint: fingerprint() } },
+      properties: {
+        ...clone(properties),
+        metadata: { kind: 'compute#metadata', items, fingerprint: fingerprint() },
+      },
       selfLink: link(`projects/${project}/${scope}/instanceTemplates/${name}`),
       ...(scope.startsWith('regions/') ? { region: link(`projects/${project}/${scope}`) } : {}),
     };
@@ -90,7 +120,7 @@ export class Templates {
     const imgProject = m?.[1] ?? project;
     if (imgProject !== project) return;
     const imgs = Object.values(this.core.state.value.images).filter((i) => i.project === project);
-    const name = m ? (m[3] as string) : ref.split('/').pop() ?? ref;
+    const name = m ? (m[3] as string) : (ref.split('/').pop() ?? ref);
     const found = m?.[2] ? imgs.some((i) => i.body.family === name) : imgs.some((i) => i.body.name === name);
     if (!found) throw notFound(`projects/${project}/global/images/${m?.[2] ? 'family/' : ''}${name}`);
   }
@@ -134,10 +164,13 @@ export class Templates {
     const byScope: Record<string, Json[]> = {};
     for (const t of Object.values(this.core.state.value.templates)) {
       if (t.project !== project) continue;
-      (byScope[t.scope] ??= []).push(render(t.body, b));
+      const list = byScope[t.scope] ?? [];
+      list.push(render(t.body, b));
+      byScope[t.scope] = list;
     }
     const items: Record<string, Json> = {};
-    for (const [scope, list] of Object.entries(byScope)) items[scope] = { instanceTemplates: listPage(list, rc.url).items };
+    for (const [scope, list] of Object.entries(byScope))
+      items[scope] = { instanceTemplates: listPage(list, rc.url).items };
     sendJson(rc.res, 200, {
       kind: 'compute#instanceTemplateAggregatedList',
       id: `projects/${project}/aggregated/instanceTemplates`,
@@ -154,7 +187,10 @@ export class Templates {
     const t = this.find(project, scope, rc.params.template as string);
     const path = `projects/${project}/${scope}/instanceTemplates/${t.body.name}`;
     for (const g of Object.values(this.core.state.value.groups)) {
-      const refs = [g.body.instanceTemplate, ...((g.body.versions as Json[] | undefined) ?? []).map((v) => v.instanceTemplate)];
+      const refs = [
+        g.body.instanceTemplate,
+        ...((g.body.versions as Json[] | undefined) ?? []).map((v) => v.instanceTemplate),
+      ];
       if (refs.some((r) => typeof r === 'string' && resourcePath(r) === path)) {
         throw new ApiError(
           400,

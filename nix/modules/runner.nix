@@ -17,7 +17,9 @@ let
     nix = config.nix.package;
   };
 
-  isInStore = path: path != null && lib.hasPrefix builtins.storeDir (toString path);
+  # A path literal ends up in the store as soon as a script interpolates it.
+  isInStore =
+    path: path != null && (builtins.isPath path || lib.hasPrefix builtins.storeDir (toString path));
 
   # Seconds one start waits for the token file before failing into systemd's backoff.
   tokenWaitSeconds = 45;

@@ -20,7 +20,7 @@ rec {
   fetchToken = script "nix-glab-runner-fetch-token" ../scripts/fetch-token.sh [
     pkgs.coreutils
     pkgs.curl
-    pkgs.jq
+    pkgs.gnused
   ];
 
   runningJobs = script "nix-glab-runner-running-jobs" ../scripts/running-jobs.sh [

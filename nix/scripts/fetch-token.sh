@@ -14,13 +14,19 @@ if [[ ! "$secret" =~ ^projects/[^/]+/secrets/[^/]+/versions/[^/]+$ ]]; then
   exit 1
 fi
 
+# Prints one string field of a JSON object. Enough for Google's answers here:
+# tokens and base64 payloads hold no quotes or escapes.
+json_field() {
+  sed -n 's/.*"'"$1"'"[[:space:]]*:[[:space:]]*"\([^"\\]*\)".*/\1/p' "$2" | head -n 1
+}
+
 umask 077
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 if ! curl --silent --show-error --fail --max-time 20 -H 'Metadata-Flavor: Google' \
   -o "$work/access.json" "$METADATA_URL/instance/service-accounts/default/token" ||
-  ! access=$(jq -er .access_token "$work/access.json"); then
+  ! access=$(json_field access_token "$work/access.json") || [ -z "$access" ]; then
   echo "could not get an access token for the VM's service account from the metadata server; give the VM a service account with the cloud-platform scope." >&2
   exit 1
 fi
@@ -35,7 +41,8 @@ if [ "$code" != 200 ]; then
 fi
 
 partial="$token_file.partial"
-if ! jq -er .payload.data "$work/response.json" | base64 -d >"$partial"; then
+payload=$(tr -d '\n' <"$work/response.json" | sed 's/.*"payload"[[:space:]]*:[[:space:]]*{//' >"$work/payload.json" && json_field data "$work/payload.json")
+if [ -z "$payload" ] || ! printf '%s' "$payload" | base64 -d >"$partial"; then
   rm -f "$partial"
   echo "Secret Manager's answer for $secret has no base64 payload.data." >&2
   exit 1

@@ -28,7 +28,10 @@ async function startGoogle(secretStatus = 200): Promise<Google> {
     const path = new URL(req.url ?? '/', 'http://google').pathname;
     if (path === '/computeMetadata/v1/instance/service-accounts/default/token') {
       if (req.headers['metadata-flavor'] !== 'Google') res.writeHead(403).end();
-      else res.writeHead(200).end(JSON.stringify({ access_token: 'ya29.vm-token', expires_in: 3599 }));
+      else
+        res
+          .writeHead(200)
+          .end(JSON.stringify({ access_token: 'ya29.vm-token', expires_in: 3599, token_type: 'Bearer' }));
       return;
     }
     if (path === `/secretmanager/v1/${SECRET}:access`) {
@@ -37,9 +40,9 @@ async function startGoogle(secretStatus = 200): Promise<Google> {
         res.writeHead(secretStatus).end(JSON.stringify({ error: { code: secretStatus } }));
         return;
       }
-      res
-        .writeHead(200)
-        .end(JSON.stringify({ name: SECRET, payload: { data: Buffer.from(PAYLOAD).toString('base64') } }));
+      // Pretty-printed, with the checksum Secret Manager puts next to the data.
+      const payload = { data: Buffer.from(PAYLOAD).toString('base64'), dataCrc32c: '2864935262' };
+      res.writeHead(200).end(JSON.stringify({ name: SECRET.replace('latest', '3'), payload }, null, 2));
       return;
     }
     res.writeHead(404).end();
@@ -86,7 +89,6 @@ describe('fetch-token.sh, the token from Secret Manager', () => {
     for (const [tool, hint] of [
       ['bash', 'apt-get install -y bash'],
       ['curl', 'apt-get install -y curl'],
-      ['jq', 'apt-get install -y jq'],
     ] as const)
       requireTool(tool, '--version', `install ${tool}: ${hint}`);
   });

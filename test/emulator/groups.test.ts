@@ -195,6 +195,49 @@ describe('compute emulator: templates, managed groups, instances', () => {
     );
   });
 
+  it('honours percent maxUnavailable with maxSurge 0 (SUBSTITUTE), and refuses percentages below 10 instances', async () => {
+    emu.compute.admin.createGroup({ zone, name: 'pg', template: 'tpl-a', targetSize: 10, ready: true });
+    emu.compute.admin.createGroup({ zone, name: 'small', template: 'tpl-a', targetSize: 5, ready: true });
+    await expect(
+      c.instanceGroupManagers.patch({
+        project,
+        zone,
+        instanceGroupManager: 'small',
+        instanceGroupManagerResource: {
+          updatePolicy: { maxSurge: { fixed: 0 }, maxUnavailable: { percent: 30 } },
+        },
+      }),
+    ).rejects.toMatchObject({ httpStatusCode: 400 });
+    const [lro] = await c.instanceGroupManagers.patch({
+      project,
+      zone,
+      instanceGroupManager: 'pg',
+      instanceGroupManagerResource: {
+        versions: [{ instanceTemplate: tplUrl('tpl-b') }],
+        updatePolicy: { type: 'PROACTIVE', maxSurge: { fixed: 0 }, maxUnavailable: { percent: 30 } },
+      },
+    });
+    await waitOp(lro.latestResponse as Op, { zone });
+    const [g] = await c.instanceGroupManagers.get({ project, zone, instanceGroupManager: 'pg' });
+    expect(g.updatePolicy?.maxUnavailable).toMatchObject({ percent: 30, calculated: 3 });
+    let worst = 0;
+    for (;;) {
+      const [m] = await c.instanceGroupManagers.listManagedInstances({
+        project,
+        zone,
+        instanceGroupManager: 'pg',
+      });
+      const serving = m.filter((x) => x.instanceStatus === 'RUNNING' && x.currentAction === 'NONE').length;
+      worst = Math.max(worst, 10 - serving);
+      expect(m.filter((x) => x.currentAction !== 'DELETING').length).toBeLessThanOrEqual(10);
+      const [now] = await c.instanceGroupManagers.get({ project, zone, instanceGroupManager: 'pg' });
+      if (now.status?.isStable && now.status.versionTarget?.isReached) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(worst).toBeGreaterThan(0);
+    expect(worst).toBeLessThanOrEqual(3);
+  });
+
   it('rolls a regional group with RECREATE, keeping instance names, and refuses RECREATE with surge', async () => {
     const [ins] = await c.regionInstanceGroupManagers.insert({
       project,

@@ -720,7 +720,11 @@ export class Groups {
     for (const old of members) {
       if (!old.replacedBy) continue;
       const repl = byName.get(old.replacedBy);
-      if (!repl || (repl.status === 'RUNNING' && repl.currentAction === 'NONE')) {
+      if (!repl || repl.currentAction === 'DELETING') {
+        // The replacement is gone (e.g. a resize took it): the old VM stays and is outdated again.
+        delete old.replacedBy;
+        changed = true;
+      } else if (repl.status === 'RUNNING' && repl.currentAction === 'NONE') {
         delete old.replacedBy;
         this.instances.startDelete(old);
         changed = true;

@@ -14,6 +14,8 @@ export interface GcloudTarget {
 export interface GcloudResult {
   code: number;
   stdout: string;
+  /** stdout as raw bytes, for binary output such as `gcloud storage cat`. */
+  stdoutBytes: Buffer;
   stderr: string;
 }
 
@@ -54,6 +56,10 @@ export function gcloudConfigDir(target: GcloudTarget): string {
       `compute = ${target.emulatorUrl}/compute/v1/`,
       '[component_manager]',
       'disable_update_check = true',
+      // One process, one thread: gcloud storage otherwise forks worker pools, slow on a 2-core runner.
+      '[storage]',
+      'process_count = 1',
+      'thread_count = 1',
       '',
     ].join('\n'),
   );
@@ -81,7 +87,8 @@ export function gcloud(args: string[], target: GcloudTarget, opts: { timeoutMs?:
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      const bytes = Buffer.concat(out);
+      resolve({ code: code ?? -1, stdout: bytes.toString('utf8'), stdoutBytes: bytes, stderr: Buffer.concat(err).toString('utf8') });
     });
   });
 }

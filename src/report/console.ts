@@ -1,19 +1,27 @@
 import type { Reporter } from './events.ts';
+import { formatProgress, logThrottle } from './progress.ts';
 
 export interface ConsoleOptions {
   /** Where logs go: stderr when stdout carries `--json`. */
-  out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  out: NodeJS.WritableStream;
   verbose: boolean;
   /** Redraw a progress bar in place (a terminal) or print throttled lines (CI logs). */
   tty: boolean;
   now?: () => number;
 }
 
+const BAR_WIDTH = 30;
+
 /** Plain lines for CI logs (GitLab, local runs); a redrawn progress bar on a terminal. */
 export function consoleReporter(opts: ConsoleOptions): Reporter {
   const now = opts.now ?? Date.now;
   const write = (line: string) => opts.out.write(`${line}\n`);
-  const progress = progressPrinter(opts, now);
+  const throttle = logThrottle(now);
+  let barDrawn = false;
+  const endBar = () => {
+    if (barDrawn) opts.out.write('\n');
+    barDrawn = false;
+  };
   return {
     info: (m) => write(m),
     warn: (m) => write(`warning: ${m}`),
@@ -21,57 +29,27 @@ export function consoleReporter(opts: ConsoleOptions): Reporter {
     async group(title, fn) {
       write(`==> ${title}`);
       const started = now();
+      throttle.reset();
       try {
         return await fn();
       } finally {
-        progress.finish();
+        endBar();
         if (opts.verbose) write(`    (${title}: ${((now() - started) / 1000).toFixed(1)}s)`);
       }
     },
-    progress: (stage, done, total) => progress.update(stage, done, total),
-    log: (line) => write(`    ${line}`),
-  };
-}
-
-/**
- * Progress in CI logs: a line per 10% or per 10 s, whichever comes first, with MiB/s. On a terminal: one
- * line redrawn at most 10 times a second.
- */
-function progressPrinter(opts: ConsoleOptions, now: () => number) {
-  let started = 0;
-  let lastPrint = 0;
-  let lastDecile = -1;
-  let drawn = false;
-  return {
-    update(stage: string, done: number, total: number | undefined) {
-      const t = now();
-      if (started === 0) started = t;
-      const seconds = Math.max((t - started) / 1000, 0.001);
-      const rate = `${(done / 2 ** 20 / seconds).toFixed(0)} MiB/s`;
-      const pct = total ? Math.min(100, Math.floor((done / total) * 100)) : undefined;
-      const amount = `${(done / 2 ** 20).toFixed(0)}${total ? `/${(total / 2 ** 20).toFixed(0)}` : ''} MiB`;
-      if (opts.tty) {
-        if (t - lastPrint < 100 && pct !== 100) return;
-        lastPrint = t;
-        const width = 30;
-        const filled = pct === undefined ? 0 : Math.round((pct / 100) * width);
-        const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
-        opts.out.write(`\r${stage} ${bar} ${pct ?? '?'}% ${amount} ${rate}   `);
-        drawn = true;
+    progress(stage, done, total) {
+      if (!opts.tty) {
+        const line = throttle.update(stage, done, total);
+        if (line) write(formatProgress(line));
         return;
       }
-      const decile = pct === undefined ? -1 : Math.floor(pct / 10);
-      if (decile > lastDecile || t - lastPrint >= 10_000) {
-        lastDecile = Math.max(decile, lastDecile);
-        lastPrint = t;
-        opts.out.write(`${stage}: ${pct === undefined ? '' : `${pct}% `}${amount} (${rate})\n`);
-      }
+      const line = throttle.redraw(stage, done, total);
+      if (!line) return;
+      const filled = line.pct === undefined ? 0 : Math.round((line.pct / 100) * BAR_WIDTH);
+      const bar = `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}]`;
+      opts.out.write(`\r${stage} ${bar} ${line.pct ?? '?'}% ${line.amount} ${line.rate}   `);
+      barDrawn = true;
     },
-    finish() {
-      if (drawn) opts.out.write('\n');
-      drawn = false;
-      started = 0;
-      lastDecile = -1;
-    },
+    log: (line) => write(`    ${line}`),
   };
 }

@@ -13,19 +13,11 @@ let
     throw
     ;
 
-  lowerCase = builtins.replaceStrings (
-    [
-      "A" "B" "C" "D" "E" "F" "G" "H" "I" "J" "K" "L" "M"
-      "N" "O" "P" "Q" "R" "S" "T" "U" "V" "W" "X" "Y" "Z"
-    ]
-  ) (
-    [
-      "a" "b" "c" "d" "e" "f" "g" "h" "i" "j" "k" "l" "m"
-      "n" "o" "p" "q" "r" "s" "t" "u" "v" "w" "x" "y" "z"
-    ]
-  );
-
   characters = s: genList (i: substring i 1 s) (stringLength s);
+
+  lowerCase = builtins.replaceStrings (characters "ABCDEFGHIJKLMNOPQRSTUVWXYZ") (
+    characters "abcdefghijklmnopqrstuvwxyz"
+  );
 
   # Joins the non-empty runs between dashes, so runs collapse and ends are trimmed.
   collapseDashes =
@@ -64,7 +56,11 @@ rec {
         map (c: if match "[a-z0-9]" c != null then c else "-") (characters (lowerCase name))
       );
       collapsed = collapseDashes dashed;
-      lettered = if match "[a-z].*" collapsed != null then collapsed else collapseDashes "nixos-${collapsed}";
+      lettered =
+        if match "[a-z].*" collapsed != null then
+          collapsed
+        else
+          collapseDashes "nixos-${collapsed}";
       result = collapseDashes (substring 0 maxImageNameLength lettered);
     in
     if collapsed == "" then
@@ -82,7 +78,8 @@ rec {
 
   # builders.<system>.gceImage builds for <system> when that is a Linux image
   # system (so builders.aarch64-linux gives an Arm image), else x86_64-linux.
-  defaultImageSystem = builderSystem: if imageSystems ? ${builderSystem} then builderSystem else "x86_64-linux";
+  defaultImageSystem =
+    builderSystem: if imageSystems ? ${builderSystem} then builderSystem else "x86_64-linux";
 
   # The content of nix-support/gce-image.json (see DESIGN.md, "Contracts").
   gceImageMetadata =
@@ -165,5 +162,13 @@ rec {
       "--image-name"
       (sanitiseImageName imagePrefixName)
     ]
-    ++ (if project == null then [ ] else [ "--project" project ]);
+    ++ (
+      if project == null then
+        [ ]
+      else
+        [
+          "--project"
+          project
+        ]
+    );
 }

@@ -117,6 +117,10 @@ in
   config = lib.mkIf cfg.enable (
     lib.mkMerge [
       {
+        warnings =
+          lib.optional (config.services.gitlab-runner.services.${runnerName}.preBuildScript != null)
+            "services.gitlab-runner.services.${runnerName}.preBuildScript replaces the pre-build script that puts the job tools (nix, git, ...) on PATH; add tools with services.nix-glab-runner.jobTools.extraPackages instead.";
+
         # Per key and at default priority: a user's own nix.settings keep these.
         nix.settings = {
           min-free = lib.mkDefault (glab.sizeToBytes cfg.store.minFree);

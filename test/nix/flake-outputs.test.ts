@@ -111,6 +111,17 @@ describe('flake outputs keep the names the CLI, the README and upstream users re
     ]);
   });
 
+  it('has every check built by the nix workflow, and the workflow builds no other', () => {
+    const workflow = readFileSync(join(REPO, '.github/workflows/nix.yml'), 'utf8');
+    const matrix = /^\s*check: \[([^\]]*)\]/m.exec(workflow)?.[1] ?? '';
+    expect(
+      matrix
+        .split(',')
+        .map((name) => name.trim())
+        .sort(),
+    ).toEqual(summary.checks['x86_64-linux']);
+  });
+
   it('exposes lib without nixpkgs', () => {
     expect(summary.sanitised).toBe('nixos-image-23-11-x86-64-linux');
   });

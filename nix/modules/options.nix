@@ -39,6 +39,13 @@ in
       '';
     };
 
+    secretManagerUrl = mkOption {
+      type = types.str;
+      default = "https://secretmanager.googleapis.com/v1";
+      example = "https://secretmanager-myendpoint.p.googleapis.com/v1";
+      description = "Base URL of the Secret Manager API that `tokenSecret` is read from, e.g. a Private Service Connect endpoint.";
+    };
+
     metadataUrl = mkOption {
       type = types.str;
       default = "http://metadata.google.internal/computeMetadata/v1";

@@ -110,7 +110,10 @@ in
       before = [ "gitlab-runner.service" ];
       after = [ "network-online.target" ];
       wants = [ "network-online.target" ];
-      environment.METADATA_URL = cfg.metadataUrl;
+      environment = {
+        METADATA_URL = cfg.metadataUrl;
+        SECRET_MANAGER_URL = cfg.secretManagerUrl;
+      };
       unitConfig.StartLimitIntervalSec = 0;
       serviceConfig = {
         Type = "oneshot";

@@ -36,7 +36,7 @@ printf 'Authorization: Bearer %s\n' "$access" >"$work/authorization"
 code=$(curl --silent --max-time 30 -H "@$work/authorization" -o "$work/response.json" \
   -w '%{http_code}' "$api/$secret:access" || true)
 if [ "$code" != 200 ]; then
-  echo "Secret Manager answered ${code:-nothing} for $secret; grant the VM's service account roles/secretmanager.secretAccessor on that secret." >&2
+  echo "Secret Manager answered ${code:-nothing} for $secret; check that the secret version exists and that the VM's service account has roles/secretmanager.secretAccessor on it." >&2
   exit 1
 fi
 

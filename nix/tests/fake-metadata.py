@@ -3,11 +3,15 @@
 Serves instance attributes from files in STATE/attributes (with
 wait_for_change and ETags), stores guest attributes written with PUT in
 STATE/guest-attributes/<namespace>/<key>, and appends every write to
-STATE/guest-attributes.log so tests can check their order.
+STATE/guest-attributes.log so tests can check their order. Also answers the
+service account's access token and, as Secret Manager would under /v1,
+`projects/P/secrets/S/versions/V:access` with the content of STATE/secrets/S.
 Usage: fake-metadata.py STATE ADDRESS PORT
 """
 
+import base64
 import hashlib
+import json
 import os
 import sys
 import time
@@ -20,6 +24,9 @@ GUEST = os.path.join(STATE, "guest-attributes")
 HISTORY = os.path.join(STATE, "guest-attributes.log")
 ATTRIBUTE_PREFIX = "/computeMetadata/v1/instance/attributes/"
 GUEST_PREFIX = "/computeMetadata/v1/instance/guest-attributes/"
+TOKEN_PATH = "/computeMetadata/v1/instance/service-accounts/default/token"
+ACCESS_TOKEN = "ya29.fake-vm-token"
+SECRETS = os.path.join(STATE, "secrets")
 LONGEST_WAIT = 20.0
 
 
@@ -56,7 +63,14 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/probe":
             self.reply(200, b"metadata server reached\n")
             return
+        if url.path.startswith("/v1/projects/") and url.path.endswith(":access"):
+            self.access_secret(url.path)
+            return
         if not self.has_flavor():
+            return
+        if url.path == TOKEN_PATH:
+            token = {"access_token": ACCESS_TOKEN, "expires_in": 3599, "token_type": "Bearer"}
+            self.reply(200, json.dumps(token).encode())
             return
         if not url.path.startswith(ATTRIBUTE_PREFIX):
             self.reply(200, b"fake metadata server\n")
@@ -75,6 +89,20 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(404, b"not found\n")
             return
         self.reply(200, value, {"ETag": etag_of(value)})
+
+    def access_secret(self, path):
+        if self.headers.get("Authorization") != f"Bearer {ACCESS_TOKEN}":
+            self.reply(401, b'{"error": {"code": 401}}')
+            return
+        secret = path.split("/")[5]
+        try:
+            with open(os.path.join(SECRETS, secret), "rb") as handle:
+                data = handle.read()
+        except FileNotFoundError:
+            self.reply(404, b'{"error": {"code": 404}}')
+            return
+        payload = {"data": base64.b64encode(data).decode(), "dataCrc32c": "0"}
+        self.reply(200, json.dumps({"name": path[4:-len(":access")], "payload": payload}, indent=2).encode())
 
     def do_PUT(self):
         if not self.has_flavor():

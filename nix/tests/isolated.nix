@@ -6,7 +6,12 @@
 
   nodes.machine = {
     imports = [ (import ./node.nix { inherit runnerModule; }) ];
-    services.nix-glab-runner.store.mode = "isolated";
+    services.nix-glab-runner = {
+      store.mode = "isolated";
+      # The token comes from (fake) Secret Manager here, not from a startup script.
+      tokenSecret = "projects/test/secrets/runner-env/versions/latest";
+      secretManagerUrl = "http://169.254.169.254/v1";
+    };
   };
 
   testScript =
@@ -23,9 +28,17 @@
       machine.wait_for_unit("docker.service")
       machine.wait_for_unit("docker-nix-glab-runner-nix-daemon.service")
       machine.succeed("docker load < /etc/nix-glab-runner-test/probe-image.tar.gz")
-      machine.succeed(
-          "printf 'CI_SERVER_URL=http://127.0.0.1:8080\\nCI_SERVER_TOKEN=glrt-vm-test-token-0123456789abcdef\\n' > /etc/gitlab-runner-env"
-      )
+      with subtest("The token file is written from Secret Manager with the VM's service account"):
+          machine.fail("test -e /etc/gitlab-runner-env")
+          machine.succeed(
+              "mkdir -p /var/lib/fake-metadata/secrets"
+              " && printf 'CI_SERVER_URL=http://127.0.0.1:8080\\nCI_SERVER_TOKEN=glrt-vm-test-token-0123456789abcdef\\n'"
+              " > /var/lib/fake-metadata/secrets/runner-env"
+          )
+          machine.wait_until_succeeds("test -s /etc/gitlab-runner-env", timeout=120)
+          assert machine.succeed("stat -c %a /etc/gitlab-runner-env").strip() == "600"
+          machine.succeed("grep -qx 'CI_SERVER_TOKEN=glrt-vm-test-token-0123456789abcdef' /etc/gitlab-runner-env")
+
       machine.wait_until_succeeds(f"test -s {CONFIG}", timeout=300)
       runner = tomllib.loads(machine.succeed(f"cat {CONFIG}"))["runners"][0]
 

@@ -109,12 +109,12 @@ describe('fetch-token.sh, the token from Secret Manager', () => {
     expect(output).not.toContain('ya29.vm-token');
   });
 
-  it('says which role to grant when Secret Manager refuses, and writes nothing', async () => {
+  it('says which role to check when Secret Manager refuses, and writes nothing', async () => {
     google = await startGoogle(403);
     const { code, output, tokenFile } = await fetchToken(google);
     expect(code).toBe(1);
     expect(output).toMatch(
-      /answered 403 for projects\/my-project\/.*grant .* roles\/secretmanager\.secretAccessor/,
+      /answered 403 for projects\/my-project\/.*has roles\/secretmanager\.secretAccessor on it/,
     );
     expect(existsSync(tokenFile)).toBe(false);
   });

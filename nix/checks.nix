@@ -29,18 +29,22 @@ in
     builtins.attrValues (import ./modules/scripts.nix { inherit pkgs; })
   );
 
-  formatting = pkgs.runCommand "nix-glab-runner-formatting" {
-    nativeBuildInputs = [ pkgs.nixfmt-rfc-style ];
-  } ''
-    cd ${nixFiles}
-    nixfmt --check flake.nix $(find nix -name '*.nix')
-    touch $out
-  '';
+  formatting =
+    pkgs.runCommand "nix-glab-runner-formatting"
+      {
+        nativeBuildInputs = [ pkgs.nixfmt-rfc-style ];
+      }
+      ''
+        cd ${nixFiles}
+        nixfmt --check flake.nix $(find nix -name '*.nix')
+        touch $out
+      '';
 
   # Evaluates the whole image configuration (options, assertions) without
   # building the image, which needs KVM and several GiB.
-  image-evaluates = pkgs.writeText "nix-glab-runner-image-drv" (
-    builtins.unsafeDiscardStringContext
-      (builders.gceImage { system = pkgs.stdenv.hostPlatform.system; }).drvPath
-  );
+  image-evaluates =
+    let
+      image = builders.gceImage { system = pkgs.stdenv.hostPlatform.system; };
+    in
+    pkgs.writeText "nix-glab-runner-image-drv" (builtins.unsafeDiscardStringContext image.drvPath);
 }

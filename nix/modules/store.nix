@@ -50,8 +50,9 @@ let
     $NIX_CONFIG}"
   '';
 
-  # Settings that `gitlab-runner register` has no dependable flag for; register
-  # fills them into config.toml where its flags left them unset.
+  # A multi-line script does not survive the command line nixpkgs builds for
+  # `gitlab-runner register`; a template does. Register fills template values
+  # into config.toml wherever its flags left a setting unset.
   registrationTemplate = (pkgs.formats.toml { }).generate "nix-glab-runner-template.toml" {
     runners = [
       {

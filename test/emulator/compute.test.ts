@@ -209,6 +209,30 @@ describe('compute emulator: images and operations with the unmodified @google-cl
       ).rejects.toMatchObject({ httpStatusCode: 400 });
     });
 
+    it('refuses unknown guest OS features and architectures', async () => {
+      const source = await upload('feat.tar.gz', makeImageTarball());
+      await expect(
+        c.images.insert({
+          project,
+          imageResource: { name: 'feat', rawDisk: { source }, guestOsFeatures: [{ type: 'GVNIC_TYPO' }] },
+        }),
+      ).rejects.toMatchObject({ httpStatusCode: 400 });
+      await expect(
+        c.images.insert({
+          project,
+          imageResource: { name: 'feat', rawDisk: { source }, architecture: 'RISCV' },
+        }),
+      ).rejects.toMatchObject({ httpStatusCode: 400 });
+      const op = await createImage('feat', source, {
+        guestOsFeatures: [{ type: 'GVNIC' }, { type: 'UEFI_COMPATIBLE' }],
+        architecture: 'X86_64',
+      });
+      expect(op.error).toBeFalsy();
+      const [img] = await c.images.get({ project, image: 'feat' });
+      expect(img.guestOsFeatures?.map((f) => f.type)).toEqual(['GVNIC', 'UEFI_COMPATIBLE']);
+      expect(img.architecture).toBe('X86_64');
+    });
+
     it('refuses a rawDisk.source that does not exist or is not a storage URL', async () => {
       await expect(
         c.images.insert({

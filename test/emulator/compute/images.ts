@@ -18,6 +18,13 @@ import { parseRawDiskSource, storageOf } from './storage-source.ts';
 import { checkImageTarball, UNSUPPORTED_FORMAT } from './tar-check.ts';
 
 const DEPRECATION_STATES = new Set(['ACTIVE', 'DEPRECATED', 'OBSOLETE', 'DELETED']);
+/** GuestOsFeature.Type and Image.Architecture values of the v1 API (from the client's protos). */
+const GUEST_OS_FEATURES = new Set(
+  'BARE_METAL_LINUX_COMPATIBLE BMSAI_CAPABLE CCA_CAPABLE FEATURE_TYPE_UNSPECIFIED GVNIC IDPF MULTI_IP_SUBNET SECURE_BOOT SEV_CAPABLE SEV_LIVE_MIGRATABLE SEV_LIVE_MIGRATABLE_V2 SEV_SNP_CAPABLE SNP_SVSM_CAPABLE SUSPEND_SAFE_FPR TDX_CAPABLE UEFI_COMPATIBLE VIRTIO_SCSI_MULTIQUEUE WINDOWS'.split(
+    ' ',
+  ),
+);
+const ARCHITECTURES = new Set(['ARCHITECTURE_UNSPECIFIED', 'ARM64', 'X86_64']);
 const LABEL_KEY_RE = /^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u;
 const LABEL_VALUE_RE = /^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u;
 const GIB = 1024 ** 3;
@@ -169,6 +176,22 @@ export class Images {
     const features = input.guestOsFeatures ?? [];
     if (!Array.isArray(features))
       throw new ApiError(400, "Invalid value for field 'resource.guestOsFeatures'.", 'invalid');
+    for (const [n, f] of (features as Json[]).entries()) {
+      if (!GUEST_OS_FEATURES.has(String(f?.type))) {
+        throw new ApiError(
+          400,
+          `Invalid value for field 'resource.guestOsFeatures[${n}].type': '${String(f?.type)}'.`,
+          'invalid',
+        );
+      }
+    }
+    if (input.architecture !== undefined && !ARCHITECTURES.has(String(input.architecture))) {
+      throw new ApiError(
+        400,
+        `Invalid value for field 'resource.architecture': '${String(input.architecture)}'.`,
+        'invalid',
+      );
+    }
     const { bucket, object } = parseRawDiskSource(sourceUrl);
     const key = imageKey(project, name);
     if (this.core.state.value.images[key]) throw alreadyExists(`projects/${project}/global/images/${name}`);

@@ -38,11 +38,12 @@ export const VERSION: string = pkg.version;
 export const PROJECT_FLAKE = 'github:pcboy/nix-glab-runner';
 
 export type InputType = 'string' | 'boolean' | 'list' | 'enum' | 'duration' | 'map' | 'number';
-export type InputGroup = 'Nix' | 'GCP target' | 'Image' | 'Run';
-export const INPUT_GROUPS: readonly InputGroup[] = ['Nix', 'GCP target', 'Image', 'Run'];
-/** The commands inputs belong to. Later issues add roll, prune and rollback here. */
-export type Command = 'publish';
-export const COMMANDS: readonly Command[] = ['publish'];
+export type InputGroup = 'Nix' | 'GCP target' | 'Image' | 'Retention' | 'Rollout' | 'Run';
+export const INPUT_GROUPS: readonly InputGroup[] = ['Nix', 'GCP target', 'Image', 'Retention', 'Rollout', 'Run'];
+/** The commands inputs belong to: the CLI subcommands, and the action's `command` input. */
+export type Command = 'publish' | 'roll' | 'prune' | 'rollback';
+export const COMMANDS: readonly Command[] = ['publish', 'roll', 'prune', 'rollback'];
+const ALL_COMMANDS = COMMANDS;
 
 /** The typed value of each input type: durations are seconds. */
 export type ValueOf<T extends InputType> = T extends 'boolean'
@@ -84,6 +85,8 @@ interface SpecOf<T extends InputType> {
   secret?: boolean;
   /** Commands that use this input; default publish only. */
   commands?: readonly Command[];
+  /** An action input only: the CLI takes it as its subcommand instead of a flag. */
+  actionOnly?: boolean;
   /**
    * Checks the typed value; throws a UserError (see `invalid`) on the first problem. It may return a
    * normalised value to store instead. Runs on defaults too, never on absent values.
@@ -124,6 +127,9 @@ export const GUEST_OS_FEATURES = [
 ] as const;
 
 /** Labels the pipeline sets itself; a user label with one of these keys would hide ours. */
+/** The one accepted form of `instance-group`: a zonal or regional group path without the project. */
+export const GROUP_PATH = /^(zones|regions)\/[a-z][-a-z0-9]{0,61}\/instanceGroupManagers\/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
 export const RESERVED_LABELS = ['managed-by', 'nix-hash'] as const;
 /** The pipeline adds up to this many labels (managed-by, nix-hash, git-sha, flake-rev). */
 const OWN_LABELS = 4;
@@ -260,6 +266,7 @@ export const INPUTS: readonly InputSpec[] = [
   // GCP target
   input({
     name: 'project',
+    commands: ALL_COMMANDS,
     type: 'string',
     valueName: 'id',
     group: 'GCP target',
@@ -302,6 +309,7 @@ export const INPUTS: readonly InputSpec[] = [
   }),
   input({
     name: 'compute-endpoint',
+    commands: ALL_COMMANDS,
     type: 'string',
     valueName: 'url',
     group: 'GCP target',
@@ -313,6 +321,7 @@ export const INPUTS: readonly InputSpec[] = [
   // Image
   input({
     name: 'family',
+    commands: ALL_COMMANDS,
     type: 'string',
     valueName: 'name',
     group: 'Image',
@@ -400,17 +409,162 @@ export const INPUTS: readonly InputSpec[] = [
     description: "Image architecture. Default: from the build's nix-support/gce-image.json, else unset.",
   }),
 
+  // Retention
+  input({
+    name: 'keep',
+    type: 'number',
+    group: 'Retention',
+    default: '3',
+    min: 1,
+    max: 100,
+    commands: ['publish', 'prune'],
+    description:
+      'How many of the newest READY, ACTIVE images of the family that carry managed-by=nix-glab-runner to keep ACTIVE; older ones get the retention action.',
+  }),
+  input({
+    name: 'retention',
+    type: 'enum',
+    group: 'Retention',
+    default: 'deprecate',
+    options: ['deprecate', 'delete'],
+    commands: ['publish', 'prune'],
+    description:
+      'What happens to managed images beyond keep: deprecate (replacement: the newest image) or delete. Images used by an instance template or by a disk of the group are never touched.',
+  }),
+  input({
+    name: 'min-age',
+    type: 'duration',
+    group: 'Retention',
+    min: 1,
+    max: 3650 * 24 * 3600,
+    commands: ['publish', 'prune'],
+    description: 'Only images at least this old get the retention action, e.g. 168h for a week. Default: any age.',
+  }),
+
+  // Rollout
+  input({
+    name: 'roll',
+    type: 'enum',
+    group: 'Rollout',
+    default: 'none',
+    options: ['none', 'mig'],
+    description:
+      'After publishing, roll instance-group onto the image (mig), or not (none). An unchanged build still rolls a group that is not on its image.',
+  }),
+  input({
+    name: 'instance-group',
+    type: 'string',
+    valueName: 'path',
+    group: 'Rollout',
+    commands: ALL_COMMANDS,
+    description:
+      'Managed instance group of the runners, as zones/ZONE/instanceGroupManagers/NAME or regions/REGION/instanceGroupManagers/NAME. For prune, the images its disks use are kept.',
+    validate: (value) => {
+      if (!GROUP_PATH.test(value)) {
+        throw invalid(
+          'instance-group',
+          'must be zones/ZONE/instanceGroupManagers/NAME or regions/REGION/instanceGroupManagers/NAME',
+          value,
+        );
+      }
+      return undefined;
+    },
+  }),
+  input({
+    name: 'image',
+    type: 'string',
+    valueName: 'name',
+    group: 'Rollout',
+    commands: ['roll'],
+    description: 'Image to roll the group onto, by name. Default: the newest ACTIVE image of the family.',
+    validate: rule(checkResourceName, 'image'),
+  }),
+  input({
+    name: 'drain',
+    type: 'boolean',
+    group: 'Rollout',
+    default: 'true',
+    commands: ['publish', 'roll', 'rollback'],
+    description:
+      'Drain each old instance before it is replaced: its runner stops taking jobs and finishes running ones (see docs/lifecycle.md). false replaces with a plain PROACTIVE rolling update.',
+  }),
+  input({
+    name: 'drain-timeout',
+    type: 'duration',
+    group: 'Rollout',
+    default: '1h',
+    min: 1,
+    max: 24 * 3600,
+    commands: ['publish', 'roll', 'rollback'],
+    description:
+      'Longest an instance may drain; after it the instance is replaced anyway, with a warning naming it.',
+  }),
+  input({
+    name: 'max-surge',
+    type: 'number',
+    group: 'Rollout',
+    min: 0,
+    max: 1000,
+    commands: ['publish', 'roll', 'rollback'],
+    description:
+      "Most instances created above the group's target size during the roll. Default: Google's (the number of zones; 0 with RECREATE).",
+  }),
+  input({
+    name: 'max-unavailable',
+    type: 'number',
+    group: 'Rollout',
+    min: 0,
+    max: 1000,
+    commands: ['publish', 'roll', 'rollback'],
+    description:
+      "Most instances draining or being replaced at once. Default: Google's (the number of zones).",
+  }),
+  input({
+    name: 'replacement-method',
+    type: 'enum',
+    group: 'Rollout',
+    default: 'SUBSTITUTE',
+    options: ['SUBSTITUTE', 'RECREATE'],
+    commands: ['publish', 'roll', 'rollback'],
+    description:
+      'SUBSTITUTE replaces instances with new names; RECREATE keeps instance names and needs max-surge 0.',
+  }),
+  input({
+    name: 'roll-timeout',
+    type: 'duration',
+    group: 'Rollout',
+    default: '2h',
+    min: 10,
+    max: 48 * 3600,
+    commands: ['publish', 'roll', 'rollback'],
+    description:
+      'How long to wait for the group to reach the new version, drains included; on timeout the stuck instances are named.',
+  }),
+
   // Run
   input({
+    name: 'command',
+    type: 'enum',
+    group: 'Run',
+    default: 'publish',
+    options: COMMANDS,
+    commands: ALL_COMMANDS,
+    actionOnly: true,
+    description:
+      'What the action does: publish (build and publish an image), roll, prune or rollback. The CLI takes it as its subcommand.',
+  }),
+  input({
     name: 'dry-run',
+    commands: ALL_COMMANDS,
     type: 'boolean',
     group: 'Run',
     default: 'false',
     description:
-      'Build and check, and show what would be uploaded and created, making read-only API calls only.',
+      'Show what would be uploaded, created, deprecated, deleted and rolled, making read-only API calls only.',
   }),
   input({
     name: 'operation-timeout',
+    commands: ALL_COMMANDS,
     type: 'duration',
     group: 'Run',
     default: '20m',
@@ -443,7 +597,28 @@ export const OUTPUTS: readonly { name: string; description: string }[] = [
     name: 'skipped',
     description: 'true when an image of the same build already existed and nothing was published.',
   },
+  { name: 'instance-group', description: 'The group that was rolled (or would be, in a dry run); empty when none.' },
+  {
+    name: 'instance-template',
+    description: 'Instance template the group runs after the roll, created or reused; empty when nothing was rolled.',
+  },
+  { name: 'instances-replaced', description: 'How many instances the roll replaced.' },
+  { name: 'instances-drained', description: 'How many instances reported drained before they were replaced.' },
+  {
+    name: 'drain-timeouts',
+    description: 'Comma-separated instances replaced after drain-timeout without reporting drained.',
+  },
+  { name: 'images-deprecated', description: 'Comma-separated images deprecated by retention or rollback.' },
+  { name: 'images-deleted', description: 'Comma-separated images deleted by retention.' },
+  { name: 'duration', description: 'Seconds the command took.' },
+  { name: 'plan', description: 'With dry-run: the planned actions as a JSON array; empty otherwise.' },
 ];
+
+/** The action's `command` input, read before the rest so parseConfig knows which inputs apply. */
+export function actionCommand(raw: Record<string, string | undefined>): Command {
+  const text = raw.command?.trim() || 'publish';
+  return parseEnum('command', text, COMMANDS) as Command;
+}
 
 export interface Config {
   command: Command;
@@ -478,6 +653,25 @@ export interface Config {
   dryRun: boolean;
   /** Absolute. */
   workspace: string;
+  /** Retention: how many managed ACTIVE images stay ACTIVE. */
+  keep: number;
+  retention: 'deprecate' | 'delete';
+  /** Seconds; absent means any age. */
+  minAge?: number;
+  /** After publish: roll the group or not. */
+  roll: 'none' | 'mig';
+  /** `zones/Z/instanceGroupManagers/N` or `regions/R/instanceGroupManagers/N`. */
+  instanceGroup?: string;
+  /** roll: the image to roll onto; absent means the family's newest. */
+  image?: string;
+  drain: boolean;
+  /** Seconds. */
+  drainTimeout: number;
+  maxSurge?: number;
+  maxUnavailable?: number;
+  replacementMethod: 'SUBSTITUTE' | 'RECREATE';
+  /** Seconds. */
+  rollTimeout: number;
 }
 
 /** `extra-modules` → `extraModules`. */
@@ -567,9 +761,25 @@ function crossCheck(config: Config): void {
       );
     }
   }
-  const template = config.imageName ?? DEFAULT_IMAGE_NAME;
-  const broken = checkImageNameTemplate(template, config.family);
-  if (broken) throw invalid('image-name', broken, template);
+  if (config.command === 'publish') {
+    const template = config.imageName ?? DEFAULT_IMAGE_NAME;
+    const broken = checkImageNameTemplate(template, config.family);
+    if (broken) throw invalid('image-name', broken, template);
+  }
+  const rolls = config.command === 'roll' || (config.command === 'publish' && config.roll === 'mig');
+  if (rolls && config.instanceGroup === undefined) {
+    const why = config.command === 'roll' ? 'the roll command' : 'roll: mig';
+    throw new UserError(`Input "instance-group" is required by ${why}: name the group to roll.`, 'instance-group');
+  }
+  if (config.replacementMethod === 'RECREATE' && (config.maxSurge ?? 0) > 0) {
+    throw new UserError(
+      `Input "max-surge" must be 0 with replacement-method RECREATE, which keeps instance names, not ${config.maxSurge}.`,
+      'max-surge',
+    );
+  }
+  if (config.maxSurge === 0 && config.maxUnavailable === 0) {
+    throw new UserError('Inputs "max-surge" and "max-unavailable" cannot both be 0: nothing could be replaced.', 'max-unavailable');
+  }
 }
 
 /**
@@ -593,6 +803,8 @@ export function parseConfig(
   // Inputs of other commands are ignored: the action passes every input's default whatever the command.
   const values: Record<string, unknown> = { command, workspace: ctx.workspace };
   for (const spec of inputsFor(command)) {
+    // The command comes from the entry point (the CLI subcommand, or the action's own reading of it).
+    if (spec.actionOnly) continue;
     const given = raw[spec.name];
     const text = given !== undefined && given.trim() !== '' ? given.trim() : spec.default;
     if (text === undefined || text === '') {

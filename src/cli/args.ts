@@ -24,7 +24,12 @@ const PROGRAM = 'nix-glab-runner';
 
 const COMMAND_SUMMARIES: Record<Command, string> = {
   publish:
-    'Build a NixOS image from a flake plus extra modules, upload it to Cloud Storage and create a versioned image in an image family. An unchanged build publishes nothing.',
+    'Build a NixOS image from a flake plus extra modules, upload it to Cloud Storage and create a versioned image in an image family. An unchanged build publishes nothing. A publish that created an image then prunes the family, and with --roll mig rolls the group onto the image.',
+  roll: 'Roll a managed instance group onto an image (the newest of the family by default), draining each old runner before it is replaced.',
+  prune:
+    'Keep the newest managed images of the family ACTIVE and deprecate or delete older ones, never one in use and never the last ACTIVE one.',
+  rollback:
+    'Deprecate the newest managed image of the family and roll the group back to the previous one.',
 };
 
 /** Flags every command takes, besides its inputs. */
@@ -132,7 +137,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   }
 
   const raw: Record<string, string | undefined> = {};
-  const names = inputsFor(command).map((s) => s.name);
+  const names = flagsFor(command).map((s) => s.name);
   for (const { spec, value } of given) {
     if (!names.includes(spec.name)) {
       throw new UserError(`Flag "--${spec.name}" does not apply to the ${command} command.`, spec.name);
@@ -145,9 +150,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   return { command, raw, ...base };
 }
 
+/** Inputs a command takes as flags: all but the action-only ones (the subcommand is the command). */
+function flagsFor(command: Command): InputSpec[] {
+  return inputsFor(command).filter((spec) => !spec.actionOnly);
+}
+
 function allInputs(): InputSpec[] {
   const seen = new Map<string, InputSpec>();
-  for (const command of COMMANDS) for (const spec of inputsFor(command)) seen.set(spec.name, spec);
+  for (const command of COMMANDS) for (const spec of flagsFor(command)) seen.set(spec.name, spec);
   return [...seen.values()];
 }
 
@@ -226,7 +236,7 @@ export function helpText(command?: Command): string {
       `Run "${PROGRAM} help <command>" for a command's flags.`,
     );
   } else {
-    const required = inputsFor(command)
+    const required = flagsFor(command)
       .filter((s) => s.required)
       .map((s) => ` --${s.name}${valueHint(s)}`)
       .join('');
@@ -236,7 +246,7 @@ export function helpText(command?: Command): string {
       ...wrap(COMMAND_SUMMARIES[command], ''),
     );
     for (const group of INPUT_GROUPS) {
-      const specs = inputsFor(command).filter((s) => s.group === group);
+      const specs = flagsFor(command).filter((s) => s.group === group);
       if (specs.length === 0) continue;
       lines.push('', `${group}:`, ...specs.flatMap(flagHelp));
     }

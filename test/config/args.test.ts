@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODE_MEANINGS, helpText, parseArgs } from '../../src/cli/args.ts';
-import { INPUTS, parseConfig } from '../../src/config.ts';
+import { COMMANDS, INPUTS, inputsFor, parseConfig } from '../../src/config.ts';
 import { ExitCode, UserError } from '../../src/errors.ts';
 
 function refusal(argv: string[]): UserError {
@@ -109,10 +109,17 @@ describe('parseArgs', () => {
 });
 
 describe('helpText', () => {
-  it('lists every input as a flag, grouped', () => {
+  it('lists every input of a command as a flag, grouped, and no action-only input', () => {
+    for (const command of COMMANDS) {
+      const text = helpText(command);
+      for (const spec of inputsFor(command)) {
+        const flag = new RegExp(`^  --${spec.name}\\b`, 'm');
+        if (spec.actionOnly) expect(text, spec.name).not.toMatch(flag);
+        else expect(text, `${command} --${spec.name}`).toMatch(flag);
+      }
+    }
     const help = helpText('publish');
-    for (const spec of INPUTS) expect(help).toMatch(new RegExp(`^  --${spec.name}\\b`, 'm'));
-    const order = ['Nix:', 'GCP target:', 'Image:', 'Run:'].map((group) => help.indexOf(`\n${group}\n`));
+    const order = ['Nix:', 'GCP target:', 'Image:', 'Retention:', 'Rollout:', 'Run:'].map((group) => help.indexOf(`\n${group}\n`));
     expect(order.every((at) => at > 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(help).toContain('Usage: nix-glab-runner publish --bucket <name> [flags]');

@@ -52,13 +52,24 @@ describe('the schema itself', () => {
       description: 'An image.',
       'storage-location': 'us',
       architecture: 'X86_64',
+      'min-age': '168h',
+      'instance-group': 'zones/us-central1-a/instanceGroupManagers/runners',
+      image: 'runner-image',
+      'max-surge': '1',
+      'max-unavailable': '1',
     };
     for (const spec of INPUTS) {
       const value = samples[spec.name] ?? spec.default;
       expect(value, `a sample value for ${spec.name}`).toBeDefined();
+      // Each input is checked under the first command that takes it; roll needs its group.
+      const command = (spec.commands ?? ['publish'])[0];
       const config = parseConfig(
-        { bucket: 'my-bucket', [spec.name]: value },
-        { workspace: process.cwd(), ci: false },
+        {
+          bucket: 'my-bucket',
+          'instance-group': 'zones/us-central1-a/instanceGroupManagers/runners',
+          [spec.name]: value,
+        },
+        { workspace: process.cwd(), ci: false, command },
       );
       expect(config, spec.name).toHaveProperty(configKey(spec.name));
     }

@@ -27,7 +27,9 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`--port must be a port number, got "${values.port}"`);
   process.exit(2);
 }
-const dataDir = values['data-dir'] ? resolve(values['data-dir']) : mkdtempSync(join(tmpdir(), 'gcp-emulator-'));
+const dataDir = values['data-dir']
+  ? resolve(values['data-dir'])
+  : mkdtempSync(join(tmpdir(), 'gcp-emulator-'));
 const emu = await startEmulator({ port, host: values.host, dataDir });
 const cfg = join(tmpdir(), `gcloud-emulator-${emu.port}`);
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gcloud, type GcloudTarget } from '../helpers/gcloud.ts';
+import { type GcloudTarget, gcloud } from '../helpers/gcloud.ts';
 import { type Emulator, startEmulator } from './index.ts';
 import { type TestFile, writeTestFile } from './storage/test-files.ts';
 
@@ -40,10 +40,22 @@ describe('gcloud storage against the emulator', () => {
   it('cp uploads a small file (multipart) and a large one (resumable) with matching checksums', async () => {
     const r = await gcloud(['storage', 'cp', small.path, big.path, 'gs://gcloud-b/dir/'], target);
     expect(r.code, r.stderr).toBe(0);
-    expect(emu.requests.matching(/^POST \/upload\/storage\/v1\/b\/gcloud-b\/o$/).some((e) => e.query.includes('uploadType=multipart'))).toBe(true);
+    expect(
+      emu.requests
+        .matching(/^POST \/upload\/storage\/v1\/b\/gcloud-b\/o$/)
+        .some((e) => e.query.includes('uploadType=multipart')),
+    ).toBe(true);
     expect(emu.requests.matching(/^POST \/resumable\/upload\/storage\/v1\/b\/gcloud-b\/o$/).length).toBe(1);
-    expect(emu.storage.getObject('gcloud-b', 'dir/small.bin')).toMatchObject({ size: small.size, crc32c: small.crc32c, md5Hash: small.md5Hash });
-    expect(emu.storage.getObject('gcloud-b', 'dir/big.bin')).toMatchObject({ size: big.size, crc32c: big.crc32c, md5Hash: big.md5Hash });
+    expect(emu.storage.getObject('gcloud-b', 'dir/small.bin')).toMatchObject({
+      size: small.size,
+      crc32c: small.crc32c,
+      md5Hash: small.md5Hash,
+    });
+    expect(emu.storage.getObject('gcloud-b', 'dir/big.bin')).toMatchObject({
+      size: big.size,
+      crc32c: big.crc32c,
+      md5Hash: big.md5Hash,
+    });
   }, 60_000);
 
   it('ls lists them', async () => {
@@ -54,7 +66,10 @@ describe('gcloud storage against the emulator', () => {
   }, 60_000);
 
   it('cat returns the exact bytes', async () => {
-    const r = await gcloud(['storage', 'cat', 'gs://gcloud-b/dir/small.bin', 'gs://gcloud-b/dir/big.bin'], target);
+    const r = await gcloud(
+      ['storage', 'cat', 'gs://gcloud-b/dir/small.bin', 'gs://gcloud-b/dir/big.bin'],
+      target,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdoutBytes.length).toBe(small.size + big.size);
     const md5 = (b: Buffer) => createHash('md5').update(b).digest('base64');

@@ -40,7 +40,11 @@ describe('Cloud Storage emulator with @google-cloud/storage', () => {
 
   it('creates, gets, lists and deletes buckets with Google status codes', async () => {
     const [bucket] = await storage.createBucket('scratch-b');
-    expect(bucket.metadata).toMatchObject({ kind: 'storage#bucket', name: 'scratch-b', storageClass: 'STANDARD' });
+    expect(bucket.metadata).toMatchObject({
+      kind: 'storage#bucket',
+      name: 'scratch-b',
+      storageClass: 'STANDARD',
+    });
     expect(bucket.metadata.projectNumber).toMatch(/^\d+$/);
     await expectStatus(storage.createBucket('scratch-b'), 409);
     await expectStatus(storage.bucket('no-such-bucket').getMetadata(), 404);
@@ -70,10 +74,20 @@ describe('Cloud Storage emulator with @google-cloud/storage', () => {
         validation: 'crc32c',
         ...(chunkSize ? { chunkSize } : {}),
       });
-      expect(uploaded.metadata).toMatchObject({ size: f.size, crc32c: f.crc32c, md5Hash: f.md5Hash, name, bucket: 'uploads' });
-      const puts = emu.requests.matching(/^PUT \/upload\/storage\/v1\/b\/uploads\/o$/).filter((r) => r.query.includes('upload_id'));
+      expect(uploaded.metadata).toMatchObject({
+        size: f.size,
+        crc32c: f.crc32c,
+        md5Hash: f.md5Hash,
+        name,
+        bucket: 'uploads',
+      });
+      const puts = emu.requests
+        .matching(/^PUT \/upload\/storage\/v1\/b\/uploads\/o$/)
+        .filter((r) => r.query.includes('upload_id'));
       expect(puts.length).toBeGreaterThan(0);
-      const download = await hashStream(storage.bucket('uploads').file(name).createReadStream({ validation: 'crc32c' }));
+      const download = await hashStream(
+        storage.bucket('uploads').file(name).createReadStream({ validation: 'crc32c' }),
+      );
       expect(download).toEqual({ size: f.size, crc32c: f.crc32c, md5Hash: f.md5Hash });
     }, 60_000);
   }
@@ -95,7 +109,9 @@ describe('Cloud Storage emulator with @google-cloud/storage', () => {
     expect(files.find((f) => f.name === 'files/300-MiB-chunked.bin')?.metadata.size).toBe(String(300 * MiB));
     const [, , top] = await storage.bucket('uploads').getFiles({ delimiter: '/', autoPaginate: false });
     expect((top as { prefixes?: string[] }).prefixes).toEqual(['files/']);
-    const [page1, next] = await storage.bucket('uploads').getFiles({ prefix: 'files/', maxResults: 3, autoPaginate: false });
+    const [page1, next] = await storage
+      .bucket('uploads')
+      .getFiles({ prefix: 'files/', maxResults: 3, autoPaginate: false });
     expect(page1).toHaveLength(3);
     expect(next).toMatchObject({ pageToken: expect.any(String) });
     const [page2] = await storage.bucket('uploads').getFiles({ ...(next as object), autoPaginate: false });
@@ -108,7 +124,10 @@ describe('Cloud Storage emulator with @google-cloud/storage', () => {
     expect(res.status).toBe(206);
     expect(res.headers.get('content-range')).toBe(`bytes 8-15/${MiB}`);
     expect(Buffer.from(await res.arrayBuffer()).length).toBe(8);
-    const [bytes] = await storage.bucket('uploads').file('files/1-MiB-chunked.bin').download({ start: 0, end: 7 });
+    const [bytes] = await storage
+      .bucket('uploads')
+      .file('files/1-MiB-chunked.bin')
+      .download({ start: 0, end: 7 });
     expect(bytes.readBigUInt64BE()).toBe(0n); // the generator stamps MiB #0
     expect((await fetch(url, { headers: { range: `bytes=${MiB}-` } })).status).toBe(416);
   });
@@ -130,20 +149,27 @@ describe('Cloud Storage emulator with @google-cloud/storage', () => {
     emu.storage.uploadEvents.length = 0;
     emu.requests.clear();
     const f = await writeTestFile(join(dir, 'ten.bin'), 10 * MiB);
-    emu.faults.add({ method: 'PUT', path: '^/upload/storage/v1/b/uploads/o$', resetAfterBytes: 3 * MiB + 1000, count: 1 });
+    emu.faults.add({
+      method: 'PUT',
+      path: '^/upload/storage/v1/b/uploads/o$',
+      resetAfterBytes: 3 * MiB + 1000,
+      count: 1,
+    });
     // A fresh client: the library lowers maxRetries to 0 on its shared retryOptions after any upload
     // without a generation precondition, so an instance that did such uploads never retries again.
-    const [uploaded] = await client(emu).bucket('uploads').upload(f.path, {
-      destination: 'retried.bin',
-      chunkSize: 4 * MiB,
-      validation: 'crc32c',
-      preconditionOpts: { ifGenerationMatch: 0 },
-    });
+    const [uploaded] = await client(emu)
+      .bucket('uploads')
+      .upload(f.path, {
+        destination: 'retried.bin',
+        chunkSize: 4 * MiB,
+        validation: 'crc32c',
+        preconditionOpts: { ifGenerationMatch: 0 },
+      });
     expect(uploaded.metadata).toMatchObject({ crc32c: f.crc32c, md5Hash: f.md5Hash, size: f.size });
     const events = emu.storage.uploadEvents;
-    const reset = events.find((e) => e.outcome === 'reset');
-    expect(reset).toMatchObject({ committedBefore: 0, committedAfter: 3 * MiB });
-    const after = events.slice(events.indexOf(reset!) + 1);
+    const resetAt = events.findIndex((e) => e.outcome === 'reset');
+    expect(events[resetAt]).toMatchObject({ committedBefore: 0, committedAfter: 3 * MiB });
+    const after = events.slice(resetAt + 1);
     expect(after[0]).toMatchObject({ outcome: 'query', contentRange: 'bytes */*' });
     // The next PUT starts at the committed offset, not at zero.
     expect(after[1]?.contentRange).toMatch(new RegExp(`^bytes ${3 * MiB}-`));
@@ -157,9 +183,16 @@ describe('Cloud Storage emulator with @google-cloud/storage', () => {
     const f = await writeTestFile(join(dir, 'eight.bin'), 8 * MiB);
     const file = storage.bucket('uploads').file('resumed.bin');
     const [uri] = await file.createResumableUpload();
-    emu.faults.add({ method: 'PUT', path: '^/upload/storage/v1/b/uploads/o$', resetAfterBytes: 5 * MiB + 77, count: 1 });
+    emu.faults.add({
+      method: 'PUT',
+      path: '^/upload/storage/v1/b/uploads/o$',
+      resetAfterBytes: 5 * MiB + 77,
+      count: 1,
+    });
     // offset 0: start sending at once (without it the client first asks the session for its offset).
-    await expect(pipeline(createReadStream(f.path), file.createWriteStream({ uri, offset: 0, validation: 'crc32c' }))).rejects.toThrow();
+    await expect(
+      pipeline(createReadStream(f.path), file.createWriteStream({ uri, offset: 0, validation: 'crc32c' })),
+    ).rejects.toThrow();
     const status = await fetch(uri, { method: 'PUT', headers: { 'content-range': 'bytes */*' } });
     expect(status.status).toBe(308);
     // The broken PUT kept what arrived, cut back to a 256 KiB multiple as Google commits.

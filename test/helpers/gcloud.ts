@@ -72,7 +72,11 @@ function gcloudEnv(configDir: string): NodeJS.ProcessEnv {
 }
 
 /** Runs `gcloud ARGS` against the emulator; never throws on a non-zero exit (tests assert on `code`). */
-export function gcloud(args: string[], target: GcloudTarget, opts: { timeoutMs?: number } = {}): Promise<GcloudResult> {
+export function gcloud(
+  args: string[],
+  target: GcloudTarget,
+  opts: { timeoutMs?: number } = {},
+): Promise<GcloudResult> {
   const env = gcloudEnv(gcloudConfigDir(target));
   return new Promise((resolve, reject) => {
     const child = spawn('gcloud', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -83,12 +87,21 @@ export function gcloud(args: string[], target: GcloudTarget, opts: { timeoutMs?:
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
     child.on('error', (e) => {
       clearTimeout(timer);
-      reject((e as NodeJS.ErrnoException).code === 'ENOENT' ? new Error(`gcloud not found — ${GCLOUD_INSTALL_HINT}`) : e);
+      reject(
+        (e as NodeJS.ErrnoException).code === 'ENOENT'
+          ? new Error(`gcloud not found — ${GCLOUD_INSTALL_HINT}`)
+          : e,
+      );
     });
     child.on('close', (code) => {
       clearTimeout(timer);
       const bytes = Buffer.concat(out);
-      resolve({ code: code ?? -1, stdout: bytes.toString('utf8'), stdoutBytes: bytes, stderr: Buffer.concat(err).toString('utf8') });
+      resolve({
+        code: code ?? -1,
+        stdout: bytes.toString('utf8'),
+        stdoutBytes: bytes,
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
     });
   });
 }

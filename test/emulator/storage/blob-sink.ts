@@ -1,6 +1,6 @@
-import { closeSync, openSync, ftruncateSync, write, writev } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, write, writev } from 'node:fs';
 import { type Readable, Writable } from 'node:stream';
-import { RunningHash } from './hashing.ts';
+import type { RunningHash } from './hashing.ts';
 
 /** Google commits interrupted resumable uploads in multiples of 256 KiB. */
 export const COMMIT_QUANTUM = 256 * 1024;
@@ -38,7 +38,10 @@ export class BlobSink extends Writable {
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.inflight = new Promise((done) => {
       write(this.fd, chunk, 0, chunk.length, this.hash.length, (err, written) => {
-        const short = !err && written !== chunk.length ? new Error(`short write: ${written} of ${chunk.length} bytes`) : null;
+        const short =
+          !err && written !== chunk.length
+            ? new Error(`short write: ${written} of ${chunk.length} bytes`)
+            : null;
         if (!err && !short) this.absorb(chunk);
         done();
         cb(err ?? short);
@@ -51,7 +54,8 @@ export class BlobSink extends Writable {
     this.inflight = new Promise((done) => {
       const total = bufs.reduce((n, b) => n + b.length, 0);
       writev(this.fd, bufs, this.hash.length, (err, written) => {
-        const short = !err && written !== total ? new Error(`short write: ${written} of ${total} bytes`) : null;
+        const short =
+          !err && written !== total ? new Error(`short write: ${written} of ${total} bytes`) : null;
         if (!err && !short) for (const b of bufs) this.absorb(b);
         done();
         cb(err ?? short);
@@ -75,7 +79,11 @@ export class BlobSink extends Writable {
    * pipeline(), a chunk that arrived just before the source errors (a connection reset) is still
    * written: those bytes were received, and a resumable session keeps them.
    */
-  consume(source: Readable, filter: (chunk: Buffer) => Buffer = (c) => c, highWater = 8 << 20): Promise<void> {
+  consume(
+    source: Readable,
+    filter: (chunk: Buffer) => Buffer = (c) => c,
+    highWater = 8 << 20,
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
       let chain: Promise<void> = Promise.resolve();
       let pending = 0;
@@ -104,7 +112,8 @@ export class BlobSink extends Writable {
     return new Promise((resolve, reject) => {
       write(this.fd, chunk, 0, chunk.length, this.hash.length, (err, written) => {
         if (err) return reject(err);
-        if (written !== chunk.length) return reject(new Error(`short write: ${written} of ${chunk.length} bytes`));
+        if (written !== chunk.length)
+          return reject(new Error(`short write: ${written} of ${chunk.length} bytes`));
         this.absorb(chunk);
         resolve();
       });

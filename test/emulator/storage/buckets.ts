@@ -1,16 +1,25 @@
-import { ApiError, readJson, sendJson, type RouteContext } from '../http.ts';
+import { ApiError, type RouteContext, readJson, sendJson } from '../http.ts';
 import { bucketResource } from './resources.ts';
 import type { BucketRecord } from './state.ts';
 import { requireBucket, type Store } from './store.ts';
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
 
-export function createBucketRecord(store: Store, name: string, project: string, body: { location?: string; storageClass?: string; labels?: Record<string, string> } = {}): BucketRecord {
+export function createBucketRecord(
+  store: Store,
+  name: string,
+  project: string,
+  body: { location?: string; storageClass?: string; labels?: Record<string, string> } = {},
+): BucketRecord {
   if (!BUCKET_NAME.test(name) || name.includes('..') || name.startsWith('goog')) {
     throw new ApiError(400, `Invalid bucket name: '${name}'`);
   }
   if (store.state.buckets[name]) {
-    throw new ApiError(409, 'Your previous request to create the named bucket succeeded and you already own it.', 'conflict');
+    throw new ApiError(
+      409,
+      'Your previous request to create the named bucket succeeded and you already own it.',
+      'conflict',
+    );
   }
   const now = new Date().toISOString();
   const record: BucketRecord = {
@@ -34,9 +43,15 @@ export function addBucketRoutes(store: Store): void {
 
   r.add('POST', '/storage/v1/b', async (c: RouteContext) => {
     const project = c.url.searchParams.get('project');
-    const body = await readJson<{ name?: unknown; location?: string; storageClass?: string; labels?: Record<string, string> }>(c);
+    const body = await readJson<{
+      name?: unknown;
+      location?: string;
+      storageClass?: string;
+      labels?: Record<string, string>;
+    }>(c);
     if (!project) throw new ApiError(400, 'Required parameter: project', 'required');
-    if (typeof body.name !== 'string' || !body.name) throw new ApiError(400, 'Required field: name', 'required');
+    if (typeof body.name !== 'string' || !body.name)
+      throw new ApiError(400, 'Required field: name', 'required');
     const record = createBucketRecord(store, body.name, project, body);
     sendJson(c.res, 200, bucketResource(base(), record));
   });

@@ -17,7 +17,8 @@ export function parseContentRange(header: string | undefined): ContentRange {
   if (m[1] === '*') return { kind: 'query', total };
   const start = Number(m[2]);
   const end = m[3] === '*' ? undefined : Number(m[3]);
-  if (end !== undefined && end < start) throw new ApiError(400, `Invalid Content-Range "${header}": last byte before first byte.`);
+  if (end !== undefined && end < start)
+    throw new ApiError(400, `Invalid Content-Range "${header}": last byte before first byte.`);
   if (total !== undefined && end !== undefined && end >= total) {
     throw new ApiError(400, `Invalid Content-Range "${header}": last byte beyond the total size.`);
   }

@@ -7,7 +7,10 @@ import type { ObjectRecord } from './state.ts';
 import type { Store } from './store.ts';
 
 /** Parses a single `Range: bytes=a-b | a- | -n`; undefined = whole object. Throws 416 when unsatisfiable. */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | undefined {
   if (!header) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m || (m[1] === '' && m[2] === '')) return undefined; // Google ignores a malformed Range
@@ -67,7 +70,10 @@ export async function sendMedia(store: Store, c: RouteContext, o: ObjectRecord):
       'content-length': range.end - range.start + 1,
       'content-range': `bytes ${range.start}-${range.end}/${o.size}`,
     });
-    await pipeline(createReadStream(path, { start: range.start, end: range.end, highWaterMark: 1 << 20 }), c.res);
+    await pipeline(
+      createReadStream(path, { start: range.start, end: range.end, highWaterMark: 1 << 20 }),
+      c.res,
+    );
     return;
   }
   c.res.writeHead(200, { ...headers, 'content-length': o.size });

@@ -42,7 +42,8 @@ export function listObjects(store: Store, bucket: string, q: URLSearchParams): R
   let last: PageToken | undefined;
   let more = false;
   for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
+    const record = objects[name];
+    if (!record || !name.startsWith(prefix)) continue;
     if (startOffset !== null && name < startOffset) continue;
     if (endOffset !== null && name >= endOffset) continue;
     if (token && (name <= token.after || (token.prefix && name.startsWith(token.after)))) continue;
@@ -55,7 +56,7 @@ export function listObjects(store: Store, bucket: string, q: URLSearchParams): R
         break;
       }
       prefixes.push(p);
-      if (includeTrailing && name === p) items.push(objectResource(store.ctx.url, objects[name]!));
+      if (includeTrailing && name === p) items.push(objectResource(store.ctx.url, record));
       last = { after: p, prefix: true };
       emitted++;
       continue;
@@ -64,7 +65,7 @@ export function listObjects(store: Store, bucket: string, q: URLSearchParams): R
       more = true;
       break;
     }
-    items.push(objectResource(store.ctx.url, objects[name]!));
+    items.push(objectResource(store.ctx.url, record));
     last = { after: name, prefix: false };
     emitted++;
   }

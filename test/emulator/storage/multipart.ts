@@ -5,7 +5,8 @@ export function multipartBoundary(contentType: string | undefined): string {
   // Python's email package (gcloud) quotes the boundary with single quotes; Google accepts both kinds.
   const m = /^multipart\/related\s*;.*?boundary=(?:"([^"]+)"|'([^']+)'|([^;\s]+))/i.exec(contentType ?? '');
   const boundary = m?.[1] ?? m?.[2] ?? m?.[3];
-  if (!boundary) throw new ApiError(400, 'Multipart upload needs Content-Type: multipart/related with a boundary.');
+  if (!boundary)
+    throw new ApiError(400, 'Multipart upload needs Content-Type: multipart/related with a boundary.');
   return boundary;
 }
 
@@ -43,8 +44,10 @@ export class MultipartMediaExtractor extends Transform {
         this.head = Buffer.concat([this.head, chunk]);
         const rest = this.parseHead();
         if (rest === undefined) {
-          if (this.head.length > METADATA_LIMIT) throw new ApiError(400, 'Multipart metadata part is too large or malformed.');
-          return cb();
+          if (this.head.length > METADATA_LIMIT)
+            throw new ApiError(400, 'Multipart metadata part is too large or malformed.');
+          cb();
+          return;
         }
         this.state = 'media';
         this.head = Buffer.alloc(0);
@@ -58,8 +61,7 @@ export class MultipartMediaExtractor extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
-    if (this.state !== 'done') return cb(new ApiError(400, 'Multipart body ended before its closing boundary.'));
-    cb();
+    cb(this.state === 'done' ? null : new ApiError(400, 'Multipart body ended before its closing boundary.'));
   }
 
   /** Parses `--b\r\nheaders\r\n\r\nJSON\r\n--b\r\nheaders\r\n\r\n`; returns the bytes after it, or undefined if incomplete. */
@@ -76,7 +78,10 @@ export class MultipartMediaExtractor extends Transform {
     if (end1 < 0) return undefined;
     const h2 = buf.indexOf(this.headerEnd, end1 + this.delimiter.length);
     if (h2 < 0) return undefined;
-    const json = buf.subarray(h1 + this.headerEnd.length, end1).toString('utf8').trim();
+    const json = buf
+      .subarray(h1 + this.headerEnd.length, end1)
+      .toString('utf8')
+      .trim();
     try {
       this.metadata = json ? (JSON.parse(json) as Record<string, unknown>) : {};
     } catch {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { ApiError, readJson, sendJson, type RouteContext } from '../http.ts';
+import { ApiError, type RouteContext, readJson, sendJson } from '../http.ts';
 import { BlobSink } from './blob-sink.ts';
 import { sendMedia } from './download.ts';
 import { RunningHash } from './hashing.ts';
@@ -27,7 +27,8 @@ function liveObject(store: Store, c: RouteContext, bucket: string, name: string)
   const o = requireObject(store, bucket, name);
   const gen = c.url.searchParams.get('generation');
   // No versioning here: only the live generation exists.
-  if (gen !== null && gen !== o.generation) throw new ApiError(404, `No such object: ${bucket}/${name}`, 'notFound');
+  if (gen !== null && gen !== o.generation)
+    throw new ApiError(404, `No such object: ${bucket}/${name}`, 'notFound');
   return o;
 }
 
@@ -65,7 +66,13 @@ export function addObjectRoutes(store: Store): void {
     const body = await readJson(c);
     const o = liveObject(store, c, bucket, name);
     checkPreconditions(preconditionsFrom(c.url.searchParams), o);
-    for (const k of ['contentType', 'contentEncoding', 'contentDisposition', 'cacheControl', 'contentLanguage'] as const) {
+    for (const k of [
+      'contentType',
+      'contentEncoding',
+      'contentDisposition',
+      'cacheControl',
+      'contentLanguage',
+    ] as const) {
       if (!(k in body)) continue;
       const v = body[k];
       if (v === null) delete o[k];
@@ -91,8 +98,21 @@ export function addObjectRoutes(store: Store): void {
     const seg = objectSegments(c);
     const bucket = c.params.bucket as string;
     if (seg.length === 2 && seg[1] === 'compose') return compose(store, c, bucket, seg[0] as string);
-    if (seg.length === 6 && (seg[1] === 'rewriteTo' || seg[1] === 'copyTo') && seg[2] === 'b' && seg[4] === 'o') {
-      return copy(store, c, bucket, seg[0] as string, seg[3] as string, seg[5] as string, seg[1] === 'rewriteTo');
+    if (
+      seg.length === 6 &&
+      (seg[1] === 'rewriteTo' || seg[1] === 'copyTo') &&
+      seg[2] === 'b' &&
+      seg[4] === 'o'
+    ) {
+      return copy(
+        store,
+        c,
+        bucket,
+        seg[0] as string,
+        seg[3] as string,
+        seg[5] as string,
+        seg[1] === 'rewriteTo',
+      );
     }
     c.req.resume();
     throw new ApiError(404, `Not Found: POST ${c.url.pathname}`);
@@ -100,15 +120,22 @@ export function addObjectRoutes(store: Store): void {
 }
 
 /** Streams `sources` (in order) into a new file, hashing; returns the file and its hash. */
-async function concatInto(store: Store, sources: ObjectRecord[]): Promise<{ path: string; hash: RunningHash }> {
+async function concatInto(
+  store: Store,
+  sources: ObjectRecord[],
+): Promise<{ path: string; hash: RunningHash }> {
   const path = store.state.tmpPath(randomUUID());
   const hash = new RunningHash();
   const sink = new BlobSink(path, hash, { append: false });
   try {
     for (const s of sources) {
-      await pipeline(createReadStream(store.state.blobPath(s.generation), { highWaterMark: 1 << 20 }), sink, { end: false });
+      await pipeline(createReadStream(store.state.blobPath(s.generation), { highWaterMark: 1 << 20 }), sink, {
+        end: false,
+      });
     }
-    await new Promise<void>((resolve, reject) => sink.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      sink.end((err?: Error | null) => (err ? reject(err) : resolve())),
+    );
   } catch (err) {
     sink.close();
     rmSync(path, { force: true });
@@ -118,26 +145,53 @@ async function concatInto(store: Store, sources: ObjectRecord[]): Promise<{ path
   return { path, hash };
 }
 
-function storeNew(store: Store, base: Omit<ObjectRecord, 'generation' | 'metageneration' | 'timeCreated' | 'updated'>, path: string): ObjectRecord {
+function storeNew(
+  store: Store,
+  base: Omit<ObjectRecord, 'generation' | 'metageneration' | 'timeCreated' | 'updated'>,
+  path: string,
+): ObjectRecord {
   const now = new Date().toISOString();
-  const record: ObjectRecord = { ...base, generation: store.state.nextGeneration(), metageneration: 1, timeCreated: now, updated: now };
+  const record: ObjectRecord = {
+    ...base,
+    generation: store.state.nextGeneration(),
+    metageneration: 1,
+    timeCreated: now,
+    updated: now,
+  };
   store.state.commitObject(record, path);
   return record;
 }
 
 async function compose(store: Store, c: RouteContext, bucket: string, name: string): Promise<void> {
-  const body = await readJson<{ sourceObjects?: { name?: string; generation?: string; objectPreconditions?: { ifGenerationMatch?: string } }[]; destination?: Record<string, unknown> }>(c);
+  const body = await readJson<{
+    sourceObjects?: {
+      name?: string;
+      generation?: string;
+      objectPreconditions?: { ifGenerationMatch?: string };
+    }[];
+    destination?: Record<string, unknown>;
+  }>(c);
   requireBucket(store, bucket);
   const list = body.sourceObjects ?? [];
-  if (list.length === 0) throw new ApiError(400, 'The number of source components provided (0) is less than the minimum (1).');
-  if (list.length > 32) throw new ApiError(400, `The number of source components provided (${list.length}) exceeds the maximum (32).`);
+  if (list.length === 0)
+    throw new ApiError(400, 'The number of source components provided (0) is less than the minimum (1).');
+  if (list.length > 32)
+    throw new ApiError(
+      400,
+      `The number of source components provided (${list.length}) exceeds the maximum (32).`,
+    );
   const sources = list.map((s) => {
     if (!s.name) throw new ApiError(400, 'Required field: sourceObjects.name', 'required');
     const o = requireObject(store, bucket, s.name);
-    if (s.generation !== undefined && String(s.generation) !== o.generation) throw new ApiError(404, `No such object: ${bucket}/${s.name}`, 'notFound');
+    if (s.generation !== undefined && String(s.generation) !== o.generation)
+      throw new ApiError(404, `No such object: ${bucket}/${s.name}`, 'notFound');
     const want = s.objectPreconditions?.ifGenerationMatch;
     if (want !== undefined && String(want) !== o.generation) {
-      throw new ApiError(412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
+      throw new ApiError(
+        412,
+        'At least one of the pre-conditions you specified did not hold.',
+        'conditionNotMet',
+      );
     }
     return o;
   });
@@ -165,14 +219,26 @@ async function compose(store: Store, c: RouteContext, bucket: string, name: stri
   sendJson(c.res, 200, objectJson(store, record, c.fault?.corruptChecksum));
 }
 
-async function copy(store: Store, c: RouteContext, srcBucket: string, srcName: string, dstBucket: string, dstName: string, rewrite: boolean): Promise<void> {
+async function copy(
+  store: Store,
+  c: RouteContext,
+  srcBucket: string,
+  srcName: string,
+  dstBucket: string,
+  dstName: string,
+  rewrite: boolean,
+): Promise<void> {
   const body = await readJson(c);
   const src = liveObject(store, c, srcBucket, srcName);
   requireBucket(store, dstBucket);
   const q = c.url.searchParams;
   const srcPre = {
-    ...(q.get('ifSourceGenerationMatch') !== null ? { ifGenerationMatch: q.get('ifSourceGenerationMatch') as string } : {}),
-    ...(q.get('ifSourceGenerationNotMatch') !== null ? { ifGenerationNotMatch: q.get('ifSourceGenerationNotMatch') as string } : {}),
+    ...(q.get('ifSourceGenerationMatch') !== null
+      ? { ifGenerationMatch: q.get('ifSourceGenerationMatch') as string }
+      : {}),
+    ...(q.get('ifSourceGenerationNotMatch') !== null
+      ? { ifGenerationNotMatch: q.get('ifSourceGenerationNotMatch') as string }
+      : {}),
   };
   checkPreconditions(srcPre, src);
   const preconditions = preconditionsFrom(q);

@@ -1,7 +1,12 @@
 import { ApiError } from '../http.ts';
 import type { ObjectRecord, Preconditions } from './state.ts';
 
-const KEYS = ['ifGenerationMatch', 'ifGenerationNotMatch', 'ifMetagenerationMatch', 'ifMetagenerationNotMatch'] as const;
+const KEYS = [
+  'ifGenerationMatch',
+  'ifGenerationNotMatch',
+  'ifMetagenerationMatch',
+  'ifMetagenerationNotMatch',
+] as const;
 
 export function preconditionsFrom(query: URLSearchParams): Preconditions {
   const out: Preconditions = {};
@@ -22,10 +27,16 @@ export function checkPreconditions(p: Preconditions, current: ObjectRecord | und
   const gen = current?.generation;
   const meta = current ? String(current.metageneration) : undefined;
   const unmet =
-    (p.ifGenerationMatch !== undefined && (p.ifGenerationMatch === '0' ? current !== undefined : gen !== p.ifGenerationMatch)) ||
+    (p.ifGenerationMatch !== undefined &&
+      (p.ifGenerationMatch === '0' ? current !== undefined : gen !== p.ifGenerationMatch)) ||
     (p.ifGenerationNotMatch !== undefined &&
       (p.ifGenerationNotMatch === '0' ? current === undefined : gen === p.ifGenerationNotMatch)) ||
     (p.ifMetagenerationMatch !== undefined && meta !== p.ifMetagenerationMatch) ||
     (p.ifMetagenerationNotMatch !== undefined && (meta === undefined || meta === p.ifMetagenerationNotMatch));
-  if (unmet) throw new ApiError(412, 'At least one of the pre-conditions you specified did not hold.', 'conditionNotMet');
+  if (unmet)
+    throw new ApiError(
+      412,
+      'At least one of the pre-conditions you specified did not hold.',
+      'conditionNotMet',
+    );
 }

@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32c } from '@node-rs/crc32';
 import { Storage } from '@google-cloud/storage';
+import { crc32c } from '@node-rs/crc32';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../index.ts';
 import { crc32cBase64 } from './hashing.ts';
@@ -21,7 +21,8 @@ describe('Cloud Storage emulator wire protocol', () => {
   let dir: string;
   let emu: Emulator;
   const up = (q: string) => `${emu.url}/upload/storage/v1/b/wire/o?${q}`;
-  const obj = (name: string, q = '') => `${emu.url}/storage/v1/b/wire/o/${encodeURIComponent(name)}${q ? `?${q}` : ''}`;
+  const obj = (name: string, q = '') =>
+    `${emu.url}/storage/v1/b/wire/o/${encodeURIComponent(name)}${q ? `?${q}` : ''}`;
 
   async function startSession(name: string, body: object = {}, query = ''): Promise<string> {
     const r = await fetch(up(`uploadType=resumable&name=${encodeURIComponent(name)}${query}`), {
@@ -35,7 +36,11 @@ describe('Cloud Storage emulator wire protocol', () => {
     return loc as string;
   }
   const put = (uri: string, range: string | undefined, body?: Buffer, headers: Record<string, string> = {}) =>
-    fetch(uri, { method: 'PUT', headers: { ...(range ? { 'content-range': range } : {}), ...headers }, ...(body ? { body } : {}) });
+    fetch(uri, {
+      method: 'PUT',
+      headers: { ...(range ? { 'content-range': range } : {}), ...headers },
+      ...(body ? { body } : {}),
+    });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'emu-wire-'));
@@ -71,7 +76,13 @@ describe('Cloud Storage emulator wire protocol', () => {
     r = await put(uri, `bytes ${3 * Q}-${data.length - 1}/${data.length}`, data.subarray(3 * Q));
     expect(r.status).toBe(200);
     const o = (await r.json()) as Record<string, unknown>;
-    expect(o).toMatchObject({ kind: 'storage#object', name: 'forms.bin', size: String(data.length), crc32c: b64crc(data), md5Hash: b64md5(data) });
+    expect(o).toMatchObject({
+      kind: 'storage#object',
+      name: 'forms.bin',
+      size: String(data.length),
+      crc32c: b64crc(data),
+      md5Hash: b64md5(data),
+    });
     expect(o.generation).toMatch(/^\d+$/);
     expect(o.metageneration).toBe('1');
     // A finished session answers status queries with the object.
@@ -112,7 +123,9 @@ describe('Cloud Storage emulator wire protocol', () => {
     const short = await startEmulator({ dataDir: join(dir, 'ttl'), resumableSessionTtlMs: 50 });
     try {
       short.storage.createBucket('wire', 'p');
-      const r = await fetch(`${short.url}/upload/storage/v1/b/wire/o?uploadType=resumable&name=x`, { method: 'POST' });
+      const r = await fetch(`${short.url}/upload/storage/v1/b/wire/o?uploadType=resumable&name=x`, {
+        method: 'POST',
+      });
       const uri = r.headers.get('location') as string;
       await new Promise((res) => setTimeout(res, 80));
       const gone = await put(uri, 'bytes 0-*/*', Buffer.alloc(10));
@@ -142,7 +155,9 @@ describe('Cloud Storage emulator wire protocol', () => {
     const storage = new Storage({ apiEndpoint: emu.url, projectId: 'p' });
     const file = storage.bucket('wire').file('pre.txt');
     await file.save('v1', { resumable: false, preconditionOpts: { ifGenerationMatch: 0 } });
-    await expect(file.save('v2', { resumable: false, preconditionOpts: { ifGenerationMatch: 0 } })).rejects.toMatchObject({ code: 412 });
+    await expect(
+      file.save('v2', { resumable: false, preconditionOpts: { ifGenerationMatch: 0 } }),
+    ).rejects.toMatchObject({ code: 412 });
     const [meta] = await file.getMetadata();
     const gen = String(meta.generation);
     // Resumable: the precondition from the init request is applied at finalize.
@@ -150,37 +165,62 @@ describe('Cloud Storage emulator wire protocol', () => {
     const r = await put(uri, 'bytes 0-*/*', Buffer.from('v3'));
     expect(r.status).toBe(412);
     const body = (await r.json()) as GoogleError;
-    expect(body.error).toMatchObject({ code: 412, message: 'At least one of the pre-conditions you specified did not hold.' });
+    expect(body.error).toMatchObject({
+      code: 412,
+      message: 'At least one of the pre-conditions you specified did not hold.',
+    });
     expect(body.error.errors[0]?.reason).toBe('conditionNotMet');
-    expect((await fetch(obj('pre.txt', 'ifGenerationNotMatch=' + gen))).status).toBe(412);
+    expect((await fetch(obj('pre.txt', `ifGenerationNotMatch=${gen}`))).status).toBe(412);
     expect((await fetch(obj('pre.txt', 'ifMetagenerationMatch=7'), { method: 'DELETE' })).status).toBe(412);
     expect((await fetch(obj('pre.txt', `ifGenerationMatch=${gen}`), { method: 'DELETE' })).status).toBe(204);
     expect((await fetch(obj('pre.txt'))).status).toBe(404);
   });
 
-  it('answers 404 with Google\'s error shape for unknown buckets and objects', async () => {
+  it("answers 404 with Google's error shape for unknown buckets and objects", async () => {
     const r = await fetch(obj('missing'));
     expect(r.status).toBe(404);
     expect(((await r.json()) as GoogleError).error.errors[0]?.reason).toBe('notFound');
     expect((await fetch(`${emu.url}/storage/v1/b/nobucket/o`)).status).toBe(404);
-    expect((await fetch(`${emu.url}/upload/storage/v1/b/nobucket/o?uploadType=media&name=x`, { method: 'POST', body: 'x' })).status).toBe(404);
+    expect(
+      (
+        await fetch(`${emu.url}/upload/storage/v1/b/nobucket/o?uploadType=media&name=x`, {
+          method: 'POST',
+          body: 'x',
+        })
+      ).status,
+    ).toBe(404);
   });
 
   it('composes objects: CRC32C of the concatenation, componentCount, no MD5', async () => {
     const a = randomBytes(1000);
     const b = randomBytes(3000);
-    for (const [name, data] of [['a', a], ['b', b]] as const) {
-      const r = await fetch(up(`uploadType=media&name=${name}`), { method: 'POST', body: data, headers: { 'content-type': 'application/x-test' } });
+    for (const [name, data] of [
+      ['a', a],
+      ['b', b],
+    ] as const) {
+      const r = await fetch(up(`uploadType=media&name=${name}`), {
+        method: 'POST',
+        body: data,
+        headers: { 'content-type': 'application/x-test' },
+      });
       expect(r.status).toBe(200);
     }
     const r = await fetch(`${obj('ab')}/compose`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sourceObjects: [{ name: 'a' }, { name: 'b' }], destination: { contentType: 'text/plain' } }),
+      body: JSON.stringify({
+        sourceObjects: [{ name: 'a' }, { name: 'b' }],
+        destination: { contentType: 'text/plain' },
+      }),
     });
     expect(r.status).toBe(200);
     const o = (await r.json()) as Record<string, unknown>;
-    expect(o).toMatchObject({ size: '4000', crc32c: b64crc(Buffer.concat([a, b])), componentCount: 2, contentType: 'text/plain' });
+    expect(o).toMatchObject({
+      size: '4000',
+      crc32c: b64crc(Buffer.concat([a, b])),
+      componentCount: 2,
+      contentType: 'text/plain',
+    });
     expect(o.md5Hash).toBeUndefined();
     const media = Buffer.from(await (await fetch(obj('ab', 'alt=media'))).arrayBuffer());
     expect(media.equals(Buffer.concat([a, b]))).toBe(true);
@@ -198,7 +238,13 @@ describe('Cloud Storage emulator wire protocol', () => {
         body: Buffer.concat([head, media, Buffer.from(`${eol}--BND--${eol}`)]),
       });
       expect(r.status).toBe(200);
-      expect(await r.json()).toMatchObject({ name: `mp${eol.length}`, size: String(media.length), crc32c: b64crc(media), contentType: 'application/x-mp', metadata: { k: 'v' } });
+      expect(await r.json()).toMatchObject({
+        name: `mp${eol.length}`,
+        size: String(media.length),
+        crc32c: b64crc(media),
+        contentType: 'application/x-mp',
+        metadata: { k: 'v' },
+      });
     }
   });
 });

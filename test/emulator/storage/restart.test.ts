@@ -18,11 +18,21 @@ describe('Cloud Storage emulator restart', () => {
     const data = randomBytes(3 * Q + 123);
     const first = await startEmulator({ dataDir: dir });
     first.storage.createBucket('keep', 'p');
-    const up = await fetch(`${first.url}/upload/storage/v1/b/keep/o?uploadType=media&name=a%2Fstored.bin`, { method: 'POST', body: stored });
+    const up = await fetch(`${first.url}/upload/storage/v1/b/keep/o?uploadType=media&name=a%2Fstored.bin`, {
+      method: 'POST',
+      body: stored,
+    });
     expect(up.status).toBe(200);
-    const init = await fetch(`${first.url}/upload/storage/v1/b/keep/o?uploadType=resumable&name=pending.bin`, { method: 'POST' });
+    const init = await fetch(
+      `${first.url}/upload/storage/v1/b/keep/o?uploadType=resumable&name=pending.bin`,
+      { method: 'POST' },
+    );
     const uri = new URL(init.headers.get('location') as string);
-    const chunk = await fetch(uri, { method: 'PUT', headers: { 'content-range': `bytes 0-${2 * Q - 1}/*` }, body: data.subarray(0, 2 * Q) });
+    const chunk = await fetch(uri, {
+      method: 'PUT',
+      headers: { 'content-range': `bytes 0-${2 * Q - 1}/*` },
+      body: data.subarray(0, 2 * Q),
+    });
     expect(chunk.status).toBe(308);
     await first.stop();
 
@@ -31,7 +41,10 @@ describe('Cloud Storage emulator restart', () => {
     try {
       const got = await fetch(`${second.url}/storage/v1/b/keep/o/a%2Fstored.bin?alt=media`);
       expect(Buffer.from(await got.arrayBuffer()).equals(stored)).toBe(true);
-      expect(second.storage.getObject('keep', 'a/stored.bin')).toMatchObject({ size: stored.length, crc32c: crc32cBase64(crc32c(stored)) });
+      expect(second.storage.getObject('keep', 'a/stored.bin')).toMatchObject({
+        size: stored.length,
+        crc32c: crc32cBase64(crc32c(stored)),
+      });
       const session = `${second.url}${uri.pathname}${uri.search}`;
       const status = await fetch(session, { method: 'PUT', headers: { 'content-range': 'bytes */*' } });
       expect(status.status).toBe(308);

@@ -1,9 +1,9 @@
 import type { EmulatorContext } from '../context.ts';
 import { ApiError } from '../http.ts';
+import type { RunningHash } from './hashing.ts';
 import { checkPreconditions } from './preconditions.ts';
 import { corrupt, objectResource } from './resources.ts';
 import type { BucketRecord, ObjectInit, ObjectRecord, Preconditions, StorageState } from './state.ts';
-import type { RunningHash } from './hashing.ts';
 
 /** One resumable-session PUT, kept in memory so tests can see what was (re)sent. */
 export interface UploadEvent {
@@ -90,7 +90,11 @@ export function finalizeUpload(store: Store, up: FinishedUpload): ObjectRecord {
 }
 
 /** The object JSON for a response, with checksums corrupted when a corruptChecksum fault matched. */
-export function objectJson(store: Store, o: ObjectRecord, corruptChecksum: boolean | undefined): Record<string, unknown> {
+export function objectJson(
+  store: Store,
+  o: ObjectRecord,
+  corruptChecksum: boolean | undefined,
+): Record<string, unknown> {
   const json = objectResource(store.ctx.url, o);
   if (corruptChecksum) {
     json.crc32c = corrupt(o.crc32c);
@@ -108,10 +112,23 @@ export function objectInitFrom(body: Record<string, unknown>): ObjectInit {
     if (typeof v !== 'string') throw new ApiError(400, `Invalid value for field '${k}'.`);
     (init as Record<string, unknown>)[k] = v;
   };
-  for (const k of ['name', 'contentType', 'contentEncoding', 'contentDisposition', 'cacheControl', 'contentLanguage', 'storageClass', 'crc32c', 'md5Hash'] as const) str(k);
+  for (const k of [
+    'name',
+    'contentType',
+    'contentEncoding',
+    'contentDisposition',
+    'cacheControl',
+    'contentLanguage',
+    'storageClass',
+    'crc32c',
+    'md5Hash',
+  ] as const)
+    str(k);
   if (body.metadata !== undefined && body.metadata !== null) {
     if (typeof body.metadata !== 'object') throw new ApiError(400, "Invalid value for field 'metadata'.");
-    init.metadata = Object.fromEntries(Object.entries(body.metadata as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+    init.metadata = Object.fromEntries(
+      Object.entries(body.metadata as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
+    );
   }
   return init;
 }

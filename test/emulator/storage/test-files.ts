@@ -28,22 +28,27 @@ export async function writeTestFile(path: string, size: number): Promise<TestFil
     md5.update(chunk);
     if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
   }
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+  );
   return { path, size, crc32c: crc32cBase64(crc), md5Hash: md5.digest('base64') };
 }
 
 /** Base64 MD5 and CRC32C of a stream, consumed chunk by chunk. */
-export async function hashStream(stream: NodeJS.ReadableStream): Promise<{ crc32c: string; md5Hash: string; size: number }> {
+export async function hashStream(
+  stream: NodeJS.ReadableStream,
+): Promise<{ crc32c: string; md5Hash: string; size: number }> {
   const md5 = createHash('md5');
   let crc = 0;
   let size = 0;
   for await (const chunk of stream) {
     const b = chunk as Buffer;
     crc = crc32c(b, crc);
-    md5.update(b);
+    md5?.update(b);
     size += b.length;
   }
-  return { crc32c: crc32cBase64(crc), md5Hash: md5.digest('base64'), size };
+  return { crc32c: crc32cBase64(crc), ...(md5 ? { md5Hash: md5.digest('base64') } : {}), size };
 }
 
-export const hashFileOnDisk = (path: string) => hashStream(createReadStream(path, { highWaterMark: 4 * MiB }));
+export const hashFileOnDisk = (path: string) =>
+  hashStream(createReadStream(path, { highWaterMark: 4 * MiB }));

@@ -1,14 +1,21 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { ApiError, errorBody, readJson, sendJson, type RouteContext } from '../http.ts';
+import { ApiError, errorBody, type RouteContext, readJson, sendJson } from '../http.ts';
 import { BlobSink, COMMIT_QUANTUM } from './blob-sink.ts';
-import { parseContentRange } from './content-range.ts';
+import { type ContentRange, parseContentRange } from './content-range.ts';
 import { hashFile, parseGoogHash, RunningHash } from './hashing.ts';
-import { multipartBoundary, MultipartMediaExtractor } from './multipart.ts';
+import { MultipartMediaExtractor, multipartBoundary } from './multipart.ts';
 import { preconditionsFrom } from './preconditions.ts';
-import type { ObjectInit, SessionRecord } from './state.ts';
-import { finalizeUpload, objectInitFrom, objectJson, requireBucket, type Store, type UploadEvent } from './store.ts';
+import type { ObjectInit, Preconditions, SessionRecord } from './state.ts';
+import {
+  finalizeUpload,
+  objectInitFrom,
+  objectJson,
+  requireBucket,
+  type Store,
+  type UploadEvent,
+} from './store.ts';
 
 const header = (c: RouteContext, name: string): string | undefined => {
   const v = c.req.headers[name];
@@ -16,9 +23,9 @@ const header = (c: RouteContext, name: string): string | undefined => {
 };
 
 export function addUploadRoutes(store: Store): void {
-  const r = store.ctx.router;
   // gcloud (apitools) starts resumable uploads under the `/resumable/upload/...` alias, which Google serves too.
-  for (const path of ['/upload/storage/v1/b/{bucket}/o', '/resumable/upload/storage/v1/b/{bucket}/o']) addUploadPath(store, path);
+  for (const path of ['/upload/storage/v1/b/{bucket}/o', '/resumable/upload/storage/v1/b/{bucket}/o'])
+    addUploadPath(store, path);
 }
 
 function addUploadPath(store: Store, path: string): void {
@@ -49,7 +56,7 @@ function requireUploadId(c: RouteContext): string {
 /** `uploadType=media` (bytes only, name in the query) and `uploadType=multipart` (JSON metadata + bytes). */
 async function simpleUpload(store: Store, c: RouteContext, multipart: boolean): Promise<void> {
   const bucket = c.params.bucket as string;
-  let preconditions;
+  let preconditions: Preconditions;
   let boundary = '';
   try {
     requireBucket(store, bucket);
@@ -146,7 +153,11 @@ function liveSession(store: Store, c: RouteContext, id: string): SessionRecord {
     store.state.save();
     store.sessionHashes.delete(id);
     rmSync(store.state.partPath(id), { force: true });
-    throw new ApiError(410, 'The requested upload session has expired; start a new resumable upload.', 'gone');
+    throw new ApiError(
+      410,
+      'The requested upload session has expired; start a new resumable upload.',
+      'gone',
+    );
   }
   if (s.bucket !== c.params.bucket) throw new ApiError(404, 'No such upload session.', 'notFound');
   return s;
@@ -193,7 +204,10 @@ const sessionLocks = new WeakMap<Store, Map<string, Promise<void>>>();
  */
 function resumablePut(store: Store, c: RouteContext, id: string): Promise<void> {
   let locks = sessionLocks.get(store);
-  if (!locks) sessionLocks.set(store, (locks = new Map()));
+  if (!locks) {
+    locks = new Map();
+    sessionLocks.set(store, locks);
+  }
   const prev = locks.get(id) ?? Promise.resolve();
   const run = prev.then(() => resumablePutNow(store, c, id));
   const tail = run.then(
@@ -209,10 +223,17 @@ function resumablePut(store: Store, c: RouteContext, id: string): Promise<void> 
 
 async function resumablePutNow(store: Store, c: RouteContext, id: string): Promise<void> {
   const rangeText = header(c, 'content-range');
-  const event: UploadEvent = { uploadId: id, contentRange: rangeText, bodyBytes: 0, committedBefore: 0, committedAfter: 0, outcome: 'rejected' };
+  const event: UploadEvent = {
+    uploadId: id,
+    contentRange: rangeText,
+    bodyBytes: 0,
+    committedBefore: 0,
+    committedAfter: 0,
+    outcome: 'rejected',
+  };
   store.uploadEvents.push(event);
   let s: SessionRecord;
-  let range;
+  let range: ContentRange;
   try {
     s = liveSession(store, c, id);
     event.committedBefore = event.committedAfter = s.committed;
@@ -232,7 +253,10 @@ async function resumablePutNow(store: Store, c: RouteContext, id: string): Promi
     c.req.resume();
     event.outcome = 'query';
     if (range.total !== undefined && range.total < s.committed) {
-      throw new ApiError(400, `Content-Range total ${range.total} is less than the ${s.committed} bytes already uploaded.`);
+      throw new ApiError(
+        400,
+        `Content-Range total ${range.total} is less than the ${s.committed} bytes already uploaded.`,
+      );
     }
     if (range.total !== undefined && range.total === s.committed) {
       // `bytes */N` with everything received finalizes (an empty final chunk).
@@ -250,7 +274,10 @@ async function resumablePutNow(store: Store, c: RouteContext, id: string): Promi
   }
   if (range.total !== undefined && range.total < s.committed) {
     c.req.resume();
-    throw new ApiError(400, `Content-Range total ${range.total} is less than the ${s.committed} bytes already uploaded.`);
+    throw new ApiError(
+      400,
+      `Content-Range total ${range.total} is less than the ${s.committed} bytes already uploaded.`,
+    );
   }
 
   const hash = await sessionHash(store, s);
@@ -277,22 +304,28 @@ async function resumablePutNow(store: Store, c: RouteContext, id: string): Promi
     // The body disagrees with its Content-Range: discard it.
     const restored = await rollback(store, s, before);
     event.committedAfter = restored;
-    throw new ApiError(400, `Content-Range ${rangeText} declares ${range.end - range.start + 1} bytes but the body had ${counter.seen}.`);
+    throw new ApiError(
+      400,
+      `Content-Range ${rangeText} declares ${range.end - range.start + 1} bytes but the body had ${counter.seen}.`,
+    );
   }
   const received = hash.length;
-  const final =
-    range.end === undefined ? true : range.total !== undefined && range.end + 1 === range.total;
+  const final = range.end === undefined ? true : range.total !== undefined && range.end + 1 === range.total;
   if (final) {
     if (range.total !== undefined && received !== range.total) {
       const restored = await rollback(store, s, before);
       event.committedAfter = restored;
-      throw new ApiError(400, `Content-Range declares ${range.total} bytes in total but ${received} were received.`);
+      throw new ApiError(
+        400,
+        `Content-Range declares ${range.total} bytes in total but ${received} were received.`,
+      );
     }
     commit(store, s, hash);
     return finalizeSession(store, c, s, hash, event);
   }
   // A non-final chunk: commit whole 256 KiB units; the client re-sends the rest (it reads our Range).
-  const kept = received % COMMIT_QUANTUM === 0 ? hash : await cutBack(store, s, received - (received % COMMIT_QUANTUM));
+  const kept =
+    received % COMMIT_QUANTUM === 0 ? hash : await cutBack(store, s, received - (received % COMMIT_QUANTUM));
   commit(store, s, kept);
   event.committedAfter = s.committed;
   event.outcome = 'incomplete';
@@ -318,9 +351,18 @@ async function rollback(store: Store, s: SessionRecord, length: number): Promise
   return s.committed;
 }
 
-async function finalizeSession(store: Store, c: RouteContext, s: SessionRecord, hash: RunningHash, event: UploadEvent): Promise<void> {
+async function finalizeSession(
+  store: Store,
+  c: RouteContext,
+  s: SessionRecord,
+  hash: RunningHash,
+  event: UploadEvent,
+): Promise<void> {
   if (s.declaredSize !== undefined && hash.length !== s.declaredSize) {
-    throw new ApiError(400, `X-Upload-Content-Length declared ${s.declaredSize} bytes but ${hash.length} were uploaded.`);
+    throw new ApiError(
+      400,
+      `X-Upload-Content-Length declared ${s.declaredSize} bytes but ${hash.length} were uploaded.`,
+    );
   }
   // On success finalizeUpload moves the part file into place as the object's bytes.
   const record = finalizeUpload(store, {

@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import { type Operation, waitForOperation } from './operations.ts';
+import { lastSegment, resourcePath } from './resource-path.ts';
+import type { RestClient } from './rest.ts';
+
+/** A managed instance group, zonal or regional, in a project. */
+export interface GroupRef {
+  project: string;
+  /** `zones/Z` or `regions/R`. */
+  scope: string;
+  name: string;
+  /** `projects/P/zones/Z/instanceGroupManagers/N`. */
+  path: string;
+  regional: boolean;
+}
+
+/** Parses the `instance-group` input (`zones/Z/instanceGroupManagers/N` or `regions/R/…`). */
+export function groupRef(project: string, instanceGroup: string): GroupRef {
+  const m = /^((?:zones|regions)\/[^/]+)\/instanceGroupManagers\/([^/]+)$/.exec(instanceGroup);
+  if (!m) throw new Error(`"${instanceGroup}" is not zones/Z/instanceGroupManagers/N or regions/R/instanceGroupManagers/N`);
+  const scope = m[1] as string;
+  const name = m[2] as string;
+  return { project, scope, name, path: `projects/${project}/${scope}/instanceGroupManagers/${name}`, regional: scope.startsWith('regions/') };
+}
+
+export interface FixedOrPercent {
+  fixed?: number;
+  percent?: number;
+  calculated?: number;
+}
+
+export interface UpdatePolicy {
+  type?: 'PROACTIVE' | 'OPPORTUNISTIC';
+  minimalAction?: string;
+  mostDisruptiveAllowedAction?: string;
+  maxSurge?: FixedOrPercent;
+  maxUnavailable?: FixedOrPercent;
+  replacementMethod?: 'SUBSTITUTE' | 'RECREATE';
+  [key: string]: unknown;
+}
+
+export interface GroupVersion {
+  instanceTemplate: string;
+  name?: string;
+  targetSize?: FixedOrPercent;
+}
+
+export interface ManagedGroup {
+  name: string;
+  selfLink: string;
+  fingerprint: string;
+  targetSize: number;
+  instanceTemplate?: string;
+  versions?: GroupVersion[];
+  updatePolicy?: UpdatePolicy;
+  statefulPolicy?: { preservedState?: Record<string, Record<string, unknown> | undefined> };
+  status?: {
+    isStable?: boolean;
+    versionTarget?: { isReached?: boolean };
+    stateful?: { hasStatefulConfig?: boolean };
+  };
+}
+
+export interface ManagedInstance {
+  /** URL of the instance. */
+  instance: string;
+  name?: string;
+  id?: string;
+  instanceStatus?: string;
+  currentAction: string;
+  version?: { instanceTemplate?: string; name?: string };
+}
+
+/** True when the group keeps per-instance state, which rules out a PROACTIVE update policy. */
+export function isStateful(group: ManagedGroup): boolean {
+  if (group.status?.stateful?.hasStatefulConfig) return true;
+  const preserved = group.statefulPolicy?.preservedState ?? {};
+  return Object.values(preserved).some((v) => v !== undefined && Object.keys(v).length > 0);
+}
+
+/** The zone and name of a managed instance, from its URL. */
+export function instanceLocation(mi: ManagedInstance): { zone: string; name: string } {
+  const path = resourcePath(mi.instance);
+  const m = /zones\/([^/]+)\/instances\/([^/]+)/.exec(path);
+  return { zone: m?.[1] ?? '', name: mi.name ?? m?.[2] ?? lastSegment(path) };
+}
+
+/** Managed instance groups: read, patch, list members, apply updates to chosen members. */
+export class Groups {
+  constructor(
+    private readonly rest: RestClient,
+    readonly project: string,
+  ) {}
+
+  get(ref: GroupRef): Promise<ManagedGroup | undefined> {
+    return this.rest.call<ManagedGroup | undefined>({
+      method: 'GET',
+      path: `/${ref.path}`,
+      what: `reading instance group "${ref.path}"`,
+      allowNotFound: true,
+    });
+  }
+
+  /** A JSON merge patch guarded by the group's fingerprint; waits until the operation is done. */
+  async patch(ref: GroupRef, body: Record<string, unknown>, timeoutMs: number): Promise<void> {
+    const what = `updating instance group "${ref.path}"`;
+    const op = await this.rest.call<Operation>({ method: 'PATCH', path: `/${ref.path}`, query: { requestId: randomUUID() }, body, what });
+    await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
+  }
+
+  /** Every member with its current action and template (read-only, though the method is a POST). */
+  async listManaged(ref: GroupRef): Promise<ManagedInstance[]> {
+    const out: ManagedInstance[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await this.rest.call<{ managedInstances?: ManagedInstance[]; nextPageToken?: string }>({
+        method: 'POST',
+        path: `/${ref.path}/listManagedInstances`,
+        query: { maxResults: 500, pageToken },
+        what: `listing the instances of group "${ref.path}"`,
+      });
+      out.push(...(res.managedInstances ?? []));
+      pageToken = res.nextPageToken;
+    } while (pageToken);
+    return out;
+  }
+
+  /** Replaces the given members with the group's current version now, whatever the update policy. */
+  async replace(ref: GroupRef, instanceUrls: string[], timeoutMs: number): Promise<void> {
+    const what = `replacing ${instanceUrls.map((u) => lastSegment(u)).join(', ')} in group "${ref.path}"`;
+    const op = await this.rest.call<Operation>({
+      method: 'POST',
+      path: `/${ref.path}/applyUpdatesToInstances`,
+      query: { requestId: randomUUID() },
+      body: { instances: instanceUrls.map(resourcePath), minimalAction: 'REPLACE', mostDisruptiveAllowedAction: 'REPLACE' },
+      what,
+    });
+    await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
+  }
+}

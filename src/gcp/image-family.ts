@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import type { Image } from './images.ts';
+import { type Operation, waitForOperation } from './operations.ts';
+import type { RestClient } from './rest.ts';
+
+/** The family-wide image calls retention and rollback need: list, getFromFamily, deprecate. */
+export class ImageFamily {
+  constructor(
+    private readonly rest: RestClient,
+    readonly project: string,
+    readonly family: string,
+  ) {}
+
+  private get base(): string {
+    return `/projects/${this.project}/global/images`;
+  }
+
+  /** Every image of the family, whatever its state or labels (all pages). */
+  async list(): Promise<Image[]> {
+    const out: Image[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await this.rest.call<{ items?: Image[]; nextPageToken?: string }>({
+        method: 'GET',
+        path: this.base,
+        query: { filter: `family = "${this.family}"`, maxResults: 500, pageToken },
+        what: `listing the images of family "${this.family}"`,
+      });
+      out.push(...(res.items ?? []));
+      pageToken = res.nextPageToken;
+    } while (pageToken);
+    return out;
+  }
+
+  /** The newest non-deprecated image of the family, as instances following the family get it. */
+  newest(): Promise<Image | undefined> {
+    return this.rest.call<Image | undefined>({
+      method: 'GET',
+      path: `${this.base}/family/${this.family}`,
+      what: `reading the newest image of family "${this.family}"`,
+      allowNotFound: true,
+    });
+  }
+
+  /** Marks an image DEPRECATED in favour of `replacement` (a self link). Google calls this irreversible. */
+  async deprecate(name: string, replacement: string, timeoutMs: number): Promise<void> {
+    const what = `deprecating image "${name}"`;
+    const op = await this.rest.call<Operation>({
+      method: 'POST',
+      path: `${this.base}/${name}/deprecate`,
+      query: { requestId: randomUUID() },
+      body: { state: 'DEPRECATED', replacement },
+      what,
+    });
+    await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
+  }
+}

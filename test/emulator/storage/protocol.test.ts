@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { Storage } from '@google-cloud/storage';
 import { crc32c } from '@node-rs/crc32';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -246,5 +248,42 @@ describe('Cloud Storage emulator wire protocol', () => {
         metadata: { k: 'v' },
       });
     }
+  });
+
+  it('stores gzip content-encoding as is and transcodes only for clients that do not accept gzip', async () => {
+    const plain = Buffer.from('hello gzip '.repeat(1000));
+    const gz = gzipSync(plain);
+    const uri = await startSession('page.txt', { contentType: 'text/plain', contentEncoding: 'gzip' });
+    const r = await put(uri, 'bytes 0-*/*', gz);
+    expect(await r.json()).toMatchObject({
+      contentEncoding: 'gzip',
+      size: String(gz.length),
+      crc32c: b64crc(gz),
+    });
+    expect(emu.storage.getObject('wire', 'page.txt')).toMatchObject({
+      contentEncoding: 'gzip',
+      size: gz.length,
+    });
+    const raw = await new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+      get(obj('page.txt', 'alt=media'), { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (b: Buffer) => parts.push(b));
+        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(parts) }));
+      }).on('error', reject);
+    });
+    expect(raw.headers['content-encoding']).toBe('gzip');
+    expect(raw.headers['x-goog-stored-content-encoding']).toBe('gzip');
+    expect(raw.body.equals(gz)).toBe(true);
+    const transcoded = await new Promise<Buffer>((resolve, reject) => {
+      get(obj('page.txt', 'alt=media'), { headers: { 'accept-encoding': 'identity' } }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (b: Buffer) => parts.push(b));
+        res.on('end', () => resolve(Buffer.concat(parts)));
+      }).on('error', reject);
+    });
+    expect(transcoded.equals(plain)).toBe(true);
+    const stored: Buffer[] = [];
+    for await (const chunk of emu.storage.openObject('wire', 'page.txt')) stored.push(chunk as Buffer);
+    expect(Buffer.concat(stored).equals(gz)).toBe(true);
   });
 });

@@ -147,6 +147,15 @@ rec {
   daemonContainerName = "nix-glab-runner-nix-daemon";
 
   # Flags after `nix-glab-runner publish --image-file FILE`, as uploadGceImage passes them.
+  # Upstream used the prefix as the whole image name, so every new build collided with the last one.
+  # The CLI fills {hash} with the 32-character Nix hash; the prefix keeps at most 30 of the 63 characters.
+  imageNameTemplate =
+    prefix:
+    let
+      short = substring 0 30 (sanitiseImageName prefix);
+    in
+    "${builtins.head (match "(.*[a-z0-9])-*" short)}-{hash}";
+
   publishFlags =
     {
       bucket,
@@ -160,7 +169,7 @@ rec {
       "--family"
       family
       "--image-name"
-      (sanitiseImageName imagePrefixName)
+      (imageNameTemplate imagePrefixName)
     ]
     ++ (
       if project == null then

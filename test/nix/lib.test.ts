@@ -143,7 +143,7 @@ describe('lib.publishFlags', () => {
       '--family',
       'nixos-image-gitlab-runner',
       '--image-name',
-      'nixos-image-23-11-x86-64-linux',
+      'nixos-image-23-11-x86-64-linux-{hash}',
     ]);
   });
 
@@ -152,7 +152,18 @@ describe('lib.publishFlags', () => {
       nixEval(
         `${LIB}.publishFlags { bucket = "b"; imagePrefixName = "p"; family = "f"; project = "my-project"; }`,
       ),
-    ).toEqual(['--bucket', 'b', '--family', 'f', '--image-name', 'p', '--project', 'my-project']);
+    ).toEqual(['--bucket', 'b', '--family', 'f', '--image-name', 'p-{hash}', '--project', 'my-project']);
+  });
+});
+
+describe('lib.imageNameTemplate', () => {
+  beforeAll(requireNixInstantiate);
+
+  it('keeps a long prefix to 30 characters without a trailing dash, so the rendered name fits in 63', () => {
+    const template = nixEval(`${LIB}.imageNameTemplate "nixos-image-25.11.x86_64-linux-gitlab-runner-extra"`) as string;
+    expect(template).toBe('nixos-image-25-11-x86-64-linux-{hash}');
+    expect(template.replace('{hash}', 'x'.repeat(32)).length).toBeLessThanOrEqual(63);
+    expect(nixEval(`${LIB}.imageNameTemplate "abcdefghijklmnopqrstuvwxyz-abc-def"`)).toBe('abcdefghijklmnopqrstuvwxyz-abc-{hash}');
   });
 });
 

@@ -513,10 +513,29 @@ describe('compute emulator: templates, managed groups, instances', () => {
   });
 
   it('keeps images, templates and groups across a restart with the same dataDir', async () => {
+    // An image still being checked when the emulator stops finishes after the restart.
+    const storage = new Storage({ apiEndpoint: emu.url, projectId: project });
+    await storage
+      .bucket('grp-images')
+      .file('big.tar.gz')
+      .save(makeImageTarball({ data: Buffer.alloc(16 * 1024 * 1024) }), {
+        resumable: false,
+        contentType: 'application/x-tar',
+      });
+    const [pending] = await c.images.insert({
+      project,
+      imageResource: {
+        name: 'img-restart',
+        rawDisk: { source: 'https://storage.googleapis.com/grp-images/big.tar.gz' },
+      },
+    });
     await emu.stop();
     await closeComputeClients(c);
     emu = await startEmulator({ dataDir, operationMs: 30, waitMaxMs: 300, instanceStepMs: 15 });
     c = computeClients(emu.url);
+    const finished = await waitOp(pending.latestResponse as Op);
+    expect(finished.error).toBeFalsy();
+    expect((await c.images.get({ project, image: 'img-restart' }))[0].status).toBe('READY');
     const [img] = await c.images.getFromFamily({ project, family: 'grp' });
     expect(img.name).toBe('img-b');
     const [g] = await c.instanceGroupManagers.get({ project, zone, instanceGroupManager: 'zg' });

@@ -119,9 +119,12 @@ export class Images {
 
   /** Re-reads tarballs whose check an earlier run did not finish. */
   resume(): void {
-    for (const img of Object.values(this.core.state.value.images)) {
-      if (img.body.status === 'PENDING' && !img.check) this.startCheck(img);
-    }
+    // Deferred: the emulator registers the storage service only after every service is constructed.
+    setImmediate(() => {
+      for (const img of Object.values(this.core.state.value.images)) {
+        if (img.body.status === 'PENDING' && !img.check) this.startCheck(img);
+      }
+    });
   }
 
   find(project: string, nameOrId: string): ImageRecord {

@@ -72,7 +72,7 @@ export function createComputeService(ctx: EmulatorContext): ComputeService {
       groups.close();
       instances.close();
       ops.close();
-      state.save();
+      state.close();
     },
   };
 }

@@ -92,6 +92,18 @@ export interface ComputeStateShape {
 }
 
 export class ComputeState extends PersistedJson<ComputeStateShape> {
+  private closed = false;
+
+  /** After close, late async work (a tarball check still reading) must not overwrite a successor's state. */
+  override save(): void {
+    if (!this.closed) super.save();
+  }
+
+  close(): void {
+    super.save();
+    this.closed = true;
+  }
+
   constructor(dataDir: string) {
     super(dataDir, 'compute', () => ({
       images: {},

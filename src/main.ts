@@ -1,10 +1,13 @@
 /**
  * The GitHub Action. `run()` is exported for @github/local-action; src/action.ts calls it when bundled.
+ * The `command` input picks publish (the default), roll, prune or rollback.
  */
 import * as core from '@actions/core';
-import { parseConfig, readActionInputs } from './config.ts';
+import { actionCommand, parseConfig, readActionInputs } from './config.ts';
 import { describeFailure } from './failure.ts';
-import { publish } from './pipeline.ts';
+import { runCommand } from './lifecycle/commands.ts';
+import { planTable } from './lifecycle/plan.ts';
+import { lifecycleSummaryMarkdown } from './lifecycle/summary.ts';
 import { githubReporter } from './report/github.ts';
 import { summaryMarkdown } from './report/summary.ts';
 
@@ -13,15 +16,24 @@ export async function run(): Promise<void> {
     const raw = readActionInputs(process.env);
     // Mask before anything can print it.
     if (raw['github-token']) core.setSecret(raw['github-token']);
+    const command = actionCommand(raw);
     const config = parseConfig(raw, {
       workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
       ci: true,
       actionPath: process.env.GITHUB_ACTION_PATH,
+      command,
     });
-    const result = await publish(config, githubReporter(), { env: process.env });
+    const result = await runCommand(config, githubReporter(), { env: process.env });
     for (const [name, value] of Object.entries(result.outputs)) core.setOutput(name, value);
+    if (config.dryRun) core.info(`Dry run, nothing changed. Plan:\n${planTable(result.plan)}`);
     // core.summary throws without GITHUB_STEP_SUMMARY (local runs, other CI).
-    if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summaryMarkdown(result)).write();
+    if (process.env.GITHUB_STEP_SUMMARY) {
+      const markdown =
+        command === 'publish' && result.outputs['instance-group'] === '' && !config.dryRun
+          ? summaryMarkdown({ outputs: result.outputs as Parameters<typeof summaryMarkdown>[0]['outputs'], steps: result.steps })
+          : lifecycleSummaryMarkdown(result);
+      await core.summary.addRaw(markdown).write();
+    }
   } catch (err) {
     const { message, exitCode } = describeFailure(err);
     core.setFailed(message);

@@ -24,8 +24,9 @@ async function main(argv: string[]): Promise<number> {
     return ExitCode.Ok;
   }
 
-  const [{ publish }, { consoleReporter }, { outputsTable }] = await Promise.all([
-    import('../pipeline.ts'),
+  const [{ runCommand }, { planTable }, { consoleReporter }, { outputsTable }] = await Promise.all([
+    import('../lifecycle/commands.ts'),
+    import('../lifecycle/plan.ts'),
     import('../report/console.ts'),
     import('../report/summary.ts'),
   ]);
@@ -39,15 +40,26 @@ async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const config = parseConfig(args.raw, { workspace: process.cwd(), ci: process.env.CI === 'true' });
-    const result = await publish(config, reporter, { env: process.env, signal: abort.signal });
-    if (args.json) process.stdout.write(`${JSON.stringify(result.outputs)}\n`);
-    else process.stdout.write(`\n${outputsTable(result.outputs)}\n`);
+    const config = parseConfig(args.raw, { workspace: process.cwd(), ci: process.env.CI === 'true', command: args.command });
+    const result = await runCommand(config, reporter, { env: process.env, signal: abort.signal });
+    // Outputs that do not apply to the command stay out of the way.
+    const shown = Object.fromEntries(Object.entries(result.outputs).filter(([k, v]) => v !== '' || (config.command === 'publish' && PUBLISH_OUTPUTS.has(k))));
+    if (args.json) {
+      const { plan, ...rest } = shown;
+      process.stdout.write(`${JSON.stringify(config.dryRun ? { ...rest, plan: result.plan } : rest)}\n`);
+    } else {
+      if (config.dryRun) process.stdout.write(`\nDry run, nothing changed. Plan:\n${planTable(result.plan)}\n`);
+      const { plan: _plan, ...rest } = shown;
+      process.stdout.write(`\n${outputsTable(rest)}\n`);
+    }
     return ExitCode.Ok;
   } catch (err) {
     return fail(err);
   }
 }
+
+/** Publish's own outputs are always printed, empty or not, as before the lifecycle commands existed. */
+const PUBLISH_OUTPUTS = new Set(['image-name', 'image-self-link', 'image-family', 'gcs-uri', 'store-path', 'nix-hash', 'skipped']);
 
 function fail(err: unknown): number {
   const { message, exitCode } = describeFailure(err);

@@ -1,0 +1,152 @@
+/**
+ * Runs one command (publish, roll, prune or rollback) and gathers its outputs, steps and plan. Publish
+ * prunes after it created an image (a skipped publish prunes nothing) and rolls with `roll: mig`.
+ */
+import { type Command, type Config, OUTPUTS } from '../config.ts';
+import { UserError } from '../errors.ts';
+import { groupRef } from '../gcp/groups.ts';
+import { type PublishEnvironment, publish } from '../pipeline.ts';
+import type { Reporter } from '../report/events.ts';
+import { type Clients, lifecycleClients } from './clients.ts';
+import type { PlanStep } from './plan.ts';
+import { prune } from './retention.ts';
+import { rollback } from './rollback.ts';
+import { type RollOptions, type RollResult, roll } from './rollout.ts';
+
+export type Outputs = Record<string, string>;
+
+export interface CommandResult {
+  command: Command;
+  dryRun: boolean;
+  /** Every output of the schema, '' when it does not apply. */
+  outputs: Outputs;
+  steps: { stage: string; result: string }[];
+  plan: PlanStep[];
+}
+
+export interface RunEnvironment extends PublishEnvironment {
+  /** How often a roll polls the group and the guests (default 5 s). */
+  pollMs?: number;
+}
+
+export async function runCommand(config: Config, reporter: Reporter, run: RunEnvironment): Promise<CommandResult> {
+  const started = Date.now();
+  const result: CommandResult = {
+    command: config.command,
+    dryRun: config.dryRun,
+    outputs: Object.fromEntries(OUTPUTS.map((o) => [o.name, ''])),
+    steps: [],
+    plan: [],
+  };
+  const clients = () => lifecycleClients(config, run.signal);
+  switch (config.command) {
+    case 'publish': {
+      const published = await publish(config, reporter, run);
+      Object.assign(result.outputs, published.outputs);
+      result.steps.push(...published.steps);
+      const image = published.outputs['image-name'];
+      const created = published.outputs.skipped === 'false';
+      if (config.dryRun && created) {
+        result.plan.push({ action: 'upload', resource: published.outputs['gcs-uri'], detail: 'image tarball' });
+        result.plan.push({ action: 'create', resource: image, detail: `image in family ${config.family}` });
+      }
+      if (created && !config.dryRun) await runPrune(config, await clients(), reporter, result);
+      if (config.roll === 'mig') {
+        if (config.dryRun && created) {
+          result.plan.push({ action: 'roll', resource: config.instanceGroup ?? '', detail: `onto ${image} once it exists` });
+          result.outputs['instance-group'] = config.instanceGroup ?? '';
+        } else await runRoll(config, await clients(), reporter, result, image, run);
+      }
+      break;
+    }
+    case 'prune':
+      await runPrune(config, await clients(), reporter, result);
+      break;
+    case 'roll': {
+      const c = await clients();
+      const image = config.image ?? (await c.family.newest())?.name;
+      if (!image) throw new UserError(`Family ${config.family} has no ACTIVE image to roll onto; publish one or pass "image".`, 'image');
+      await runRoll(config, c, reporter, result, image, run);
+      break;
+    }
+    case 'rollback': {
+      const c = await clients();
+      const group = config.instanceGroup ? groupRef(c.project, config.instanceGroup) : undefined;
+      const done = await reporter.group('Roll back', () => rollback(c, group, rollOptions(config, run), reporter));
+      result.plan.push(...done.plan);
+      result.outputs['image-name'] = done.to;
+      result.outputs['image-family'] = config.family;
+      result.outputs['images-deprecated'] = done.deprecated.join(',');
+      result.steps.push({ stage: 'rollback', result: `${config.dryRun ? 'would deprecate' : 'deprecated'} ${done.from}; family gives ${done.to}` });
+      if (done.roll) rollOutputs(result, done.roll, config.dryRun);
+      break;
+    }
+  }
+  result.outputs.duration = String(Math.round((Date.now() - started) / 1000));
+  if (config.dryRun) result.outputs.plan = JSON.stringify(result.plan);
+  return result;
+}
+
+function rollOptions(config: Config, run: RunEnvironment): Omit<RollOptions, 'image'> {
+  return {
+    drain: config.drain,
+    drainTimeoutMs: config.drainTimeout * 1000,
+    ...(config.maxSurge !== undefined ? { maxSurge: config.maxSurge } : {}),
+    ...(config.maxUnavailable !== undefined ? { maxUnavailable: config.maxUnavailable } : {}),
+    replacementMethod: config.replacementMethod,
+    rollTimeoutMs: config.rollTimeout * 1000,
+    operationTimeoutMs: config.operationTimeout * 1000,
+    dryRun: config.dryRun,
+    ...(run.pollMs !== undefined ? { pollMs: run.pollMs } : {}),
+  };
+}
+
+async function runPrune(config: Config, clients: Clients, reporter: Reporter, result: CommandResult): Promise<void> {
+  const group = config.instanceGroup ? groupRef(clients.project, config.instanceGroup) : undefined;
+  const pruned = await reporter.group('Retention', () =>
+    prune(
+      clients,
+      {
+        keep: config.keep,
+        retention: config.retention,
+        ...(config.minAge !== undefined ? { minAge: config.minAge } : {}),
+        ...(group ? { group } : {}),
+        dryRun: config.dryRun,
+        operationTimeoutMs: config.operationTimeout * 1000,
+      },
+      reporter,
+    ),
+  );
+  result.plan.push(...pruned.plan);
+  result.outputs['image-family'] = config.family;
+  result.outputs['images-deprecated'] = pruned.deprecated.join(',');
+  result.outputs['images-deleted'] = pruned.deleted.join(',');
+  const changed = pruned.plan.filter((p) => p.action === 'deprecate' || p.action === 'delete');
+  const verb = config.dryRun ? 'would ' : '';
+  result.steps.push({
+    stage: 'retention',
+    result: changed.length === 0 ? 'nothing to prune' : changed.map((p) => `${verb}${p.action} ${p.resource}`).join(', '),
+  });
+}
+
+async function runRoll(config: Config, clients: Clients, reporter: Reporter, result: CommandResult, image: string, run: RunEnvironment): Promise<void> {
+  const ref = groupRef(clients.project, config.instanceGroup as string);
+  const rolled = await reporter.group(`Roll ${ref.path}`, () => roll(clients, ref, { ...rollOptions(config, run), image }, reporter));
+  result.plan.push(...rolled.plan);
+  result.outputs['image-name'] ||= image;
+  rollOutputs(result, rolled, config.dryRun);
+}
+
+function rollOutputs(result: CommandResult, rolled: RollResult, dryRun: boolean): void {
+  result.outputs['instance-group'] = rolled.group;
+  result.outputs['instance-template'] = rolled.template;
+  result.outputs['instances-replaced'] = String(rolled.replaced.length);
+  result.outputs['instances-drained'] = String(rolled.drained.length);
+  result.outputs['drain-timeouts'] = rolled.drainTimeouts.join(',');
+  const what = rolled.noop
+    ? 'already on the image'
+    : dryRun
+      ? `would move to ${rolled.template}`
+      : `${rolled.replaced.length} replaced (${rolled.drained.length} drained, ${rolled.drainTimeouts.length} drain timeouts) onto ${rolled.template}`;
+  result.steps.push({ stage: 'roll', result: what });
+}

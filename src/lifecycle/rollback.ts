@@ -1,0 +1,58 @@
+/**
+ * Rollback: deprecate the newest managed image so the family points at the previous one again, then roll
+ * the group back onto that image. Deprecation is irreversible in Google's current docs (FACTS.md
+ * "Deprecation"), so it needs an older ACTIVE managed image to fall back to before touching anything.
+ */
+import { UserError } from '../errors.ts';
+import type { GroupRef } from '../gcp/groups.ts';
+import type { Reporter } from '../report/events.ts';
+import type { Clients } from './clients.ts';
+import type { PlanStep } from './plan.ts';
+import { activeManaged } from './retention.ts';
+import { type RollOptions, type RollResult, roll } from './rollout.ts';
+
+export interface RollbackResult {
+  from: string;
+  to: string;
+  deprecated: string[];
+  roll?: RollResult;
+  plan: PlanStep[];
+}
+
+export async function rollback(
+  clients: Clients,
+  group: GroupRef | undefined,
+  opts: Omit<RollOptions, 'image'>,
+  reporter: Reporter,
+): Promise<RollbackResult> {
+  const counted = activeManaged(await clients.family.list());
+  const [newest, previous] = counted;
+  if (!newest || !previous) {
+    throw new UserError(
+      `Family ${clients.family.family} has ${counted.length} managed ACTIVE image(s); rollback needs an older one to go back to, so nothing was deprecated.`,
+      'family',
+    );
+  }
+  const result: RollbackResult = { from: newest.name, to: previous.name, deprecated: [], plan: [] };
+  result.plan.push({ action: 'deprecate', resource: newest.name, detail: `replacement ${previous.name}` });
+  if (!opts.dryRun) {
+    await clients.family.deprecate(newest.name, previous.selfLink, opts.operationTimeoutMs);
+    result.deprecated.push(newest.name);
+    reporter.info(`Deprecated ${newest.name}; family ${clients.family.family} now gives ${previous.name}.`);
+  }
+  if (!group) {
+    reporter.info('No instance-group given: only the family was rolled back.');
+    return result;
+  }
+  try {
+    result.roll = await roll(clients, group, { ...opts, image: previous.name }, reporter);
+  } catch (err) {
+    // The family is already rolled back; say so, so the next step is clear.
+    if (err instanceof Error && result.deprecated.length > 0) {
+      err.message += ` (image ${newest.name} is already deprecated and the family gives ${previous.name}; run "roll" to move the group onto ${previous.name})`;
+    }
+    throw err;
+  }
+  result.plan.push(...result.roll.plan);
+  return result;
+}

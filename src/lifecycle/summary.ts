@@ -1,0 +1,28 @@
+import type { CommandResult } from './commands.ts';
+
+const cell = (text: string) => text.replaceAll('|', '\\|');
+
+/** The job summary for roll, prune, rollback and dry runs: headline, outputs, steps and the plan. */
+export function lifecycleSummaryMarkdown(result: CommandResult): string {
+  const o = result.outputs;
+  const headline = result.dryRun
+    ? `Dry run of **${result.command}**: nothing was changed.`
+    : [
+        o['instance-group'] ? `Group \`${o['instance-group']}\` on \`${o['instance-template']}\`: ${o['instances-replaced']} replaced, ${o['instances-drained']} drained.` : '',
+        o['drain-timeouts'] ? `Drain timeouts (replaced anyway): ${o['drain-timeouts']}.` : '',
+        o['images-deprecated'] ? `Deprecated: ${o['images-deprecated']}.` : '',
+        o['images-deleted'] ? `Deleted: ${o['images-deleted']}.` : '',
+        `Took ${o.duration}s.`,
+      ]
+        .filter(Boolean)
+        .join(' ');
+  const rows = Object.entries(o)
+    .filter(([k, v]) => v !== '' && k !== 'plan')
+    .map(([k, v]) => `| ${k} | \`${cell(v)}\` |`);
+  const lines = [`## nix-glab-runner ${result.command}`, '', headline, '', '| output | value |', '| --- | --- |', ...rows, ''];
+  if (result.steps.length) lines.push('| stage | result |', '| --- | --- |', ...result.steps.map((s) => `| ${s.stage} | ${cell(s.result)} |`), '');
+  if (result.plan.length) {
+    lines.push('| action | resource | detail |', '| --- | --- | --- |', ...result.plan.map((p) => `| ${p.action} | \`${cell(p.resource)}\` | ${cell(p.detail)} |`), '');
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,107 @@
+/**
+ * Shared setup for the lifecycle tests: an emulator with a bucket, images published through the real
+ * publish command from small prebuilt tarballs (no Nix), and groups made with the emulator's admin API.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Storage } from '@google-cloud/storage';
+import { type Command, parseConfig } from '../../src/config.ts';
+import { type CommandResult, runCommand } from '../../src/lifecycle/commands.ts';
+import { recordingReporter } from '../../src/report/events.ts';
+import { makeImageTarball } from '../emulator/compute/test-tarball.ts';
+import { type Emulator, startEmulator } from '../emulator/index.ts';
+import { tempDir } from '../nix-stage/helpers.ts';
+
+export const PROJECT = 'lc-project';
+export const BUCKET = 'lc-images';
+export const FAMILY = 'lc-runners';
+export const ZONE = 'us-central1-a';
+export const REGION = 'us-central1';
+
+export interface Image {
+  name: string;
+  status: string;
+  family?: string;
+  selfLink: string;
+  labels?: Record<string, string>;
+  creationTimestamp: string;
+  deprecated?: { state?: string; replacement?: string };
+}
+
+export interface Lab {
+  emu: Emulator;
+  ws: string;
+  /** Runs a command in-process, as the CLI would, with fast polling. */
+  run(command: Command, raw?: Record<string, string>): Promise<CommandResult & { lines: string[] }>;
+  /** Publishes a distinct tarball (seeded by `n`) and returns the image name. */
+  publishImage(n: number, raw?: Record<string, string>): Promise<string>;
+  /** The same, returning the whole result. */
+  publish(n: number, raw?: Record<string, string>): Promise<CommandResult & { lines: string[] }>;
+  images(): Promise<Image[]>;
+  fromFamily(): Promise<Image | undefined>;
+  get<T>(path: string): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export async function lab(opts: { instanceStepMs?: number } = {}): Promise<Lab> {
+  const emu = await startEmulator({ dataDir: tempDir('lifecycle-emu'), operationMs: 20, waitMaxMs: 200, instanceStepMs: opts.instanceStepMs ?? 40 });
+  await new Storage({ apiEndpoint: emu.url, projectId: PROJECT }).createBucket(BUCKET);
+  const ws = tempDir('lifecycle-ws');
+  const get = async <T>(path: string): Promise<T> => {
+    const res = await fetch(`${emu.url}/compute/v1/projects/${PROJECT}/${path}`);
+    return (res.status === 404 ? undefined : await res.json()) as T;
+  };
+  const run: Lab['run'] = async (command, raw = {}) => {
+    const config = parseConfig(
+      { project: PROJECT, family: FAMILY, 'compute-endpoint': emu.url, 'storage-endpoint': emu.url, ...raw },
+      { workspace: ws, ci: false, command },
+    );
+    const reporter = recordingReporter();
+    try {
+      const result = await runCommand(config, reporter, { env: {}, pollMs: 25 });
+      return { ...result, lines: reporter.lines };
+    } catch (err) {
+      if (err instanceof Error) Object.assign(err, { lines: reporter.lines });
+      throw err;
+    }
+  };
+  return {
+    emu,
+    ws,
+    run,
+    publish(n, raw = {}) {
+      const file = join(ws, `image-${n}.raw.tar.gz`);
+      writeFileSync(file, makeImageTarball({ data: Buffer.alloc(4096, n) }));
+      return run('publish', { bucket: BUCKET, 'image-file': file, ...raw });
+    },
+    async publishImage(n, raw = {}) {
+      return (await this.publish(n, raw)).outputs['image-name'] as string;
+    },
+    async images() {
+      const list = await get<{ items?: Image[] }>('global/images');
+      return (list.items ?? []).filter((i) => i.family === FAMILY);
+    },
+    fromFamily: () => get<Image | undefined>(`global/images/family/${FAMILY}`),
+    get,
+    stop: () => emu.stop(),
+  };
+}
+
+/** A minimal template booting `image`, created directly in the emulator. */
+export function template(name: string, image: string, opts: { guestAttributes?: boolean; scope?: string } = {}) {
+  return {
+    name,
+    properties: {
+      machineType: 'e2-small',
+      disks: [{ boot: true, autoDelete: true, initializeParams: { sourceImage: `projects/${PROJECT}/global/images/${image}` } }],
+      metadata: { items: opts.guestAttributes === false ? [] : [{ key: 'enable-guest-attributes', value: 'TRUE' }] },
+      labels: { role: 'runner' },
+      serviceAccounts: [{ email: 'runner@lc-project.iam.gserviceaccount.com', scopes: ['https://www.googleapis.com/auth/cloud-platform'] }],
+    },
+  };
+}
+
+/** Mutating requests, minus listManagedInstances: a read that Google exposes as a POST. */
+export function mutations(emu: Emulator) {
+  return emu.requests.mutating().filter((r) => !r.path.endsWith('/listManagedInstances'));
+}

@@ -378,10 +378,19 @@ async function finalizeSession(
   });
   s.finalized = record;
   store.sessionHashes.delete(s.id);
+  forgetOldFinalized(store);
   store.state.save();
   event.committedAfter = hash.length;
   event.outcome = 'finalized';
   sendJson(c.res, 200, objectJson(store, record, c.fault?.corruptChecksum));
+}
+
+/** Finished sessions keep answering with their object, but only the latest few hundred are kept. */
+function forgetOldFinalized(store: Store, keep = 200): void {
+  const done = Object.values(store.state.sessions).filter((x) => x.finalized);
+  if (done.length <= keep) return;
+  done.sort((a, b) => a.createdMs - b.createdMs);
+  for (const old of done.slice(0, done.length - keep)) delete store.state.sessions[old.id];
 }
 
 /** DELETE on a session cancels it; Google answers 499. */

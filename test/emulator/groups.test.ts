@@ -168,6 +168,18 @@ describe('compute emulator: templates, managed groups, instances', () => {
       instanceGroupManager: 'zg',
     });
     expect(managed.length).toBe(3);
+    // A read-modify-write patch sends output-only fields back; GCE ignores them.
+    const [whole] = await c.instanceGroupManagers.get({ project, zone, instanceGroupManager: 'zg' });
+    const [rmw] = await c.instanceGroupManagers.patch({
+      project,
+      zone,
+      instanceGroupManager: 'zg',
+      instanceGroupManagerResource: { ...whole, description: 'rolled' },
+    });
+    expect((await waitOp(rmw.latestResponse as Op, { zone })).error).toBeFalsy();
+    expect(
+      (await c.instanceGroupManagers.get({ project, zone, instanceGroupManager: 'zg' }))[0].description,
+    ).toBe('rolled');
     for (const m of managed) {
       expect(m.version?.instanceTemplate).toBe(`${emu.url}/compute/v1/${tplUrl('tpl-b')}`);
       expect(m.currentAction).toBe('NONE');

@@ -39,7 +39,23 @@ export interface CreateGroupOptions {
   ready?: boolean;
 }
 
+const OUTPUT_ONLY = [
+  'kind',
+  'id',
+  'creationTimestamp',
+  'selfLink',
+  'zone',
+  'region',
+  'instanceGroup',
+  'currentActions',
+  'status',
+  'targetPools',
+  'satisfiesPzs',
+  'satisfiesPzi',
+];
 const PATCHABLE = new Set([
+  'baseInstanceName',
+  'distributionPolicy',
   'versions',
   'updatePolicy',
   'targetSize',
@@ -344,8 +360,18 @@ export class Groups {
     const input = await readJson<Json>(rc);
     if (previous) return sendOperation(this.core, rc, previous);
     const g = this.find(project, scope, rc.params.group as string);
+    // Output-only fields (a read-modify-write client sends them back) are ignored, as GCE does.
+    for (const k of OUTPUT_ONLY) delete input[k];
+    if (input.name !== undefined && input.name !== g.body.name) {
+      throw new ApiError(
+        400,
+        `Invalid value for field 'resource.name': '${String(input.name)}'. The name cannot be changed.`,
+        'invalid',
+      );
+    }
+    delete input.name;
     for (const k of Object.keys(input)) {
-      if (!PATCHABLE.has(k) && input[k] !== g.body[k] && !(k === 'name' && input[k] === g.body.name)) {
+      if (!PATCHABLE.has(k)) {
         throw new ApiError(
           400,
           `Invalid value for field 'resource.${k}': the field cannot be changed by patch.`,

@@ -499,6 +499,33 @@ describe('compute emulator: templates, managed groups, instances', () => {
     });
   });
 
+  it('an insert whose operation fails leaves no group', async () => {
+    emu.faults.add({
+      method: 'POST',
+      path: '/instanceGroupManagers$',
+      count: 1,
+      operationError: {
+        code: 'ZONE_RESOURCE_POOL_EXHAUSTED',
+        message: 'The zone does not have enough resources.',
+      },
+    });
+    const [ins] = await c.instanceGroupManagers.insert({
+      project,
+      zone,
+      instanceGroupManagerResource: {
+        name: 'failed-g',
+        baseInstanceName: 'fg',
+        targetSize: 1,
+        instanceTemplate: tplUrl('tpl-a'),
+      },
+    });
+    const done = await waitOp(ins.latestResponse as Op, { zone });
+    expect(done.error?.errors?.[0]?.code).toBe('ZONE_RESOURCE_POOL_EXHAUSTED');
+    await expect(
+      c.instanceGroupManagers.get({ project, zone, instanceGroupManager: 'failed-g' }),
+    ).rejects.toMatchObject({ code: 5 });
+  });
+
   it('guest attributes are 404 while disabled in instance metadata', async () => {
     const [lro] = await c.instanceTemplates.insert({
       project,

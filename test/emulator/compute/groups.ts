@@ -126,6 +126,14 @@ export class Groups {
       }
       g.body.fingerprint = fingerprint();
     });
+    core.ops.onDone('group.insert', (op, failed) => {
+      if (!failed) return;
+      // An insert that ends in error leaves no group behind (nor the VMs it started).
+      const g = this.core.state.value.groups[op.effect?.key as string];
+      if (!g) return;
+      for (const i of this.members(g)) if (i.currentAction !== 'DELETING') this.instances.startDelete(i);
+      delete this.core.state.value.groups[op.effect?.key as string];
+    });
     core.ops.onDone('group.delete', (op, failed) => {
       if (failed) return;
       const g = this.core.state.value.groups[op.effect?.key as string];
@@ -334,6 +342,7 @@ export class Groups {
       operationType: 'insert',
       targetPath: `projects/${project}/${scope}/instanceGroupManagers/${g.body.name}`,
       targetId: g.body.id as string,
+      effect: { kind: 'group.insert', key: groupKey(project, scope, g.body.name as string) },
       fault: rc.fault,
       ...(requestId ? { requestId } : {}),
     });

@@ -113,11 +113,16 @@ export async function roll(clients: Clients, ref: GroupRef, opts: RollOptions, r
     return result;
   }
 
+  // Without drain the group replaces on its own; note who is outdated now, to report them afterwards.
+  const outdated = opts.drain ? [] : (await clients.groups.listManaged(ref)).filter((m) => !onTemplate(m, targetPath)).map((m) => instanceLocation(m).name);
   await patchGroup(clients, ref, group, targetPath, opts, result);
   reporter.info(`Group ${ref.path} now targets template ${lastName(targetPath)} (image ${image.name}).`);
   const started = Date.now();
   if (opts.drain) await driveWithDrain(clients, ref, targetPath, opts, reporter, result, started);
-  else await waitForGroup(clients, ref, targetPath, opts, reporter, started);
+  else {
+    await waitForGroup(clients, ref, targetPath, opts, reporter, started);
+    result.replaced.push(...outdated);
+  }
   return result;
 }
 

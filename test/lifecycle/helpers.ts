@@ -65,17 +65,18 @@ export async function lab(opts: { instanceStepMs?: number } = {}): Promise<Lab> 
       throw err;
     }
   };
+  const publish: Lab['publish'] = (n, raw = {}) => {
+    const file = join(ws, `image-${n}.raw.tar.gz`);
+    writeFileSync(file, makeImageTarball({ data: Buffer.alloc(4096, n) }));
+    return run('publish', { bucket: BUCKET, 'image-file': file, ...raw });
+  };
   return {
     emu,
     ws,
     run,
-    publish(n, raw = {}) {
-      const file = join(ws, `image-${n}.raw.tar.gz`);
-      writeFileSync(file, makeImageTarball({ data: Buffer.alloc(4096, n) }));
-      return run('publish', { bucket: BUCKET, 'image-file': file, ...raw });
-    },
+    publish,
     async publishImage(n, raw = {}) {
-      return (await this.publish(n, raw)).outputs['image-name'] as string;
+      return (await publish(n, raw)).outputs['image-name'] as string;
     },
     async images() {
       const list = await get<{ items?: Image[] }>('global/images');
@@ -104,4 +105,12 @@ export function template(name: string, image: string, opts: { guestAttributes?: 
 /** Mutating requests, minus listManagedInstances: a read that Google exposes as a POST. */
 export function mutations(emu: Emulator) {
   return emu.requests.mutating().filter((r) => !r.path.endsWith('/listManagedInstances'));
+}
+
+type Member = { name: string; version: { instanceTemplate: string } };
+
+/** The group's members as listManagedInstances reports them. */
+export async function members(l: Lab, scope: string, group: string): Promise<Member[]> {
+  const res = await fetch(`${l.emu.url}/compute/v1/projects/${PROJECT}/${scope}/instanceGroupManagers/${group}/listManagedInstances`, { method: 'POST' });
+  return ((await res.json()) as { managedInstances?: Member[] }).managedInstances ?? [];
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drainingGuests, replacementsBeforeDrain } from './guests.ts';
-import { type Lab, lab, PROJECT, REGION, template, ZONE } from './helpers.ts';
+import { type Lab, lab, members, PROJECT, REGION, template, ZONE } from './helpers.ts';
 
 interface Group {
   versions: { instanceTemplate: string }[];
@@ -16,13 +16,6 @@ interface Template {
     serviceAccounts?: unknown;
   };
 }
-type Member = { name: string; version: { instanceTemplate: string } };
-
-export async function members(l: Lab, scope: string, group: string): Promise<Member[]> {
-  const res = await fetch(`${l.emu.url}/compute/v1/projects/${PROJECT}/${scope}/instanceGroupManagers/${group}/listManagedInstances`, { method: 'POST' });
-  return ((await res.json()) as { managedInstances?: Member[] }).managedInstances ?? [];
-}
-
 const last = (url: string) => url.slice(url.lastIndexOf('/') + 1);
 
 describe('publish and roll with drain', () => {

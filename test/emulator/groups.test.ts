@@ -526,7 +526,7 @@ describe('compute emulator: templates, managed groups, instances', () => {
     ).rejects.toMatchObject({ code: 5 });
   });
 
-  it('guest attributes are 404 while disabled in instance metadata', async () => {
+  it('guest attributes: refused and 404 while disabled, enabled by project metadata too', async () => {
     const [lro] = await c.instanceTemplates.insert({
       project,
       instanceTemplateResource: {
@@ -541,14 +541,51 @@ describe('compute emulator: templates, managed groups, instances', () => {
       zone,
       instanceGroupManager: 'ng',
     });
-    await expect(
-      c.instances.getGuestAttributes({
+    const instance = m[0]?.name as string;
+    const stop = emu.compute.scriptGuest(instance, (event, api) => {
+      if (event.changed.includes('ping')) api.setGuestAttribute('nix-glab-runner/drain-state', 'drained');
+    });
+    const ping = async (value: string) => {
+      const [inst] = await c.instances.get({ project, zone, instance });
+      const items = (inst.metadata?.items ?? []).filter((i) => i.key !== 'ping');
+      const [op] = await c.instances.setMetadata({
         project,
         zone,
-        instance: m[0]?.name as string,
-        queryPath: 'nix-glab-runner/',
-      }),
-    ).rejects.toMatchObject({ code: 5 });
+        instance,
+        metadataResource: {
+          fingerprint: inst.metadata?.fingerprint,
+          items: [...items, { key: 'ping', value }],
+        },
+      });
+      await waitOp(op.latestResponse as Op, { zone });
+      await new Promise((r) => setTimeout(r, 30));
+    };
+    const read = () =>
+      c.instances.getGuestAttributes({ project, zone, instance, queryPath: 'nix-glab-runner/' });
+
+    await ping('1');
+    await expect(read()).rejects.toMatchObject({ code: 5 });
+    expect(
+      emu.compute.instanceEvents.some(
+        (e) => e.instance === instance && e.event === 'guest-attribute-refused',
+      ),
+    ).toBe(true);
+
+    const [proj] = await c.projects.get({ project });
+    const [setProject] = await c.projects.setCommonInstanceMetadata({
+      project,
+      metadataResource: {
+        fingerprint: proj.commonInstanceMetadata?.fingerprint,
+        items: [{ key: 'enable-guest-attributes', value: 'TRUE' }],
+      },
+    });
+    await waitOp(setProject.latestResponse as Op);
+    await ping('2');
+    const [attrs] = await read();
+    expect(
+      attrs.queryValue?.items?.map((i) => ({ namespace: i.namespace, key: i.key, value: i.value })),
+    ).toEqual([{ namespace: 'nix-glab-runner', key: 'drain-state', value: 'drained' }]);
+    stop();
   });
 
   it('keeps images, templates and groups across a restart with the same dataDir', async () => {

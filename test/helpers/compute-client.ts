@@ -25,6 +25,7 @@ export function computeClients(emulatorUrl: string) {
     regionInstanceGroupManagers: new compute.RegionInstanceGroupManagersClient(opts),
     instances: new compute.InstancesClient(opts),
     disks: new compute.DisksClient(opts),
+    projects: new compute.ProjectsClient(opts),
   };
 }
 

@@ -43,7 +43,15 @@ export function metadataMap(i: InstanceRecord): Record<string, string> {
   return Object.fromEntries(i.metadata.items.map((it) => [it.key, it.value]));
 }
 
-/** GCE lets a guest write attributes only with `enable-guest-attributes=TRUE` (instance metadata here). */
-export function guestAttributesEnabled(i: InstanceRecord): boolean {
-  return (metadataMap(i)['enable-guest-attributes'] ?? '').toUpperCase() === 'TRUE';
+/**
+ * GCE lets a guest write attributes only with `enable-guest-attributes=TRUE` in instance metadata, or in
+ * project metadata when the instance does not set the key (instance values win).
+ */
+export function guestAttributesEnabled(
+  i: InstanceRecord,
+  projectItems: { key: string; value: string }[] = [],
+): boolean {
+  const own = metadataMap(i)['enable-guest-attributes'];
+  const project = projectItems.find((x) => x.key === 'enable-guest-attributes')?.value;
+  return (own ?? project ?? '').toUpperCase() === 'TRUE';
 }

@@ -10,6 +10,7 @@ import { Images } from './images.ts';
 import { Instances } from './instances.ts';
 import { addOperationRoutes } from './operation-routes.ts';
 import { Operations } from './operations.ts';
+import { addProjectRoutes } from './projects.ts';
 import { ComputeState, type InstanceEvent, type Json } from './state.ts';
 import { Templates } from './templates.ts';
 
@@ -42,6 +43,7 @@ export function createComputeService(ctx: EmulatorContext): ComputeService {
   addOperationRoutes(core);
   addBatchRoute(core);
   addAutoscalerRoutes(core);
+  addProjectRoutes(core);
   const images = new Images(core);
   const templates = new Templates(core);
   const instances = new Instances(core);

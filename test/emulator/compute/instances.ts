@@ -51,6 +51,10 @@ export class Instances {
     });
   }
 
+  private projectItems(project: string): { key: string; value: string }[] {
+    return this.core.state.value.projectMetadata?.[project]?.items ?? [];
+  }
+
   get events(): readonly InstanceEvent[] {
     return this.core.state.value.events;
   }
@@ -270,7 +274,7 @@ export class Instances {
       setGuestAttribute: (path, value) => {
         const now = current();
         if (!now) return false;
-        if (!guestAttributesEnabled(now)) {
+        if (!guestAttributesEnabled(now, this.projectItems(now.project))) {
           this.log('guest-attribute-refused', now, { path });
           return false;
         }
@@ -472,7 +476,7 @@ export class Instances {
     const queryPath = rc.url.searchParams.get('queryPath');
     const selfPath = `projects/${i.project}/zones/${i.zone}/instances/${i.name}/guestAttributes`;
     const missing = (p: string) => notFound(`${selfPath}/${p}`);
-    const enabled = guestAttributesEnabled(i);
+    const enabled = guestAttributesEnabled(i, this.projectItems(i.project));
     if (variableKey) {
       const value = enabled ? i.guestAttributes[variableKey] : undefined;
       if (value === undefined) throw missing(variableKey);

@@ -89,6 +89,8 @@ export interface ComputeStateShape {
   groups: Record<string, GroupRecord>;
   instances: Record<string, InstanceRecord>;
   events: InstanceEvent[];
+  /** Project-wide metadata (`commonInstanceMetadata`), by project; absent means empty. */
+  projectMetadata?: Record<string, { items: { key: string; value: string }[]; fingerprint: string }>;
 }
 
 export class ComputeState extends PersistedJson<ComputeStateShape> {

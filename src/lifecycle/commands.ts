@@ -98,6 +98,7 @@ function rollOptions(config: Config, run: RunEnvironment): Omit<RollOptions, 'im
     operationTimeoutMs: config.operationTimeout * 1000,
     dryRun: config.dryRun,
     ...(run.pollMs !== undefined ? { pollMs: run.pollMs } : {}),
+    ...(run.signal ? { signal: run.signal } : {}),
   };
 }
 

@@ -30,6 +30,8 @@ export interface RollOptions {
   dryRun: boolean;
   /** How often the group and the guests are polled. */
   pollMs?: number;
+  /** Stops the waits between polls (SIGINT, SIGTERM). */
+  signal?: AbortSignal;
 }
 
 export interface RollResult {
@@ -279,7 +281,7 @@ async function driveWithDrain(
       }
       continue;
     }
-    await sleep(pollMs);
+    await sleep(pollMs, opts.signal);
   }
 }
 
@@ -303,7 +305,7 @@ async function waitForGroup(
       return;
     }
     if (Date.now() - started > opts.rollTimeoutMs) throw rollTimeout(ref, targetPath, members, new Map(), opts, group.targetSize);
-    await sleep(pollMs);
+    await sleep(pollMs, opts.signal);
   }
 }
 

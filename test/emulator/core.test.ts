@@ -39,3 +39,14 @@ describe('emulator core', () => {
     expect(res.status).toBe(400);
   });
 });
+
+describe('request log', () => {
+  it('counts read-only POSTs as reads: operation waits, list methods, status queries', async () => {
+    const { isMutating } = await import('./request-log.ts');
+    expect(isMutating('POST', '/compute/v1/projects/p/global/operations/op-1/wait', {})).toBe(false);
+    expect(isMutating('POST', '/compute/v1/projects/p/zones/z/instanceGroupManagers/g/listManagedInstances', {})).toBe(false);
+    expect(isMutating('PUT', '/upload/storage/v1/b/b/o', { 'content-range': 'bytes */1024' })).toBe(false);
+    expect(isMutating('POST', '/compute/v1/projects/p/zones/z/instanceGroupManagers/g/applyUpdatesToInstances', {})).toBe(true);
+    expect(isMutating('PUT', '/upload/storage/v1/b/b/o', { 'content-range': 'bytes 0-9/10' })).toBe(true);
+  });
+});

@@ -46,9 +46,10 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     services: {},
   };
   addAdminRoutes(ctx);
+  // Each service is registered as soon as it exists: compute looks storage up while it starts.
   const storage = createStorageService(ctx);
-  const compute = createComputeService(ctx);
   ctx.services.storage = storage;
+  const compute = createComputeService(ctx);
   ctx.services.compute = compute;
   const services: EmulatorService[] = [storage, compute];
 

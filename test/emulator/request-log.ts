@@ -17,6 +17,8 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function isMutating(method: string, path: string, headers: Record<string, string | string[] | undefined>): boolean {
   if (READ_METHODS.has(method)) return false;
   if (/\/operations\/[^/]+\/wait$/.test(path)) return false;
+  // Compute's read-only custom methods are POSTs too: listManagedInstances, listErrors, listPerInstanceConfigs.
+  if (/\/list[A-Za-z]*$/.test(path)) return false;
   // The batch envelope is not a call of its own; its parts are logged one by one.
   if (path.startsWith('/batch/')) return false;
   // A resumable-upload status query (`Content-Range: bytes */N`) only reads.

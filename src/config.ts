@@ -326,7 +326,8 @@ export const INPUTS: readonly InputSpec[] = [
     valueName: 'name',
     group: 'Image',
     default: 'nixos-image-gitlab-runner',
-    description: 'Image family the new image joins; instance templates can follow the family.',
+    description:
+      'Image family the new image joins, and the one prune, roll and rollback work on; instance templates can follow the family.',
     validate: rule(checkResourceName, 'family'),
   }),
   input({
@@ -458,7 +459,7 @@ export const INPUTS: readonly InputSpec[] = [
     group: 'Rollout',
     commands: ALL_COMMANDS,
     description:
-      'Managed instance group of the runners, as zones/ZONE/instanceGroupManagers/NAME or regions/REGION/instanceGroupManagers/NAME. For prune, the images its disks use are kept.',
+      'Managed instance group of the runners, as zones/ZONE/instanceGroupManagers/NAME or regions/REGION/instanceGroupManagers/NAME. Required by roll and by roll: mig; for prune, the images its disks use are kept.',
     validate: (value) => {
       if (!GROUP_PATH.test(value)) {
         throw invalid(

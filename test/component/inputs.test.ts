@@ -14,7 +14,7 @@ import {
   renderGitlabMd,
   renderTemplate,
 } from '../../scripts/gen-component.ts';
-import { INPUTS, OUTPUTS, PROJECT_FLAKE } from '../../src/config.ts';
+import { INPUTS, OUTPUTS, PROJECT_FLAKE, VERSION } from '../../src/config.ts';
 import { REPO_ROOT } from '../helpers/cli.ts';
 import { readTemplate } from './helpers.ts';
 
@@ -184,6 +184,8 @@ describe('scripts/gen-component.ts', () => {
     const docs = readFileSync(GITLAB_MD, 'utf8');
     expect(renderGitlabMd(docs)).toBe(docs);
     for (const input of componentSchemaInputs()) expect(docs).toContain(`| \`${input.name}\` |`);
+    for (const name of COMPONENT_ONLY) expect(docs, name).toContain(`| \`${name}\` |`);
+    expect(docs).toContain(`gitlab-ci@v${VERSION}`);
   });
 
   it('--check passes on this tree', () => {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -11,14 +12,16 @@ export interface CliRun {
 }
 
 /**
- * Runs the CLI from source as a child process, as a user would run it, with Node 24 (the one npm
- * scripts put first on PATH). `entry: 'dist'` runs the committed bundle instead.
+ * Runs the CLI as a child process, as a user would, with Node 24 (the one npm scripts put first on PATH).
+ * By default it runs the bundle in dist/, which is what users get and starts in a fraction of the time
+ * tsx needs to compile src/; `entry: 'src'` runs the sources through tsx.
  */
 export function runCli(
   args: string[],
   opts: { cwd: string; env?: NodeJS.ProcessEnv; entry?: 'src' | 'dist'; timeoutMs?: number },
 ): Promise<CliRun> {
-  const entry = opts.entry === 'dist' ? [join(REPO_ROOT, 'dist/cli/index.js')] : ['--import', pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/esm/index.mjs')).href, join(REPO_ROOT, 'src/cli/index.ts')];
+  if (opts.entry !== 'src') assertBundleFresh();
+  const entry = opts.entry !== 'src' ? [join(REPO_ROOT, 'dist/cli/index.js')] : ['--import', pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/esm/index.mjs')).href, join(REPO_ROOT, 'src/cli/index.ts')];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...entry, ...args], {
       cwd: opts.cwd,
@@ -45,4 +48,30 @@ function cleanEnv(): NodeJS.ProcessEnv {
     if (/^(GOOGLE_|CLOUDSDK_|GITHUB_|INPUT_|CI_)/.test(key) || key === 'CI') delete env[key];
   }
   return env;
+}
+
+/** Fails when a source file is newer than the bundle: the test would otherwise exercise old code. */
+function assertBundleFresh(): void {
+  const bundle = join(REPO_ROOT, 'dist/cli/index.js');
+  let bundled: number;
+  try {
+    bundled = statSync(bundle).mtimeMs;
+  } catch {
+    throw new Error('dist/cli/index.js is missing: run `npm run bundle` (the tests run the bundled CLI, as users do).');
+  }
+  const newest = newestMtime(join(REPO_ROOT, 'src'));
+  // A fresh clone writes every file within moments of each other; allow for that.
+  if (newest.mtime > bundled + 2_000) {
+    throw new Error(`dist/ is older than ${newest.path}: run \`npm run bundle\` (the tests run the bundled CLI, as users do).`);
+  }
+}
+
+function newestMtime(dir: string): { path: string; mtime: number } {
+  let newest = { path: dir, mtime: 0 };
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    const found = entry.isDirectory() ? newestMtime(path) : { path, mtime: statSync(path).mtimeMs };
+    if (found.mtime > newest.mtime) newest = found;
+  }
+  return newest;
 }

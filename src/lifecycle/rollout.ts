@@ -213,6 +213,7 @@ async function driveWithDrain(
   started: number,
 ): Promise<void> {
   const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+  const progress = progressPrinter(reporter);
   const draining = new Map<string, Draining>();
   const handedOver = new Set<string>();
   for (;;) {
@@ -220,8 +221,11 @@ async function driveWithDrain(
     if (!group) throw new GcpApiError(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
     const total = group.targetSize;
     const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
-    reporter.progress('Roll', updated, total);
+    progress(updated, total);
     const old = members.filter((m) => !onTemplate(m, targetPath) && !handedOver.has(instanceLocation(m).name));
+    // An instance that left the group while draining (scale-in, deletion) needs no replacement.
+    const present = new Set(members.map((m) => instanceLocation(m).name));
+    for (const name of draining.keys()) if (!present.has(name)) draining.delete(name);
     if (old.length === 0 && draining.size === 0 && group.status?.isStable && group.status.versionTarget?.isReached) {
       reporter.info(`Group ${ref.path}: ${updated}/${total} instances on ${lastName(targetPath)}.`);
       return;
@@ -295,11 +299,12 @@ async function waitForGroup(
   started: number,
 ): Promise<void> {
   const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+  const progress = progressPrinter(reporter);
   for (;;) {
     const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
     if (!group) throw new GcpApiError(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
     const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
-    reporter.progress('Roll', updated, group.targetSize);
+    progress(updated, group.targetSize);
     if (group.status?.isStable && group.status.versionTarget?.isReached) {
       reporter.info(`Group ${ref.path}: ${updated}/${group.targetSize} instances on ${lastName(targetPath)}.`);
       return;
@@ -307,6 +312,19 @@ async function waitForGroup(
     if (Date.now() - started > opts.rollTimeoutMs) throw rollTimeout(ref, targetPath, members, new Map(), opts, group.targetSize);
     await sleep(pollMs, opts.signal);
   }
+}
+
+/**
+ * Prints "updated/total" when it changes. Reporter.progress is for bytes (it prints MiB and MiB/s), so the
+ * roll reports instance counts as plain lines.
+ */
+function progressPrinter(reporter: Reporter): (updated: number, total: number) => void {
+  let last = '';
+  return (updated, total) => {
+    const line = `${updated}/${total}`;
+    if (line !== last) reporter.info(`Roll progress: ${line} instances updated.`);
+    last = line;
+  };
 }
 
 function rollTimeout(

@@ -62,7 +62,9 @@ describe('publish and roll with drain', () => {
     expect(group.updatePolicy.type).toBe('OPPORTUNISTIC');
     expect(last(group.versions[0]?.instanceTemplate ?? '')).toBe(templateName);
     for (const m of await members(l, `zones/${ZONE}`, 'runners')) expect(last(m.version.instanceTemplate)).toBe(templateName);
-    expect(result.lines.filter((x) => x.startsWith('progress: Roll')).at(-1)).toBe('progress: Roll 3/3');
+    const progress = result.lines.filter((x) => x.startsWith('info: Roll progress:'));
+    expect(progress[0]).toBe('info: Roll progress: 0/3 instances updated.');
+    expect(progress.at(-1)).toBe('info: Roll progress: 3/3 instances updated.');
   }, 60_000);
 
   it('creates a template identical but for the image, its label and guest attributes, named from both', async () => {

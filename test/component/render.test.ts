@@ -28,7 +28,10 @@ describe('rendering the component with gitlab-ci-local --preview', () => {
     ]);
     expect(job?.id_tokens).toEqual({ GCP_ID_TOKEN: { aud: '$CI_SERVER_URL' } });
     expect(job?.resource_group).toBe('nix-glab-runner-nixos-image-gitlab-runner');
-    expect(job?.artifacts).toEqual({ reports: { dotenv: 'nix-glab-runner.env' } });
+    expect(job?.artifacts).toEqual({
+      paths: ['nix-glab-runner.json'],
+      reports: { dotenv: 'nix-glab-runner.env' },
+    });
 
     const vars = job?.variables ?? {};
     // gitlab-ci-local fills component.version with the SHA for a SHA include; GitLab leaves it empty.

@@ -105,7 +105,7 @@ if [ -n "\${GOOGLE_APPLICATION_CREDENTIALS:-}" ]; then
   cp "$token_file" "$STUB_OUT/token"
   echo "$GOOGLE_APPLICATION_CREDENTIALS" > "$STUB_OUT/credentials.path"
 fi
-echo '{"image-name":"stub-image","image-self-link":"https://compute.example/stub-image","image-family":"stub","gcs-uri":"","store-path":"","nix-hash":"0123","skipped":"true","drain-timeouts":""}'
+echo '{"image-name":"stub-image","image-self-link":"https://compute.example/stub-image","image-family":"stub","gcs-uri":"","store-path":"","nix-hash":"0123","skipped":"true","plan":"[{\\"action\\":\\"create\\"}]","drain-timeouts":""}'
 `;
 
 describe.concurrent('the job around the tool', () => {
@@ -165,6 +165,9 @@ describe.concurrent('the job around the tool', () => {
       SKIPPED: 'true',
       DRAIN_TIMEOUTS: '',
     });
+    // A JSON-valued output (the dry-run plan) stays out of the dotenv report, in the JSON artifact.
+    const json = readFileSync(join(dir, '.gitlab-ci-local/artifacts', JOB, 'nix-glab-runner.json'), 'utf8');
+    expect(JSON.parse(json)).toMatchObject({ 'image-name': 'stub-image', plan: '[{"action":"create"}]' });
   });
 
   it('refuses workload identity without an ID token', async () => {

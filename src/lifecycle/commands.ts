@@ -38,7 +38,8 @@ export async function runCommand(config: Config, reporter: Reporter, run: RunEnv
     steps: [],
     plan: [],
   };
-  const clients = () => lifecycleClients(config, run.signal);
+  let cached: Promise<Clients> | undefined;
+  const clients = () => (cached ??= lifecycleClients(config, run.signal));
   switch (config.command) {
     case 'publish': {
       const published = await publish(config, reporter, run);
@@ -50,13 +51,9 @@ export async function runCommand(config: Config, reporter: Reporter, run: RunEnv
         result.plan.push({ action: 'upload', resource: published.outputs['gcs-uri'], detail: 'image tarball' });
         result.plan.push({ action: 'create', resource: image, detail: `image in family ${config.family}` });
       }
-      if (created && !config.dryRun) await runPrune(config, await clients(), reporter, result);
-      if (config.roll === 'mig') {
-        if (config.dryRun && created) {
-          result.plan.push({ action: 'roll', resource: config.instanceGroup ?? '', detail: `onto ${image} once it exists` });
-          result.outputs['instance-group'] = config.instanceGroup ?? '';
-        } else await runRoll(config, await clients(), reporter, result, image, run);
-      }
+      // A skipped publish stays cheap: it prunes nothing.
+      if (created) await runPrune(config, await clients(), reporter, result, config.dryRun ? image : undefined);
+      if (config.roll === 'mig') await runRoll(config, await clients(), reporter, result, image, run, config.dryRun && created);
       break;
     }
     case 'prune':
@@ -102,7 +99,7 @@ function rollOptions(config: Config, run: RunEnvironment): Omit<RollOptions, 'im
   };
 }
 
-async function runPrune(config: Config, clients: Clients, reporter: Reporter, result: CommandResult): Promise<void> {
+async function runPrune(config: Config, clients: Clients, reporter: Reporter, result: CommandResult, pending?: string): Promise<void> {
   const group = config.instanceGroup ? groupRef(clients.project, config.instanceGroup) : undefined;
   const pruned = await reporter.group('Retention', () =>
     prune(
@@ -114,6 +111,7 @@ async function runPrune(config: Config, clients: Clients, reporter: Reporter, re
         ...(group ? { group } : {}),
         dryRun: config.dryRun,
         operationTimeoutMs: config.operationTimeout * 1000,
+        ...(pending ? { pending } : {}),
       },
       reporter,
     ),
@@ -130,9 +128,17 @@ async function runPrune(config: Config, clients: Clients, reporter: Reporter, re
   });
 }
 
-async function runRoll(config: Config, clients: Clients, reporter: Reporter, result: CommandResult, image: string, run: RunEnvironment): Promise<void> {
+async function runRoll(
+  config: Config,
+  clients: Clients,
+  reporter: Reporter,
+  result: CommandResult,
+  image: string,
+  run: RunEnvironment,
+  pendingImage = false,
+): Promise<void> {
   const ref = groupRef(clients.project, config.instanceGroup as string);
-  const rolled = await reporter.group(`Roll ${ref.path}`, () => roll(clients, ref, { ...rollOptions(config, run), image }, reporter));
+  const rolled = await reporter.group(`Roll ${ref.path}`, () => roll(clients, ref, { ...rollOptions(config, run), image, pendingImage }, reporter));
   result.plan.push(...rolled.plan);
   result.outputs['image-name'] ||= image;
   rollOutputs(result, rolled, config.dryRun);

@@ -111,10 +111,26 @@ export interface PruneResult {
 /** Applies retention to the family (or, with dryRun, only plans it). */
 export async function prune(
   clients: Clients,
-  opts: RetentionPolicy & { group?: GroupRef; dryRun: boolean; operationTimeoutMs: number; nowMs?: number },
+  opts: RetentionPolicy & {
+    group?: GroupRef;
+    dryRun: boolean;
+    operationTimeoutMs: number;
+    nowMs?: number;
+    /** Dry run of a publish: the image it would create, counted as the newest. */
+    pending?: string;
+  },
   reporter: Reporter,
 ): Promise<PruneResult> {
   const images = await clients.family.list();
+  if (opts.pending && opts.dryRun) {
+    images.push({
+      name: opts.pending,
+      selfLink: `projects/${clients.project}/global/images/${opts.pending}`,
+      status: 'READY',
+      creationTimestamp: new Date(opts.nowMs ?? Date.now()).toISOString(),
+      labels: { [MANAGED_LABEL.key]: MANAGED_LABEL.value },
+    });
+  }
   const counted = activeManaged(images);
   const result: PruneResult = { deprecated: [], deleted: [], plan: [] };
   if (counted.length <= opts.keep) {
@@ -127,6 +143,7 @@ export async function prune(
   const newest = counted[0] as Image;
   const byName = new Map(images.map((i) => [i.name, i]));
   for (const d of decisions) {
+    if (d.image === opts.pending) continue;
     result.plan.push({ action: d.action, resource: d.image, detail: d.action === 'deprecate' ? `${d.reason}; replacement ${newest.name}` : d.reason });
     if (d.action === 'keep' || opts.dryRun) continue;
     if (d.action === 'deprecate') {

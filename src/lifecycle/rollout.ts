@@ -32,6 +32,8 @@ export interface RollOptions {
   pollMs?: number;
   /** Stops the waits between polls (SIGINT, SIGTERM). */
   signal?: AbortSignal;
+  /** Dry run of a publish: the image does not exist yet, plan as if it did. */
+  pendingImage?: boolean;
 }
 
 export interface RollResult {
@@ -70,7 +72,8 @@ export async function roll(clients: Clients, ref: GroupRef, opts: RollOptions, r
   const currentRef = resourcePath((versions[0] as { instanceTemplate: string }).instanceTemplate);
   const current = await clients.templates.get(currentRef);
   if (!current) throw new UserError(`Instance template "${currentRef}" of group "${ref.path}" was not found.`, 'instance-group');
-  const image = await clients.images.get(opts.image);
+  const found = await clients.images.get(opts.image);
+  const image = found ?? (opts.dryRun && opts.pendingImage ? { name: opts.image, status: 'READY' as const } : undefined);
   if (!image || image.status !== 'READY') {
     throw new UserError(`Image "${opts.image}" is not READY in project ${clients.project} (${image?.status ?? 'not found'}); nothing was rolled.`, 'image');
   }

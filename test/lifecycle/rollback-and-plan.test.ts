@@ -45,7 +45,15 @@ describe('rollback, and dry runs of every command', () => {
   it('dry runs of publish, roll, prune and rollback make no mutating request', async () => {
     l.emu.requests.clear();
     const publish = await l.publish(33, { roll: 'mig', 'instance-group': GROUP, 'dry-run': 'true' });
-    expect(publish.plan.map((p) => p.action)).toEqual(['upload', 'create', 'roll']);
+    expect(publish.plan.map((p) => p.action)).toEqual(['upload', 'create', 'nothing', 'create', 'patch', 'drain', 'replace', 'drain', 'replace']);
+    expect(publish.plan[1]?.resource).toBe(publish.outputs['image-name']);
+    expect(publish.plan[3]?.detail).toMatch(new RegExp(`^runner-tpl-ngr-[0-9a-f]{10} with image ${publish.outputs['image-name']}$`));
+    // With keep 1 the would-be image takes the one slot; the older two stay only because templates use them.
+    const tight = await l.publish(33, { keep: '1', 'dry-run': 'true' });
+    expect(tight.plan.filter((p) => p.resource === first || p.resource === second)).toEqual([
+      { action: 'keep', resource: second, detail: expect.stringMatching(/^in use by instance template runner-tpl-ngr-/) },
+      { action: 'keep', resource: first, detail: 'in use by instance template runner-tpl' },
+    ]);
     const roll = await l.run('roll', { 'instance-group': GROUP, image: first, 'dry-run': 'true' });
     expect(roll.plan.map((p) => p.action)).toEqual(['create', 'patch', 'drain', 'replace', 'drain', 'replace']);
     const prune = await l.run('prune', { keep: '1', 'instance-group': GROUP, 'dry-run': 'true' });

@@ -3,13 +3,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v nix >/dev/null 2>&1; then
+# Nix builds the images; rsync is what gitlab-ci-local copies job artifacts with (the component tests).
+missing=()
+command -v nix >/dev/null 2>&1 || missing+=(nix-bin)
+command -v rsync >/dev/null 2>&1 || missing+=(rsync)
+if [ "${#missing[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "Installing Nix from Debian's nix-bin package..."
+    echo "Installing ${missing[*]} from Debian's packages..."
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nix-bin >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "Nix is missing: install it (https://nixos.org/download, or 'sudo apt-get install nix-bin' on Debian), then re-run." >&2
+    echo "Missing: ${missing[*]}. Install them (Nix from https://nixos.org/download, or 'sudo apt-get install ${missing[*]}' on Debian), then re-run." >&2
     exit 1
   fi
 fi

@@ -1,5 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { createCRC32, type IHasher } from 'hash-wasm';
+import type { IHasher } from 'hash-wasm';
+// hash-wasm's index carries every algorithm's WASM (~209 KiB in each bundle); ncc does not tree-shake its
+// UMD build, so take the CRC32 file alone (8 KiB). Typed by the package's lib/crc32.d.ts.
+// @ts-expect-error the per-algorithm UMD files ship no declarations of their own
+import crc32Umd from 'hash-wasm/dist/crc32.umd.min.js';
+
+const { createCRC32 } = crc32Umd as typeof import('hash-wasm/dist/lib/crc32');
 
 /** CRC-32C (Castagnoli) polynomial, reversed, as hash-wasm takes it. */
 const CASTAGNOLI = 0x82f63b78;

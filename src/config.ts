@@ -39,7 +39,14 @@ export const PROJECT_FLAKE = 'github:pcboy/nix-glab-runner';
 
 export type InputType = 'string' | 'boolean' | 'list' | 'enum' | 'duration' | 'map' | 'number';
 export type InputGroup = 'Nix' | 'GCP target' | 'Image' | 'Retention' | 'Rollout' | 'Run';
-export const INPUT_GROUPS: readonly InputGroup[] = ['Nix', 'GCP target', 'Image', 'Retention', 'Rollout', 'Run'];
+export const INPUT_GROUPS: readonly InputGroup[] = [
+  'Nix',
+  'GCP target',
+  'Image',
+  'Retention',
+  'Rollout',
+  'Run',
+];
 /** The commands inputs belong to: the CLI subcommands, and the action's `command` input. */
 export type Command = 'publish' | 'roll' | 'prune' | 'rollback';
 export const COMMANDS: readonly Command[] = ['publish', 'roll', 'prune', 'rollback'];
@@ -128,7 +135,8 @@ export const GUEST_OS_FEATURES = [
 
 /** Labels the pipeline sets itself; a user label with one of these keys would hide ours. */
 /** The one accepted form of `instance-group`: a zonal or regional group path without the project. */
-export const GROUP_PATH = /^(zones|regions)\/[a-z][-a-z0-9]{0,61}\/instanceGroupManagers\/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const GROUP_PATH =
+  /^(zones|regions)\/[a-z][-a-z0-9]{0,61}\/instanceGroupManagers\/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export const RESERVED_LABELS = ['managed-by', 'nix-hash'] as const;
 /** The pipeline adds up to this many labels (managed-by, nix-hash, git-sha, flake-rev). */
@@ -439,7 +447,8 @@ export const INPUTS: readonly InputSpec[] = [
     min: 1,
     max: 3650 * 24 * 3600,
     commands: ['publish', 'prune'],
-    description: 'Only images at least this old get the retention action, e.g. 168h for a week. Default: any age.',
+    description:
+      'Only images at least this old get the retention action, e.g. 168h for a week. Default: any age.',
   }),
 
   // Rollout
@@ -598,13 +607,20 @@ export const OUTPUTS: readonly { name: string; description: string }[] = [
     name: 'skipped',
     description: 'true when an image of the same build already existed and nothing was published.',
   },
-  { name: 'instance-group', description: 'The group that was rolled (or would be, in a dry run); empty when none.' },
+  {
+    name: 'instance-group',
+    description: 'The group that was rolled (or would be, in a dry run); empty when none.',
+  },
   {
     name: 'instance-template',
-    description: 'Instance template the group runs after the roll, created or reused; empty when nothing was rolled.',
+    description:
+      'Instance template the group runs after the roll, created or reused; empty when nothing was rolled.',
   },
   { name: 'instances-replaced', description: 'How many instances the roll replaced.' },
-  { name: 'instances-drained', description: 'How many instances reported drained before they were replaced.' },
+  {
+    name: 'instances-drained',
+    description: 'How many instances reported drained before they were replaced.',
+  },
   {
     name: 'drain-timeouts',
     description: 'Comma-separated instances replaced after drain-timeout without reporting drained.',
@@ -770,7 +786,10 @@ function crossCheck(config: Config): void {
   const rolls = config.command === 'roll' || (config.command === 'publish' && config.roll === 'mig');
   if (rolls && config.instanceGroup === undefined) {
     const why = config.command === 'roll' ? 'the roll command' : 'roll: mig';
-    throw new UserError(`Input "instance-group" is required by ${why}: name the group to roll.`, 'instance-group');
+    throw new UserError(
+      `Input "instance-group" is required by ${why}: name the group to roll.`,
+      'instance-group',
+    );
   }
   if (config.replacementMethod === 'RECREATE' && (config.maxSurge ?? 0) > 0) {
     throw new UserError(
@@ -779,7 +798,10 @@ function crossCheck(config: Config): void {
     );
   }
   if (config.maxSurge === 0 && config.maxUnavailable === 0) {
-    throw new UserError('Inputs "max-surge" and "max-unavailable" cannot both be 0: nothing could be replaced.', 'max-unavailable');
+    throw new UserError(
+      'Inputs "max-surge" and "max-unavailable" cannot both be 0: nothing could be replaced.',
+      'max-unavailable',
+    );
   }
 }
 

@@ -30,7 +30,10 @@ export async function run(): Promise<void> {
     if (process.env.GITHUB_STEP_SUMMARY) {
       const markdown =
         command === 'publish' && result.outputs['instance-group'] === '' && !config.dryRun
-          ? summaryMarkdown({ outputs: result.outputs as Parameters<typeof summaryMarkdown>[0]['outputs'], steps: result.steps })
+          ? summaryMarkdown({
+              outputs: result.outputs as Parameters<typeof summaryMarkdown>[0]['outputs'],
+              steps: result.steps,
+            })
           : lifecycleSummaryMarkdown(result);
       await core.summary.addRaw(markdown).write();
     }

@@ -28,8 +28,7 @@ const COMMAND_SUMMARIES: Record<Command, string> = {
   roll: 'Roll a managed instance group onto an image (the newest of the family by default), draining each old runner before it is replaced.',
   prune:
     'Keep the newest managed images of the family ACTIVE and deprecate or delete older ones, never one in use and never the last ACTIVE one.',
-  rollback:
-    'Deprecate the newest managed image of the family and roll the group back to the previous one.',
+  rollback: 'Deprecate the newest managed image of the family and roll the group back to the previous one.',
 };
 
 /** Flags every command takes, besides its inputs. */

@@ -31,7 +31,11 @@ async function main(argv: string[]): Promise<number> {
     import('../report/summary.ts'),
   ]);
   const out = args.json ? process.stderr : process.stdout;
-  const reporter = consoleReporter({ out, verbose: args.verbose, tty: Boolean(out.isTTY) && process.env.CI !== 'true' });
+  const reporter = consoleReporter({
+    out,
+    verbose: args.verbose,
+    tty: Boolean(out.isTTY) && process.env.CI !== 'true',
+  });
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     reporter.warn(`${signal} received; stopping.`);
@@ -40,15 +44,24 @@ async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const config = parseConfig(args.raw, { workspace: process.cwd(), ci: process.env.CI === 'true', command: args.command });
+    const config = parseConfig(args.raw, {
+      workspace: process.cwd(),
+      ci: process.env.CI === 'true',
+      command: args.command,
+    });
     const result = await runCommand(config, reporter, { env: process.env, signal: abort.signal });
     // Outputs that do not apply to the command stay out of the way.
-    const shown = Object.fromEntries(Object.entries(result.outputs).filter(([k, v]) => v !== '' || (config.command === 'publish' && PUBLISH_OUTPUTS.has(k))));
+    const shown = Object.fromEntries(
+      Object.entries(result.outputs).filter(
+        ([k, v]) => v !== '' || (config.command === 'publish' && PUBLISH_OUTPUTS.has(k)),
+      ),
+    );
     if (args.json) {
       const { plan, ...rest } = shown;
       process.stdout.write(`${JSON.stringify(config.dryRun ? { ...rest, plan: result.plan } : rest)}\n`);
     } else {
-      if (config.dryRun) process.stdout.write(`\nDry run, nothing changed. Plan:\n${planTable(result.plan)}\n`);
+      if (config.dryRun)
+        process.stdout.write(`\nDry run, nothing changed. Plan:\n${planTable(result.plan)}\n`);
       const { plan: _plan, ...rest } = shown;
       process.stdout.write(`\n${outputsTable(rest)}\n`);
     }
@@ -59,12 +72,21 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** Publish's own outputs are always printed, empty or not, as before the lifecycle commands existed. */
-const PUBLISH_OUTPUTS = new Set(['image-name', 'image-self-link', 'image-family', 'gcs-uri', 'store-path', 'nix-hash', 'skipped']);
+const PUBLISH_OUTPUTS = new Set([
+  'image-name',
+  'image-self-link',
+  'image-family',
+  'gcs-uri',
+  'store-path',
+  'nix-hash',
+  'skipped',
+]);
 
 function fail(err: unknown): number {
   const { message, exitCode } = describeFailure(err);
   process.stderr.write(`error: ${message}\n`);
-  if (exitCode === ExitCode.Failed && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  if (exitCode === ExitCode.Failed && err instanceof Error && err.stack)
+    process.stderr.write(`${err.stack}\n`);
   return exitCode;
 }
 

@@ -17,10 +17,19 @@ export interface GroupRef {
 /** Parses the `instance-group` input (`zones/Z/instanceGroupManagers/N` or `regions/R/…`). */
 export function groupRef(project: string, instanceGroup: string): GroupRef {
   const m = /^((?:zones|regions)\/[^/]+)\/instanceGroupManagers\/([^/]+)$/.exec(instanceGroup);
-  if (!m) throw new Error(`"${instanceGroup}" is not zones/Z/instanceGroupManagers/N or regions/R/instanceGroupManagers/N`);
+  if (!m)
+    throw new Error(
+      `"${instanceGroup}" is not zones/Z/instanceGroupManagers/N or regions/R/instanceGroupManagers/N`,
+    );
   const scope = m[1] as string;
   const name = m[2] as string;
-  return { project, scope, name, path: `projects/${project}/${scope}/instanceGroupManagers/${name}`, regional: scope.startsWith('regions/') };
+  return {
+    project,
+    scope,
+    name,
+    path: `projects/${project}/${scope}/instanceGroupManagers/${name}`,
+    regional: scope.startsWith('regions/'),
+  };
 }
 
 export interface FixedOrPercent {
@@ -104,7 +113,13 @@ export class Groups {
   /** A JSON merge patch guarded by the group's fingerprint; waits until the operation is done. */
   async patch(ref: GroupRef, body: Record<string, unknown>, timeoutMs: number): Promise<void> {
     const what = `updating instance group "${ref.path}"`;
-    const op = await this.rest.call<Operation>({ method: 'PATCH', path: `/${ref.path}`, query: { requestId: randomUUID() }, body, what });
+    const op = await this.rest.call<Operation>({
+      method: 'PATCH',
+      path: `/${ref.path}`,
+      query: { requestId: randomUUID() },
+      body,
+      what,
+    });
     await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
   }
 
@@ -132,7 +147,11 @@ export class Groups {
       method: 'POST',
       path: `/${ref.path}/applyUpdatesToInstances`,
       query: { requestId: randomUUID() },
-      body: { instances: instanceUrls.map(resourcePath), minimalAction: 'REPLACE', mostDisruptiveAllowedAction: 'REPLACE' },
+      body: {
+        instances: instanceUrls.map(resourcePath),
+        minimalAction: 'REPLACE',
+        mostDisruptiveAllowedAction: 'REPLACE',
+      },
       what,
     });
     await waitForOperation(this.rest, this.project, op, { timeoutMs, what });

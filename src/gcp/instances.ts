@@ -36,7 +36,13 @@ export class Instances {
   }
 
   /** Replaces the instance's metadata; `fingerprint` must be the one just read (412 when stale). */
-  async setMetadata(zone: string, name: string, fingerprint: string, items: MetadataItem[], timeoutMs: number): Promise<void> {
+  async setMetadata(
+    zone: string,
+    name: string,
+    fingerprint: string,
+    items: MetadataItem[],
+    timeoutMs: number,
+  ): Promise<void> {
     const what = `setting metadata of instance "${name}" in ${zone}`;
     const op = await this.rest.call<Operation>({
       method: 'POST',
@@ -50,7 +56,9 @@ export class Instances {
 
   /** Guest attributes under `namespace/` as key → value; empty when there are none (404) or they are off. */
   async guestAttributes(zone: string, name: string, namespace: string): Promise<Record<string, string>> {
-    const res = await this.rest.call<{ queryValue?: { items?: { namespace?: string; key?: string; value?: string }[] } } | undefined>({
+    const res = await this.rest.call<
+      { queryValue?: { items?: { namespace?: string; key?: string; value?: string }[] } } | undefined
+    >({
       method: 'GET',
       path: `${this.path(zone, name)}/getGuestAttributes`,
       query: { queryPath: `${namespace}/` },
@@ -58,7 +66,8 @@ export class Instances {
       allowNotFound: true,
     });
     const out: Record<string, string> = {};
-    for (const item of res?.queryValue?.items ?? []) if (item.key !== undefined) out[item.key] = item.value ?? '';
+    for (const item of res?.queryValue?.items ?? [])
+      if (item.key !== undefined) out[item.key] = item.value ?? '';
     return out;
   }
 

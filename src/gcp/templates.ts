@@ -59,7 +59,11 @@ export class Templates {
   }
 
   /** Creates a template in `scope` (`global` or `regions/R`) and waits until the operation is done. */
-  async insert(scope: string, body: Omit<InstanceTemplate, 'selfLink'>, timeoutMs: number): Promise<InstanceTemplate> {
+  async insert(
+    scope: string,
+    body: Omit<InstanceTemplate, 'selfLink'>,
+    timeoutMs: number,
+  ): Promise<InstanceTemplate> {
     const what = `creating instance template "${body.name}"`;
     const op = await this.rest.call<Operation>({
       method: 'POST',
@@ -77,7 +81,12 @@ export class Templates {
   async delete(ref: string, timeoutMs: number): Promise<void> {
     const path = resourcePath(ref);
     const what = `deleting instance template "${path}"`;
-    const op = await this.rest.call<Operation>({ method: 'DELETE', path: `/${path}`, query: { requestId: randomUUID() }, what });
+    const op = await this.rest.call<Operation>({
+      method: 'DELETE',
+      path: `/${path}`,
+      query: { requestId: randomUUID() },
+      what,
+    });
     await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
   }
 
@@ -86,7 +95,10 @@ export class Templates {
     const out: InstanceTemplate[] = [];
     let pageToken: string | undefined;
     do {
-      const res = await this.rest.call<{ items?: Record<string, { instanceTemplates?: InstanceTemplate[] }>; nextPageToken?: string }>({
+      const res = await this.rest.call<{
+        items?: Record<string, { instanceTemplates?: InstanceTemplate[] }>;
+        nextPageToken?: string;
+      }>({
         method: 'GET',
         path: `/projects/${this.project}/aggregated/instanceTemplates`,
         query: { maxResults: 500, pageToken },
@@ -101,6 +113,7 @@ export class Templates {
 
 /** The boot disk's source image of a template, as given (URL, path or family). */
 export function bootImage(template: InstanceTemplate): string | undefined {
-  const boot = (template.properties.disks ?? []).find((d) => d.boot === true) ?? template.properties.disks?.[0];
+  const boot =
+    (template.properties.disks ?? []).find((d) => d.boot === true) ?? template.properties.disks?.[0];
   return boot?.initializeParams?.sourceImage;
 }

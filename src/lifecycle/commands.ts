@@ -29,7 +29,11 @@ export interface RunEnvironment extends PublishEnvironment {
   pollMs?: number;
 }
 
-export async function runCommand(config: Config, reporter: Reporter, run: RunEnvironment): Promise<CommandResult> {
+export async function runCommand(
+  config: Config,
+  reporter: Reporter,
+  run: RunEnvironment,
+): Promise<CommandResult> {
   const started = Date.now();
   const result: CommandResult = {
     command: config.command,
@@ -48,12 +52,18 @@ export async function runCommand(config: Config, reporter: Reporter, run: RunEnv
       const image = published.outputs['image-name'];
       const created = published.outputs.skipped === 'false';
       if (config.dryRun && created) {
-        result.plan.push({ action: 'upload', resource: published.outputs['gcs-uri'], detail: 'image tarball' });
+        result.plan.push({
+          action: 'upload',
+          resource: published.outputs['gcs-uri'],
+          detail: 'image tarball',
+        });
         result.plan.push({ action: 'create', resource: image, detail: `image in family ${config.family}` });
       }
       // A skipped publish stays cheap: it prunes nothing.
-      if (created) await runPrune(config, await clients(), reporter, result, config.dryRun ? image : undefined);
-      if (config.roll === 'mig') await runRoll(config, await clients(), reporter, result, image, run, config.dryRun && created);
+      if (created)
+        await runPrune(config, await clients(), reporter, result, config.dryRun ? image : undefined);
+      if (config.roll === 'mig')
+        await runRoll(config, await clients(), reporter, result, image, run, config.dryRun && created);
       break;
     }
     case 'prune':
@@ -62,19 +72,28 @@ export async function runCommand(config: Config, reporter: Reporter, run: RunEnv
     case 'roll': {
       const c = await clients();
       const image = config.image ?? (await c.family.newest())?.name;
-      if (!image) throw new UserError(`Family ${config.family} has no ACTIVE image to roll onto; publish one or pass "image".`, 'image');
+      if (!image)
+        throw new UserError(
+          `Family ${config.family} has no ACTIVE image to roll onto; publish one or pass "image".`,
+          'image',
+        );
       await runRoll(config, c, reporter, result, image, run);
       break;
     }
     case 'rollback': {
       const c = await clients();
       const group = config.instanceGroup ? groupRef(c.project, config.instanceGroup) : undefined;
-      const done = await reporter.group('Roll back', () => rollback(c, group, rollOptions(config, run), reporter));
+      const done = await reporter.group('Roll back', () =>
+        rollback(c, group, rollOptions(config, run), reporter),
+      );
       result.plan.push(...done.plan);
       result.outputs['image-name'] = done.to;
       result.outputs['image-family'] = config.family;
       result.outputs['images-deprecated'] = done.deprecated.join(',');
-      result.steps.push({ stage: 'rollback', result: `${config.dryRun ? 'would deprecate' : 'deprecated'} ${done.from}; family gives ${done.to}` });
+      result.steps.push({
+        stage: 'rollback',
+        result: `${config.dryRun ? 'would deprecate' : 'deprecated'} ${done.from}; family gives ${done.to}`,
+      });
       if (done.roll) rollOutputs(result, done.roll, config.dryRun);
       break;
     }
@@ -99,7 +118,13 @@ function rollOptions(config: Config, run: RunEnvironment): Omit<RollOptions, 'im
   };
 }
 
-async function runPrune(config: Config, clients: Clients, reporter: Reporter, result: CommandResult, pending?: string): Promise<void> {
+async function runPrune(
+  config: Config,
+  clients: Clients,
+  reporter: Reporter,
+  result: CommandResult,
+  pending?: string,
+): Promise<void> {
   const group = config.instanceGroup ? groupRef(clients.project, config.instanceGroup) : undefined;
   const pruned = await reporter.group('Retention', () =>
     prune(
@@ -124,7 +149,10 @@ async function runPrune(config: Config, clients: Clients, reporter: Reporter, re
   const verb = config.dryRun ? 'would ' : '';
   result.steps.push({
     stage: 'retention',
-    result: changed.length === 0 ? 'nothing to prune' : changed.map((p) => `${verb}${p.action} ${p.resource}`).join(', '),
+    result:
+      changed.length === 0
+        ? 'nothing to prune'
+        : changed.map((p) => `${verb}${p.action} ${p.resource}`).join(', '),
   });
 }
 
@@ -138,7 +166,9 @@ async function runRoll(
   pendingImage = false,
 ): Promise<void> {
   const ref = groupRef(clients.project, config.instanceGroup as string);
-  const rolled = await reporter.group(`Roll ${ref.path}`, () => roll(clients, ref, { ...rollOptions(config, run), image, pendingImage }, reporter));
+  const rolled = await reporter.group(`Roll ${ref.path}`, () =>
+    roll(clients, ref, { ...rollOptions(config, run), image, pendingImage }, reporter),
+  );
   result.plan.push(...rolled.plan);
   result.outputs['image-name'] ||= image;
   rollOutputs(result, rolled, config.dryRun);

@@ -52,12 +52,20 @@ export async function signalDrain(
 ): Promise<DrainSignal> {
   for (let attempt = 0; ; attempt++) {
     const instance = await instances.get(zone, name);
-    if (!instance) throw new GcpApiError(`instance "${name}" in ${zone} disappeared before it could be drained`, 404, 'notFound');
+    if (!instance)
+      throw new GcpApiError(
+        `instance "${name}" in ${zone} disappeared before it could be drained`,
+        404,
+        'notFound',
+      );
     const items = instance.metadata?.items ?? [];
     const canAnswer = guestAttributesEnabled(items);
     const existing = Date.parse(items.find((i) => i.key === DRAIN_KEY)?.value ?? '');
     if (!Number.isNaN(existing) && existing <= deadlineMs) return { deadlineMs: existing, canAnswer };
-    const next = [...items.filter((i) => i.key !== DRAIN_KEY), { key: DRAIN_KEY, value: rfc3339(deadlineMs) }];
+    const next = [
+      ...items.filter((i) => i.key !== DRAIN_KEY),
+      { key: DRAIN_KEY, value: rfc3339(deadlineMs) },
+    ];
     try {
       await instances.setMetadata(zone, name, instance.metadata?.fingerprint ?? '', next, operationTimeoutMs);
       return { deadlineMs: Date.parse(rfc3339(deadlineMs)), canAnswer };

@@ -28,5 +28,9 @@ export function planTable(steps: readonly PlanStep[]): string {
   if (steps.length === 0) return 'Nothing to do.';
   const rows = [['ACTION', 'RESOURCE', 'DETAIL'], ...steps.map((s) => [s.action, s.resource, s.detail])];
   const widths = [0, 1].map((c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => `${(r[0] ?? '').padEnd(widths[0] ?? 0)}  ${(r[1] ?? '').padEnd(widths[1] ?? 0)}  ${r[2] ?? ''}`.trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      `${(r[0] ?? '').padEnd(widths[0] ?? 0)}  ${(r[1] ?? '').padEnd(widths[1] ?? 0)}  ${r[2] ?? ''}`.trimEnd(),
+    )
+    .join('\n');
 }

@@ -4,8 +4,9 @@
  * deprecated image is never undeprecated or counted, and an unmanaged one is never touched. An image in use
  * by any instance template of the project, or by a disk of the target group's instances, is kept.
  */
-import { deprecationState, type Image } from '../gcp/images.ts';
+
 import { type GroupRef, instanceLocation } from '../gcp/groups.ts';
+import { deprecationState, type Image } from '../gcp/images.ts';
 import { imagePath, lastSegment, resourcePath } from '../gcp/resource-path.ts';
 import { bootImage } from '../gcp/templates.ts';
 import type { Reporter } from '../report/events.ts';
@@ -35,7 +36,10 @@ export function isManaged(image: Image): boolean {
 export function activeManaged(images: readonly Image[]): Image[] {
   return images
     .filter((i) => isManaged(i) && i.status === 'READY' && deprecationState(i) === 'ACTIVE')
-    .sort((a, b) => Date.parse(b.creationTimestamp) - Date.parse(a.creationTimestamp) || (a.name < b.name ? 1 : -1));
+    .sort(
+      (a, b) =>
+        Date.parse(b.creationTimestamp) - Date.parse(a.creationTimestamp) || (a.name < b.name ? 1 : -1),
+    );
 }
 
 /**
@@ -50,12 +54,17 @@ export function decideRetention(
 ): RetentionDecision[] {
   const counted = activeManaged(images);
   return counted.map((image, index): RetentionDecision => {
-    if (index < policy.keep) return { image: image.name, action: 'keep', reason: `among the newest ${policy.keep}` };
+    if (index < policy.keep)
+      return { image: image.name, action: 'keep', reason: `among the newest ${policy.keep}` };
     const user = inUse.get(image.name);
     if (user) return { image: image.name, action: 'keep', reason: `in use by ${user}` };
     const ageSeconds = (nowMs - Date.parse(image.creationTimestamp)) / 1000;
     if (policy.minAge !== undefined && ageSeconds < policy.minAge) {
-      return { image: image.name, action: 'keep', reason: `younger than min-age (${Math.floor(ageSeconds)}s old)` };
+      return {
+        image: image.name,
+        action: 'keep',
+        reason: `younger than min-age (${Math.floor(ageSeconds)}s old)`,
+      };
     }
     return { image: image.name, action: policy.retention, reason: `older than the newest ${policy.keep}` };
   });
@@ -65,7 +74,10 @@ export function decideRetention(
  * Images of the project in use: by any instance template (global or regional; a family reference counts as
  * its newest image), and by the boot disks of the target group's instances. Name → what uses it.
  */
-export async function imagesInUse(clients: Clients, group: GroupRef | undefined): Promise<Map<string, string>> {
+export async function imagesInUse(
+  clients: Clients,
+  group: GroupRef | undefined,
+): Promise<Map<string, string>> {
   const used = new Map<string, string>();
   const ours = `projects/${clients.project}/global/images/`;
   const families = new Map<string, string | undefined>();
@@ -96,7 +108,8 @@ export async function imagesInUse(clients: Clients, group: GroupRef | undefined)
       const disk = await clients.instances.getDisk(zone, lastSegment(resourcePath(boot.source)));
       if (!disk?.sourceImage) continue;
       const path = resourcePath(disk.sourceImage);
-      if (path.startsWith(ours) && !used.has(lastSegment(path))) used.set(lastSegment(path), `the disk of instance ${name}`);
+      if (path.startsWith(ours) && !used.has(lastSegment(path)))
+        used.set(lastSegment(path), `the disk of instance ${name}`);
     }
   }
   return used;
@@ -134,8 +147,14 @@ export async function prune(
   const counted = activeManaged(images);
   const result: PruneResult = { deprecated: [], deleted: [], plan: [] };
   if (counted.length <= opts.keep) {
-    reporter.info(`Family ${clients.family.family} has ${counted.length} managed ACTIVE image(s), keep is ${opts.keep}: nothing to prune.`);
-    result.plan.push({ action: 'nothing', resource: clients.family.family, detail: `${counted.length} managed ACTIVE image(s), keep ${opts.keep}` });
+    reporter.info(
+      `Family ${clients.family.family} has ${counted.length} managed ACTIVE image(s), keep is ${opts.keep}: nothing to prune.`,
+    );
+    result.plan.push({
+      action: 'nothing',
+      resource: clients.family.family,
+      detail: `${counted.length} managed ACTIVE image(s), keep ${opts.keep}`,
+    });
     return result;
   }
   const inUse = await imagesInUse(clients, opts.group);
@@ -144,10 +163,18 @@ export async function prune(
   const byName = new Map(images.map((i) => [i.name, i]));
   for (const d of decisions) {
     if (d.image === opts.pending) continue;
-    result.plan.push({ action: d.action, resource: d.image, detail: d.action === 'deprecate' ? `${d.reason}; replacement ${newest.name}` : d.reason });
+    result.plan.push({
+      action: d.action,
+      resource: d.image,
+      detail: d.action === 'deprecate' ? `${d.reason}; replacement ${newest.name}` : d.reason,
+    });
     if (d.action === 'keep' || opts.dryRun) continue;
     if (d.action === 'deprecate') {
-      await clients.family.deprecate(d.image, byName.get(newest.name)?.selfLink ?? newest.selfLink, opts.operationTimeoutMs);
+      await clients.family.deprecate(
+        d.image,
+        byName.get(newest.name)?.selfLink ?? newest.selfLink,
+        opts.operationTimeoutMs,
+      );
       result.deprecated.push(d.image);
       reporter.info(`Deprecated ${d.image} (${d.reason}); replacement ${newest.name}.`);
     } else {

@@ -7,9 +7,15 @@
  */
 import { UserError } from '../errors.ts';
 import { GcpApiError } from '../gcp/errors.ts';
-import { type GroupRef, instanceLocation, isStateful, type ManagedGroup, type ManagedInstance } from '../gcp/groups.ts';
-import { sleep } from '../gcp/retry.ts';
+import {
+  type GroupRef,
+  instanceLocation,
+  isStateful,
+  type ManagedGroup,
+  type ManagedInstance,
+} from '../gcp/groups.ts';
 import { imagePath, resourcePath } from '../gcp/resource-path.ts';
+import { sleep } from '../gcp/retry.ts';
 import { bootImage, type InstanceTemplate, templateScope } from '../gcp/templates.ts';
 import type { Reporter } from '../report/events.ts';
 import type { Clients } from './clients.ts';
@@ -51,12 +57,24 @@ export interface RollResult {
 
 const DEFAULT_POLL_MS = 5000;
 
-export async function roll(clients: Clients, ref: GroupRef, opts: RollOptions, reporter: Reporter): Promise<RollResult> {
+export async function roll(
+  clients: Clients,
+  ref: GroupRef,
+  opts: RollOptions,
+  reporter: Reporter,
+): Promise<RollResult> {
   const group = await clients.groups.get(ref);
   if (!group) {
-    throw new UserError(`Instance group "${ref.path}" was not found; check "instance-group" and "project".`, 'instance-group');
+    throw new UserError(
+      `Instance group "${ref.path}" was not found; check "instance-group" and "project".`,
+      'instance-group',
+    );
   }
-  const versions = group.versions?.length ? group.versions : group.instanceTemplate ? [{ instanceTemplate: group.instanceTemplate }] : [];
+  const versions = group.versions?.length
+    ? group.versions
+    : group.instanceTemplate
+      ? [{ instanceTemplate: group.instanceTemplate }]
+      : [];
   if (versions.length !== 1) {
     throw new UserError(
       `Instance group "${ref.path}" runs ${versions.length} versions (a canary update?); finish or undo it before rolling, so the roll starts from one template.`,
@@ -71,14 +89,31 @@ export async function roll(clients: Clients, ref: GroupRef, opts: RollOptions, r
   }
   const currentRef = resourcePath((versions[0] as { instanceTemplate: string }).instanceTemplate);
   const current = await clients.templates.get(currentRef);
-  if (!current) throw new UserError(`Instance template "${currentRef}" of group "${ref.path}" was not found.`, 'instance-group');
+  if (!current)
+    throw new UserError(
+      `Instance template "${currentRef}" of group "${ref.path}" was not found.`,
+      'instance-group',
+    );
   const found = await clients.images.get(opts.image);
-  const image = found ?? (opts.dryRun && opts.pendingImage ? { name: opts.image, status: 'READY' as const } : undefined);
-  if (!image || image.status !== 'READY') {
-    throw new UserError(`Image "${opts.image}" is not READY in project ${clients.project} (${image?.status ?? 'not found'}); nothing was rolled.`, 'image');
+  const image =
+    found ?? (opts.dryRun && opts.pendingImage ? { name: opts.image, status: 'READY' as const } : undefined);
+  if (image?.status !== 'READY') {
+    throw new UserError(
+      `Image "${opts.image}" is not READY in project ${clients.project} (${image?.status ?? 'not found'}); nothing was rolled.`,
+      'image',
+    );
   }
   const targetImage = `projects/${clients.project}/global/images/${image.name}`;
-  const result: RollResult = { group: ref.path, template: currentRef, templateCreated: false, replaced: [], drained: [], drainTimeouts: [], noop: false, plan: [] };
+  const result: RollResult = {
+    group: ref.path,
+    template: currentRef,
+    templateCreated: false,
+    replaced: [],
+    drained: [],
+    drainTimeouts: [],
+    noop: false,
+    plan: [],
+  };
 
   // The target template: the current one when it already boots the image (a resumed roll), else ours.
   const currentBoot = bootImage(current);
@@ -90,17 +125,37 @@ export async function roll(clients: Clients, ref: GroupRef, opts: RollOptions, r
     const name = templateName(currentRef, targetImage);
     targetPath = `projects/${clients.project}/${scope}/instanceTemplates/${name}`;
     target = await clients.templates.get(targetPath);
-    if (target) result.plan.push({ action: 'reuse', resource: targetPath, detail: `template for ${image.name}, made by an earlier run` });
+    if (target)
+      result.plan.push({
+        action: 'reuse',
+        resource: targetPath,
+        detail: `template for ${image.name}, made by an earlier run`,
+      });
     else {
-      result.plan.push({ action: 'create', resource: targetPath, detail: `${current.name} with image ${image.name}` });
-      if (!opts.dryRun) target = await createTemplate(clients, scope, current, name, { name: image.name, path: targetImage }, ref, opts.operationTimeoutMs);
+      result.plan.push({
+        action: 'create',
+        resource: targetPath,
+        detail: `${current.name} with image ${image.name}`,
+      });
+      if (!opts.dryRun)
+        target = await createTemplate(
+          clients,
+          scope,
+          current,
+          name,
+          { name: image.name, path: targetImage },
+          ref,
+          opts.operationTimeoutMs,
+        );
       result.templateCreated = !opts.dryRun;
     }
   }
   result.template = targetPath;
 
   if (onImage && group.status?.isStable && group.status.versionTarget?.isReached) {
-    reporter.info(`Group ${ref.path} already runs image ${image.name} (template ${current.name}); nothing to roll.`);
+    reporter.info(
+      `Group ${ref.path} already runs image ${image.name} (template ${current.name}); nothing to roll.`,
+    );
     result.noop = true;
     result.plan.push({ action: 'nothing', resource: ref.path, detail: `already on ${image.name}` });
     return result;
@@ -109,17 +164,34 @@ export async function roll(clients: Clients, ref: GroupRef, opts: RollOptions, r
   if (opts.dryRun) {
     const members = await clients.groups.listManaged(ref);
     const old = members.filter((m) => resourcePath(m.version?.instanceTemplate ?? '') !== targetPath);
-    result.plan.push({ action: 'patch', resource: ref.path, detail: `version ${lastName(targetPath)}, ${opts.drain ? 'OPPORTUNISTIC' : 'PROACTIVE'} update policy` });
+    result.plan.push({
+      action: 'patch',
+      resource: ref.path,
+      detail: `version ${lastName(targetPath)}, ${opts.drain ? 'OPPORTUNISTIC' : 'PROACTIVE'} update policy`,
+    });
     for (const m of old) {
       const { name } = instanceLocation(m);
-      if (opts.drain) result.plan.push({ action: 'drain', resource: name, detail: `deadline drain-timeout after its turn` });
-      result.plan.push({ action: 'replace', resource: name, detail: opts.drain ? 'after drained or its deadline' : `by the group (${opts.replacementMethod})` });
+      if (opts.drain)
+        result.plan.push({
+          action: 'drain',
+          resource: name,
+          detail: `deadline drain-timeout after its turn`,
+        });
+      result.plan.push({
+        action: 'replace',
+        resource: name,
+        detail: opts.drain ? 'after drained or its deadline' : `by the group (${opts.replacementMethod})`,
+      });
     }
     return result;
   }
 
   // Without drain the group replaces on its own; note who is outdated now, to report them afterwards.
-  const outdated = opts.drain ? [] : (await clients.groups.listManaged(ref)).filter((m) => !onTemplate(m, targetPath)).map((m) => instanceLocation(m).name);
+  const outdated = opts.drain
+    ? []
+    : (await clients.groups.listManaged(ref))
+        .filter((m) => !onTemplate(m, targetPath))
+        .map((m) => instanceLocation(m).name);
   await patchGroup(clients, ref, group, targetPath, opts, result);
   reporter.info(`Group ${ref.path} now targets template ${lastName(targetPath)} (image ${image.name}).`);
   const started = Date.now();
@@ -149,8 +221,16 @@ async function createTemplate(
     return await clients.templates.insert(scope, templateForImage(source, name, image), timeoutMs);
   } catch (err) {
     if (!(err instanceof GcpApiError)) throw err;
-    const leftover = await removeTemplate(clients, `projects/${clients.project}/${scope}/instanceTemplates/${name}`, timeoutMs);
-    throw new GcpApiError(`${err.message}; group ${ref.path} is unchanged on template ${source.name}${leftover}`, err.status, err.reason);
+    const leftover = await removeTemplate(
+      clients,
+      `projects/${clients.project}/${scope}/instanceTemplates/${name}`,
+      timeoutMs,
+    );
+    throw new GcpApiError(
+      `${err.message}; group ${ref.path} is unchanged on template ${source.name}${leftover}`,
+      err.status,
+      err.reason,
+    );
   }
 }
 
@@ -165,7 +245,14 @@ async function removeTemplate(clients: Clients, path: string, timeoutMs: number)
   }
 }
 
-async function patchGroup(clients: Clients, ref: GroupRef, group: ManagedGroup, targetPath: string, opts: RollOptions, result: RollResult): Promise<void> {
+async function patchGroup(
+  clients: Clients,
+  ref: GroupRef,
+  group: ManagedGroup,
+  targetPath: string,
+  opts: RollOptions,
+  result: RollResult,
+): Promise<void> {
   const updatePolicy: Record<string, unknown> = {
     type: opts.drain ? 'OPPORTUNISTIC' : 'PROACTIVE',
     minimalAction: 'REPLACE',
@@ -176,12 +263,22 @@ async function patchGroup(clients: Clients, ref: GroupRef, group: ManagedGroup, 
   if (maxSurge !== undefined) updatePolicy.maxSurge = { fixed: maxSurge };
   if (opts.maxUnavailable !== undefined) updatePolicy.maxUnavailable = { fixed: opts.maxUnavailable };
   try {
-    await clients.groups.patch(ref, { versions: [{ instanceTemplate: targetPath }], updatePolicy, fingerprint: group.fingerprint }, opts.operationTimeoutMs);
+    await clients.groups.patch(
+      ref,
+      { versions: [{ instanceTemplate: targetPath }], updatePolicy, fingerprint: group.fingerprint },
+      opts.operationTimeoutMs,
+    );
   } catch (err) {
     if (!(err instanceof GcpApiError)) throw err;
-    const leftover = result.templateCreated ? await removeTemplate(clients, targetPath, opts.operationTimeoutMs) : '';
+    const leftover = result.templateCreated
+      ? await removeTemplate(clients, targetPath, opts.operationTimeoutMs)
+      : '';
     const still = resourcePath(group.versions?.[0]?.instanceTemplate ?? group.instanceTemplate ?? '');
-    throw new GcpApiError(`${err.message}; group ${ref.path} is unchanged on template ${lastName(still)}${leftover}`, err.status, err.reason);
+    throw new GcpApiError(
+      `${err.message}; group ${ref.path} is unchanged on template ${lastName(still)}${leftover}`,
+      err.status,
+      err.reason,
+    );
   }
 }
 
@@ -221,19 +318,28 @@ async function driveWithDrain(
   const handedOver = new Set<string>();
   for (;;) {
     const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
-    if (!group) throw new GcpApiError(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
+    if (!group)
+      throw new GcpApiError(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
     const total = group.targetSize;
     const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
     progress(updated, total);
-    const old = members.filter((m) => !onTemplate(m, targetPath) && !handedOver.has(instanceLocation(m).name));
+    const old = members.filter(
+      (m) => !onTemplate(m, targetPath) && !handedOver.has(instanceLocation(m).name),
+    );
     // An instance that left the group while draining (scale-in, deletion) needs no replacement.
     const present = new Set(members.map((m) => instanceLocation(m).name));
     for (const name of draining.keys()) if (!present.has(name)) draining.delete(name);
-    if (old.length === 0 && draining.size === 0 && group.status?.isStable && group.status.versionTarget?.isReached) {
+    if (
+      old.length === 0 &&
+      draining.size === 0 &&
+      group.status?.isStable &&
+      group.status.versionTarget?.isReached
+    ) {
       reporter.info(`Group ${ref.path}: ${updated}/${total} instances on ${lastName(targetPath)}.`);
       return;
     }
-    if (Date.now() - started > opts.rollTimeoutMs) throw rollTimeout(ref, targetPath, members, draining, opts, total);
+    if (Date.now() - started > opts.rollTimeoutMs)
+      throw rollTimeout(ref, targetPath, members, draining, opts, total);
 
     // Start draining old instances while the window has room; a replacement in progress takes room too.
     const busy = () => draining.size + members.filter((m) => m.currentAction !== 'NONE').length;
@@ -241,11 +347,19 @@ async function driveWithDrain(
       if (busy() >= windowOf(group)) break;
       const { zone, name } = instanceLocation(m);
       if (draining.has(name) || m.currentAction !== 'NONE') continue;
-      const signal = await signalDrain(clients.instances, zone, name, Date.now() + opts.drainTimeoutMs, opts.operationTimeoutMs);
+      const signal = await signalDrain(
+        clients.instances,
+        zone,
+        name,
+        Date.now() + opts.drainTimeoutMs,
+        opts.operationTimeoutMs,
+      );
       draining.set(name, { member: m, zone, name, ...signal });
       reporter.info(`Draining ${name} (${zone}) until ${rfc3339(signal.deadlineMs)}.`);
       if (!signal.canAnswer) {
-        reporter.warn(`Instance ${name} does not have enable-guest-attributes=TRUE, so its runner cannot report drained; waiting until the deadline ${rfc3339(signal.deadlineMs)}.`);
+        reporter.warn(
+          `Instance ${name} does not have enable-guest-attributes=TRUE, so its runner cannot report drained; waiting until the deadline ${rfc3339(signal.deadlineMs)}.`,
+        );
       }
     }
 
@@ -254,23 +368,34 @@ async function driveWithDrain(
     for (const d of draining.values()) {
       const guest = await readGuestDrain(clients.instances, d.zone, d.name);
       if (guest.state && guest.state !== d.lastState) {
-        reporter.debug(`${d.name}: drain-state ${guest.state}${guest.runningJobs !== undefined ? `, ${guest.runningJobs} running job(s)` : ''}.`);
+        reporter.debug(
+          `${d.name}: drain-state ${guest.state}${guest.runningJobs !== undefined ? `, ${guest.runningJobs} running job(s)` : ''}.`,
+        );
         d.lastState = guest.state;
       }
       if (guest.state === 'drained') {
         result.drained.push(d.name);
         ready.push(d);
       } else if (guest.state === 'timeout' || Date.now() >= d.deadlineMs) {
-        const why = guest.state === 'timeout' ? 'reported timeout' : `did not report drained (${guest.state ?? 'no answer'})`;
+        const why =
+          guest.state === 'timeout'
+            ? 'reported timeout'
+            : `did not report drained (${guest.state ?? 'no answer'})`;
         const jobs = guest.runningJobs ? ` with ${guest.runningJobs} job(s) still running` : '';
-        reporter.warn(`Instance ${d.name} ${why} by its drain deadline ${rfc3339(d.deadlineMs)}; replacing it anyway${jobs}.`);
+        reporter.warn(
+          `Instance ${d.name} ${why} by its drain deadline ${rfc3339(d.deadlineMs)}; replacing it anyway${jobs}.`,
+        );
         result.drainTimeouts.push(d.name);
         ready.push(d);
       }
     }
     if (ready.length > 0) {
       try {
-        await clients.groups.replace(ref, ready.map((d) => d.member.instance), opts.operationTimeoutMs);
+        await clients.groups.replace(
+          ref,
+          ready.map((d) => d.member.instance),
+          opts.operationTimeoutMs,
+        );
       } catch (err) {
         if (!(err instanceof GcpApiError)) throw err;
         const done = members.filter((m) => onTemplate(m, targetPath)).length;
@@ -305,14 +430,18 @@ async function waitForGroup(
   const progress = progressPrinter(reporter);
   for (;;) {
     const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
-    if (!group) throw new GcpApiError(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
+    if (!group)
+      throw new GcpApiError(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
     const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
     progress(updated, group.targetSize);
     if (group.status?.isStable && group.status.versionTarget?.isReached) {
-      reporter.info(`Group ${ref.path}: ${updated}/${group.targetSize} instances on ${lastName(targetPath)}.`);
+      reporter.info(
+        `Group ${ref.path}: ${updated}/${group.targetSize} instances on ${lastName(targetPath)}.`,
+      );
       return;
     }
-    if (Date.now() - started > opts.rollTimeoutMs) throw rollTimeout(ref, targetPath, members, new Map(), opts, group.targetSize);
+    if (Date.now() - started > opts.rollTimeoutMs)
+      throw rollTimeout(ref, targetPath, members, new Map(), opts, group.targetSize);
     await sleep(pollMs, opts.signal);
   }
 }
@@ -343,7 +472,12 @@ function rollTimeout(
     .map((m) => {
       const { name } = instanceLocation(m);
       const d = draining.get(name);
-      const state = [m.currentAction, m.instanceStatus, d ? `drain ${d.lastState ?? 'signalled'} until ${rfc3339(d.deadlineMs)}` : undefined, onTemplate(m, targetPath) ? undefined : 'old template']
+      const state = [
+        m.currentAction,
+        m.instanceStatus,
+        d ? `drain ${d.lastState ?? 'signalled'} until ${rfc3339(d.deadlineMs)}` : undefined,
+        onTemplate(m, targetPath) ? undefined : 'old template',
+      ]
         .filter(Boolean)
         .join(', ');
       return `${name} (${state})`;

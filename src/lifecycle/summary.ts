@@ -8,7 +8,9 @@ export function lifecycleSummaryMarkdown(result: CommandResult): string {
   const headline = result.dryRun
     ? `Dry run of **${result.command}**: nothing was changed.`
     : [
-        o['instance-group'] ? `Group \`${o['instance-group']}\` on \`${o['instance-template']}\`: ${o['instances-replaced']} replaced, ${o['instances-drained']} drained.` : '',
+        o['instance-group']
+          ? `Group \`${o['instance-group']}\` on \`${o['instance-template']}\`: ${o['instances-replaced']} replaced, ${o['instances-drained']} drained.`
+          : '',
         o['drain-timeouts'] ? `Drain timeouts (replaced anyway): ${o['drain-timeouts']}.` : '',
         o['images-deprecated'] ? `Deprecated: ${o['images-deprecated']}.` : '',
         o['images-deleted'] ? `Deleted: ${o['images-deleted']}.` : '',
@@ -19,10 +21,30 @@ export function lifecycleSummaryMarkdown(result: CommandResult): string {
   const rows = Object.entries(o)
     .filter(([k, v]) => v !== '' && k !== 'plan')
     .map(([k, v]) => `| ${k} | \`${cell(v)}\` |`);
-  const lines = [`## nix-glab-runner ${result.command}`, '', headline, '', '| output | value |', '| --- | --- |', ...rows, ''];
-  if (result.steps.length) lines.push('| stage | result |', '| --- | --- |', ...result.steps.map((s) => `| ${s.stage} | ${cell(s.result)} |`), '');
+  const lines = [
+    `## nix-glab-runner ${result.command}`,
+    '',
+    headline,
+    '',
+    '| output | value |',
+    '| --- | --- |',
+    ...rows,
+    '',
+  ];
+  if (result.steps.length)
+    lines.push(
+      '| stage | result |',
+      '| --- | --- |',
+      ...result.steps.map((s) => `| ${s.stage} | ${cell(s.result)} |`),
+      '',
+    );
   if (result.plan.length) {
-    lines.push('| action | resource | detail |', '| --- | --- | --- |', ...result.plan.map((p) => `| ${p.action} | \`${cell(p.resource)}\` | ${cell(p.detail)} |`), '');
+    lines.push(
+      '| action | resource | detail |',
+      '| --- | --- | --- |',
+      ...result.plan.map((p) => `| ${p.action} | \`${cell(p.resource)}\` | ${cell(p.detail)} |`),
+      '',
+    );
   }
   return lines.join('\n');
 }

@@ -19,7 +19,10 @@ const MAX_NAME = 63;
  * first, so rolling one of our templates does not grow the name.
  */
 export function templateName(sourceSelfLink: string, imagePath: string): string {
-  const hash = createHash('sha256').update(`${resourcePath(sourceSelfLink)}\n${resourcePath(imagePath)}`).digest('hex').slice(0, 10);
+  const hash = createHash('sha256')
+    .update(`${resourcePath(sourceSelfLink)}\n${resourcePath(imagePath)}`)
+    .digest('hex')
+    .slice(0, 10);
   const suffix = `-ngr-${hash}`;
   const base = lastSegment(resourcePath(sourceSelfLink)).replace(OUR_SUFFIX, '');
   return `${base.slice(0, MAX_NAME - suffix.length).replace(/-+$/, '')}${suffix}`;
@@ -38,7 +41,9 @@ export function templateForImage(
   boot.initializeParams = { ...(boot.initializeParams ?? {}), sourceImage: image.path };
   properties.labels = { ...(properties.labels ?? {}), [IMAGE_LABEL]: image.name };
   // A drain key copied into a template would start every new instance drained.
-  const items: MetadataItem[] = (properties.metadata?.items ?? []).filter((i) => i.key !== GUEST_ATTRIBUTES_KEY && i.key !== DRAIN_KEY);
+  const items: MetadataItem[] = (properties.metadata?.items ?? []).filter(
+    (i) => i.key !== GUEST_ATTRIBUTES_KEY && i.key !== DRAIN_KEY,
+  );
   items.push({ key: GUEST_ATTRIBUTES_KEY, value: 'TRUE' });
   properties.metadata = { items };
   return {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODE_MEANINGS, helpText, parseArgs } from '../../src/cli/args.ts';
-import { COMMANDS, INPUTS, inputsFor, parseConfig } from '../../src/config.ts';
+import { COMMANDS, inputsFor, parseConfig } from '../../src/config.ts';
 import { ExitCode, UserError } from '../../src/errors.ts';
 
 function refusal(argv: string[]): UserError {
@@ -119,7 +119,9 @@ describe('helpText', () => {
       }
     }
     const help = helpText('publish');
-    const order = ['Nix:', 'GCP target:', 'Image:', 'Retention:', 'Rollout:', 'Run:'].map((group) => help.indexOf(`\n${group}\n`));
+    const order = ['Nix:', 'GCP target:', 'Image:', 'Retention:', 'Rollout:', 'Run:'].map((group) =>
+      help.indexOf(`\n${group}\n`),
+    );
     expect(order.every((at) => at > 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(help).toContain('Usage: nix-glab-runner publish --bucket <name> [flags]');

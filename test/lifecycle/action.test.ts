@@ -10,11 +10,17 @@ import { FAMILY, type Lab, lab, mutations, PROJECT, template, ZONE } from './hel
 
 function localAction(envFile: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(REPO_ROOT, 'node_modules/.bin/local-action'), ['run', REPO_ROOT, 'src/main.ts', envFile], {
-      cwd: REPO_ROOT,
-      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(INPUT_|GITHUB_|GOOGLE_|CI$)/.test(k))),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      join(REPO_ROOT, 'node_modules/.bin/local-action'),
+      ['run', REPO_ROOT, 'src/main.ts', envFile],
+      {
+        cwd: REPO_ROOT,
+        env: Object.fromEntries(
+          Object.entries(process.env).filter(([k]) => !/^(INPUT_|GITHUB_|GOOGLE_|CI$)/.test(k)),
+        ),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -54,18 +60,33 @@ describe('the action runs roll, prune and rollback by its command input', () => 
     dir = tempDir('lifecycle-action');
     for (const n of [51, 52, 53]) images.push(await l.publishImage(n));
     l.emu.compute.admin.createTemplate(template('runner-tpl', images[2] as string), { project: PROJECT });
-    l.emu.compute.admin.createGroup({ project: PROJECT, zone: ZONE, name: 'runners', template: 'runner-tpl', targetSize: 1, ready: true });
+    l.emu.compute.admin.createGroup({
+      project: PROJECT,
+      zone: ZONE,
+      name: 'runners',
+      template: 'runner-tpl',
+      targetSize: 1,
+      ready: true,
+    });
     drainingGuests(l.emu, { drainMs: 100 });
   }, 60_000);
   afterAll(() => l?.stop());
 
   it('command rollback with dry-run sets the plan output and changes nothing', async () => {
     l.emu.requests.clear();
-    const { file, summary } = envFile('rollback', { command: 'rollback', 'instance-group': GROUP, 'dry-run': 'true' });
+    const { file, summary } = envFile('rollback', {
+      command: 'rollback',
+      'instance-group': GROUP,
+      'dry-run': 'true',
+    });
     const { code, out } = await localAction(file);
     expect(code, out).toBe(0);
     const outputs = outputsOf(out);
-    expect(JSON.parse(outputs.plan as string)[0]).toEqual({ action: 'deprecate', resource: images[2], detail: `replacement ${images[1]}` });
+    expect(JSON.parse(outputs.plan as string)[0]).toEqual({
+      action: 'deprecate',
+      resource: images[2],
+      detail: `replacement ${images[1]}`,
+    });
     expect(outputs['image-name']).toBe(images[1]);
     expect(readFileSync(summary, 'utf8')).toContain('## nix-glab-runner rollback');
     expect(mutations(l.emu)).toEqual([]);

@@ -10,7 +10,10 @@ import { FAMILY, type Lab, lab, members, PROJECT, template, ZONE } from './helpe
 describe('templateName', () => {
   const image = 'projects/p/global/images/runner-abc';
   it('is deterministic from the source template and the image, and at most 63 characters', () => {
-    const a = templateName('https://compute.googleapis.com/compute/v1/projects/p/global/instanceTemplates/runner', image);
+    const a = templateName(
+      'https://compute.googleapis.com/compute/v1/projects/p/global/instanceTemplates/runner',
+      image,
+    );
     expect(a).toBe(templateName('projects/p/global/instanceTemplates/runner', image));
     expect(a).toMatch(/^runner-ngr-[0-9a-f]{10}$/);
     expect(templateName('projects/p/global/instanceTemplates/runner', `${image}2`)).not.toBe(a);
@@ -21,7 +24,10 @@ describe('templateName', () => {
 
   it('does not grow when rolling one of its own templates', () => {
     const once = templateName('projects/p/global/instanceTemplates/runner', image);
-    const twice = templateName(`projects/p/global/instanceTemplates/${once}`, 'projects/p/global/images/other');
+    const twice = templateName(
+      `projects/p/global/instanceTemplates/${once}`,
+      'projects/p/global/images/other',
+    );
     expect(twice).toMatch(/^runner-ngr-[0-9a-f]{10}$/);
     expect(twice).not.toBe(once);
   });
@@ -34,14 +40,24 @@ describe('signalDrain and readGuestDrain against the emulator', () => {
     l = await lab();
     const image = await l.publishImage(41);
     l.emu.compute.admin.createTemplate(template('drain-tpl', image), { project: PROJECT });
-    l.emu.compute.admin.createGroup({ project: PROJECT, zone: ZONE, name: 'drainers', template: 'drain-tpl', targetSize: 1, ready: true });
+    l.emu.compute.admin.createGroup({
+      project: PROJECT,
+      zone: ZONE,
+      name: 'drainers',
+      template: 'drain-tpl',
+      targetSize: 1,
+      ready: true,
+    });
     name = (await members(l, `zones/${ZONE}`, 'drainers'))[0]?.name as string;
   }, 60_000);
   afterAll(() => l?.stop());
 
   it('keeps the earlier deadline when signalled twice, and reads what the guest reports', async () => {
     const stop = drainingGuests(l.emu, { drainMs: 100 });
-    const config = parseConfig({ project: PROJECT, family: FAMILY, 'compute-endpoint': l.emu.url }, { workspace: l.ws, ci: false, command: 'prune' });
+    const config = parseConfig(
+      { project: PROJECT, family: FAMILY, 'compute-endpoint': l.emu.url },
+      { workspace: l.ws, ci: false, command: 'prune' },
+    );
     const { instances } = await lifecycleClients(config);
     const soon = Date.now() + 60_000;
     const first = await signalDrain(instances, ZONE, name, soon, 10_000);
@@ -51,7 +67,9 @@ describe('signalDrain and readGuestDrain against the emulator', () => {
     const metadata = (await instances.get(ZONE, name))?.metadata?.items ?? [];
     expect(metadata.filter((i) => i.key === DRAIN_KEY)).toEqual([{ key: DRAIN_KEY, value: rfc3339(soon) }]);
     // Only one metadata change reached the guest: the second signal wrote nothing.
-    expect(l.emu.compute.instanceEvents.filter((e) => e.instance === name && e.event === 'metadata-set')).toHaveLength(1);
+    expect(
+      l.emu.compute.instanceEvents.filter((e) => e.instance === name && e.event === 'metadata-set'),
+    ).toHaveLength(1);
     for (let i = 0; i < 100; i++) {
       if ((await readGuestDrain(instances, ZONE, name)).state === 'drained') break;
       await new Promise((r) => setTimeout(r, 20));

@@ -29,7 +29,11 @@ export function drainingGuests(emu: Emulator, opts: { drainMs: number; silent?: 
  * Checks the instance event log: every instance that existed before the roll was deleted or recreated
  * only after its guest reported drained, or after its drain deadline. Returns a problem per violation.
  */
-export function replacementsBeforeDrain(emu: Emulator, oldInstances: readonly string[], sinceMs: number): string[] {
+export function replacementsBeforeDrain(
+  emu: Emulator,
+  oldInstances: readonly string[],
+  sinceMs: number,
+): string[] {
   const problems: string[] = [];
   const events = emu.compute.instanceEvents.filter((e) => e.ms >= sinceMs);
   for (const name of oldInstances) {
@@ -39,12 +43,15 @@ export function replacementsBeforeDrain(emu: Emulator, oldInstances: readonly st
       problems.push(`${name} was never replaced`);
       continue;
     }
-    const drained = mine.find((e) => e.event === 'guest-attribute' && e.detail?.path === DRAIN_STATE && e.detail?.value === 'drained');
+    const drained = mine.find(
+      (e) => e.event === 'guest-attribute' && e.detail?.path === DRAIN_STATE && e.detail?.value === 'drained',
+    );
     const seen = mine.find((e) => e.event === 'draining-seen');
     const deadline = Date.parse(String(seen?.detail?.deadline ?? ''));
     const drainedFirst = drained !== undefined && drained.ms <= replaced.ms;
     const pastDeadline = !Number.isNaN(deadline) && replaced.ms >= deadline;
-    if (!drainedFirst && !pastDeadline) problems.push(`${name} was ${replaced.event} at ${replaced.time} before drained or its deadline`);
+    if (!drainedFirst && !pastDeadline)
+      problems.push(`${name} was ${replaced.event} at ${replaced.time} before drained or its deadline`);
   }
   return problems;
 }

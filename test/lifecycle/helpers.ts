@@ -44,7 +44,12 @@ export interface Lab {
 }
 
 export async function lab(opts: { instanceStepMs?: number } = {}): Promise<Lab> {
-  const emu = await startEmulator({ dataDir: tempDir('lifecycle-emu'), operationMs: 20, waitMaxMs: 200, instanceStepMs: opts.instanceStepMs ?? 40 });
+  const emu = await startEmulator({
+    dataDir: tempDir('lifecycle-emu'),
+    operationMs: 20,
+    waitMaxMs: 200,
+    instanceStepMs: opts.instanceStepMs ?? 40,
+  });
   await new Storage({ apiEndpoint: emu.url, projectId: PROJECT }).createBucket(BUCKET);
   const ws = tempDir('lifecycle-ws');
   const get = async <T>(path: string): Promise<T> => {
@@ -89,15 +94,32 @@ export async function lab(opts: { instanceStepMs?: number } = {}): Promise<Lab> 
 }
 
 /** A minimal template booting `image`, created directly in the emulator. */
-export function template(name: string, image: string, opts: { guestAttributes?: boolean; scope?: string } = {}) {
+export function template(
+  name: string,
+  image: string,
+  opts: { guestAttributes?: boolean; scope?: string } = {},
+) {
   return {
     name,
     properties: {
       machineType: 'e2-small',
-      disks: [{ boot: true, autoDelete: true, initializeParams: { sourceImage: `projects/${PROJECT}/global/images/${image}` } }],
-      metadata: { items: opts.guestAttributes === false ? [] : [{ key: 'enable-guest-attributes', value: 'TRUE' }] },
+      disks: [
+        {
+          boot: true,
+          autoDelete: true,
+          initializeParams: { sourceImage: `projects/${PROJECT}/global/images/${image}` },
+        },
+      ],
+      metadata: {
+        items: opts.guestAttributes === false ? [] : [{ key: 'enable-guest-attributes', value: 'TRUE' }],
+      },
       labels: { role: 'runner' },
-      serviceAccounts: [{ email: 'runner@lc-project.iam.gserviceaccount.com', scopes: ['https://www.googleapis.com/auth/cloud-platform'] }],
+      serviceAccounts: [
+        {
+          email: 'runner@lc-project.iam.gserviceaccount.com',
+          scopes: ['https://www.googleapis.com/auth/cloud-platform'],
+        },
+      ],
     },
   };
 }
@@ -111,6 +133,9 @@ type Member = { name: string; version: { instanceTemplate: string } };
 
 /** The group's members as listManagedInstances reports them. */
 export async function members(l: Lab, scope: string, group: string): Promise<Member[]> {
-  const res = await fetch(`${l.emu.url}/compute/v1/projects/${PROJECT}/${scope}/instanceGroupManagers/${group}/listManagedInstances`, { method: 'POST' });
+  const res = await fetch(
+    `${l.emu.url}/compute/v1/projects/${PROJECT}/${scope}/instanceGroupManagers/${group}/listManagedInstances`,
+    { method: 'POST' },
+  );
   return ((await res.json()) as { managedInstances?: Member[] }).managedInstances ?? [];
 }

@@ -16,12 +16,11 @@ describe('decideRetention', () => {
   const now = Date.UTC(2026, 0, 1);
   it('keeps the newest N managed ACTIVE images and acts on the rest, oldest included', () => {
     const images = [managed('a', 50), managed('b', 40), managed('c', 30), managed('d', 20)];
-    expect(decideRetention(images, new Map(), { keep: 2, retention: 'deprecate' }, now).map((d) => `${d.image}:${d.action}`)).toEqual([
-      'd:keep',
-      'c:keep',
-      'b:deprecate',
-      'a:deprecate',
-    ]);
+    expect(
+      decideRetention(images, new Map(), { keep: 2, retention: 'deprecate' }, now).map(
+        (d) => `${d.image}:${d.action}`,
+      ),
+    ).toEqual(['d:keep', 'c:keep', 'b:deprecate', 'a:deprecate']);
   });
 
   it('counts neither deprecated, unready nor unlabelled images, and keeps images in use or too young', () => {
@@ -34,7 +33,12 @@ describe('decideRetention', () => {
       managed('old', 70),
       managed('new', 10),
     ];
-    const decisions = decideRetention(images, new Map([['used', 'instance template t']]), { keep: 1, retention: 'delete', minAge: 20 * 60 }, now);
+    const decisions = decideRetention(
+      images,
+      new Map([['used', 'instance template t']]),
+      { keep: 1, retention: 'delete', minAge: 20 * 60 },
+      now,
+    );
     expect(decisions).toEqual([
       { image: 'new', action: 'keep', reason: 'among the newest 1' },
       { image: 'young', action: 'keep', reason: 'younger than min-age (900s old)' },
@@ -58,7 +62,11 @@ describe('prune against the emulator', () => {
     const res = await fetch(`${l.emu.url}/compute/v1/projects/${PROJECT}/global/images`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: unmanaged, family: FAMILY, rawDisk: { source: `https://storage.googleapis.com/lc-images/${obj}` } }),
+      body: JSON.stringify({
+        name: unmanaged,
+        family: FAMILY,
+        rawDisk: { source: `https://storage.googleapis.com/lc-images/${obj}` },
+      }),
     });
     expect(res.status).toBe(200);
     // A template pinning the second image keeps it out of retention's reach.
@@ -72,7 +80,9 @@ describe('prune against the emulator', () => {
   it('over 6 publishes keeps exactly `keep` managed images ACTIVE, never the unmanaged or the pinned one', async () => {
     for (let n = 3; n <= 6; n++) published.push(await l.publishImage(n));
     const images = await l.images();
-    const managedActive = active(images).filter((i) => i.labels?.['managed-by'] === 'nix-glab-runner' && i.name !== published[1]);
+    const managedActive = active(images).filter(
+      (i) => i.labels?.['managed-by'] === 'nix-glab-runner' && i.name !== published[1],
+    );
     expect(managedActive.map((i) => i.name).sort()).toEqual(published.slice(3).sort());
     const byName = new Map(images.map((i) => [i.name, i]));
     expect(byName.get(unmanaged)?.deprecated).toBeUndefined();
@@ -88,7 +98,11 @@ describe('prune against the emulator', () => {
 
   it('a skipped publish prunes nothing and changes nothing', async () => {
     l.emu.requests.clear();
-    const again = await l.run('publish', { bucket: 'lc-images', 'image-file': `${l.ws}/image-6.raw.tar.gz`, keep: '1' });
+    const again = await l.run('publish', {
+      bucket: 'lc-images',
+      'image-file': `${l.ws}/image-6.raw.tar.gz`,
+      keep: '1',
+    });
     expect(again.outputs.skipped).toBe('true');
     expect(mutations(l.emu)).toEqual([]);
   });
@@ -97,8 +111,19 @@ describe('prune against the emulator', () => {
     l.emu.requests.clear();
     const plan = await l.run('prune', { keep: '1', retention: 'delete', 'dry-run': 'true' });
     expect(mutations(l.emu)).toEqual([]);
-    expect(plan.plan.filter((p) => p.action === 'delete').map((p) => p.resource).sort()).toEqual([published[3], published[4]].sort());
-    expect(plan.plan).toContainEqual(expect.objectContaining({ action: 'keep', resource: published[1], detail: 'in use by instance template pinned' }));
+    expect(
+      plan.plan
+        .filter((p) => p.action === 'delete')
+        .map((p) => p.resource)
+        .sort(),
+    ).toEqual([published[3], published[4]].sort());
+    expect(plan.plan).toContainEqual(
+      expect.objectContaining({
+        action: 'keep',
+        resource: published[1],
+        detail: 'in use by instance template pinned',
+      }),
+    );
     expect(JSON.parse(plan.outputs.plan as string)).toEqual(plan.plan);
   });
 

@@ -27,8 +27,18 @@ describe('publish and roll with drain', () => {
     l = await lab();
     first = await l.publishImage(11);
     l.emu.compute.admin.createTemplate(template('runner-tpl', first), { project: PROJECT });
-    l.emu.compute.admin.createTemplate(template('runner-tpl-r', first), { project: PROJECT, scope: `regions/${REGION}` });
-    l.emu.compute.admin.createGroup({ project: PROJECT, zone: ZONE, name: 'runners', template: 'runner-tpl', targetSize: 3, ready: true });
+    l.emu.compute.admin.createTemplate(template('runner-tpl-r', first), {
+      project: PROJECT,
+      scope: `regions/${REGION}`,
+    });
+    l.emu.compute.admin.createGroup({
+      project: PROJECT,
+      zone: ZONE,
+      name: 'runners',
+      template: 'runner-tpl',
+      targetSize: 3,
+      ready: true,
+    });
     l.emu.compute.admin.createGroup({
       project: PROJECT,
       region: REGION,
@@ -51,17 +61,28 @@ describe('publish and roll with drain', () => {
     const before = (await members(l, `zones/${ZONE}`, 'runners')).map((m) => m.name);
     expect(before).toHaveLength(3);
     const since = Date.now();
-    const result = await l.publish(12, { roll: 'mig', 'instance-group': `zones/${ZONE}/instanceGroupManagers/runners`, 'max-unavailable': '1', 'max-surge': '0' });
+    const result = await l.publish(12, {
+      roll: 'mig',
+      'instance-group': `zones/${ZONE}/instanceGroupManagers/runners`,
+      'max-unavailable': '1',
+      'max-surge': '0',
+    });
     second = result.outputs['image-name'] as string;
     templateName = last(result.outputs['instance-template'] as string);
 
-    expect(result.outputs).toMatchObject({ 'instance-group': `projects/${PROJECT}/zones/${ZONE}/instanceGroupManagers/runners`, 'instances-replaced': '3', 'instances-drained': '3', 'drain-timeouts': '' });
+    expect(result.outputs).toMatchObject({
+      'instance-group': `projects/${PROJECT}/zones/${ZONE}/instanceGroupManagers/runners`,
+      'instances-replaced': '3',
+      'instances-drained': '3',
+      'drain-timeouts': '',
+    });
     expect(replacementsBeforeDrain(l.emu, before, since)).toEqual([]);
     const group = await l.get<Group>(`zones/${ZONE}/instanceGroupManagers/runners`);
     expect(group.status).toMatchObject({ isStable: true, versionTarget: { isReached: true } });
     expect(group.updatePolicy.type).toBe('OPPORTUNISTIC');
     expect(last(group.versions[0]?.instanceTemplate ?? '')).toBe(templateName);
-    for (const m of await members(l, `zones/${ZONE}`, 'runners')) expect(last(m.version.instanceTemplate)).toBe(templateName);
+    for (const m of await members(l, `zones/${ZONE}`, 'runners'))
+      expect(last(m.version.instanceTemplate)).toBe(templateName);
     const progress = result.lines.filter((x) => x.startsWith('info: Roll progress:'));
     expect(progress[0]).toBe('info: Roll progress: 0/3 instances updated.');
     expect(progress.at(-1)).toBe('info: Roll progress: 3/3 instances updated.');
@@ -79,7 +100,10 @@ describe('publish and roll with drain', () => {
 
   it('rolling a group already on the image is a no-op with no mutating request', async () => {
     l.emu.requests.clear();
-    const again = await l.run('roll', { 'instance-group': `zones/${ZONE}/instanceGroupManagers/runners`, image: second });
+    const again = await l.run('roll', {
+      'instance-group': `zones/${ZONE}/instanceGroupManagers/runners`,
+      image: second,
+    });
     expect(again.steps).toContainEqual({ stage: 'roll', result: 'already on the image' });
     expect(l.emu.requests.mutating().filter((r) => !r.path.endsWith('/listManagedInstances'))).toEqual([]);
   });
@@ -87,9 +111,13 @@ describe('publish and roll with drain', () => {
   it('roll converges on a regional group, with drains in parallel across zones', async () => {
     const before = (await members(l, `regions/${REGION}`, 'runners-r')).map((m) => m.name);
     const since = Date.now();
-    const result = await l.run('roll', { 'instance-group': `regions/${REGION}/instanceGroupManagers/runners-r` });
+    const result = await l.run('roll', {
+      'instance-group': `regions/${REGION}/instanceGroupManagers/runners-r`,
+    });
     expect(result.outputs['image-name']).toBe(second);
-    expect(result.outputs['instance-template']).toMatch(new RegExp(`^projects/${PROJECT}/regions/${REGION}/instanceTemplates/runner-tpl-r-ngr-`));
+    expect(result.outputs['instance-template']).toMatch(
+      new RegExp(`^projects/${PROJECT}/regions/${REGION}/instanceTemplates/runner-tpl-r-ngr-`),
+    );
     expect(result.outputs['instances-drained']).toBe('3');
     expect(replacementsBeforeDrain(l.emu, before, since)).toEqual([]);
     const group = await l.get<Group>(`regions/${REGION}/instanceGroupManagers/runners-r`);

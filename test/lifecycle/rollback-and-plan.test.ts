@@ -25,7 +25,9 @@ describe('rollback, and dry runs of every command', () => {
 
   const groupImage = async () => {
     const g = await l.get<Group>(GROUP);
-    const t = await l.get<Template>(`global/instanceTemplates/${last(g.versions[0]?.instanceTemplate ?? '')}`);
+    const t = await l.get<Template>(
+      `global/instanceTemplates/${last(g.versions[0]?.instanceTemplate ?? '')}`,
+    );
     return last(t.properties.disks[0]?.initializeParams.sourceImage ?? '');
   };
 
@@ -33,7 +35,14 @@ describe('rollback, and dry runs of every command', () => {
     l = await lab();
     first = await l.publishImage(31);
     l.emu.compute.admin.createTemplate(template('runner-tpl', first), { project: PROJECT });
-    l.emu.compute.admin.createGroup({ project: PROJECT, zone: ZONE, name: 'runners', template: 'runner-tpl', targetSize: 2, ready: true });
+    l.emu.compute.admin.createGroup({
+      project: PROJECT,
+      zone: ZONE,
+      name: 'runners',
+      template: 'runner-tpl',
+      targetSize: 2,
+      ready: true,
+    });
     unsubscribe = drainingGuests(l.emu, { drainMs: 200 });
     second = await l.publishImage(32, { roll: 'mig', 'instance-group': GROUP });
   }, 60_000);
@@ -45,37 +54,85 @@ describe('rollback, and dry runs of every command', () => {
   it('dry runs of publish, roll, prune and rollback make no mutating request', async () => {
     l.emu.requests.clear();
     const publish = await l.publish(33, { roll: 'mig', 'instance-group': GROUP, 'dry-run': 'true' });
-    expect(publish.plan.map((p) => p.action)).toEqual(['upload', 'create', 'nothing', 'create', 'patch', 'drain', 'replace', 'drain', 'replace']);
+    expect(publish.plan.map((p) => p.action)).toEqual([
+      'upload',
+      'create',
+      'nothing',
+      'create',
+      'patch',
+      'drain',
+      'replace',
+      'drain',
+      'replace',
+    ]);
     expect(publish.plan[1]?.resource).toBe(publish.outputs['image-name']);
-    expect(publish.plan[3]?.detail).toMatch(new RegExp(`^runner-tpl-ngr-[0-9a-f]{10} with image ${publish.outputs['image-name']}$`));
+    expect(publish.plan[3]?.detail).toMatch(
+      new RegExp(`^runner-tpl-ngr-[0-9a-f]{10} with image ${publish.outputs['image-name']}$`),
+    );
     // With keep 1 the would-be image takes the one slot; the older two stay only because templates use them.
     const tight = await l.publish(33, { keep: '1', 'dry-run': 'true' });
     expect(tight.plan.filter((p) => p.resource === first || p.resource === second)).toEqual([
-      { action: 'keep', resource: second, detail: expect.stringMatching(/^in use by instance template runner-tpl-ngr-/) },
+      {
+        action: 'keep',
+        resource: second,
+        detail: expect.stringMatching(/^in use by instance template runner-tpl-ngr-/),
+      },
       { action: 'keep', resource: first, detail: 'in use by instance template runner-tpl' },
     ]);
     const roll = await l.run('roll', { 'instance-group': GROUP, image: first, 'dry-run': 'true' });
-    expect(roll.plan.map((p) => p.action)).toEqual(['create', 'patch', 'drain', 'replace', 'drain', 'replace']);
+    expect(roll.plan.map((p) => p.action)).toEqual([
+      'create',
+      'patch',
+      'drain',
+      'replace',
+      'drain',
+      'replace',
+    ]);
     const prune = await l.run('prune', { keep: '1', 'instance-group': GROUP, 'dry-run': 'true' });
     // The older image is in use by the group's template, so it stays.
-    expect(prune.plan).toContainEqual(expect.objectContaining({ action: 'keep', resource: first, detail: 'in use by instance template runner-tpl' }));
+    expect(prune.plan).toContainEqual(
+      expect.objectContaining({
+        action: 'keep',
+        resource: first,
+        detail: 'in use by instance template runner-tpl',
+      }),
+    );
     const rollback = await l.run('rollback', { 'instance-group': GROUP, 'dry-run': 'true' });
-    expect(rollback.plan[0]).toEqual({ action: 'deprecate', resource: second, detail: `replacement ${first}` });
+    expect(rollback.plan[0]).toEqual({
+      action: 'deprecate',
+      resource: second,
+      detail: `replacement ${first}`,
+    });
     expect(rollback.plan.map((p) => p.action)).toContain('patch');
     expect(mutations(l.emu)).toEqual([]);
     expect(await groupImage()).toBe(second);
   });
 
   it('the CLI prints a dry run as JSON with the plan, and as a table', async () => {
-    const common = ['--project', PROJECT, '--family', FAMILY, '--compute-endpoint', l.emu.url, '--instance-group', GROUP, '--dry-run'];
+    const common = [
+      '--project',
+      PROJECT,
+      '--family',
+      FAMILY,
+      '--compute-endpoint',
+      l.emu.url,
+      '--instance-group',
+      GROUP,
+      '--dry-run',
+    ];
     const json = await runCli(['rollback', ...common, '--json'], { cwd: l.ws });
     expect(json.code, json.stderr).toBe(0);
-    const out = JSON.parse(json.stdout) as { plan: { action: string; resource: string }[]; 'image-name': string };
+    const out = JSON.parse(json.stdout) as {
+      plan: { action: string; resource: string }[];
+      'image-name': string;
+    };
     expect(out['image-name']).toBe(first);
     expect(out.plan[0]).toMatchObject({ action: 'deprecate', resource: second });
     const table = await runCli(['roll', ...common, '--image', first], { cwd: l.ws });
     expect(table.code, table.stderr).toBe(0);
-    expect(table.stdout).toMatch(/Dry run, nothing changed\. Plan:\nACTION\s+RESOURCE\s+DETAIL\ncreate\s+projects\/lc-project\/global\/instanceTemplates\/runner-tpl-ngr-/);
+    expect(table.stdout).toMatch(
+      /Dry run, nothing changed\. Plan:\nACTION\s+RESOURCE\s+DETAIL\ncreate\s+projects\/lc-project\/global\/instanceTemplates\/runner-tpl-ngr-/,
+    );
   }, 30_000);
 
   it('rollback deprecates the newest image and rolls the group back to the previous one', async () => {
@@ -87,12 +144,15 @@ describe('rollback, and dry runs of every command', () => {
     expect(await groupImage()).toBe(first);
     const g = await l.get<Group>(GROUP);
     expect(g.status).toMatchObject({ isStable: true, versionTarget: { isReached: true } });
-    for (const m of await members(l, `zones/${ZONE}`, 'runners')) expect(m.version.instanceTemplate).toBe(g.versions[0]?.instanceTemplate);
+    for (const m of await members(l, `zones/${ZONE}`, 'runners'))
+      expect(m.version.instanceTemplate).toBe(g.versions[0]?.instanceTemplate);
   }, 30_000);
 
   it('refuses a rollback without an older ACTIVE managed image, deprecating nothing', async () => {
     l.emu.requests.clear();
-    await expect(l.run('rollback', {})).rejects.toThrow(`Family ${FAMILY} has 1 managed ACTIVE image(s); rollback needs an older one to go back to, so nothing was deprecated.`);
+    await expect(l.run('rollback', {})).rejects.toThrow(
+      `Family ${FAMILY} has 1 managed ACTIVE image(s); rollback needs an older one to go back to, so nothing was deprecated.`,
+    );
     expect(mutations(l.emu)).toEqual([]);
   });
 

@@ -192,6 +192,11 @@ export async function roll(
     : (await clients.groups.listManaged(ref))
         .filter((m) => !onTemplate(m, targetPath))
         .map((m) => instanceLocation(m).name);
+  if (opts.drain && opts.rollTimeoutMs <= opts.drainTimeoutMs) {
+    reporter.warn(
+      `roll-timeout (${opts.rollTimeoutMs / 1000}s) is not longer than drain-timeout (${opts.drainTimeoutMs / 1000}s): a runner that drains slowly will time the roll out before its deadline.`,
+    );
+  }
   await patchGroup(clients, ref, group, targetPath, opts, result);
   reporter.info(`Group ${ref.path} now targets template ${lastName(targetPath)} (image ${image.name}).`);
   const started = Date.now();

@@ -8,6 +8,11 @@ export function lifecycleSummaryMarkdown(result: CommandResult): string {
   const headline = result.dryRun
     ? `Dry run of **${result.command}**: nothing was changed.`
     : [
+        result.command === 'publish'
+          ? o.skipped === 'true'
+            ? `Image **${o['image-name']}** of this build was already published.`
+            : `Published **${o['image-name']}**.`
+          : '',
         o['instance-group']
           ? `Group \`${o['instance-group']}\` on \`${o['instance-template']}\`: ${o['instances-replaced']} replaced, ${o['instances-drained']} drained.`
           : '',

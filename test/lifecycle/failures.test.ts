@@ -170,7 +170,9 @@ describe('roll failure modes', () => {
     expect(err.message).toMatch(
       /^Roll of group projects\/.*silent did not finish within 10s \(roll-timeout\): 0\/2 instances on silent-ngr-[0-9a-f]{10}; stuck: silent-\w+ \(NONE, RUNNING, drain signalled until [0-9T:-]+Z, old template\); silent-\w+ \(NONE, RUNNING, old template\)\. The group targets silent-ngr-[0-9a-f]{10}; run roll again to finish, or rollback\.$/,
     );
-    expect(err.lines).toContainEqual(expect.stringMatching(/^warn: roll-timeout \(10s\) is not longer than drain-timeout \(3600s\)/));
+    expect(err.lines).toContainEqual(
+      expect.stringMatching(/^warn: roll-timeout \(10s\) is not longer than drain-timeout \(3600s\)/),
+    );
   }, 30_000);
 
   it('guests that never answer: replaced after drain-timeout, with a warning naming each', async () => {

@@ -175,7 +175,7 @@ export async function roll(
         result.plan.push({
           action: 'drain',
           resource: name,
-          detail: `deadline drain-timeout after its turn`,
+          detail: `stops taking jobs, up to ${Math.round(opts.drainTimeoutMs / 1000)}s to finish them`,
         });
       result.plan.push({
         action: 'replace',

@@ -206,8 +206,10 @@ describe('roll failure modes', () => {
     expect(replacementsBeforeDrain(l.emu, before, since)).toEqual([]);
   }, 30_000);
 
-  it('drain false: a plain PROACTIVE rolling replace', async () => {
+  it('drain false: a plain PROACTIVE rolling replace (which the event-log check catches)', async () => {
     makeGroup('proactive');
+    const before = (await members(l, `zones/${ZONE}`, 'proactive')).map((m) => m.name);
+    const since = Date.now();
     const result = await l.run('roll', {
       'instance-group': groupPath('proactive'),
       image: second,
@@ -218,6 +220,8 @@ describe('roll failure modes', () => {
     expect(g.status).toMatchObject({ isStable: true, versionTarget: { isReached: true } });
     expect(result.outputs['instances-drained']).toBe('0');
     expect(result.outputs['instances-replaced']).toBe('2');
+    // The check used on drained rolls is not vacuous: undrained replacements fail it.
+    expect(replacementsBeforeDrain(l.emu, before, since)).toHaveLength(2);
     expect(
       l.emu.compute.instanceEvents.filter(
         (e) => e.event === 'draining-seen' && e.instance.startsWith('proactive-'),

@@ -47,7 +47,7 @@ describe('publish and roll with drain', () => {
       targetSize: 3,
       ready: true,
     });
-    unsubscribe = drainingGuests(l.emu, { drainMs: 1500 });
+    unsubscribe = drainingGuests(l.emu, { drainMs: 3000 });
   }, 60_000);
   afterAll(async () => {
     unsubscribe?.();
@@ -108,16 +108,21 @@ describe('publish and roll with drain', () => {
     expect(l.emu.requests.mutating().filter((r) => !r.path.endsWith('/listManagedInstances'))).toEqual([]);
   });
 
-  it('roll converges on a regional group, with drains in parallel across zones', async () => {
+  it('publish plus roll converges on a regional group, with drains in parallel across zones', async () => {
     const before = (await members(l, `regions/${REGION}`, 'runners-r')).map((m) => m.name);
     const since = Date.now();
-    const result = await l.run('roll', {
+    const result = await l.publish(13, {
+      roll: 'mig',
       'instance-group': `regions/${REGION}/instanceGroupManagers/runners-r`,
     });
-    expect(result.outputs['image-name']).toBe(second);
+    expect(result.outputs['image-name']).not.toBe(second);
     expect(result.outputs['instance-template']).toMatch(
       new RegExp(`^projects/${PROJECT}/regions/${REGION}/instanceTemplates/runner-tpl-r-ngr-`),
     );
+    // Google's default maxUnavailable for a regional group is its number of zones: all three drain at once.
+    const seen = l.emu.compute.instanceEvents.filter((e) => e.ms >= since && e.event === 'draining-seen');
+    expect(seen).toHaveLength(3);
+    expect(Math.max(...seen.map((e) => e.ms)) - Math.min(...seen.map((e) => e.ms))).toBeLessThan(2000);
     expect(result.outputs['instances-drained']).toBe('3');
     expect(replacementsBeforeDrain(l.emu, before, since)).toEqual([]);
     const group = await l.get<Group>(`regions/${REGION}/instanceGroupManagers/runners-r`);

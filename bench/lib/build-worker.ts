@@ -1,0 +1,25 @@
+/**
+ * Bundles the upload worker with esbuild (tsx's own, already installed) so it runs on plain Node like the
+ * shipped ncc bundle: running it through tsx would add a loader thread (~17 MB) to every RSS figure.
+ */
+import { build } from 'esbuild';
+import { join } from 'node:path';
+
+export async function buildUploadWorker(repo: string): Promise<string> {
+  const outfile = join(repo, 'bench', 'build', 'upload-worker.mjs');
+  await build({
+    entryPoints: [join(repo, 'bench', 'upload-worker.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    // A native addon cannot be bundled; it resolves from node_modules next to bench/build.
+    external: ['@node-rs/crc32'],
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
+    logLevel: 'error',
+  });
+  return outfile;
+}

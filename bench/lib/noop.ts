@@ -1,0 +1,106 @@
+/**
+ * No-op rebuild (issue 8 §3): publish the fixture flake once, then time publishes of the unchanged
+ * build through the bundled CLI, and time the Nix part alone (the same buildImage the CLI runs) in the
+ * same rounds. Calls are counted from the emulator's request log.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildImage } from '../../src/nix/build.ts';
+import { silentReporter } from '../../src/report/events.ts';
+import { fixtureRepo, TEST_NIX_CONFIG, workspace } from '../../test/nix-stage/helpers.ts';
+import { mustSucceed, runTimed } from './proc.ts';
+import { median } from './stats.ts';
+
+export interface NoopResult {
+  publish_seconds: number;
+  nix_build_seconds: number;
+  seconds: number;
+  api_calls: number;
+  calls: string[];
+  cli: string;
+}
+
+interface Logged {
+  method: string;
+  path: string;
+}
+
+export async function noopRebuild(dist: string, emulatorUrl: string, rounds: number): Promise<NoopResult> {
+  const cli = join(dist, 'cli', 'index.js');
+  if (!existsSync(cli)) throw new Error('dist/cli/index.js is missing: run `npm run bundle` first');
+  await fetch(`${emulatorUrl}/storage/v1/b?project=noop-bench`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"name":"noop-images"}',
+  });
+  const flake = fixtureRepo();
+  const ws = workspace({ 'runner.nix': '{ services.example.enable = true; }\n' });
+  const env = cleanEnv();
+  const publish = () =>
+    runTimed(
+      process.execPath,
+      [
+        cli,
+        'publish',
+        '--flake',
+        flake,
+        '--extra-modules',
+        'runner.nix',
+        '--project',
+        'noop-bench',
+        '--bucket',
+        'noop-images',
+        '--family',
+        'noop-runners',
+        '--storage-endpoint',
+        emulatorUrl,
+        '--compute-endpoint',
+        emulatorUrl,
+        '--json',
+      ],
+      { cwd: ws, env, timeoutMs: 600_000 },
+    );
+  // The first publish builds, uploads and creates the image; only the later ones are no-ops.
+  const first = mustSucceed(await publish(), 'first publish');
+  if (JSON.parse(first.stdout).skipped !== 'false')
+    throw new Error(`first publish did not publish: ${first.stdout}`);
+
+  const publishTimes: number[] = [];
+  const nixTimes: number[] = [];
+  let calls: string[] = [];
+  for (let i = 0; i < rounds; i++) {
+    await fetch(`${emulatorUrl}/_emulator/requests`, { method: 'DELETE' });
+    const run = mustSucceed(await publish(), 'no-op publish');
+    if (JSON.parse(run.stdout).skipped !== 'true')
+      throw new Error(`publish of an unchanged build was not a no-op: ${run.stdout}`);
+    publishTimes.push(run.seconds);
+    const log = (await (await fetch(`${emulatorUrl}/_emulator/requests`)).json()) as { requests: Logged[] };
+    calls = log.requests.map((r) => `${r.method} ${r.path}`);
+
+    process.env.NIX_CONFIG = TEST_NIX_CONFIG;
+    const started = performance.now();
+    await buildImage(
+      { flake, extraModules: ['runner.nix'], workspace: ws, system: 'x86_64-linux' },
+      silentReporter,
+    );
+    nixTimes.push((performance.now() - started) / 1000);
+  }
+  const publish_seconds = median(publishTimes);
+  const nix_build_seconds = median(nixTimes);
+  return {
+    publish_seconds,
+    nix_build_seconds,
+    seconds: publish_seconds - nix_build_seconds,
+    api_calls: calls.length,
+    calls,
+    cli: 'dist/cli/index.js (fresh build of the source)',
+  };
+}
+
+/** Nothing that could point the CLI at real Google or make it think it runs in CI. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NIX_CONFIG: TEST_NIX_CONFIG };
+  for (const key of Object.keys(env))
+    if (/^(GOOGLE_|CLOUDSDK_|GITHUB_|INPUT_|CI_)/.test(key) || key === 'CI') delete env[key];
+  return env;
+}

@@ -1,0 +1,30 @@
+import { runTimed } from './proc.ts';
+import { median } from './stats.ts';
+
+export interface CpuTimed {
+  wall_ms: number;
+  cpu_ms: number;
+}
+
+/**
+ * Median wall and CPU (user + system) time of a command, CPU from /usr/bin/time: on a shared machine the
+ * CPU figure moves far less than the wall clock, so both are reported.
+ */
+export async function timedCommand(
+  args: string[],
+  runs: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CpuTimed> {
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const ran = await runTimed('/usr/bin/time', ['-f', 'CPU %U %S', process.execPath, ...args], {
+      env,
+      timeoutMs: 60_000,
+    });
+    const m = /CPU ([\d.]+) ([\d.]+)\s*$/.exec(ran.stderr);
+    wall.push(ran.seconds * 1000);
+    if (m) cpu.push((Number(m[1]) + Number(m[2])) * 1000);
+  }
+  return { wall_ms: median(wall), cpu_ms: median(cpu) };
+}

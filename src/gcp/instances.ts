@@ -71,6 +71,16 @@ export class Instances {
     return out;
   }
 
+  /** Project-wide metadata (`commonInstanceMetadata`), which instance metadata overrides key by key. */
+  async projectMetadata(): Promise<MetadataItem[]> {
+    const project = await this.rest.call<{ commonInstanceMetadata?: { items?: MetadataItem[] } }>({
+      method: 'GET',
+      path: `/projects/${this.project}`,
+      what: `reading the metadata of project "${this.project}"`,
+    });
+    return project.commonInstanceMetadata?.items ?? [];
+  }
+
   getDisk(zone: string, name: string): Promise<Disk | undefined> {
     return this.rest.call<Disk | undefined>({
       method: 'GET',

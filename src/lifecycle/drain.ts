@@ -35,8 +35,15 @@ export function rfc3339(ms: number): string {
   return new Date(Math.ceil(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-export function guestAttributesEnabled(items: readonly MetadataItem[]): boolean {
-  return (items.find((i) => i.key === GUEST_ATTRIBUTES_KEY)?.value ?? '').toUpperCase() === 'TRUE';
+/** Whether a guest may write guest attributes: the instance's value, else the project's (as on GCE). */
+export function guestAttributesEnabled(
+  items: readonly MetadataItem[],
+  projectItems: readonly MetadataItem[] = [],
+): boolean {
+  const value =
+    items.find((i) => i.key === GUEST_ATTRIBUTES_KEY)?.value ??
+    projectItems.find((i) => i.key === GUEST_ATTRIBUTES_KEY)?.value;
+  return (value ?? '').toUpperCase() === 'TRUE';
 }
 
 /**
@@ -49,6 +56,8 @@ export async function signalDrain(
   name: string,
   deadlineMs: number,
   operationTimeoutMs: number,
+  /** Project metadata, read once per roll, for instances that do not set the key themselves. */
+  projectItems: readonly MetadataItem[] = [],
 ): Promise<DrainSignal> {
   for (let attempt = 0; ; attempt++) {
     const instance = await instances.get(zone, name);
@@ -59,7 +68,7 @@ export async function signalDrain(
         'notFound',
       );
     const items = instance.metadata?.items ?? [];
-    const canAnswer = guestAttributesEnabled(items);
+    const canAnswer = guestAttributesEnabled(items, projectItems);
     const existing = Date.parse(items.find((i) => i.key === DRAIN_KEY)?.value ?? '');
     if (!Number.isNaN(existing) && existing <= deadlineMs) return { deadlineMs: existing, canAnswer };
     const next = [

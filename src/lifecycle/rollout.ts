@@ -319,6 +319,8 @@ async function driveWithDrain(
 ): Promise<void> {
   const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
   const progress = progressPrinter(reporter);
+  // Guest attributes may be enabled project-wide rather than per instance.
+  const projectItems = await clients.instances.projectMetadata();
   const draining = new Map<string, Draining>();
   const handedOver = new Set<string>();
   for (;;) {
@@ -358,12 +360,13 @@ async function driveWithDrain(
         name,
         Date.now() + opts.drainTimeoutMs,
         opts.operationTimeoutMs,
+        projectItems,
       );
       draining.set(name, { member: m, zone, name, ...signal });
       reporter.info(`Draining ${name} (${zone}) until ${rfc3339(signal.deadlineMs)}.`);
       if (!signal.canAnswer) {
         reporter.warn(
-          `Instance ${name} does not have enable-guest-attributes=TRUE, so its runner cannot report drained; waiting until the deadline ${rfc3339(signal.deadlineMs)}.`,
+          `Instance ${name} does not have enable-guest-attributes=TRUE (in its own or the project's metadata), so its runner cannot report drained; waiting until the deadline ${rfc3339(signal.deadlineMs)}.`,
         );
       }
     }

@@ -77,4 +77,41 @@ describe('signalDrain and readGuestDrain against the emulator', () => {
     expect(await readGuestDrain(instances, ZONE, name)).toMatchObject({ state: 'drained', runningJobs: 0 });
     stop();
   });
+
+  it('lets old instances answer when the project, not the instance, enables guest attributes', async () => {
+    const stop = drainingGuests(l.emu, { drainMs: 100 });
+    const url = `${l.emu.url}/compute/v1/projects/${PROJECT}`;
+    const project = (await (await fetch(url)).json()) as { commonInstanceMetadata: { fingerprint: string } };
+    const set = await fetch(`${url}/setCommonInstanceMetadata`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        fingerprint: project.commonInstanceMetadata.fingerprint,
+        items: [{ key: 'enable-guest-attributes', value: 'TRUE' }],
+      }),
+    });
+    expect(set.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 200));
+    const image = await l.publishImage(42);
+    l.emu.compute.admin.createTemplate(template('plain-tpl', image, { guestAttributes: false }), {
+      project: PROJECT,
+    });
+    l.emu.compute.admin.createGroup({
+      project: PROJECT,
+      zone: ZONE,
+      name: 'plain',
+      template: 'plain-tpl',
+      targetSize: 2,
+      ready: true,
+    });
+    const other = await l.publishImage(43);
+    const result = await l.run('roll', {
+      'instance-group': `zones/${ZONE}/instanceGroupManagers/plain`,
+      image: other,
+    });
+    expect(result.outputs['instances-drained']).toBe('2');
+    expect(result.outputs['drain-timeouts']).toBe('');
+    expect(result.lines.filter((x) => x.startsWith('warn:'))).toEqual([]);
+    stop();
+  }, 30_000);
 });

@@ -191,7 +191,7 @@ describe('roll failure modes', () => {
       expect(result.lines).toContainEqual(
         expect.stringMatching(
           new RegExp(
-            `^warn: Instance ${name} does not have enable-guest-attributes=TRUE, so its runner cannot report drained; waiting until the deadline`,
+            `^warn: Instance ${name} does not have enable-guest-attributes=TRUE \\(in its own or the project's metadata\\), so its runner cannot report drained; waiting until the deadline`,
           ),
         ),
       );

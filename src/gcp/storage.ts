@@ -107,6 +107,7 @@ export async function uploadImageObject(storage: Storage, opts: UploadOptions): 
 const BLOCK_BYTES = 1 << 20;
 const BLOCKS_IN_FLIGHT = 4;
 const PUT_ATTEMPTS = 5;
+const IDLE_TIMEOUT_MS = 120_000;
 
 interface StoredObject {
   crc32c?: string;
@@ -184,6 +185,8 @@ function putRange(
       reject(err);
     };
     req.on('error', fail);
+    // A stalled connection counts as broken: the caller resumes from what the session holds.
+    req.setTimeout(IDLE_TIMEOUT_MS, () => fail(new Error(`no progress for ${IDLE_TIMEOUT_MS / 1000}s`)));
     req.on('response', (res: IncomingMessage) => {
       const parts: Buffer[] = [];
       res.on('data', (d: Buffer) => parts.push(d));

@@ -589,7 +589,7 @@ export const INPUTS: readonly InputSpec[] = [
     group: 'Run',
     default: 'false',
     description:
-      'Republish a build whose image was deprecated by a rollback. Without it, such a build stops with an error.',
+      'Make a build whose image was deprecated by a rollback current again (its image is marked ACTIVE; nothing is uploaded). Without it, such a build stops with an error.',
   }),
 ];
 

@@ -1,9 +1,10 @@
 import { dirname } from 'node:path';
 import type { Config } from './config.ts';
 import { ExitCode, UserError } from './errors.ts';
-import { type Credentials, credentialsFor, resolveProject } from './gcp/auth.ts';
-import { type Endpoints, rawDiskSource, resolveEndpoints } from './gcp/endpoints.ts';
+import { credentialsFor, resolveProject } from './gcp/auth.ts';
+import { rawDiskSource, resolveEndpoints } from './gcp/endpoints.ts';
 import { GcpApiError } from './gcp/errors.ts';
+import { ImageFamily } from './gcp/image-family.ts';
 import { deprecationState, type Image, Images } from './gcp/images.ts';
 import { RestClient } from './gcp/rest.ts';
 import { checkBucket, deleteObject, storageClient, uploadImageObject } from './gcp/storage.ts';
@@ -54,7 +55,8 @@ export async function publish(config: Config, reporter: Reporter, run: PublishEn
   });
 
   const artifact = await obtainImage(config, reporter, run, steps);
-  const images = new Images(restFor(endpoints, credentials, run.signal), project);
+  const rest = new RestClient(endpoints.compute, credentials, undefined, run.signal);
+  const images = new Images(rest, project);
   const identity = await reporter.group('Image identity', async () => {
     const nixHash = artifact.storePath ? (storePathHash(artifact.storePath) as string) : await fileIdentityHash(artifact.tarball);
     const name = renderImageName(config.imageName ?? '{family}-{hash}', {
@@ -78,8 +80,12 @@ export async function publish(config: Config, reporter: Reporter, run: PublishEn
   };
 
   const existing = await reporter.group('Look for an existing image', () =>
-    existingImage(images, config, identity.nixHash, identity.name, reporter),
+    existingImage(images, config, identity.nixHash, reporter),
   );
+  if (existing && deprecationState(existing) !== 'ACTIVE') {
+    const family = new ImageFamily(rest, project, config.family);
+    return reactivate(family, existing, config, reporter, outputs, steps);
+  }
   if (existing) {
     reporter.info(`Image ${existing.name} of this build is already READY in family ${config.family}; nothing to publish.`);
     steps.push({ stage: 'image', result: `already published as ${existing.name}` });
@@ -190,31 +196,51 @@ async function obtainImage(config: Config, reporter: Reporter, run: PublishEnvir
 }
 
 /**
- * The image of this build that makes publishing unnecessary, if any. A rolled-back (deprecated) build is
- * refused unless explicitly allowed; a PENDING one is waited for; a FAILED one is deleted for a retry.
+ * The image of this build that makes publishing unnecessary, if any: READY, or PENDING and then READY.
+ * A rolled-back (deprecated) one is refused unless "allow-rolled-back" asks for it again; it is returned
+ * and the caller marks it ACTIVE. A FAILED one is left to createImage, which deletes it for a retry.
  */
-async function existingImage(images: Images, config: Config, nixHash: string, name: string, reporter: Reporter): Promise<Image | undefined> {
+async function existingImage(images: Images, config: Config, nixHash: string, reporter: Reporter): Promise<Image | undefined> {
   const found = await images.findByNixHash(config.family, nixHash);
-  for (const image of found) {
-    const state = deprecationState(image);
-    if (state !== 'ACTIVE' && !config.allowRolledBack) {
-      throw new UserError(
-        `This build was published as ${image.name} and later rolled back (${state}); set "allow-rolled-back" to publish it again on purpose.`,
-        'allow-rolled-back',
-        ExitCode.RolledBack,
-      );
-    }
+  const rolledBack = found.find((i) => i.status === 'READY' && deprecationState(i) !== 'ACTIVE');
+  if (rolledBack && !config.allowRolledBack) {
+    throw new UserError(
+      `This build was published as ${rolledBack.name} and later rolled back (${deprecationState(rolledBack)}); set "allow-rolled-back" to make it current again on purpose.`,
+      'allow-rolled-back',
+      ExitCode.RolledBack,
+    );
   }
-  const usable = found.filter((i) => deprecationState(i) === 'ACTIVE' || config.allowRolledBack);
-  const ready = usable.find((i) => i.status === 'READY');
-  if (ready && deprecationState(ready) === 'ACTIVE') return ready;
-  const pending = usable.find((i) => i.status === 'PENDING');
+  if (rolledBack) return rolledBack;
+  const ready = found.find((i) => i.status === 'READY');
+  if (ready) return ready;
+  const pending = found.find((i) => i.status === 'PENDING');
   if (pending) {
     reporter.info(`Image ${pending.name} of this build is PENDING (another run, or an interrupted one); waiting for it.`);
     const settled = await images.waitUntilSettled(pending.name, config.operationTimeout * 1000);
     if (settled?.status === 'READY') return settled;
   }
   return undefined;
+}
+
+/** allow-rolled-back: the build is already an image, so it is made current again rather than uploaded twice. */
+async function reactivate(
+  family: ImageFamily,
+  image: Image,
+  config: Config,
+  reporter: Reporter,
+  outputs: PublishOutputs,
+  steps: PublishResult['steps'],
+): Promise<PublishResult> {
+  const done = { ...outputs, 'image-name': image.name, 'image-self-link': image.selfLink };
+  if (config.dryRun) {
+    reporter.info(`Dry run: would mark the rolled-back image ${image.name} ACTIVE again (allow-rolled-back).`);
+    steps.push({ stage: 'dry-run', result: `would mark ${image.name} ACTIVE again` });
+    return { outputs: done, steps };
+  }
+  await family.reactivate(image.name, config.operationTimeout * 1000);
+  reporter.warn(`Marked the rolled-back image ${image.name} ACTIVE again, as allow-rolled-back asked; it is this build.`);
+  steps.push({ stage: 'image', result: `marked ${image.name} ACTIVE again` });
+  return { outputs: done, steps };
 }
 
 async function createImage(
@@ -248,7 +274,4 @@ function guestFeatures(facts: ImageFacts, config: Config): string[] {
   return [...new Set(features)];
 }
 
-function restFor(endpoints: Endpoints, credentials: Credentials, signal?: AbortSignal): RestClient {
-  return new RestClient(endpoints.compute, credentials, undefined, signal);
-}
 

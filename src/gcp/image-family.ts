@@ -43,13 +43,24 @@ export class ImageFamily {
   }
 
   /** Marks an image DEPRECATED in favour of `replacement` (a self link). Google calls this irreversible. */
-  async deprecate(name: string, replacement: string, timeoutMs: number): Promise<void> {
-    const what = `deprecating image "${name}"`;
+  deprecate(name: string, replacement: string, timeoutMs: number): Promise<void> {
+    return this.setDeprecation(name, { state: 'DEPRECATED', replacement }, `deprecating image "${name}"`, timeoutMs);
+  }
+
+  /**
+   * Marks a deprecated image ACTIVE again. Google's current docs call deprecation irreversible while gcloud
+   * and older docs offer `state=ACTIVE`; it is used only on the user's explicit `allow-rolled-back`.
+   */
+  reactivate(name: string, timeoutMs: number): Promise<void> {
+    return this.setDeprecation(name, { state: 'ACTIVE' }, `marking image "${name}" ACTIVE again`, timeoutMs);
+  }
+
+  private async setDeprecation(name: string, body: object, what: string, timeoutMs: number): Promise<void> {
     const op = await this.rest.call<Operation>({
       method: 'POST',
       path: `${this.base}/${name}/deprecate`,
       query: { requestId: randomUUID() },
-      body: { state: 'DEPRECATED', replacement },
+      body,
       what,
     });
     await waitForOperation(this.rest, this.project, op, { timeoutMs, what });

@@ -19,6 +19,7 @@ interface Image {
   guestOsFeatures: { type: string }[];
   architecture: string;
   selfLink: string;
+  creationTimestamp: string;
 }
 
 describe('publish through the CLI against the emulator', () => {
@@ -115,4 +116,44 @@ describe('publish through the CLI against the emulator', () => {
       .exists();
     expect(exists).toBe(false);
   });
+
+  it('refuses to republish a rolled-back build, and makes it current again only when asked', async () => {
+    const [newest] = (await images()).sort((a, b) => b.creationTimestamp.localeCompare(a.creationTimestamp));
+    const older = (await images()).find((i) => i.name !== newest?.name);
+    const deprecate = await fetch(`${emu.url}/compute/v1/projects/${PROJECT}/global/images/${newest?.name}/deprecate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ state: 'DEPRECATED', replacement: older?.selfLink }),
+    });
+    expect(deprecate.status).toBe(200);
+    const fromFamily = async () =>
+      ((await (await fetch(`${emu.url}/compute/v1/projects/${PROJECT}/global/images/family/${FAMILY}`)).json()) as Image).name;
+    await waitFor(async () => (await fromFamily()) === older?.name);
+
+    emu.requests.clear();
+    const refused = await publish();
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toMatch(/rolled back \(DEPRECATED\); set "allow-rolled-back"/);
+    const planned = await publish(['--allow-rolled-back', '--dry-run']);
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(emu.requests.mutating()).toEqual([]);
+
+    const allowed = await publish(['--allow-rolled-back']);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(JSON.parse(allowed.stdout)['image-name']).toBe(newest?.name);
+    // Made current again, not uploaded and created a second time.
+    expect(emu.requests.mutating().map((r) => `${r.method} ${r.path}`)).toEqual([
+      `POST /compute/v1/projects/${PROJECT}/global/images/${newest?.name}/deprecate`,
+    ]);
+    await waitFor(async () => (await fromFamily()) === newest?.name);
+  });
 });
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+

@@ -1,35 +1,13 @@
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
-import { REPO_ROOT } from '../helpers/cli.ts';
+import { localAction, outputsOf } from '../helpers/local-action.ts';
 import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir, workspace } from '../nix-stage/helpers.ts';
 
 const PROJECT = 'action-project';
 const BUCKET = 'action-images';
-
-/** Runs src/main.ts's run() under @github/local-action, which stubs @actions/core as the runner would. */
-function localAction(envFile: string): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(REPO_ROOT, 'node_modules/.bin/local-action'), ['run', REPO_ROOT, 'src/main.ts', envFile], {
-      cwd: REPO_ROOT,
-      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(INPUT_|GITHUB_|GOOGLE_|CI$)/.test(k))),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out }));
-  });
-}
-
-/** local-action prints each core.setOutput call as `::set-output name=N::V`. */
-function outputsOf(out: string): Record<string, string> {
-  return Object.fromEntries([...out.matchAll(/^::set-output name=([^:]+)::(.*)$/gm)].map((m) => [m[1], m[2]]));
-}
 
 describe('the GitHub Action under @github/local-action', () => {
   let emu: Emulator;

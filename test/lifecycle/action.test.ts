@@ -1,36 +1,11 @@
 /** The lifecycle commands reached through the action's `command` input, under @github/local-action. */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../helpers/cli.ts';
+import { localAction, outputsOf } from '../helpers/local-action.ts';
 import { tempDir } from '../nix-stage/helpers.ts';
 import { drainingGuests } from './guests.ts';
-import { FAMILY, type Lab, lab, mutations, PROJECT, template, ZONE } from './helpers.ts';
-
-function localAction(envFile: string): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      join(REPO_ROOT, 'node_modules/.bin/local-action'),
-      ['run', REPO_ROOT, 'src/main.ts', envFile],
-      {
-        cwd: REPO_ROOT,
-        env: Object.fromEntries(
-          Object.entries(process.env).filter(([k]) => !/^(INPUT_|GITHUB_|GOOGLE_|CI$)/.test(k)),
-        ),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out }));
-  });
-}
-
-const outputsOf = (out: string): Record<string, string> =>
-  Object.fromEntries([...out.matchAll(/^::set-output name=([^:]+)::(.*)$/gm)].map((m) => [m[1], m[2]]));
+import { FAMILY, type Lab, lab, PROJECT, template, ZONE } from './helpers.ts';
 
 describe('the action runs roll, prune and rollback by its command input', () => {
   let l: Lab;
@@ -89,7 +64,7 @@ describe('the action runs roll, prune and rollback by its command input', () => 
     });
     expect(outputs['image-name']).toBe(images[1]);
     expect(readFileSync(summary, 'utf8')).toContain('## nix-glab-runner rollback');
-    expect(mutations(l.emu)).toEqual([]);
+    expect(l.emu.requests.mutating()).toEqual([]);
   }, 60_000);
 
   it('command prune applies retention without a bucket', async () => {

@@ -124,11 +124,6 @@ export function template(
   };
 }
 
-/** Mutating requests in the emulator's log (its list* custom methods, POSTs on Google, count as reads). */
-export function mutations(emu: Emulator) {
-  return emu.requests.mutating();
-}
-
 type Member = { name: string; version: { instanceTemplate: string } };
 
 /** The group's members as listManagedInstances reports them. */

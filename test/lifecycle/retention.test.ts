@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Image as GcpImage } from '../../src/gcp/images.ts';
 import { decideRetention } from '../../src/lifecycle/retention.ts';
-import { FAMILY, type Image, type Lab, lab, mutations, PROJECT, template } from './helpers.ts';
+import { FAMILY, type Image, type Lab, lab, PROJECT, template } from './helpers.ts';
 
 const managed = (name: string, minutesAgo: number, extra: Partial<GcpImage> = {}): GcpImage => ({
   name,
@@ -104,13 +104,13 @@ describe('prune against the emulator', () => {
       keep: '1',
     });
     expect(again.outputs.skipped).toBe('true');
-    expect(mutations(l.emu)).toEqual([]);
+    expect(l.emu.requests.mutating()).toEqual([]);
   });
 
   it('dry-run prune plans deletions without a single mutating request', async () => {
     l.emu.requests.clear();
     const plan = await l.run('prune', { keep: '1', retention: 'delete', 'dry-run': 'true' });
-    expect(mutations(l.emu)).toEqual([]);
+    expect(l.emu.requests.mutating()).toEqual([]);
     expect(
       plan.plan
         .filter((p) => p.action === 'delete')

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
 import { drainingGuests } from './guests.ts';
-import { BUCKET, FAMILY, type Lab, lab, members, mutations, PROJECT, template, ZONE } from './helpers.ts';
+import { BUCKET, FAMILY, type Lab, lab, members, PROJECT, template, ZONE } from './helpers.ts';
 
 interface Group {
   versions: { instanceTemplate: string }[];
@@ -104,7 +104,7 @@ describe('rollback, and dry runs of every command', () => {
       detail: `replacement ${first}`,
     });
     expect(rollback.plan.map((p) => p.action)).toContain('patch');
-    expect(mutations(l.emu)).toEqual([]);
+    expect(l.emu.requests.mutating()).toEqual([]);
     expect(await groupImage()).toBe(second);
   });
 
@@ -153,7 +153,7 @@ describe('rollback, and dry runs of every command', () => {
     await expect(l.run('rollback', {})).rejects.toThrow(
       `Family ${FAMILY} has 1 managed ACTIVE image(s); rollback needs an older one to go back to, so nothing was deprecated.`,
     );
-    expect(mutations(l.emu)).toEqual([]);
+    expect(l.emu.requests.mutating()).toEqual([]);
   });
 
   it('refuses to republish the rolled-back build', async () => {

@@ -563,7 +563,7 @@ export class Groups {
     const g = this.find(rc.params.project as string, scope, rc.params.group as string);
     const b = base(this.core, rc);
     const versions = (g.body.versions as Json[]).map((v) => ({
-      ...v,
+      name: v.name as string | undefined,
       path: resourcePath(String(v.instanceTemplate).replace(/^@@\//, '')),
     }));
     const items = this.members(g).map((i) => {

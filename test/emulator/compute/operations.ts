@@ -10,7 +10,8 @@ import type { ComputeState, Json, OperationRecord } from './state.ts';
  * an error (an injected fault), so the effect can mark its resource FAILED instead of applying. Returning
  * `false` means "not ready yet" (e.g. the tarball is still being read); the operation stays RUNNING.
  */
-export type Effect = (op: OperationRecord, failed: boolean) => boolean | undefined;
+// biome-ignore lint/suspicious/noConfusingVoidType: most effects return nothing, which means "applied".
+export type Effect = (op: OperationRecord, failed: boolean) => boolean | undefined | void;
 
 export interface StartOperation {
   project: string;
@@ -191,7 +192,8 @@ export class Operations {
     if (Date.now() < op.doneMs) return false;
     const effect = op.effect ? this.effects.get(op.effect.kind) : undefined;
     if (effect) {
-      let ready: boolean | undefined;
+      // biome-ignore lint/suspicious/noConfusingVoidType: see Effect.
+      let ready: boolean | undefined | void;
       try {
         ready = effect(op, op.error !== undefined);
       } catch (err) {

@@ -28,7 +28,8 @@ export interface StorageService extends EmulatorService {
   /** Test setup: creates a bucket as `POST /storage/v1/b?project=` would. */
   createBucket(name: string, project: string): void;
   /** Every resumable-session PUT since start (in memory): range sent, bytes received, bytes committed. */
-  readonly uploadEvents: readonly UploadEvent[];
+  /** Tests may clear it between cases. */
+  readonly uploadEvents: UploadEvent[];
 }
 
 /** Cloud Storage JSON API: buckets, objects, media/multipart/resumable uploads, downloads. */

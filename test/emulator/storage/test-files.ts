@@ -26,7 +26,7 @@ export async function writeTestFile(path: string, size: number): Promise<TestFil
     if (chunk.length >= 8) chunk.writeBigUInt64BE(BigInt(i));
     crc = crc32c(chunk, crc);
     md5.update(chunk);
-    if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((resolve, reject) =>
     out.end((err?: Error | null) => (err ? reject(err) : resolve())),
@@ -44,10 +44,10 @@ export async function hashStream(
   for await (const chunk of stream) {
     const b = chunk as Buffer;
     crc = crc32c(b, crc);
-    md5?.update(b);
+    md5.update(b);
     size += b.length;
   }
-  return { crc32c: crc32cBase64(crc), ...(md5 ? { md5Hash: md5.digest('base64') } : {}), size };
+  return { crc32c: crc32cBase64(crc), md5Hash: md5.digest('base64'), size };
 }
 
 export const hashFileOnDisk = (path: string) =>

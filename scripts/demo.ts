@@ -27,7 +27,11 @@ requireTool('git', 'install git.');
 const work = mkdtempSync(join(tmpdir(), 'nix-glab-runner-demo-'));
 const flake = join(work, 'builder-flake');
 cpSync(join(root, 'test/fixtures/builder-flake'), flake, { recursive: true });
-for (const args of [['init', '-q'], ['add', '.'], ['-c', 'user.name=demo', '-c', 'user.email=demo@example.invalid', 'commit', '-q', '-m', 'demo']]) {
+for (const args of [
+  ['init', '-q'],
+  ['add', '.'],
+  ['-c', 'user.name=demo', '-c', 'user.email=demo@example.invalid', 'commit', '-q', '-m', 'demo'],
+]) {
   spawnSync('git', ['-C', flake, ...args], { stdio: 'inherit' });
 }
 const workspace = join(work, 'infra');
@@ -35,18 +39,28 @@ cpSync(join(root, 'examples/demo'), workspace, { recursive: true });
 
 const emulator = await startEmulator({ dataDir: join(work, 'emulator') });
 await new Storage({ apiEndpoint: emulator.url, projectId: PROJECT }).createBucket(BUCKET);
-console.log(`Emulator at ${emulator.url} (data in ${join(work, 'emulator')}); bucket gs://${BUCKET} created.\n`);
+console.log(
+  `Emulator at ${emulator.url} (data in ${join(work, 'emulator')}); bucket gs://${BUCKET} created.\n`,
+);
 
 const args = [
   'publish',
-  '--flake', flake,
-  '--extra-modules', 'runner.nix',
-  '--project', PROJECT,
-  '--bucket', BUCKET,
-  '--storage-endpoint', emulator.url,
-  '--compute-endpoint', emulator.url,
+  '--flake',
+  flake,
+  '--extra-modules',
+  'runner.nix',
+  '--project',
+  PROJECT,
+  '--bucket',
+  BUCKET,
+  '--storage-endpoint',
+  emulator.url,
+  '--compute-endpoint',
+  emulator.url,
 ];
-const nixConfig = [process.env.NIX_CONFIG, 'experimental-features = nix-command flakes', 'substituters ='].filter(Boolean).join('\n');
+const nixConfig = [process.env.NIX_CONFIG, 'experimental-features = nix-command flakes', 'substituters =']
+  .filter(Boolean)
+  .join('\n');
 
 async function publish(title: string): Promise<void> {
   console.log(`\n### ${title}\n$ nix-glab-runner ${args.join(' ')}\n`);
@@ -70,11 +84,16 @@ async function publish(title: string): Promise<void> {
 await publish('First run: build, upload, create the image');
 await publish('Second run, nothing changed: nothing to do');
 
-const images = (await (await fetch(`${emulator.url}/compute/v1/projects/${PROJECT}/global/images`)).json()) as {
+const images = (await (
+  await fetch(`${emulator.url}/compute/v1/projects/${PROJECT}/global/images`)
+).json()) as {
   items?: { name: string; family: string; status: string; labels: Record<string, string> }[];
 };
 console.log('\nImages in the emulator:');
-for (const i of images.items ?? []) console.log(`  ${i.name}  family=${i.family}  ${i.status}  labels=${JSON.stringify(i.labels)}`);
+for (const i of images.items ?? [])
+  console.log(`  ${i.name}  family=${i.family}  ${i.status}  labels=${JSON.stringify(i.labels)}`);
 writeFileSync(join(work, 'README.txt'), `Demo workspace of nix-glab-runner; safe to delete.\n`);
-console.log(`\nEdit ${join(workspace, 'runner.nix')} and re-run to see a new image; the demo's files are in ${work}.`);
+console.log(
+  `\nEdit ${join(workspace, 'runner.nix')} and re-run to see a new image; the demo's files are in ${work}.`,
+);
 await emulator.stop();

@@ -5,7 +5,8 @@ import { GcpApiError } from './gcp/errors.ts';
 export function describeFailure(err: unknown): { message: string; exitCode: number } {
   if (err instanceof UserError) return { message: err.message, exitCode: err.exitCode };
   if (err instanceof GcpApiError) return { message: err.message, exitCode: ExitCode.CloudFailed };
-  if ((err as Error)?.name === 'AbortError') return { message: 'Interrupted.', exitCode: ExitCode.Interrupted };
+  if ((err as Error)?.name === 'AbortError')
+    return { message: 'Interrupted.', exitCode: ExitCode.Interrupted };
   const message = err instanceof Error ? err.message : String(err);
   return { message: `Unexpected failure: ${message}`, exitCode: ExitCode.Failed };
 }

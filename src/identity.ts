@@ -14,7 +14,8 @@ export function storePathHash(storePath: string): string | undefined {
  */
 export async function fileIdentityHash(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 }))
+    hash.update(chunk as Buffer);
   return hash.digest('hex').slice(0, 32);
 }
 
@@ -37,7 +38,11 @@ export function imageLabels({ nixHash, user, env, flakeRev }: LabelSources): Rec
   };
 }
 
-export function imageDescription(flakeRef: string, flakeRev: string | undefined, userDescription?: string): string {
+export function imageDescription(
+  flakeRef: string,
+  flakeRev: string | undefined,
+  userDescription?: string,
+): string {
   const built = `Built by nix-glab-runner from ${flakeRef}${flakeRev ? ` at ${flakeRev}` : ''}.`;
   return (userDescription ? `${userDescription} ${built}` : built).slice(0, 2048);
 }

@@ -38,7 +38,11 @@ export interface PublishEnvironment {
 const BASE_GUEST_OS_FEATURES = ['GVNIC', 'VIRTIO_SCSI_MULTIQUEUE'];
 
 /** Runs one publish: ensure Nix, build, verify, upload, create the image. Nothing else is touched. */
-export async function publish(config: Config, reporter: Reporter, run: PublishEnvironment): Promise<PublishResult> {
+export async function publish(
+  config: Config,
+  reporter: Reporter,
+  run: PublishEnvironment,
+): Promise<PublishResult> {
   const steps: PublishResult['steps'] = [];
   const endpoints = resolveEndpoints(config.storageEndpoint, config.computeEndpoint);
   const credentials = credentialsFor(endpoints);
@@ -58,7 +62,9 @@ export async function publish(config: Config, reporter: Reporter, run: PublishEn
   const rest = new RestClient(endpoints.compute, credentials, undefined, run.signal);
   const images = new Images(rest, project);
   const identity = await reporter.group('Image identity', async () => {
-    const nixHash = artifact.storePath ? (storePathHash(artifact.storePath) as string) : await fileIdentityHash(artifact.tarball);
+    const nixHash = artifact.storePath
+      ? (storePathHash(artifact.storePath) as string)
+      : await fileIdentityHash(artifact.tarball);
     const name = renderImageName(config.imageName ?? '{family}-{hash}', {
       family: config.family,
       hash: nixHash,
@@ -87,9 +93,19 @@ export async function publish(config: Config, reporter: Reporter, run: PublishEn
     return reactivate(family, existing, config, reporter, outputs, steps);
   }
   if (existing) {
-    reporter.info(`Image ${existing.name} of this build is already READY in family ${config.family}; nothing to publish.`);
+    reporter.info(
+      `Image ${existing.name} of this build is already READY in family ${config.family}; nothing to publish.`,
+    );
     steps.push({ stage: 'image', result: `already published as ${existing.name}` });
-    return { outputs: { ...outputs, 'image-name': existing.name, 'image-self-link': existing.selfLink, skipped: 'true' }, steps };
+    return {
+      outputs: {
+        ...outputs,
+        'image-name': existing.name,
+        'image-self-link': existing.selfLink,
+        skipped: 'true',
+      },
+      steps,
+    };
   }
 
   const guestOsFeatures = guestFeatures(artifact.facts, config);
@@ -112,14 +128,22 @@ export async function publish(config: Config, reporter: Reporter, run: PublishEn
       reporter,
     }),
   );
-  steps.push({ stage: 'upload', result: uploaded.reused ? `reused ${uploaded.gcsUri}` : `uploaded ${uploaded.gcsUri}` });
+  steps.push({
+    stage: 'upload',
+    result: uploaded.reused ? `reused ${uploaded.gcsUri}` : `uploaded ${uploaded.gcsUri}`,
+  });
 
   const image = await reporter.group('Create image', () =>
     createImage(images, config, reporter, {
       name: identity.name,
       family: config.family,
       description: imageDescription(artifact.flakeRef, artifact.flakeRev, config.description),
-      labels: imageLabels({ nixHash: identity.nixHash, user: config.labels, env: run.env, flakeRev: artifact.flakeRev }),
+      labels: imageLabels({
+        nixHash: identity.nixHash,
+        user: config.labels,
+        env: run.env,
+        flakeRev: artifact.flakeRev,
+      }),
       source: rawDiskSource(config.bucket, objectName),
       guestOsFeatures,
       architecture,
@@ -130,7 +154,9 @@ export async function publish(config: Config, reporter: Reporter, run: PublishEn
 
   if (!config.keepObject) {
     await deleteObject(storage, config.bucket, objectName, uploaded.generation);
-    reporter.info(`Deleted gs://${config.bucket}/${objectName}; the image holds its own copy (keep-object keeps it).`);
+    reporter.info(
+      `Deleted gs://${config.bucket}/${objectName}; the image holds its own copy (keep-object keeps it).`,
+    );
   }
   return {
     outputs: { ...outputs, 'image-self-link': image.selfLink, 'gcs-uri': uploaded.gcsUri },
@@ -147,7 +173,12 @@ interface BuiltImage {
 }
 
 /** Builds with Nix, or takes the prebuilt tarball; then verifies it and reads its facts. */
-async function obtainImage(config: Config, reporter: Reporter, run: PublishEnvironment, steps: PublishResult['steps']): Promise<BuiltImage> {
+async function obtainImage(
+  config: Config,
+  reporter: Reporter,
+  run: PublishEnvironment,
+  steps: PublishResult['steps'],
+): Promise<BuiltImage> {
   let built: Omit<BuiltImage, 'facts'>;
   let outputDir: string;
   if (config.imageFile) {
@@ -184,7 +215,12 @@ async function obtainImage(config: Config, reporter: Reporter, run: PublishEnvir
       ),
     );
     outputDir = result.storePath;
-    built = { tarball: await locateImageTarball(result.storePath), storePath: result.storePath, flakeRef: result.flakeRef, flakeRev: result.flakeRev };
+    built = {
+      tarball: await locateImageTarball(result.storePath),
+      storePath: result.storePath,
+      flakeRef: result.flakeRef,
+      flakeRev: result.flakeRev,
+    };
     steps.push({ stage: 'build', result: result.storePath });
   }
   const facts = await reporter.group('Verify tarball', async () => {
@@ -200,7 +236,12 @@ async function obtainImage(config: Config, reporter: Reporter, run: PublishEnvir
  * A rolled-back (deprecated) one is refused unless "allow-rolled-back" asks for it again; it is returned
  * and the caller marks it ACTIVE. A FAILED one is left to createImage, which deletes it for a retry.
  */
-async function existingImage(images: Images, config: Config, nixHash: string, reporter: Reporter): Promise<Image | undefined> {
+async function existingImage(
+  images: Images,
+  config: Config,
+  nixHash: string,
+  reporter: Reporter,
+): Promise<Image | undefined> {
   const found = await images.findByNixHash(config.family, nixHash);
   const rolledBack = found.find((i) => i.status === 'READY' && deprecationState(i) !== 'ACTIVE');
   if (rolledBack && !config.allowRolledBack) {
@@ -215,7 +256,9 @@ async function existingImage(images: Images, config: Config, nixHash: string, re
   if (ready) return ready;
   const pending = found.find((i) => i.status === 'PENDING');
   if (pending) {
-    reporter.info(`Image ${pending.name} of this build is PENDING (another run, or an interrupted one); waiting for it.`);
+    reporter.info(
+      `Image ${pending.name} of this build is PENDING (another run, or an interrupted one); waiting for it.`,
+    );
     const settled = await images.waitUntilSettled(pending.name, config.operationTimeout * 1000);
     if (settled?.status === 'READY') return settled;
   }
@@ -233,12 +276,16 @@ async function reactivate(
 ): Promise<PublishResult> {
   const done = { ...outputs, 'image-name': image.name, 'image-self-link': image.selfLink };
   if (config.dryRun) {
-    reporter.info(`Dry run: would mark the rolled-back image ${image.name} ACTIVE again (allow-rolled-back).`);
+    reporter.info(
+      `Dry run: would mark the rolled-back image ${image.name} ACTIVE again (allow-rolled-back).`,
+    );
     steps.push({ stage: 'dry-run', result: `would mark ${image.name} ACTIVE again` });
     return { outputs: done, steps };
   }
   await family.reactivate(image.name, config.operationTimeout * 1000);
-  reporter.warn(`Marked the rolled-back image ${image.name} ACTIVE again, as allow-rolled-back asked; it is this build.`);
+  reporter.warn(
+    `Marked the rolled-back image ${image.name} ACTIVE again, as allow-rolled-back asked; it is this build.`,
+  );
   steps.push({ stage: 'image', result: `marked ${image.name} ACTIVE again` });
   return { outputs: done, steps };
 }
@@ -270,8 +317,10 @@ async function createImage(
 }
 
 function guestFeatures(facts: ImageFacts, config: Config): string[] {
-  const features = [...BASE_GUEST_OS_FEATURES, ...(facts.efi ? ['UEFI_COMPATIBLE'] : []), ...config.guestOsFeatures];
+  const features = [
+    ...BASE_GUEST_OS_FEATURES,
+    ...(facts.efi ? ['UEFI_COMPATIBLE'] : []),
+    ...config.guestOsFeatures,
+  ];
   return [...new Set(features)];
 }
-
-

@@ -44,7 +44,12 @@ export class ImageFamily {
 
   /** Marks an image DEPRECATED in favour of `replacement` (a self link). Google calls this irreversible. */
   deprecate(name: string, replacement: string, timeoutMs: number): Promise<void> {
-    return this.setDeprecation(name, { state: 'DEPRECATED', replacement }, `deprecating image "${name}"`, timeoutMs);
+    return this.setDeprecation(
+      name,
+      { state: 'DEPRECATED', replacement },
+      `deprecating image "${name}"`,
+      timeoutMs,
+    );
   }
 
   /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { RestClient } from './rest.ts';
 import { type Operation, waitForOperation } from './operations.ts';
+import type { RestClient } from './rest.ts';
 
 export interface Image {
   name: string;
@@ -91,7 +91,12 @@ export class Images {
 
   async delete(name: string, timeoutMs: number): Promise<void> {
     const what = `deleting image "${name}"`;
-    const op = await this.rest.call<Operation>({ method: 'DELETE', path: `${this.base}/${name}`, query: { requestId: randomUUID() }, what });
+    const op = await this.rest.call<Operation>({
+      method: 'DELETE',
+      path: `${this.base}/${name}`,
+      query: { requestId: randomUUID() },
+      what,
+    });
     await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
   }
 

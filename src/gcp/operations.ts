@@ -52,7 +52,11 @@ export async function waitForOperation(
   const errors = current.error?.errors ?? [];
   if (errors.length > 0) {
     const message = errors.map((e) => e.message ?? e.code).join('; ');
-    throw new GcpApiError(`${opts.what} failed: ${message}`, current.httpErrorStatusCode ?? 400, errors[0]?.code);
+    throw new GcpApiError(
+      `${opts.what} failed: ${message}`,
+      current.httpErrorStatusCode ?? 400,
+      errors[0]?.code,
+    );
   }
   return current;
 }

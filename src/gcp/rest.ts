@@ -29,7 +29,8 @@ export class RestClient {
 
   async call<T>(req: RestRequest): Promise<T> {
     const url = new URL(this.baseUrl + req.path);
-    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(req.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       let status = 0;
@@ -58,7 +59,8 @@ export class RestClient {
         await sleep(delay, this.signal);
         continue;
       }
-      const { message, reason } = status === 0 ? { message: text, reason: undefined } : googleErrorMessage(status, text);
+      const { message, reason } =
+        status === 0 ? { message: text, reason: undefined } : googleErrorMessage(status, text);
       const tail = retryable && attempt > 0 ? ` (gave up after ${attempt + 1} attempts)` : '';
       throw new GcpApiError(`${req.what} failed: ${message}${tail}`, status, reason);
     }

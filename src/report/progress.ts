@@ -48,7 +48,13 @@ export function logThrottle(now: () => number = Date.now) {
   };
 }
 
-function measure(stage: string, done: number, total: number | undefined, started: number, t: number): ProgressLine {
+function measure(
+  stage: string,
+  done: number,
+  total: number | undefined,
+  started: number,
+  t: number,
+): ProgressLine {
   const seconds = Math.max((t - started) / 1000, 0.001);
   return {
     stage,

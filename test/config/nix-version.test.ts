@@ -8,6 +8,9 @@ describe('nix-version default', () => {
   it('is the installer default and has pinned checksums for both systems', () => {
     const def = findInput('nix-version')?.default;
     expect(def).toBe(DEFAULT_NIX_VERSION);
-    expect(Object.keys(PINNED_NIX_RELEASES[DEFAULT_NIX_VERSION] ?? {}).sort()).toEqual(['aarch64-linux', 'x86_64-linux']);
+    expect(Object.keys(PINNED_NIX_RELEASES[DEFAULT_NIX_VERSION] ?? {}).sort()).toEqual([
+      'aarch64-linux',
+      'x86_64-linux',
+    ]);
   });
 });

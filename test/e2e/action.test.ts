@@ -49,19 +49,33 @@ describe('the GitHub Action under @github/local-action', () => {
     expect(out).not.toMatch(/::error::/);
     const outputs = outputsOf(out);
     expect(Object.keys(outputs)).toEqual(
-      expect.arrayContaining(['gcs-uri', 'image-family', 'image-name', 'image-self-link', 'nix-hash', 'skipped', 'store-path']),
+      expect.arrayContaining([
+        'gcs-uri',
+        'image-family',
+        'image-name',
+        'image-self-link',
+        'nix-hash',
+        'skipped',
+        'store-path',
+      ]),
     );
     expect(outputs.skipped).toBe('false');
     // One folded group per stage.
     expect(out).toMatch(/::group::Build image with Nix/);
     expect(out).toMatch(/::group::Upload to Cloud Storage/);
 
-    const image = (await (await fetch(`${emu.url}/compute/v1/projects/${PROJECT}/global/images/${outputs['image-name']}`)).json()) as {
+    const image = (await (
+      await fetch(`${emu.url}/compute/v1/projects/${PROJECT}/global/images/${outputs['image-name']}`)
+    ).json()) as {
       status: string;
       labels: Record<string, string>;
     };
     expect(image.status).toBe('READY');
-    expect(image.labels).toMatchObject({ 'git-sha': '0123456789abcdef0123456789abcdef01234567', team: 'infra', 'nix-hash': outputs['nix-hash'] });
+    expect(image.labels).toMatchObject({
+      'git-sha': '0123456789abcdef0123456789abcdef01234567',
+      team: 'infra',
+      'nix-hash': outputs['nix-hash'],
+    });
 
     const md = readFileSync(summary, 'utf8');
     expect(md).toContain(`Published **${outputs['image-name']}**`);

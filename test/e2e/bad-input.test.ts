@@ -41,11 +41,16 @@ describe('bad input through the CLI', () => {
   afterAll(() => emu?.stop());
 
   const base = () => [
-    '--project', PROJECT,
-    '--bucket', BUCKET,
-    '--storage-endpoint', emu.url,
-    '--compute-endpoint', emu.url,
-    '--flake', flake,
+    '--project',
+    PROJECT,
+    '--bucket',
+    BUCKET,
+    '--storage-endpoint',
+    emu.url,
+    '--compute-endpoint',
+    emu.url,
+    '--flake',
+    flake,
   ];
   /** Replaces a flag's value in the base arguments, or appends it. */
   const withFlags = (...pairs: string[]) => {
@@ -60,37 +65,142 @@ describe('bad input through the CLI', () => {
 
   const cases = (): Case[] => [
     { name: 'unknown flag', args: () => withFlags('--famly', 'x'), message: /"--famly".*"--family"/ },
-    { name: 'missing bucket input', args: () => base().filter((a, i, all) => a !== '--bucket' && all[i - 1] !== '--bucket'), message: /"bucket" is required/ },
+    {
+      name: 'missing bucket input',
+      args: () => base().filter((a, i, all) => a !== '--bucket' && all[i - 1] !== '--bucket'),
+      message: /"bucket" is required/,
+    },
     { name: 'bucket with capitals', args: () => withFlags('--bucket', 'Bad_Bucket'), message: /"bucket"/ },
-    { name: 'bucket starting with goog', args: () => withFlags('--bucket', 'goog-images'), message: /"bucket"/ },
+    {
+      name: 'bucket starting with goog',
+      args: () => withFlags('--bucket', 'goog-images'),
+      message: /"bucket"/,
+    },
     { name: 'bucket too short', args: () => withFlags('--bucket', 'ab'), message: /"bucket"/ },
     { name: 'project with capitals', args: () => withFlags('--project', 'My-Project'), message: /"project"/ },
-    { name: 'family with underscore', args: () => withFlags('--family', 'runner_images'), message: /"family"/ },
+    {
+      name: 'family with underscore',
+      args: () => withFlags('--family', 'runner_images'),
+      message: /"family"/,
+    },
     { name: 'family too long', args: () => withFlags('--family', `a${'b'.repeat(63)}`), message: /"family"/ },
-    { name: 'image name starting with a digit', args: () => withFlags('--image-name', '9image'), message: /"image-name"/ },
-    { name: 'image name with unknown placeholder', args: () => withFlags('--image-name', '{family}-{sha}'), message: /"image-name"/ },
-    { name: 'image name template without hash', args: () => withFlags('--image-name', '{family}-{date}'), message: /"image-name".*\{hash\}/ },
-    { name: 'reserved label', args: () => withFlags('--labels', 'managed-by=me'), message: /"labels".*managed-by/ },
+    {
+      name: 'image name starting with a digit',
+      args: () => withFlags('--image-name', '9image'),
+      message: /"image-name"/,
+    },
+    {
+      name: 'image name with unknown placeholder',
+      args: () => withFlags('--image-name', '{family}-{sha}'),
+      message: /"image-name"/,
+    },
+    {
+      name: 'image name template without hash',
+      args: () => withFlags('--image-name', '{family}-{date}'),
+      message: /"image-name".*\{hash\}/,
+    },
+    {
+      name: 'reserved label',
+      args: () => withFlags('--labels', 'managed-by=me'),
+      message: /"labels".*managed-by/,
+    },
     { name: 'label key with capitals', args: () => withFlags('--labels', 'Team=infra'), message: /"labels"/ },
-    { name: 'label value with capitals', args: () => withFlags('--labels', 'team=Infra'), message: /"labels"/ },
-    { name: 'extra module outside the workspace', args: () => withFlags('--extra-modules', join(outside, 'escape.nix')), message: /"extra-modules".*workspace/ },
-    { name: 'extra module symlink escaping the workspace', args: () => withFlags('--extra-modules', 'link.nix'), message: /"extra-modules".*workspace/ },
-    { name: 'missing extra module', args: () => withFlags('--extra-modules', 'nope.nix'), message: /"extra-modules".*nope\.nix/ },
-    { name: 'extra module that is a directory', args: () => withFlags('--extra-modules', 'dir.nix'), message: /"extra-modules"/ },
-    { name: 'install-nix outside its options', args: () => withFlags('--install-nix', 'sometimes'), message: /"install-nix".*auto/ },
-    { name: 'boolean that is not one', args: () => [...base(), '--keep-object=yes'], message: /"keep-object"/ },
-    { name: 'duration in words', args: () => withFlags('--operation-timeout', '5 minutes'), message: /"operation-timeout"/ },
-    { name: 'unknown guest OS feature', args: () => withFlags('--guest-os-features', 'WINDOWS_ONLY'), message: /"guest-os-features"/ },
-    { name: 'unknown architecture', args: () => withFlags('--architecture', 'RISCV64'), message: /"architecture"/ },
-    { name: 'plain http to a remote endpoint', args: () => withFlags('--storage-endpoint', 'http://storage.example.com'), message: /"storage-endpoint"/ },
-    { name: 'endpoint that is not a URL', args: () => withFlags('--compute-endpoint', 'not a url'), message: /"compute-endpoint"/ },
-    { name: 'missing image file', args: () => withFlags('--image-file', 'nope.raw.tar.gz'), message: /"image-file"/ },
-    { name: 'image file with extra modules', args: () => withFlags('--image-file', 'not-a-tarball.raw.tar.gz', '--extra-modules', 'runner.nix'), message: /"image-file".*"extra-modules"/ },
-    { name: 'flake directory without flake.nix', args: () => withFlags('--flake', outside), message: /flake input ".*".*has no flake\.nix/ },
-    { name: 'bucket that does not exist', args: () => withFlags('--bucket', 'no-such-bucket'), message: /"bucket".*gs:\/\/no-such-bucket/ },
-    { name: 'unknown flake attribute', args: () => withFlags('--flake-attr', 'packages.x86_64-linux.nope'), message: /"?flake-attr"?.*nope/ },
-    { name: 'tarball without disk.raw', args: () => withFlags('--flake-attr', 'wrongMember'), message: /disk\.raw/, exitCode: 2 },
-    { name: 'image file that is not gzip', args: () => withFlags('--image-file', 'not-a-tarball.raw.tar.gz'), message: /gzip/ },
+    {
+      name: 'label value with capitals',
+      args: () => withFlags('--labels', 'team=Infra'),
+      message: /"labels"/,
+    },
+    {
+      name: 'extra module outside the workspace',
+      args: () => withFlags('--extra-modules', join(outside, 'escape.nix')),
+      message: /"extra-modules".*workspace/,
+    },
+    {
+      name: 'extra module symlink escaping the workspace',
+      args: () => withFlags('--extra-modules', 'link.nix'),
+      message: /"extra-modules".*workspace/,
+    },
+    {
+      name: 'missing extra module',
+      args: () => withFlags('--extra-modules', 'nope.nix'),
+      message: /"extra-modules".*nope\.nix/,
+    },
+    {
+      name: 'extra module that is a directory',
+      args: () => withFlags('--extra-modules', 'dir.nix'),
+      message: /"extra-modules"/,
+    },
+    {
+      name: 'install-nix outside its options',
+      args: () => withFlags('--install-nix', 'sometimes'),
+      message: /"install-nix".*auto/,
+    },
+    {
+      name: 'boolean that is not one',
+      args: () => [...base(), '--keep-object=yes'],
+      message: /"keep-object"/,
+    },
+    {
+      name: 'duration in words',
+      args: () => withFlags('--operation-timeout', '5 minutes'),
+      message: /"operation-timeout"/,
+    },
+    {
+      name: 'unknown guest OS feature',
+      args: () => withFlags('--guest-os-features', 'WINDOWS_ONLY'),
+      message: /"guest-os-features"/,
+    },
+    {
+      name: 'unknown architecture',
+      args: () => withFlags('--architecture', 'RISCV64'),
+      message: /"architecture"/,
+    },
+    {
+      name: 'plain http to a remote endpoint',
+      args: () => withFlags('--storage-endpoint', 'http://storage.example.com'),
+      message: /"storage-endpoint"/,
+    },
+    {
+      name: 'endpoint that is not a URL',
+      args: () => withFlags('--compute-endpoint', 'not a url'),
+      message: /"compute-endpoint"/,
+    },
+    {
+      name: 'missing image file',
+      args: () => withFlags('--image-file', 'nope.raw.tar.gz'),
+      message: /"image-file"/,
+    },
+    {
+      name: 'image file with extra modules',
+      args: () => withFlags('--image-file', 'not-a-tarball.raw.tar.gz', '--extra-modules', 'runner.nix'),
+      message: /"image-file".*"extra-modules"/,
+    },
+    {
+      name: 'flake directory without flake.nix',
+      args: () => withFlags('--flake', outside),
+      message: /flake input ".*".*has no flake\.nix/,
+    },
+    {
+      name: 'bucket that does not exist',
+      args: () => withFlags('--bucket', 'no-such-bucket'),
+      message: /"bucket".*gs:\/\/no-such-bucket/,
+    },
+    {
+      name: 'unknown flake attribute',
+      args: () => withFlags('--flake-attr', 'packages.x86_64-linux.nope'),
+      message: /"?flake-attr"?.*nope/,
+    },
+    {
+      name: 'tarball without disk.raw',
+      args: () => withFlags('--flake-attr', 'wrongMember'),
+      message: /disk\.raw/,
+      exitCode: 2,
+    },
+    {
+      name: 'image file that is not gzip',
+      args: () => withFlags('--image-file', 'not-a-tarball.raw.tar.gz'),
+      message: /gzip/,
+    },
   ];
 
   it('has at least 20 distinct cases', () => {
@@ -118,12 +228,26 @@ describe('no credentials', () => {
     const home = tempDir('home');
     const run = await runCli(
       // .invalid never resolves, so even a stray request could not leave the machine.
-      ['publish', '--project', 'some-project', '--bucket', 'some-bucket', '--image-file', 'image.raw.tar.gz', '--storage-endpoint', 'https://storage.example.invalid', '--compute-endpoint', 'https://compute.example.invalid'],
+      [
+        'publish',
+        '--project',
+        'some-project',
+        '--bucket',
+        'some-bucket',
+        '--image-file',
+        'image.raw.tar.gz',
+        '--storage-endpoint',
+        'https://storage.example.invalid',
+        '--compute-endpoint',
+        'https://compute.example.invalid',
+      ],
       { cwd: ws, env: { HOME: home, METADATA_SERVER_DETECTION: 'none' } },
     );
     expect(run.code).not.toBe(0);
     const errors = run.stderr.split('\n').filter((l) => l.startsWith('error:'));
     expect(errors, run.stderr).toHaveLength(1);
-    expect(errors[0]).toMatch(/No Google credentials found.*google-github-actions\/auth.*GOOGLE_APPLICATION_CREDENTIALS/);
+    expect(errors[0]).toMatch(
+      /No Google credentials found.*google-github-actions\/auth.*GOOGLE_APPLICATION_CREDENTIALS/,
+    );
   });
 });

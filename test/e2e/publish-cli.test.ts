@@ -40,14 +40,22 @@ describe('publish through the CLI against the emulator', () => {
     runCli(
       [
         'publish',
-        '--flake', flake,
-        '--extra-modules', 'runner.nix',
-        '--project', PROJECT,
-        '--bucket', BUCKET,
-        '--family', FAMILY,
-        '--storage-endpoint', emu.url,
-        '--compute-endpoint', emu.url,
-        '--labels', 'team=infra',
+        '--flake',
+        flake,
+        '--extra-modules',
+        'runner.nix',
+        '--project',
+        PROJECT,
+        '--bucket',
+        BUCKET,
+        '--family',
+        FAMILY,
+        '--storage-endpoint',
+        emu.url,
+        '--compute-endpoint',
+        emu.url,
+        '--labels',
+        'team=infra',
         '--json',
         ...extra,
       ],
@@ -76,14 +84,23 @@ describe('publish through the CLI against the emulator', () => {
     expect(image?.name).toBe(first['image-name']);
     expect(image?.status).toBe('READY');
     expect(image?.selfLink).toBe(first['image-self-link']);
-    expect(image?.labels).toMatchObject({ 'managed-by': 'nix-glab-runner', 'nix-hash': first['nix-hash'], team: 'infra' });
+    expect(image?.labels).toMatchObject({
+      'managed-by': 'nix-glab-runner',
+      'nix-hash': first['nix-hash'],
+      team: 'infra',
+    });
     expect(image?.guestOsFeatures.map((f) => f.type).sort()).toEqual(['GVNIC', 'VIRTIO_SCSI_MULTIQUEUE']);
     expect(image?.architecture).toBe('X86_64');
 
     // The object the image came from holds exactly the local tarball's bytes.
     const objectName = (first['gcs-uri'] as string).replace(`gs://${BUCKET}/`, '');
-    const [meta] = await new Storage({ apiEndpoint: emu.url, projectId: PROJECT }).bucket(BUCKET).file(objectName).getMetadata();
-    const tarball = (await import('node:fs')).readdirSync(first['store-path'] as string).find((f) => f.endsWith('.raw.tar.gz'));
+    const [meta] = await new Storage({ apiEndpoint: emu.url, projectId: PROJECT })
+      .bucket(BUCKET)
+      .file(objectName)
+      .getMetadata();
+    const tarball = (await import('node:fs'))
+      .readdirSync(first['store-path'] as string)
+      .find((f) => f.endsWith('.raw.tar.gz'));
     expect(meta.crc32c).toBe(await fileCrc32c(join(first['store-path'] as string, tarball as string)));
     expect(meta.contentType).toBe('application/x-tar');
     expect(meta.contentEncoding).toBeUndefined();
@@ -108,7 +125,9 @@ describe('publish through the CLI against the emulator', () => {
     const changed = JSON.parse(run.stdout) as Record<string, string>;
     expect(changed['nix-hash']).not.toBe(first['nix-hash']);
     expect(changed.skipped).toBe('false');
-    expect((await images()).map((i) => i.name).sort()).toEqual([first['image-name'], changed['image-name']].sort());
+    expect((await images()).map((i) => i.name).sort()).toEqual(
+      [first['image-name'], changed['image-name']].sort(),
+    );
     // Without keep-object the tarball is gone once the image is READY.
     const [exists] = await new Storage({ apiEndpoint: emu.url, projectId: PROJECT })
       .bucket(BUCKET)
@@ -120,14 +139,21 @@ describe('publish through the CLI against the emulator', () => {
   it('refuses to republish a rolled-back build, and makes it current again only when asked', async () => {
     const [newest] = (await images()).sort((a, b) => b.creationTimestamp.localeCompare(a.creationTimestamp));
     const older = (await images()).find((i) => i.name !== newest?.name);
-    const deprecate = await fetch(`${emu.url}/compute/v1/projects/${PROJECT}/global/images/${newest?.name}/deprecate`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ state: 'DEPRECATED', replacement: older?.selfLink }),
-    });
+    const deprecate = await fetch(
+      `${emu.url}/compute/v1/projects/${PROJECT}/global/images/${newest?.name}/deprecate`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ state: 'DEPRECATED', replacement: older?.selfLink }),
+      },
+    );
     expect(deprecate.status).toBe(200);
     const fromFamily = async () =>
-      ((await (await fetch(`${emu.url}/compute/v1/projects/${PROJECT}/global/images/family/${FAMILY}`)).json()) as Image).name;
+      (
+        (await (
+          await fetch(`${emu.url}/compute/v1/projects/${PROJECT}/global/images/family/${FAMILY}`)
+        ).json()) as Image
+      ).name;
     await waitFor(async () => (await fromFamily()) === older?.name);
 
     emu.requests.clear();
@@ -156,4 +182,3 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promi
     await new Promise((r) => setTimeout(r, 50));
   }
 }
-

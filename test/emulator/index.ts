@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type ComputeService, createComputeService } from './compute/index.ts';
 import type { EmulatorContext, EmulatorOptions, EmulatorService } from './context.ts';
-import { FaultRules, type FaultRule, type FaultRuleInput } from './faults.ts';
-import { ApiError, faultyBody, readJson, Router, sendError, sendJson, type RouteContext } from './http.ts';
+import { type FaultRule, type FaultRuleInput, FaultRules } from './faults.ts';
+import { ApiError, faultyBody, type RouteContext, Router, readJson, sendError, sendJson } from './http.ts';
 import { isMutating, RequestLog } from './request-log.ts';
 import { createStorageService, type StorageService } from './storage/index.ts';
-import { createComputeService, type ComputeService } from './compute/index.ts';
 
 export type { EmulatorOptions } from './context.ts';
 export type { FaultRuleInput } from './faults.ts';
@@ -105,7 +105,8 @@ async function handle(ctx: EmulatorContext, req: IncomingMessage, res: ServerRes
     const found = ctx.router.match(method, url.pathname);
     if (!found) {
       req.resume();
-      if (ctx.router.hasPath(url.pathname)) throw new ApiError(405, `Method ${method} is not allowed on ${url.pathname}.`);
+      if (ctx.router.hasPath(url.pathname))
+        throw new ApiError(405, `Method ${method} is not allowed on ${url.pathname}.`);
       throw new ApiError(404, `Not Found: ${method} ${url.pathname}`);
     }
     const routeCtx: RouteContext = {
@@ -145,7 +146,8 @@ function addAdminRoutes(ctx: EmulatorContext): void {
   r.add('GET', '/_emulator/faults', ({ res }) => sendJson(res, 200, { faults: ctx.faults.list() }));
   r.add('POST', '/_emulator/faults', async (c) => {
     const input = await readJson<FaultRuleInput>(c);
-    if (typeof input.path !== 'string') throw new ApiError(400, 'A fault rule needs "path", a regular expression.');
+    if (typeof input.path !== 'string')
+      throw new ApiError(400, 'A fault rule needs "path", a regular expression.');
     let rule: FaultRule;
     try {
       rule = ctx.faults.add(input);

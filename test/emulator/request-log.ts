@@ -14,7 +14,11 @@ export interface LoggedRequest {
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export function isMutating(method: string, path: string, headers: Record<string, string | string[] | undefined>): boolean {
+export function isMutating(
+  method: string,
+  path: string,
+  headers: Record<string, string | string[] | undefined>,
+): boolean {
   if (READ_METHODS.has(method)) return false;
   if (/\/operations\/[^/]+\/wait$/.test(path)) return false;
   // Compute's read-only custom methods are POSTs too: listManagedInstances, listErrors, listPerInstanceConfigs.

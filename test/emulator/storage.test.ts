@@ -163,14 +163,12 @@ describe('Cloud Storage emulator with @google-cloud/storage', () => {
     });
     // A fresh client: the library lowers maxRetries to 0 on its shared retryOptions after any upload
     // without a generation precondition, so an instance that did such uploads never retries again.
-    const [uploaded] = await (await client(emu))
-      .bucket('uploads')
-      .upload(f.path, {
-        destination: 'retried.bin',
-        chunkSize: 4 * MiB,
-        validation: 'crc32c',
-        preconditionOpts: { ifGenerationMatch: 0 },
-      });
+    const [uploaded] = await (await client(emu)).bucket('uploads').upload(f.path, {
+      destination: 'retried.bin',
+      chunkSize: 4 * MiB,
+      validation: 'crc32c',
+      preconditionOpts: { ifGenerationMatch: 0 },
+    });
     expect(uploaded.metadata).toMatchObject({ crc32c: f.crc32c, md5Hash: f.md5Hash, size: f.size });
     const events = emu.storage.uploadEvents;
     const resetAt = events.findIndex((e) => e.outcome === 'reset');

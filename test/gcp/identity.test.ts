@@ -7,7 +7,9 @@ import { fileIdentityHash, imageLabels, storePathHash } from '../../src/identity
 
 describe('image identity', () => {
   it('takes the hash part of a store path and refuses anything else', () => {
-    expect(storePathHash('/nix/store/gshaksf13hr8kqxsxf4yh5v1d4h5adhc-fixture-gce-image')).toBe('gshaksf13hr8kqxsxf4yh5v1d4h5adhc');
+    expect(storePathHash('/nix/store/gshaksf13hr8kqxsxf4yh5v1d4h5adhc-fixture-gce-image')).toBe(
+      'gshaksf13hr8kqxsxf4yh5v1d4h5adhc',
+    );
     // e, o, u and t are not in Nix's base-32 alphabet.
     expect(storePathHash('/nix/store/eshaksf13hr8kqxsxf4yh5v1d4h5adhc-x')).toBeUndefined();
     expect(storePathHash('/tmp/gshaksf13hr8kqxsxf4yh5v1d4h5adhc-x')).toBeUndefined();

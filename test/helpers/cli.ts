@@ -21,7 +21,14 @@ export function runCli(
   opts: { cwd: string; env?: NodeJS.ProcessEnv; entry?: 'src' | 'dist'; timeoutMs?: number },
 ): Promise<CliRun> {
   if (opts.entry !== 'src') assertBundleFresh();
-  const entry = opts.entry !== 'src' ? [join(REPO_ROOT, 'dist/cli/index.js')] : ['--import', pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/esm/index.mjs')).href, join(REPO_ROOT, 'src/cli/index.ts')];
+  const entry =
+    opts.entry !== 'src'
+      ? [join(REPO_ROOT, 'dist/cli/index.js')]
+      : [
+          '--import',
+          pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/esm/index.mjs')).href,
+          join(REPO_ROOT, 'src/cli/index.ts'),
+        ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...entry, ...args], {
       cwd: opts.cwd,
@@ -57,12 +64,16 @@ function assertBundleFresh(): void {
   try {
     bundled = statSync(bundle).mtimeMs;
   } catch {
-    throw new Error('dist/cli/index.js is missing: run `npm run bundle` (the tests run the bundled CLI, as users do).');
+    throw new Error(
+      'dist/cli/index.js is missing: run `npm run bundle` (the tests run the bundled CLI, as users do).',
+    );
   }
   const newest = newestMtime(join(REPO_ROOT, 'src'));
   // A fresh clone writes every file within moments of each other; allow for that.
   if (newest.mtime > bundled + 2_000) {
-    throw new Error(`dist/ is older than ${newest.path}: run \`npm run bundle\` (the tests run the bundled CLI, as users do).`);
+    throw new Error(
+      `dist/ is older than ${newest.path}: run \`npm run bundle\` (the tests run the bundled CLI, as users do).`,
+    );
   }
 }
 

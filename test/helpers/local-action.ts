@@ -9,11 +9,17 @@ import { REPO_ROOT } from './cli.ts';
  */
 export function localAction(envFile: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(REPO_ROOT, 'node_modules/.bin/local-action'), ['run', REPO_ROOT, 'src/main.ts', envFile], {
-      cwd: REPO_ROOT,
-      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(INPUT_|GITHUB_|GOOGLE_|CI$)/.test(k))),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      join(REPO_ROOT, 'node_modules/.bin/local-action'),
+      ['run', REPO_ROOT, 'src/main.ts', envFile],
+      {
+        cwd: REPO_ROOT,
+        env: Object.fromEntries(
+          Object.entries(process.env).filter(([k]) => !/^(INPUT_|GITHUB_|GOOGLE_|CI$)/.test(k)),
+        ),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -24,5 +30,7 @@ export function localAction(envFile: string): Promise<{ code: number | null; out
 
 /** local-action prints each core.setOutput call as `::set-output name=N::V`. */
 export function outputsOf(out: string): Record<string, string> {
-  return Object.fromEntries([...out.matchAll(/^::set-output name=([^:]+)::(.*)$/gm)].map((m) => [m[1], m[2]]));
+  return Object.fromEntries(
+    [...out.matchAll(/^::set-output name=([^:]+)::(.*)$/gm)].map((m) => [m[1], m[2]]),
+  );
 }

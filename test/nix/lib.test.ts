@@ -160,10 +160,14 @@ describe('lib.imageNameTemplate', () => {
   beforeAll(requireNixInstantiate);
 
   it('keeps a long prefix to 30 characters without a trailing dash, so the rendered name fits in 63', () => {
-    const template = nixEval(`${LIB}.imageNameTemplate "nixos-image-25.11.x86_64-linux-gitlab-runner-extra"`) as string;
+    const template = nixEval(
+      `${LIB}.imageNameTemplate "nixos-image-25.11.x86_64-linux-gitlab-runner-extra"`,
+    ) as string;
     expect(template).toBe('nixos-image-25-11-x86-64-linux-{hash}');
     expect(template.replace('{hash}', 'x'.repeat(32)).length).toBeLessThanOrEqual(63);
-    expect(nixEval(`${LIB}.imageNameTemplate "abcdefghijklmnopqrstuvwxyz-abc-def"`)).toBe('abcdefghijklmnopqrstuvwxyz-abc-{hash}');
+    expect(nixEval(`${LIB}.imageNameTemplate "abcdefghijklmnopqrstuvwxyz-abc-def"`)).toBe(
+      'abcdefghijklmnopqrstuvwxyz-abc-{hash}',
+    );
   });
 });
 

@@ -27,7 +27,9 @@ describe('console progress', () => {
         tick(10);
       }
     });
-    const lines = text().split('\n').filter((l) => l.startsWith('upload:'));
+    const lines = text()
+      .split('\n')
+      .filter((l) => l.startsWith('upload:'));
     expect(lines).toHaveLength(11); // 0%, 10%, …, 100%
     expect(lines.at(-1)).toBe('upload: 100% 100/100 MiB (100 MiB/s)');
   });
@@ -38,7 +40,11 @@ describe('console progress', () => {
       reporter.progress('build', i * MiB, undefined);
       tick(1_000);
     }
-    expect(text().split('\n').filter((l) => l.startsWith('build:'))).toHaveLength(3);
+    expect(
+      text()
+        .split('\n')
+        .filter((l) => l.startsWith('build:')),
+    ).toHaveLength(3);
   });
 
   it('redraws one terminal line and ends it when the stage ends', async () => {

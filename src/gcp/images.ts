@@ -105,7 +105,7 @@ export class Images {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const image = await this.get(name);
-      if (!image || image.status !== 'PENDING') return image;
+      if (image?.status !== 'PENDING') return image;
       if (Date.now() > deadline) return image;
       await new Promise((r) => setTimeout(r, pollMs));
     }

@@ -53,6 +53,7 @@ export async function wasmCrc32cGenerator(poolSize = 4): Promise<() => Crc32cVal
 export async function fileCrc32c(path: string): Promise<string> {
   const hasher = await createCRC32(CASTAGNOLI);
   hasher.init();
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) hasher.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 }))
+    hasher.update(chunk as Buffer);
   return Buffer.from(hasher.digest('binary')).toString('base64');
 }

@@ -10,7 +10,11 @@ import { fileCrc32c, wasmCrc32cGenerator } from './crc32c.ts';
 import { type Endpoints, GOOGLE_STORAGE } from './endpoints.ts';
 import { GcpApiError, googleErrorMessage, isRetryableStatus } from './errors.ts';
 
-export async function storageClient(endpoints: Endpoints, credentials: Credentials, projectId: string): Promise<Storage> {
+export async function storageClient(
+  endpoints: Endpoints,
+  credentials: Credentials,
+  projectId: string,
+): Promise<Storage> {
   const custom = endpoints.storage !== GOOGLE_STORAGE;
   return new Storage({
     projectId,
@@ -28,10 +32,16 @@ export async function checkBucket(storage: Storage, bucket: string): Promise<voi
   try {
     [exists] = await storage.bucket(bucket).exists();
   } catch (err) {
-    throw new GcpApiError(`checking bucket "${bucket}" failed: ${(err as Error).message}`, (err as { code?: number }).code ?? 0);
+    throw new GcpApiError(
+      `checking bucket "${bucket}" failed: ${(err as Error).message}`,
+      (err as { code?: number }).code ?? 0,
+    );
   }
   if (!exists) {
-    throw new UserError(`Input "bucket" names gs://${bucket}, which does not exist or is not visible to these credentials; create it or fix the name.`, 'bucket');
+    throw new UserError(
+      `Input "bucket" names gs://${bucket}, which does not exist or is not visible to these credentials; create it or fix the name.`,
+      'bucket',
+    );
   }
 }
 
@@ -56,9 +66,9 @@ export interface UploadOptions {
 
 /**
  * Uploads the tarball resumably, CRC32C-validated end to end. The library opens the session (auth,
- * metadata, preconditions); `putSession` streams the bytes in one request. `ifGenerationMatch: 0` makes
- * it create-only. The content type is tar and there is never a gzip Content-Encoding: GCE refuses
- * gzip-encoded objects.
+ * metadata, preconditions); `putSession` streams the bytes in one request (behind an HTTP proxy the
+ * library sends them). `ifGenerationMatch: 0` makes it create-only. The content type is tar and there is
+ * never a gzip Content-Encoding: GCE refuses gzip-encoded objects.
  */
 export async function uploadImageObject(storage: Storage, opts: UploadOptions): Promise<UploadedObject> {
   const file = storage.bucket(opts.bucket).file(opts.object);
@@ -68,39 +78,99 @@ export async function uploadImageObject(storage: Storage, opts: UploadOptions): 
   if (existing) {
     const crc32c = await fileCrc32c(opts.file);
     if (existing.crc32c === crc32c && Number(existing.size) === size) {
-      opts.reporter.info(`gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${crc32c}); not uploading again.`);
+      opts.reporter.info(
+        `gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${crc32c}); not uploading again.`,
+      );
       return result(opts, existing.generation, crc32c, size, true);
     }
-    opts.reporter.warn(`gs://${opts.bucket}/${opts.object} exists with other content; replacing generation ${existing.generation}.`);
+    opts.reporter.warn(
+      `gs://${opts.bucket}/${opts.object} exists with other content; replacing generation ${existing.generation}.`,
+    );
     ifGenerationMatch = existing.generation;
   }
 
   const failed = (err: Error & { code?: number | string; status?: number }) => {
-    if (err instanceof GcpApiError) throw new GcpApiError(`uploading to gs://${opts.bucket}/${opts.object} failed: ${err.message}`, err.status, err.reason);
-    throw new GcpApiError(`uploading to gs://${opts.bucket}/${opts.object} failed: ${err.message}`, Number(err.code ?? err.status) || 0);
+    if (err instanceof GcpApiError)
+      throw new GcpApiError(
+        `uploading to gs://${opts.bucket}/${opts.object} failed: ${err.message}`,
+        err.status,
+        err.reason,
+      );
+    throw new GcpApiError(
+      `uploading to gs://${opts.bucket}/${opts.object} failed: ${err.message}`,
+      Number(err.code ?? err.status) || 0,
+    );
   };
   const started = Date.now();
-  const [uri] = await file
-    .createResumableUpload({
-      preconditionOpts: { ifGenerationMatch },
-      metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
-    })
-    .catch(failed);
-  const sent = await putSession(uri, opts.file, size, (done) => opts.reporter.progress('upload', done, size)).catch(failed);
-  if (sent.object.crc32c !== sent.crc32c || Number(sent.object.size) !== size) {
-    // As the library does on a mismatch: remove the bad object, then fail.
-    await deleteObject(storage, opts.bucket, opts.object, String(sent.object.generation)).catch(() => undefined);
-    throw new GcpApiError(
-      `uploading to gs://${opts.bucket}/${opts.object} failed: the stored object has CRC32C ${sent.object.crc32c} and ${sent.object.size} bytes, but the file has CRC32C ${sent.crc32c} and ${size} bytes; the object was deleted`,
-      0,
-      'FILE_NO_UPLOAD',
-    );
-  }
+  const sent = behindProxy()
+    ? await libraryUpload(storage, opts, ifGenerationMatch, size).catch(failed)
+    : await leanUpload(storage, file, opts, ifGenerationMatch, size).catch(failed);
   const seconds = (Date.now() - started) / 1000;
   opts.reporter.info(
     `Uploaded ${(size / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(1)}s (${(size / 2 ** 20 / Math.max(seconds, 0.001)).toFixed(0)} MiB/s), CRC32C ${sent.crc32c}.`,
   );
-  return result(opts, String(sent.object.generation), sent.crc32c, size, false);
+  return result(opts, sent.generation, sent.crc32c, size, false);
+}
+
+/** The stored object's generation and CRC32C, once its CRC32C is known to match the file's. */
+interface Sent {
+  generation: string;
+  crc32c: string;
+}
+
+/**
+ * An HTTP(S) proxy in the environment: gaxios (the library's transport) honours it and NO_PROXY, our PUT
+ * does not, so behind a proxy the library sends the bytes, slower but through the proxy.
+ */
+function behindProxy(): boolean {
+  const env = process.env;
+  return Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy);
+}
+
+/** The library's own single-request resumable upload, CRC32C-validated by the library. */
+async function libraryUpload(
+  storage: Storage,
+  opts: UploadOptions,
+  ifGenerationMatch: string | number,
+  size: number,
+): Promise<Sent> {
+  const [uploaded] = await storage.bucket(opts.bucket).upload(opts.file, {
+    destination: opts.object,
+    resumable: true,
+    validation: 'crc32c',
+    gzip: false,
+    preconditionOpts: { ifGenerationMatch },
+    metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
+    onUploadProgress: (e: { bytesWritten: number }) => opts.reporter.progress('upload', e.bytesWritten, size),
+  });
+  return { generation: String(uploaded.metadata.generation), crc32c: String(uploaded.metadata.crc32c) };
+}
+
+/** The library opens the session; `putSession` sends the bytes; the stored CRC32C and size are checked. */
+async function leanUpload(
+  storage: Storage,
+  file: File,
+  opts: UploadOptions,
+  ifGenerationMatch: string | number,
+  size: number,
+): Promise<Sent> {
+  const [uri] = await file.createResumableUpload({
+    preconditionOpts: { ifGenerationMatch },
+    metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
+  });
+  const sent = await putSession(uri, opts.file, size, (done) => opts.reporter.progress('upload', done, size));
+  if (sent.object.crc32c !== sent.crc32c || Number(sent.object.size) !== size) {
+    // As the library does on a mismatch: remove the bad object, then fail.
+    await deleteObject(storage, opts.bucket, opts.object, String(sent.object.generation)).catch(
+      () => undefined,
+    );
+    throw new GcpApiError(
+      `the stored object has CRC32C ${sent.object.crc32c} and ${sent.object.size} bytes, but the file has CRC32C ${sent.crc32c} and ${size} bytes; the object was deleted`,
+      0,
+      'FILE_NO_UPLOAD',
+    );
+  }
+  return { generation: String(sent.object.generation), crc32c: sent.crc32c };
 }
 
 /** Read size and reads in flight for `putSession`: 4 × 1 MiB buffers, reused for the whole file. */
@@ -122,7 +192,12 @@ interface StoredObject {
  * CPU per byte that reading into a few reused buffers does. On a broken connection or a retryable status
  * it asks the session how much it holds and continues from there, as the library would.
  */
-async function putSession(uri: string, path: string, size: number, progress: (done: number) => void): Promise<{ object: StoredObject; crc32c: string }> {
+async function putSession(
+  uri: string,
+  path: string,
+  size: number,
+  progress: (done: number) => void,
+): Promise<{ object: StoredObject; crc32c: string }> {
   const hasher = (await wasmCrc32cGenerator(1))();
   const fh = await open(path, 'r');
   let hashed = 0;
@@ -133,7 +208,8 @@ async function putSession(uri: string, path: string, size: number, progress: (do
         if (attempt > 1) {
           // Ask the session what it holds before sending again (a status query, never a mutation).
           const status = await queryCommitted(uri, size);
-          if (status.done) return { object: status.done, crc32c: await wholeFileCrc(hasher, hashed, size, path) };
+          if (status.done)
+            return { object: status.done, crc32c: await wholeFileCrc(hasher, hashed, size, path) };
           offset = status.committed;
         }
         const res = await putRange(uri, fh, offset, size, (chunk, at) => {
@@ -144,7 +220,8 @@ async function putSession(uri: string, path: string, size: number, progress: (do
           }
           progress(at + chunk.length);
         });
-        if (res.status === 200 || res.status === 201) return { object: JSON.parse(res.body) as StoredObject, crc32c: hasher.toString() };
+        if (res.status === 200 || res.status === 201)
+          return { object: JSON.parse(res.body) as StoredObject, crc32c: hasher.toString() };
         const { message, reason } = googleErrorMessage(res.status, res.body);
         throw new GcpApiError(message, res.status, reason);
       } catch (err) {
@@ -160,7 +237,12 @@ async function putSession(uri: string, path: string, size: number, progress: (do
 }
 
 /** Finishing after a status query said "complete" is only possible when every byte was hashed. */
-async function wholeFileCrc(hasher: { toString(): string }, hashed: number, size: number, path: string): Promise<string> {
+async function wholeFileCrc(
+  hasher: { toString(): string },
+  hashed: number,
+  size: number,
+  path: string,
+): Promise<string> {
   return hashed === size ? hasher.toString() : fileCrc32c(path);
 }
 
@@ -176,7 +258,10 @@ function putRange(
     const url = new URL(uri);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const range = size === 0 ? 'bytes */0' : `bytes ${offset}-${size - 1}/${size}`;
-    const req = send(url, { method: 'PUT', headers: { 'content-length': size - offset, 'content-range': range } });
+    const req = send(url, {
+      method: 'PUT',
+      headers: { 'content-length': size - offset, 'content-range': range },
+    });
     let settled = false;
     const fail = (err: Error) => {
       if (settled) return;
@@ -206,7 +291,8 @@ function putRange(
         await flushed[k];
         const buf = ring[k] as Buffer;
         const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - at), at);
-        if (bytesRead === 0) throw new Error(`${size - at} bytes short of the ${size} the file had when the upload started`);
+        if (bytesRead === 0)
+          throw new Error(`${size - at} bytes short of the ${size} the file had when the upload started`);
         const chunk = buf.subarray(0, bytesRead);
         onChunk(chunk, at);
         flushed[k] = new Promise((done) => req.write(chunk, () => done()));
@@ -218,10 +304,17 @@ function putRange(
 }
 
 /** A status query (`Content-Range: bytes *\/N`): how many bytes the session holds, or the object when complete. */
-async function queryCommitted(uri: string, size: number): Promise<{ committed: number; done?: StoredObject }> {
-  const res = await fetch(uri, { method: 'PUT', headers: { 'content-range': `bytes */${size}`, 'content-length': '0' } });
+async function queryCommitted(
+  uri: string,
+  size: number,
+): Promise<{ committed: number; done?: StoredObject }> {
+  const res = await fetch(uri, {
+    method: 'PUT',
+    headers: { 'content-range': `bytes */${size}`, 'content-length': '0' },
+  });
   const body = await res.text();
-  if (res.status === 200 || res.status === 201) return { committed: size, done: JSON.parse(body) as StoredObject };
+  if (res.status === 200 || res.status === 201)
+    return { committed: size, done: JSON.parse(body) as StoredObject };
   if (res.status !== 308) {
     const { message, reason } = googleErrorMessage(res.status, body);
     throw new GcpApiError(message, res.status, reason);
@@ -230,12 +323,22 @@ async function queryCommitted(uri: string, size: number): Promise<{ committed: n
   return { committed: m ? Number(m[1]) + 1 : 0 };
 }
 
-export async function deleteObject(storage: Storage, bucket: string, object: string, generation: string): Promise<void> {
+export async function deleteObject(
+  storage: Storage,
+  bucket: string,
+  object: string,
+  generation: string,
+): Promise<void> {
   // The generation guard keeps us from deleting an object someone replaced in the meantime.
-  await storage.bucket(bucket).file(object, { generation: Number(generation) }).delete({ ignoreNotFound: true });
+  await storage
+    .bucket(bucket)
+    .file(object, { generation: Number(generation) })
+    .delete({ ignoreNotFound: true });
 }
 
-async function objectMetadata(file: File): Promise<{ crc32c?: string; size?: string | number; generation: string } | undefined> {
+async function objectMetadata(
+  file: File,
+): Promise<{ crc32c?: string; size?: string | number; generation: string } | undefined> {
   try {
     const [meta] = await file.getMetadata();
     return { crc32c: meta.crc32c, size: meta.size, generation: String(meta.generation) };
@@ -245,6 +348,20 @@ async function objectMetadata(file: File): Promise<{ crc32c?: string; size?: str
   }
 }
 
-function result(opts: UploadOptions, generation: string, crc32c: string, size: number, reused: boolean): UploadedObject {
-  return { bucket: opts.bucket, name: opts.object, gcsUri: `gs://${opts.bucket}/${opts.object}`, generation, crc32c, size, reused };
+function result(
+  opts: UploadOptions,
+  generation: string,
+  crc32c: string,
+  size: number,
+  reused: boolean,
+): UploadedObject {
+  return {
+    bucket: opts.bucket,
+    name: opts.object,
+    gcsUri: `gs://${opts.bucket}/${opts.object}`,
+    generation,
+    crc32c,
+    size,
+    reused,
+  };
 }

@@ -8,7 +8,23 @@ const entries = [
 ];
 for (const { src, out } of entries) {
   rmSync(out, { recursive: true, force: true });
-  execFileSync('ncc', ['build', src, '-o', out, '--minify', '--license', 'licenses.txt', '--quiet', '--target', 'es2023', '--transpile-only'], { stdio: 'inherit' });
+  execFileSync(
+    'ncc',
+    [
+      'build',
+      src,
+      '-o',
+      out,
+      '--minify',
+      '--license',
+      'licenses.txt',
+      '--quiet',
+      '--target',
+      'es2023',
+      '--transpile-only',
+    ],
+    { stdio: 'inherit' },
+  );
 }
 // ncc keeps the shebang of the entry; make the CLI executable for `npx` and the flake's wrapper.
 const cli = 'dist/cli/index.js';

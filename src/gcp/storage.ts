@@ -263,6 +263,7 @@ function putRange(
       headers: { 'content-length': size - offset, 'content-range': range },
     });
     let settled = false;
+    let bodySent = false;
     const fail = (err: Error) => {
       if (settled) return;
       settled = true;
@@ -279,6 +280,9 @@ function putRange(
       res.on('end', () => {
         if (settled) return;
         settled = true;
+        // An answer before the whole body was sent (an error, a precondition): drop the half-sent request
+        // rather than leave a connection that still owes its Content-Length.
+        if (!bodySent) req.destroy();
         resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString('utf8') });
       });
     });
@@ -298,6 +302,8 @@ function putRange(
         flushed[k] = new Promise((done) => req.write(chunk, () => done()));
         at += bytesRead;
       }
+      if (settled) return;
+      bodySent = true;
       req.end();
     })().catch(fail);
   });

@@ -12,7 +12,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildUploadWorker } from './lib/build-worker.ts';
 import { bundleFigures } from './lib/bundle.ts';
-import { buildFreshBundles } from './lib/fresh-bundle.ts';
 import {
   curlUpload,
   deleteObject,
@@ -22,11 +21,12 @@ import {
   workerUpload,
 } from './lib/clients.ts';
 import { writeRandomFile } from './lib/files.ts';
+import { buildFreshBundles } from './lib/fresh-bundle.ts';
 import { hashSpeeds } from './lib/hash-speed.ts';
 import { noopRebuild } from './lib/noop.ts';
 import { startService, stopService } from './lib/proc.ts';
 import { renderReadme } from './lib/report.ts';
-import { median, MiB, mibps, round } from './lib/stats.ts';
+import { MiB, median, mibps, round } from './lib/stats.ts';
 import type { VariantName } from './lib/variants.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');

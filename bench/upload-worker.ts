@@ -3,11 +3,12 @@
  * Prints one JSON line: seconds, bytes, peak RSS and the CRC32C the server reported.
  * `ours` is exactly the pipeline's upload; the other variants are the candidates of issue 8 §5.
  */
-import { uploadImageObject, storageClient } from '../src/gcp/storage.ts';
+
 import { credentialsFor } from '../src/gcp/auth.ts';
 import { resolveEndpoints } from '../src/gcp/endpoints.ts';
+import { storageClient, uploadImageObject } from '../src/gcp/storage.ts';
 import { silentReporter } from '../src/report/events.ts';
-import { VARIANTS, type UploadJob } from './lib/variants.ts';
+import { type UploadJob, VARIANTS } from './lib/variants.ts';
 
 const job = JSON.parse(process.argv[2] as string) as UploadJob;
 const started = performance.now();

@@ -2,8 +2,9 @@
  * Bundles the upload worker with esbuild (tsx's own, already installed) so it runs on plain Node like the
  * shipped ncc bundle: running it through tsx would add a loader thread (~17 MB) to every RSS figure.
  */
-import { build } from 'esbuild';
+
 import { join } from 'node:path';
+import { build } from 'esbuild';
 
 export async function buildUploadWorker(repo: string): Promise<string> {
   const outfile = join(repo, 'bench', 'build', 'upload-worker.mjs');

@@ -1,8 +1,8 @@
 /** The three upload clients of issue 8 §1, each run as its own process against one endpoint. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { UploadJob } from './variants.ts';
 import { mustSucceed, runTimed } from './proc.ts';
+import type { UploadJob } from './variants.ts';
 
 export interface UploadRun {
   seconds: number;

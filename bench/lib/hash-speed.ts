@@ -7,7 +7,7 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { CRC32C } from '@google-cloud/storage';
 import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 import { wasmCrc32cGenerator } from '../../src/gcp/crc32c.ts';
-import { median, MiB, mibps } from './stats.ts';
+import { MiB, median, mibps } from './stats.ts';
 
 export interface HashSpeeds {
   library_js_crc32c: number;

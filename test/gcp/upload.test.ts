@@ -39,7 +39,13 @@ describe('uploadImageObject', () => {
 
   const upload = (object: string) => {
     const reporter = recordingReporter();
-    const done = uploadImageObject(storage, { bucket: BUCKET, object, file: file.path, metadata: { 'nix-hash': 'h' }, reporter });
+    const done = uploadImageObject(storage, {
+      bucket: BUCKET,
+      object,
+      file: file.path,
+      metadata: { 'nix-hash': 'h' },
+      reporter,
+    });
     return { done, reporter };
   };
   const stored = async (object: string) => (await storage.bucket(BUCKET).file(object).getMetadata())[0];
@@ -48,10 +54,22 @@ describe('uploadImageObject', () => {
     const { done, reporter } = upload('plain.raw.tar.gz');
     const result = await done;
     const meta = await stored('plain.raw.tar.gz');
-    expect(result).toMatchObject({ reused: false, crc32c: file.crc32c, size: file.size, generation: String(meta.generation) });
-    expect(meta).toMatchObject({ crc32c: file.crc32c, md5Hash: file.md5Hash, contentType: 'application/x-tar', metadata: { 'nix-hash': 'h' } });
+    expect(result).toMatchObject({
+      reused: false,
+      crc32c: file.crc32c,
+      size: file.size,
+      generation: String(meta.generation),
+    });
+    expect(meta).toMatchObject({
+      crc32c: file.crc32c,
+      md5Hash: file.md5Hash,
+      contentType: 'application/x-tar',
+      metadata: { 'nix-hash': 'h' },
+    });
     expect(meta.contentEncoding).toBeUndefined();
-    expect(reporter.lines.filter((l) => l.startsWith('progress: upload')).at(-1)).toBe(`progress: upload ${file.size}/${file.size}`);
+    expect(reporter.lines.filter((l) => l.startsWith('progress: upload')).at(-1)).toBe(
+      `progress: upload ${file.size}/${file.size}`,
+    );
     // One session, one PUT: nothing was sent twice.
     expect(emu.storage.uploadEvents.map((e) => e.outcome)).toEqual(['finalized']);
   });
@@ -76,14 +94,18 @@ describe('uploadImageObject', () => {
 
   it('deletes the object and fails when the stored CRC32C differs from what was sent', async () => {
     emu.faults.add({ method: 'PUT', path: PUT_PATH, corruptChecksum: true, count: 1 });
-    await expect(upload('corrupt.raw.tar.gz').done).rejects.toThrow(/CRC32C .* but the file has CRC32C .*; the object was deleted/);
+    await expect(upload('corrupt.raw.tar.gz').done).rejects.toThrow(
+      /CRC32C .* but the file has CRC32C .*; the object was deleted/,
+    );
     const [exists] = await storage.bucket(BUCKET).file('corrupt.raw.tar.gz').exists();
     expect(exists).toBe(false);
   });
 
   it('fails at once on a final error such as an expired session, without retrying', async () => {
     emu.faults.add({ method: 'PUT', path: PUT_PATH, status: 410, count: 1 });
-    await expect(upload('gone.raw.tar.gz').done).rejects.toThrow(/uploading to gs:\/\/upload-images\/gone\.raw\.tar\.gz failed/);
+    await expect(upload('gone.raw.tar.gz').done).rejects.toThrow(
+      /uploading to gs:\/\/upload-images\/gone\.raw\.tar\.gz failed/,
+    );
     expect(emu.requests.entries.filter((r) => r.method === 'PUT')).toHaveLength(1);
   });
 

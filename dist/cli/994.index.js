@@ -16,7 +16,9 @@ function summaryMarkdown(result) {
         .filter(([, v]) => v !== '')
         .map(([k, v]) => `| ${k} | \`${v}\` |`);
     const steps = result.steps.map((s) => `| ${s.stage} | ${s.result} |`);
-    const headline = result.outputs.skipped === 'true' ? 'Nothing to publish: this build is already an image.' : `Published **${result.outputs['image-name']}**.`;
+    const headline = result.outputs.skipped === 'true'
+        ? 'Nothing to publish: this build is already an image.'
+        : `Published **${result.outputs['image-name']}**.`;
     return [
         '## nix-glab-runner publish',
         '',

@@ -1,0 +1,2962 @@
+export const id = 117;
+export const ids = [117];
+export const modules = {
+
+/***/ 9117:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+// ESM COMPAT FLAG
+__webpack_require__.r(__webpack_exports__);
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  runCommand: () => (/* binding */ runCommand)
+});
+
+// EXTERNAL MODULE: ./src/config.ts + 2 modules
+var src_config = __webpack_require__(1943);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __webpack_require__(3916);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __webpack_require__(7598);
+// EXTERNAL MODULE: ./src/gcp/errors.ts
+var gcp_errors = __webpack_require__(3795);
+;// CONCATENATED MODULE: ./src/gcp/operations.ts
+
+/** The operations collection an operation lives in: global, regional or zonal. */
+function operationPath(project, op) {
+    const last = (url) => url.slice(url.lastIndexOf('/') + 1);
+    if (op.zone)
+        return `/projects/${project}/zones/${last(op.zone)}/operations/${op.name}`;
+    if (op.region)
+        return `/projects/${project}/regions/${last(op.region)}/operations/${op.name}`;
+    return `/projects/${project}/global/operations/${op.name}`;
+}
+/**
+ * Waits until the operation is DONE. `operations.wait` returns after at most ~2 minutes even when not
+ * done, so this loops; then it turns `error.errors[]` into an error carrying GCE's own message.
+ */
+async function waitForOperation(rest, project, op, opts) {
+    const deadline = Date.now() + opts.timeoutMs;
+    let current = op;
+    while (current.status !== 'DONE') {
+        if (Date.now() >= deadline) {
+            throw new gcp_errors/* GcpApiError */.FL(`${opts.what} did not finish within ${Math.round(opts.timeoutMs / 1000)}s (operation ${current.name} is ${current.status}); it goes on in Google Cloud, and the next run picks it up instead of starting another`, 504, 'timeout');
+        }
+        current = await rest.call({
+            method: 'POST',
+            path: `${operationPath(project, current)}/wait`,
+            what: `waiting for operation ${current.name}`,
+        });
+        opts.onPoll?.(current);
+    }
+    const errors = current.error?.errors ?? [];
+    if (errors.length > 0) {
+        const message = errors.map((e) => e.message ?? e.code).join('; ');
+        throw new gcp_errors/* GcpApiError */.FL(`${opts.what} failed: ${message}`, current.httpErrorStatusCode ?? 400, errors[0]?.code);
+    }
+    return current;
+}
+
+;// CONCATENATED MODULE: ./src/gcp/resource-path.ts
+/**
+ * Compute Engine refers to resources by full URL (`https://compute.googleapis.com/compute/v1/projects/…`),
+ * by partial path (`projects/p/global/images/x`) or, within a project, by bare name. Comparisons happen on
+ * the partial path, so a link from any endpoint (Google's, a private one, the emulator) compares equal.
+ */
+function resourcePath(ref) {
+    const at = ref.indexOf('projects/');
+    return at >= 0 ? ref.slice(at).replace(/[?#].*$/, '') : ref;
+}
+/** The last path segment: a resource's name. */
+function lastSegment(ref) {
+    return ref.slice(ref.lastIndexOf('/') + 1);
+}
+/** The image path a `sourceImage` names, `projects/P/global/images/N` or `…/images/family/F`. */
+function imagePath(project, ref) {
+    const path = resourcePath(ref);
+    if (path.startsWith('projects/'))
+        return path;
+    if (path.startsWith('global/'))
+        return `projects/${project}/${path}`;
+    return `projects/${project}/global/images/${lastSegment(path)}`;
+}
+
+;// CONCATENATED MODULE: ./src/gcp/groups.ts
+
+
+
+/** Parses the `instance-group` input (`zones/Z/instanceGroupManagers/N` or `regions/R/…`). */
+function groupRef(project, instanceGroup) {
+    const m = /^((?:zones|regions)\/[^/]+)\/instanceGroupManagers\/([^/]+)$/.exec(instanceGroup);
+    if (!m)
+        throw new Error(`"${instanceGroup}" is not zones/Z/instanceGroupManagers/N or regions/R/instanceGroupManagers/N`);
+    const scope = m[1];
+    const name = m[2];
+    return {
+        project,
+        scope,
+        name,
+        path: `projects/${project}/${scope}/instanceGroupManagers/${name}`,
+        regional: scope.startsWith('regions/'),
+    };
+}
+/** True when the group keeps per-instance state, which rules out a PROACTIVE update policy. */
+function isStateful(group) {
+    if (group.status?.stateful?.hasStatefulConfig)
+        return true;
+    const preserved = group.statefulPolicy?.preservedState ?? {};
+    return Object.values(preserved).some((v) => v !== undefined && Object.keys(v).length > 0);
+}
+/** The zone and name of a managed instance, from its URL. */
+function instanceLocation(mi) {
+    const path = resourcePath(mi.instance);
+    const m = /zones\/([^/]+)\/instances\/([^/]+)/.exec(path);
+    return { zone: m?.[1] ?? '', name: mi.name ?? m?.[2] ?? lastSegment(path) };
+}
+/** Managed instance groups: read, patch, list members, apply updates to chosen members. */
+class Groups {
+    rest;
+    project;
+    constructor(rest, project) {
+        this.rest = rest;
+        this.project = project;
+    }
+    get(ref) {
+        return this.rest.call({
+            method: 'GET',
+            path: `/${ref.path}`,
+            what: `reading instance group "${ref.path}"`,
+            allowNotFound: true,
+        });
+    }
+    /** A JSON merge patch guarded by the group's fingerprint; waits until the operation is done. */
+    async patch(ref, body, timeoutMs) {
+        const what = `updating instance group "${ref.path}"`;
+        const op = await this.rest.call({
+            method: 'PATCH',
+            path: `/${ref.path}`,
+            query: { requestId: (0,external_node_crypto_.randomUUID)() },
+            body,
+            what,
+        });
+        await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
+    }
+    /** Every member with its current action and template (read-only, though the method is a POST). */
+    async listManaged(ref) {
+        const out = [];
+        let pageToken;
+        do {
+            const res = await this.rest.call({
+                method: 'POST',
+                path: `/${ref.path}/listManagedInstances`,
+                query: { maxResults: 500, pageToken },
+                what: `listing the instances of group "${ref.path}"`,
+            });
+            out.push(...(res.managedInstances ?? []));
+            pageToken = res.nextPageToken;
+        } while (pageToken);
+        return out;
+    }
+    /** Replaces the given members with the group's current version now, whatever the update policy. */
+    async replace(ref, instanceUrls, timeoutMs) {
+        const what = `replacing ${instanceUrls.map((u) => lastSegment(u)).join(', ')} in group "${ref.path}"`;
+        const op = await this.rest.call({
+            method: 'POST',
+            path: `/${ref.path}/applyUpdatesToInstances`,
+            query: { requestId: (0,external_node_crypto_.randomUUID)() },
+            body: {
+                instances: instanceUrls.map(resourcePath),
+                minimalAction: 'REPLACE',
+                mostDisruptiveAllowedAction: 'REPLACE',
+            },
+            what,
+        });
+        await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
+    }
+}
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __webpack_require__(6760);
+// EXTERNAL MODULE: ./node_modules/google-auth-library/build/src/index.js
+var src = __webpack_require__(492);
+;// CONCATENATED MODULE: ./src/gcp/auth.ts
+
+
+const SCOPES = ['https://www.googleapis.com/auth/cloud-platform'];
+function credentialsFor(endpoints) {
+    if (endpoints.loopback)
+        return { auth: undefined, headers: async () => ({}) };
+    const auth = new src.GoogleAuth({ scopes: SCOPES });
+    return {
+        auth,
+        async headers() {
+            try {
+                const client = await auth.getClient();
+                const headers = await client.getRequestHeaders();
+                return Object.fromEntries(headers.entries());
+            }
+            catch (err) {
+                throw noCredentials(err);
+            }
+        },
+    };
+}
+async function resolveProject(project, credentials) {
+    if (project)
+        return project;
+    if (!credentials.auth) {
+        throw new errors/* UserError */.f('Input "project" is required when talking to the local emulator.', 'project');
+    }
+    try {
+        return await credentials.auth.getProjectId();
+    }
+    catch {
+        throw new errors/* UserError */.f('Input "project" is not set and Application Default Credentials name no project; set "project" or GOOGLE_CLOUD_PROJECT.', 'project');
+    }
+}
+function noCredentials(err) {
+    const detail = err.message.split('\n')[0];
+    return new errors/* UserError */.f(`No Google credentials found (${detail}); on GitHub run google-github-actions/auth first, on GitLab set GOOGLE_APPLICATION_CREDENTIALS to an external_account file, locally run "gcloud auth application-default login".`, 'project', 4);
+}
+
+;// CONCATENATED MODULE: ./src/gcp/endpoints.ts
+const GOOGLE_STORAGE = 'https://storage.googleapis.com';
+const GOOGLE_COMPUTE = 'https://compute.googleapis.com/compute/v1';
+function resolveEndpoints(storageEndpoint, computeEndpoint) {
+    const storage = trimSlash(storageEndpoint || GOOGLE_STORAGE).replace(/\/storage\/v1$/, '');
+    // Accept both `http://host:port` and gcloud's override form `http://host:port/compute/v1/`.
+    const computeBase = trimSlash(computeEndpoint || GOOGLE_COMPUTE).replace(/\/compute\/v1$/, '');
+    return {
+        storage,
+        compute: `${computeBase}/compute/v1`,
+        loopback: isLoopback(storage) && isLoopback(computeBase),
+    };
+}
+function isLoopback(url) {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+/**
+ * The `rawDisk.source` for an uploaded object. GCE itself reads the object, so it always gets the
+ * documented form, even when we uploaded through a private endpoint (the emulator resolves it too).
+ */
+function rawDiskSource(bucket, object) {
+    return `${GOOGLE_STORAGE}/${bucket}/${object.split('/').map(encodeURIComponent).join('/')}`;
+}
+function trimSlash(url) {
+    return url.replace(/\/+$/, '');
+}
+
+;// CONCATENATED MODULE: ./src/gcp/image-family.ts
+
+
+/** The family-wide image calls retention and rollback need: list, getFromFamily, deprecate. */
+class ImageFamily {
+    rest;
+    project;
+    family;
+    constructor(rest, project, family) {
+        this.rest = rest;
+        this.project = project;
+        this.family = family;
+    }
+    get base() {
+        return `/projects/${this.project}/global/images`;
+    }
+    /** Every image of the family, whatever its state or labels (all pages). */
+    async list() {
+        const out = [];
+        let pageToken;
+        do {
+            const res = await this.rest.call({
+                method: 'GET',
+                path: this.base,
+                query: { filter: `family = "${this.family}"`, maxResults: 500, pageToken },
+                what: `listing the images of family "${this.family}"`,
+            });
+            out.push(...(res.items ?? []));
+            pageToken = res.nextPageToken;
+        } while (pageToken);
+        return out;
+    }
+    /** The newest non-deprecated image of the family, as instances following the family get it. */
+    newest() {
+        return this.rest.call({
+            method: 'GET',
+            path: `${this.base}/family/${this.family}`,
+            what: `reading the newest image of family "${this.family}"`,
+            allowNotFound: true,
+        });
+    }
+    /** Marks an image DEPRECATED in favour of `replacement` (a self link). Google calls this irreversible. */
+    deprecate(name, replacement, timeoutMs) {
+        return this.setDeprecation(name, { state: 'DEPRECATED', replacement }, `deprecating image "${name}"`, timeoutMs);
+    }
+    /**
+     * Marks a deprecated image ACTIVE again. Google's current docs call deprecation irreversible while gcloud
+     * and older docs offer `state=ACTIVE`; it is used only on the user's explicit `allow-rolled-back`.
+     */
+    reactivate(name, timeoutMs) {
+        return this.setDeprecation(name, { state: 'ACTIVE' }, `marking image "${name}" ACTIVE again`, timeoutMs);
+    }
+    async setDeprecation(name, body, what, timeoutMs) {
+        const op = await this.rest.call({
+            method: 'POST',
+            path: `${this.base}/${name}/deprecate`,
+            query: { requestId: (0,external_node_crypto_.randomUUID)() },
+            body,
+            what,
+        });
+        await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/gcp/images.ts
+
+
+/** The state an image is in, as far as re-publishing goes. */
+function deprecationState(image) {
+    return image.deprecated?.state ?? 'ACTIVE';
+}
+class Images {
+    rest;
+    project;
+    constructor(rest, project) {
+        this.rest = rest;
+        this.project = project;
+    }
+    get base() {
+        return `/projects/${this.project}/global/images`;
+    }
+    /** Images of the family carrying this nix-hash label: one list call, the whole no-op check. */
+    async findByNixHash(family, nixHash) {
+        const res = await this.rest.call({
+            method: 'GET',
+            path: this.base,
+            query: { filter: `(family = "${family}") AND (labels.nix-hash = "${nixHash}")`, maxResults: 500 },
+            what: `looking up images of family "${family}"`,
+        });
+        return res.items ?? [];
+    }
+    get(name) {
+        return this.rest.call({
+            method: 'GET',
+            path: `${this.base}/${name}`,
+            what: `reading image "${name}"`,
+            allowNotFound: true,
+        });
+    }
+    /** Inserts and waits until the operation is done; a retried insert carries the same requestId. */
+    async insert(image, timeoutMs, onPoll) {
+        const body = {
+            name: image.name,
+            family: image.family,
+            description: image.description,
+            labels: image.labels,
+            rawDisk: { source: image.source },
+            guestOsFeatures: image.guestOsFeatures.map((type) => ({ type })),
+            architecture: image.architecture,
+            ...(image.storageLocation ? { storageLocations: [image.storageLocation] } : {}),
+        };
+        const what = `creating image "${image.name}"`;
+        const op = await this.rest.call({
+            method: 'POST',
+            path: this.base,
+            query: { requestId: (0,external_node_crypto_.randomUUID)() },
+            body,
+            what,
+        });
+        await waitForOperation(this.rest, this.project, op, { timeoutMs, what, onPoll });
+        const created = await this.get(image.name);
+        if (!created)
+            throw new Error(`${what}: the operation finished but the image does not exist`);
+        return created;
+    }
+    async delete(name, timeoutMs) {
+        const what = `deleting image "${name}"`;
+        const op = await this.rest.call({
+            method: 'DELETE',
+            path: `${this.base}/${name}`,
+            query: { requestId: (0,external_node_crypto_.randomUUID)() },
+            what,
+        });
+        await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
+    }
+    /** Polls a PENDING image (someone else's insert, or our own from an interrupted run) until it settles. */
+    async waitUntilSettled(name, timeoutMs, pollMs = 3000) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const image = await this.get(name);
+            if (image?.status !== 'PENDING')
+                return image;
+            if (Date.now() > deadline)
+                return image;
+            await new Promise((r) => setTimeout(r, pollMs));
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/gcp/retry.ts
+const DEFAULT_RETRY = { deadlineMs: 120_000, initialDelayMs: 500, maxDelayMs: 16_000 };
+/** Full-jitter exponential backoff: a random delay in [0, min(max, initial * 2^attempt)]. */
+function backoffDelay(policy, attempt) {
+    const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** attempt);
+    return Math.round(Math.random() * ceiling);
+}
+function sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+        if (signal?.aborted)
+            return reject(signal.reason);
+        const timer = setTimeout(() => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+        }, ms);
+        const onAbort = () => {
+            clearTimeout(timer);
+            reject(signal?.reason);
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+    });
+}
+
+;// CONCATENATED MODULE: ./src/gcp/rest.ts
+
+
+/**
+ * A small JSON REST client for Compute Engine. Every call is retried on 429, 5xx and network errors with
+ * jittered backoff until the policy's deadline; mutations are made safe to retry by the caller
+ * (requestId on inserts, fingerprints on updates).
+ */
+class RestClient {
+    baseUrl;
+    credentials;
+    retry;
+    signal;
+    constructor(baseUrl, credentials, retry = DEFAULT_RETRY, signal) {
+        this.baseUrl = baseUrl;
+        this.credentials = credentials;
+        this.retry = retry;
+        this.signal = signal;
+    }
+    async call(req) {
+        const url = new URL(this.baseUrl + req.path);
+        for (const [k, v] of Object.entries(req.query ?? {}))
+            if (v !== undefined)
+                url.searchParams.set(k, String(v));
+        const started = Date.now();
+        for (let attempt = 0;; attempt++) {
+            let status = 0;
+            let text = '';
+            try {
+                const res = await fetch(url, {
+                    method: req.method,
+                    headers: {
+                        ...(await this.credentials.headers()),
+                        ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
+                    },
+                    body: req.body === undefined ? undefined : JSON.stringify(req.body),
+                    signal: this.signal,
+                });
+                status = res.status;
+                text = await res.text();
+            }
+            catch (err) {
+                if (this.signal?.aborted)
+                    throw err;
+                text = err.message;
+            }
+            if (status >= 200 && status < 300)
+                return (text ? JSON.parse(text) : {});
+            if (status === 404 && req.allowNotFound)
+                return undefined;
+            const retryable = status === 0 || (0,gcp_errors/* isRetryableStatus */.PS)(status);
+            const delay = backoffDelay(this.retry, attempt);
+            if (retryable && Date.now() - started + delay < this.retry.deadlineMs) {
+                await sleep(delay, this.signal);
+                continue;
+            }
+            const { message, reason } = status === 0 ? { message: text, reason: undefined } : (0,gcp_errors/* googleErrorMessage */.L4)(status, text);
+            const tail = retryable && attempt > 0 ? ` (gave up after ${attempt + 1} attempts)` : '';
+            throw new gcp_errors/* GcpApiError */.FL(`${req.what} failed: ${message}${tail}`, status, reason);
+        }
+    }
+}
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __webpack_require__(1455);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __webpack_require__(7067);
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __webpack_require__(4708);
+// EXTERNAL MODULE: external "node:timers/promises"
+var external_node_timers_promises_ = __webpack_require__(8500);
+// EXTERNAL MODULE: ./node_modules/@google-cloud/storage/build/esm/src/index.js + 27 modules
+var esm_src = __webpack_require__(3923);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __webpack_require__(3024);
+// EXTERNAL MODULE: ./node_modules/hash-wasm/dist/crc32.umd.min.js
+var crc32_umd_min = __webpack_require__(6261);
+var crc32_umd_min_default = /*#__PURE__*/__webpack_require__.n(crc32_umd_min);
+;// CONCATENATED MODULE: ./src/gcp/crc32c.ts
+
+// hash-wasm's index carries every algorithm's WASM (~209 KiB in each bundle); ncc does not tree-shake its
+// UMD build, so take the CRC32 file alone (8 KiB). Typed by the package's lib/crc32.d.ts.
+// @ts-expect-error the per-algorithm UMD files ship no declarations of their own
+
+const { createCRC32 } = (crc32_umd_min_default());
+/** CRC-32C (Castagnoli) polynomial, reversed, as hash-wasm takes it. */
+const CASTAGNOLI = 0x82f63b78;
+/**
+ * Returns a synchronous generator as the storage client expects. hash-wasm hashers are created
+ * asynchronously, so a pool is prepared up front; the client asks for one validator per upload stream.
+ */
+async function wasmCrc32cGenerator(poolSize = 4) {
+    const pool = [];
+    for (let i = 0; i < poolSize; i++)
+        pool.push(await createCRC32(CASTAGNOLI));
+    let next = 0;
+    return () => {
+        const hasher = pool[next++ % pool.length];
+        hasher.init();
+        let digest;
+        return {
+            update: (data) => {
+                digest = undefined;
+                hasher.update(data);
+            },
+            toString: () => {
+                digest ??= Buffer.from(hasher.digest('binary')).toString('base64');
+                return digest;
+            },
+            validate(value) {
+                return this.toString() === value;
+            },
+        };
+    };
+}
+/** The base64 big-endian CRC32C of a file, as Cloud Storage reports it. */
+async function fileCrc32c(path) {
+    const hasher = await createCRC32(CASTAGNOLI);
+    hasher.init();
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path, { highWaterMark: 4 * 1024 * 1024 }))
+        hasher.update(chunk);
+    return Buffer.from(hasher.digest('binary')).toString('base64');
+}
+
+;// CONCATENATED MODULE: ./src/gcp/storage.ts
+
+
+
+
+
+
+
+
+
+async function storageClient(endpoints, credentials, projectId) {
+    const custom = endpoints.storage !== GOOGLE_STORAGE;
+    return new esm_src/* Storage */.wc({
+        projectId,
+        ...(custom ? { apiEndpoint: endpoints.storage } : {}),
+        // The client skips auth for any custom endpoint; a private endpoint is still Google and needs it.
+        ...(custom && !endpoints.loopback ? { useAuthWithCustomEndpoint: true } : {}),
+        ...(credentials.auth ? { authClient: credentials.auth } : {}),
+        crc32cGenerator: await wasmCrc32cGenerator(),
+    });
+}
+/** Fails with a bad-input error when the bucket is missing: a read, done before anything is built. */
+async function checkBucket(storage, bucket) {
+    let exists;
+    try {
+        [exists] = await storage.bucket(bucket).exists();
+    }
+    catch (err) {
+        throw new gcp_errors/* GcpApiError */.FL(`checking bucket "${bucket}" failed: ${err.message}`, err.code ?? 0);
+    }
+    if (!exists) {
+        throw new errors/* UserError */.f(`Input "bucket" names gs://${bucket}, which does not exist or is not visible to these credentials; create it or fix the name.`, 'bucket');
+    }
+}
+/**
+ * Uploads the tarball resumably, CRC32C-validated end to end. The library opens the session (auth,
+ * metadata, preconditions); `putSession` streams the bytes in one request (behind an HTTP proxy the
+ * library sends them). `ifGenerationMatch: 0` makes it create-only. The content type is tar and there is
+ * never a gzip Content-Encoding: GCE refuses gzip-encoded objects.
+ */
+async function uploadImageObject(storage, opts) {
+    const file = storage.bucket(opts.bucket).file(opts.object);
+    const size = (await (0,promises_.stat)(opts.file)).size;
+    const existing = await objectMetadata(file);
+    let ifGenerationMatch = 0;
+    if (existing) {
+        const crc32c = await fileCrc32c(opts.file);
+        if (existing.crc32c === crc32c && Number(existing.size) === size) {
+            opts.reporter.info(`gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${crc32c}); not uploading again.`);
+            return result(opts, existing.generation, crc32c, size, true);
+        }
+        opts.reporter.warn(`gs://${opts.bucket}/${opts.object} exists with other content; replacing generation ${existing.generation}.`);
+        ifGenerationMatch = existing.generation;
+    }
+    const failed = (err) => {
+        if (err instanceof gcp_errors/* GcpApiError */.FL)
+            throw new gcp_errors/* GcpApiError */.FL(`uploading to gs://${opts.bucket}/${opts.object} failed: ${err.message}`, err.status, err.reason);
+        throw new gcp_errors/* GcpApiError */.FL(`uploading to gs://${opts.bucket}/${opts.object} failed: ${err.message}`, Number(err.code ?? err.status) || 0);
+    };
+    const started = Date.now();
+    const sent = behindProxy()
+        ? await libraryUpload(storage, opts, ifGenerationMatch, size).catch(failed)
+        : await leanUpload(storage, file, opts, ifGenerationMatch, size).catch(failed);
+    const seconds = (Date.now() - started) / 1000;
+    opts.reporter.info(`Uploaded ${(size / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(1)}s (${(size / 2 ** 20 / Math.max(seconds, 0.001)).toFixed(0)} MiB/s), CRC32C ${sent.crc32c}.`);
+    return result(opts, sent.generation, sent.crc32c, size, false);
+}
+/**
+ * An HTTP(S) proxy in the environment: gaxios (the library's transport) honours it and NO_PROXY, our PUT
+ * does not, so behind a proxy the library sends the bytes, slower but through the proxy.
+ */
+function behindProxy() {
+    const env = process.env;
+    return Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy);
+}
+/** The library's own single-request resumable upload, CRC32C-validated by the library. */
+async function libraryUpload(storage, opts, ifGenerationMatch, size) {
+    const [uploaded] = await storage.bucket(opts.bucket).upload(opts.file, {
+        destination: opts.object,
+        resumable: true,
+        validation: 'crc32c',
+        gzip: false,
+        preconditionOpts: { ifGenerationMatch },
+        metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
+        onUploadProgress: (e) => opts.reporter.progress('upload', e.bytesWritten, size),
+    });
+    return { generation: String(uploaded.metadata.generation), crc32c: String(uploaded.metadata.crc32c) };
+}
+/** The library opens the session; `putSession` sends the bytes; the stored CRC32C and size are checked. */
+async function leanUpload(storage, file, opts, ifGenerationMatch, size) {
+    const [uri] = await file.createResumableUpload({
+        preconditionOpts: { ifGenerationMatch },
+        metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
+    });
+    const sent = await putSession(uri, opts.file, size, (done) => opts.reporter.progress('upload', done, size));
+    if (sent.object.crc32c !== sent.crc32c || Number(sent.object.size) !== size) {
+        // As the library does on a mismatch: remove the bad object, then fail.
+        await deleteObject(storage, opts.bucket, opts.object, String(sent.object.generation)).catch(() => undefined);
+        throw new gcp_errors/* GcpApiError */.FL(`the stored object has CRC32C ${sent.object.crc32c} and ${sent.object.size} bytes, but the file has CRC32C ${sent.crc32c} and ${size} bytes; the object was deleted`, 0, 'FILE_NO_UPLOAD');
+    }
+    return { generation: String(sent.object.generation), crc32c: sent.crc32c };
+}
+/** Read size and reads in flight for `putSession`: 4 × 1 MiB buffers, reused for the whole file. */
+const BLOCK_BYTES = 1 << 20;
+const BLOCKS_IN_FLIGHT = 4;
+const PUT_ATTEMPTS = 5;
+const IDLE_TIMEOUT_MS = 120_000;
+/**
+ * Streams a file into a resumable session (FACTS.md "Resumable upload protocol") and returns the object
+ * the server stored with the CRC32C we computed while sending. Hand-written on purpose (bench/README.md,
+ * "lean PUT"): the library's stream pipeline allocates a buffer per 64 KiB read and spends more than twice
+ * the CPU per byte that reading into a few reused buffers does, and ran at under half the speed. On a broken connection or a retryable status
+ * it asks the session how much it holds and continues from there, as the library would.
+ */
+async function putSession(uri, path, size, progress) {
+    const hasher = (await wasmCrc32cGenerator(1))();
+    const fh = await (0,promises_.open)(path, 'r');
+    let hashed = 0;
+    try {
+        let offset = 0;
+        for (let attempt = 1;; attempt++) {
+            try {
+                if (attempt > 1) {
+                    // Ask the session what it holds before sending again (a status query, never a mutation).
+                    const status = await queryCommitted(uri, size);
+                    if (status.done)
+                        return { object: status.done, crc32c: await wholeFileCrc(hasher, hashed, size, path) };
+                    offset = status.committed;
+                }
+                const res = await putRange(uri, fh, offset, size, (chunk, at) => {
+                    // After a resume, bytes before `hashed` were already hashed; hash each byte once, in order.
+                    if (at + chunk.length > hashed) {
+                        hasher.update(chunk.subarray(Math.max(0, hashed - at)));
+                        hashed = at + chunk.length;
+                    }
+                    progress(at + chunk.length);
+                });
+                if (res.status === 200 || res.status === 201)
+                    return { object: JSON.parse(res.body), crc32c: hasher.toString() };
+                const { message, reason } = (0,gcp_errors/* googleErrorMessage */.L4)(res.status, res.body);
+                throw new gcp_errors/* GcpApiError */.FL(message, res.status, reason);
+            }
+            catch (err) {
+                // Broken connections and 408/429/5xx are retried; anything else (412, 404/410 session gone) is final.
+                const retryable = !(err instanceof gcp_errors/* GcpApiError */.FL) || (0,gcp_errors/* isRetryableStatus */.PS)(err.status);
+                if (!retryable || attempt >= PUT_ATTEMPTS)
+                    throw err;
+            }
+            await (0,external_node_timers_promises_.setTimeout)(500 * 2 ** attempt);
+        }
+    }
+    finally {
+        await fh.close();
+    }
+}
+/** Finishing after a status query said "complete" is only possible when every byte was hashed. */
+async function wholeFileCrc(hasher, hashed, size, path) {
+    return hashed === size ? hasher.toString() : fileCrc32c(path);
+}
+/** One PUT of bytes [offset, size) through reused buffers; resolves with the response status and body. */
+function putRange(uri, fh, offset, size, onChunk) {
+    return new Promise((resolve, reject) => {
+        const url = new URL(uri);
+        const send = url.protocol === 'https:' ? external_node_https_.request : external_node_http_.request;
+        const range = size === 0 ? 'bytes */0' : `bytes ${offset}-${size - 1}/${size}`;
+        const req = send(url, {
+            method: 'PUT',
+            headers: { 'content-length': size - offset, 'content-range': range },
+        });
+        let settled = false;
+        let bodySent = false;
+        const fail = (err) => {
+            if (settled)
+                return;
+            settled = true;
+            req.destroy();
+            reject(err);
+        };
+        req.on('error', fail);
+        // A stalled connection counts as broken: the caller resumes from what the session holds.
+        req.setTimeout(IDLE_TIMEOUT_MS, () => fail(new Error(`no progress for ${IDLE_TIMEOUT_MS / 1000}s`)));
+        req.on('response', (res) => {
+            const parts = [];
+            res.on('data', (d) => parts.push(d));
+            res.on('error', fail);
+            res.on('end', () => {
+                if (settled)
+                    return;
+                settled = true;
+                // An answer before the whole body was sent (an error, a precondition): drop the half-sent request
+                // rather than leave a connection that still owes its Content-Length.
+                if (!bodySent)
+                    req.destroy();
+                resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString('utf8') });
+            });
+        });
+        (async () => {
+            const ring = Array.from({ length: BLOCKS_IN_FLIGHT }, () => Buffer.allocUnsafeSlow(BLOCK_BYTES));
+            // A buffer is read into again only once the socket has taken the previous write from it.
+            const flushed = ring.map(() => Promise.resolve());
+            for (let at = offset, i = 0; at < size && !settled; i++) {
+                const k = i % ring.length;
+                await flushed[k];
+                const buf = ring[k];
+                const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - at), at);
+                if (bytesRead === 0)
+                    throw new Error(`${size - at} bytes short of the ${size} the file had when the upload started`);
+                const chunk = buf.subarray(0, bytesRead);
+                onChunk(chunk, at);
+                flushed[k] = new Promise((done) => req.write(chunk, () => done()));
+                at += bytesRead;
+            }
+            if (settled)
+                return;
+            bodySent = true;
+            req.end();
+        })().catch(fail);
+    });
+}
+/** A status query (`Content-Range: bytes *\/N`): how many bytes the session holds, or the object when complete. */
+async function queryCommitted(uri, size) {
+    const res = await fetch(uri, {
+        method: 'PUT',
+        headers: { 'content-range': `bytes */${size}`, 'content-length': '0' },
+    });
+    const body = await res.text();
+    if (res.status === 200 || res.status === 201)
+        return { committed: size, done: JSON.parse(body) };
+    if (res.status !== 308) {
+        const { message, reason } = (0,gcp_errors/* googleErrorMessage */.L4)(res.status, body);
+        throw new gcp_errors/* GcpApiError */.FL(message, res.status, reason);
+    }
+    const m = /bytes=0-(\d+)/.exec(res.headers.get('range') ?? '');
+    return { committed: m ? Number(m[1]) + 1 : 0 };
+}
+async function deleteObject(storage, bucket, object, generation) {
+    // The generation guard keeps us from deleting an object someone replaced in the meantime.
+    await storage
+        .bucket(bucket)
+        .file(object, { generation: Number(generation) })
+        .delete({ ignoreNotFound: true });
+}
+async function objectMetadata(file) {
+    try {
+        const [meta] = await file.getMetadata();
+        return { crc32c: meta.crc32c, size: meta.size, generation: String(meta.generation) };
+    }
+    catch (err) {
+        if (err.code === 404)
+            return undefined;
+        throw err;
+    }
+}
+function result(opts, generation, crc32c, size, reused) {
+    return {
+        bucket: opts.bucket,
+        name: opts.object,
+        gcsUri: `gs://${opts.bucket}/${opts.object}`,
+        generation,
+        crc32c,
+        size,
+        reused,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/identity.ts
+
+
+const MANAGED_BY = 'nix-glab-runner';
+/** The 32-character hash of a store path: `/nix/store/<hash>-<name>`. */
+function storePathHash(storePath) {
+    return /^\/nix\/store\/([0-9a-df-np-sv-z]{32})-/.exec(storePath)?.[1];
+}
+/**
+ * Identity of a prebuilt tarball outside the store: the first 32 hex digits of its SHA-256, so the
+ * same bytes always map to the same image.
+ */
+async function fileIdentityHash(path) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path, { highWaterMark: 4 * 1024 * 1024 }))
+        hash.update(chunk);
+    return hash.digest('hex').slice(0, 32);
+}
+/** Our labels win over nothing: user labels cannot use the reserved keys (config refuses them). */
+function imageLabels({ nixHash, user, env, flakeRev }) {
+    const gitSha = env.GITHUB_SHA ?? env.CI_COMMIT_SHA;
+    return {
+        ...user,
+        'managed-by': MANAGED_BY,
+        'nix-hash': nixHash,
+        ...(gitSha && /^[0-9a-f]{7,40}$/i.test(gitSha) ? { 'git-sha': gitSha.toLowerCase() } : {}),
+        ...(flakeRev && /^[0-9a-f]{7,40}$/i.test(flakeRev) ? { 'flake-rev': flakeRev.toLowerCase() } : {}),
+    };
+}
+function imageDescription(flakeRef, flakeRev, userDescription) {
+    const built = `Built by nix-glab-runner from ${flakeRef}${flakeRev ? ` at ${flakeRev}` : ''}.`;
+    return (userDescription ? `${userDescription} ${built}` : built).slice(0, 2048);
+}
+
+// EXTERNAL MODULE: ./src/inputs/image-name.ts
+var image_name = __webpack_require__(1722);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __webpack_require__(8161);
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __webpack_require__(1421);
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __webpack_require__(7975);
+;// CONCATENATED MODULE: ./src/nix/flake-ref.ts
+
+
+
+
+
+const execFileP = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
+/**
+ * Turns the `flake` input into a flake reference Nix can fetch without copying secrets into the store.
+ * - A URL-like reference (`github:o/r`, `git+https://…`) is used as given; `path:` only outside the
+ *   workspace, since it copies a directory wholesale.
+ * - A local directory in a git repository becomes `git+file://<top>?dir=<sub>`: Nix then copies only
+ *   git-tracked files, so an untracked `gha-creds-*.json` never reaches the store.
+ * - A local directory outside git becomes `path:` only when it lies outside the workspace (e.g. the
+ *   action's own checkout, which GitHub downloads without .git); the workspace itself must be git.
+ * `input` names the input for error messages (`flake`).
+ */
+async function resolveFlakeRef(flake, workspace, input = 'flake') {
+    const trimmed = flake.trim();
+    if (trimmed === '')
+        throw new errors/* UserError */.f(`The ${input} input is empty; give a flake reference such as github:owner/repo or a directory.`, input);
+    if (/^path:/i.test(trimmed)) {
+        // path: copies a directory wholesale, credentials included: never for the workspace.
+        const target = (0,external_node_path_.resolve)(workspace, decodeURIComponent(trimmed.slice(5).replace(/[?#].*$/, '')));
+        if (isInside(target, workspace) || isInside(workspace, target)) {
+            throw new errors/* UserError */.f(`The ${input} input "${flake}" would copy the whole workspace into the world-readable Nix store (credential files included); name the directory instead (e.g. "."), which uses git-tracked files only.`, input);
+        }
+        return trimmed;
+    }
+    if (/^[a-z][a-z0-9+.-]*:/i.test(trimmed))
+        return trimmed;
+    const dir = (0,external_node_path_.resolve)(workspace, trimmed);
+    const info = await (0,promises_.stat)(dir).catch(() => undefined);
+    if (!info?.isDirectory()) {
+        // Not a directory: leave indirect references (registry names) to Nix, refuse path-looking ones.
+        if (/^[.~/]/.test(trimmed) || trimmed.includes('/')) {
+            throw new errors/* UserError */.f(`The ${input} input "${flake}" is not a directory (resolved to ${dir}).`, input);
+        }
+        return trimmed;
+    }
+    // A plain string join: ncc's asset relocator would copy every flake.nix it can see for resolve(dir, 'flake.nix').
+    if (!(await (0,promises_.stat)(`${dir}/flake.nix`).catch(() => undefined))) {
+        throw new errors/* UserError */.f(`The ${input} input "${flake}" points at ${dir}, which has no flake.nix.`, input);
+    }
+    const top = await gitTopLevel(dir);
+    if (top === undefined) {
+        if (isInside(dir, workspace) || isInside(workspace, dir)) {
+            throw new errors/* UserError */.f(`The ${input} input "${flake}" is a directory of the workspace that is not a git repository; only git-tracked files may enter the Nix store (credential files live in the workspace), so check it out with git.`, input);
+        }
+        return `path:${dir}`;
+    }
+    const sub = (0,external_node_path_.relative)(top, dir);
+    if (!(await isTracked(top, sub === '' ? 'flake.nix' : `${sub}/flake.nix`))) {
+        throw new errors/* UserError */.f(`The ${input} input "${flake}" has a flake.nix that git does not track; Nix only sees git-tracked files, so git add it.`, input);
+    }
+    return `git+file://${top}${sub === '' ? '' : `?dir=${encodeURIComponent(sub).replaceAll('%2F', '/')}`}`;
+}
+function isInside(child, parent) {
+    const rel = (0,external_node_path_.relative)((0,external_node_path_.resolve)(parent), (0,external_node_path_.resolve)(child));
+    return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel));
+}
+async function gitTopLevel(dir) {
+    try {
+        const { stdout } = await execFileP('git', ['-C', dir, 'rev-parse', '--show-toplevel']);
+        return stdout.trim() || undefined;
+    }
+    catch {
+        return undefined; // not a repository, or git is absent: treated the same
+    }
+}
+async function isTracked(top, file) {
+    try {
+        await execFileP('git', ['-C', top, 'ls-files', '--error-unmatch', '--', file]);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/nix/run.ts
+
+
+/** Grace period between SIGINT (nix stops its builders cleanly) and SIGKILL. */
+const KILL_GRACE_MS = 3000;
+/**
+ * Runs a child process, collecting stdout and streaming stderr line by line. An abort sends SIGINT at
+ * once and SIGKILL after a short grace, then rejects with an Interrupted UserError.
+ */
+function run(command, args, opts = {}) {
+    const tailLines = opts.tailLines ?? 40;
+    return new Promise((resolve, reject) => {
+        if (opts.signal?.aborted)
+            return reject(interrupted(command));
+        const child = (0,external_node_child_process_.spawn)(command, args, {
+            cwd: opts.cwd,
+            env: opts.env ?? process.env,
+            stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const stdout = [];
+        const tail = [];
+        let partial = '';
+        let aborted = false;
+        let killTimer;
+        const pushLine = (line) => {
+            tail.push(line);
+            if (tail.length > tailLines)
+                tail.shift();
+            opts.onStderrLine?.(line);
+        };
+        const onAbort = () => {
+            aborted = true;
+            child.kill('SIGINT');
+            killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+            killTimer.unref();
+        };
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        child.stdout.on('data', (chunk) => stdout.push(chunk));
+        child.stderr.setEncoding('utf8');
+        child.stderr.on('data', (chunk) => {
+            const lines = (partial + chunk).split('\n');
+            partial = lines.pop() ?? '';
+            for (const line of lines)
+                pushLine(line);
+        });
+        child.on('error', (err) => {
+            opts.signal?.removeEventListener('abort', onAbort);
+            reject(err.code === 'ENOENT'
+                ? new errors/* UserError */.f(`Cannot run ${command}: it is not installed or not on PATH.`, undefined, errors/* ExitCode */.y.NixFailed)
+                : err);
+        });
+        child.on('close', (code, signal) => {
+            opts.signal?.removeEventListener('abort', onAbort);
+            if (killTimer)
+                clearTimeout(killTimer);
+            if (partial)
+                pushLine(partial);
+            if (aborted)
+                return reject(interrupted(command));
+            resolve({
+                code: code ?? (signal ? 128 : 1),
+                stdout: Buffer.concat(stdout).toString('utf8'),
+                stderrTail: tail,
+            });
+        });
+    });
+}
+function interrupted(command) {
+    return new errors/* UserError */.f(`Interrupted: ${command} was stopped.`, undefined, errors/* ExitCode */.y.Interrupted);
+}
+/** Quotes argv for a copy-pasteable shell command. */
+function shellQuote(argv) {
+    return argv
+        .map((a) => (/^[A-Za-z0-9_@%+=:,./#-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`))
+        .join(' ');
+}
+
+;// CONCATENATED MODULE: ./src/nix/wrapper.ts
+
+/** Prefix of the wrapper's own evaluation errors; `build.ts` maps the code after it to a sentence. */
+const WRAPPER_ERROR = 'nix-glab-runner-error:';
+/** Splits a flake attribute path on dots, honouring double-quoted segments (`nixosConfigurations."a.b"`). */
+function splitAttrPath(attr) {
+    const parts = [];
+    const re = /\s*(?:"((?:[^"\\]|\\.)*)"|([^."]+))\s*(\.|$)/y;
+    let pos = 0;
+    while (pos < attr.length) {
+        re.lastIndex = pos;
+        const m = re.exec(attr);
+        if (!m)
+            throw new errors/* UserError */.f(`The flake-attr input "${attr}" is not an attribute path such as packages.x86_64-linux.image or nixosConfigurations.runner.`, 'flake-attr');
+        parts.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? ''));
+        pos = re.lastIndex;
+        if (m[3] === '.' && pos >= attr.length)
+            parts.push(''); // trailing dot: caught below
+    }
+    if (parts.length === 0 || parts.some((p) => p === '')) {
+        throw new errors/* UserError */.f(`The flake-attr input "${attr}" is not an attribute path such as packages.x86_64-linux.image or nixosConfigurations.runner.`, 'flake-attr');
+    }
+    return parts;
+}
+/** Decides the mode (b) target form of a `flake-attr` value (see BuildTarget). */
+function targetForAttr(flakeRef, attr, system, modules) {
+    const path = splitAttrPath(attr);
+    if (path[0] === 'nixosConfigurations') {
+        const name = path[1];
+        if (path.length !== 2 || name === undefined) {
+            throw new errors/* UserError */.f(`The flake-attr input "${attr}" must be nixosConfigurations.<name> to build a NixOS configuration's image.`, 'flake-attr');
+        }
+        return { kind: 'nixos', flakeRef, name, modules };
+    }
+    if (modules.length > 0) {
+        throw new errors/* UserError */.f(`The extra-modules input cannot change flake-attr "${attr}", which names a finished image derivation; point flake-attr at nixosConfigurations.<name> or drop extra-modules.`, 'extra-modules');
+    }
+    return { kind: 'derivation', flakeRef, attrPath: path.length === 1 ? ['packages', system, ...path] : path };
+}
+/** A Nix string literal. */
+function nixString(value) {
+    return `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('${', '\\${').replaceAll('\n', '\\n')}"`;
+}
+/** A Nix path literal for a module copied into the wrapper (`m/0-extra.nix` → `./m/0-extra.nix`). */
+function nixPath(relPath) {
+    if (!/^[A-Za-z0-9._+/-]+$/.test(relPath) || relPath.includes('..'))
+        throw new Error(`bad wrapper path ${relPath}`);
+    return `./${relPath}`;
+}
+function nixList(items) {
+    return `[ ${items.map((i) => `${i} `).join('')}]`;
+}
+/**
+ * The wrapper flake's flake.nix. Its one input is the target flake, its extra modules are files
+ * copied next to it, so the build stays pure (no --impure) and sees nothing else of the workspace.
+ */
+function wrapperFlake(target) {
+    const common = `      fail = code: throw "${WRAPPER_ERROR}\${code}";
+      lookup = path: builtins.foldl' (acc: name: if builtins.isAttrs acc && builtins.hasAttr name acc then acc.\${name} else null) target path;`;
+    let body;
+    switch (target.kind) {
+        case 'builder':
+            body = `      gceImage = lookup [ "builders" ${nixString(target.system)} "gceImage" ];
+      image = if builtins.isFunction gceImage || builtins.isAttrs gceImage
+        then gceImage { extraModules = ${nixList(target.modules.map(nixPath))}; }
+        else fail "missing-builder";`;
+            break;
+        case 'nixos':
+            body = `      configuration = lookup [ "nixosConfigurations" ${nixString(target.name)} ];
+      modules = ${nixList(target.modules.map(nixPath))};
+      extended = if modules == [ ] then configuration else configuration.extendModules { inherit modules; };
+      build = extended.config.system.build;
+      image =
+        if !(builtins.isAttrs configuration) then fail "missing-attr"
+        else if build ? images && build.images ? google-compute then build.images.google-compute
+        else if build ? googleComputeImage then build.googleComputeImage
+        else fail "no-gce-image";`;
+            break;
+        case 'derivation':
+            body = `      value = lookup ${nixList(target.attrPath.map(nixString))};
+      image =
+        if value == null then fail "missing-attr"
+        else if builtins.isAttrs value && (value.type or null) == "derivation" then value
+        else fail "not-derivation";`;
+            break;
+    }
+    return `# Generated by nix-glab-runner for one build; safe to delete.
+{
+  description = "nix-glab-runner build wrapper";
+  inputs.target.url = ${nixString(target.flakeRef)};
+  outputs = { self, target }:
+    let
+${common}
+${body}
+    in
+    { inherit image; };
+}
+`;
+}
+
+;// CONCATENATED MODULE: ./src/nix/build.ts
+
+
+
+
+
+
+
+const LOG_TAIL_LINES = 25;
+/** Flakes on for every call, so the printed command also works where nix.conf does not enable them. */
+const FLAKES = ['--extra-experimental-features', 'nix-command flakes'];
+/**
+ * Builds the image: mode (a) through a builder flake's `builders.<system>.gceImage`, or mode (b)
+ * from the user's flake (`flakeAttr`). Always through a generated wrapper flake whose only inputs are
+ * the target flake and copies of the extra module files, so the build is pure and no other workspace
+ * file (such as gha-creds-*.json) can reach the world-readable store.
+ */
+async function buildImage(opts, reporter, signal) {
+    const nix = opts.nixBin ?? 'nix';
+    const modules = await checkModules(opts.extraModules, opts.workspace);
+    const flakeRef = await resolveFlakeRef(opts.flake, opts.workspace);
+    const copied = modules.map((m, i) => `m/${i}-${(0,external_node_path_.basename)(m).replace(/[^A-Za-z0-9._+-]/g, '_')}`);
+    const target = opts.flakeAttr !== undefined && opts.flakeAttr !== ''
+        ? targetForAttr(flakeRef, opts.flakeAttr, opts.system, copied)
+        : { kind: 'builder', flakeRef, system: opts.system, modules: copied };
+    const flakeRev = await flakeRevision(nix, flakeRef, opts, reporter, signal);
+    const wrapperDir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'nix-glab-runner-wrapper-'));
+    let keepWrapper = false;
+    try {
+        await (0,promises_.mkdir)((0,external_node_path_.join)(wrapperDir, 'm'));
+        await Promise.all(modules.map((m, i) => (0,promises_.copyFile)(m, (0,external_node_path_.join)(wrapperDir, copied[i] ?? ''))));
+        const flakeNix = wrapperFlake(target);
+        await (0,promises_.writeFile)((0,external_node_path_.join)(wrapperDir, 'flake.nix'), flakeNix);
+        reporter.debug(`wrapper flake ${wrapperDir}/flake.nix:\n${flakeNix}`);
+        const command = [
+            nix,
+            ...FLAKES,
+            'build',
+            '--no-link',
+            '--json',
+            '--print-build-logs',
+            `path:${wrapperDir}#image`,
+        ];
+        reporter.info(`Building ${describe(target, opts)} with ${modules.length} extra module(s)`);
+        const result = await run(command[0] ?? nix, command.slice(1), {
+            signal,
+            onStderrLine: (line) => reporter.log(line),
+            tailLines: 200,
+        });
+        if (result.code !== 0) {
+            const code = wrapperErrorCode(result.stderrTail);
+            if (code)
+                throw wrapperError(code, target, opts);
+            keepWrapper = true;
+            throw await buildFailure(nix, command, result.stderrTail, signal);
+        }
+        const outputs = parseBuildJson(result.stdout, command);
+        const built = { ...outputs, flakeRef, command };
+        if (flakeRev !== undefined)
+            built.flakeRev = flakeRev;
+        reporter.info(`Built ${built.storePath}`);
+        return built;
+    }
+    finally {
+        if (!keepWrapper)
+            await (0,promises_.rm)(wrapperDir, { recursive: true, force: true });
+    }
+}
+/** Resolves and checks the extra module files; config.ts validates them too, but say it clearly here. */
+async function checkModules(extraModules, workspace) {
+    const paths = [];
+    for (const m of extraModules) {
+        const path = (0,external_node_path_.resolve)(workspace, m);
+        const info = await (0,promises_.stat)(path).catch(() => undefined);
+        if (!info)
+            throw new errors/* UserError */.f(`The extra-modules input lists ${m}, which does not exist (resolved to ${path}).`, 'extra-modules');
+        if (!info.isFile())
+            throw new errors/* UserError */.f(`The extra-modules input lists ${m}, which is not a file; list NixOS module files (.nix).`, 'extra-modules');
+        paths.push(path);
+    }
+    return paths;
+}
+/** The flake's revision from `nix flake metadata`; also a clear early error when the flake cannot be fetched. */
+async function flakeRevision(nix, flakeRef, opts, reporter, signal) {
+    const result = await run(nix, [...FLAKES, 'flake', 'metadata', '--json', flakeRef], { signal });
+    if (result.code !== 0) {
+        const reason = firstError(result.stderrTail) ?? `nix exited with code ${result.code}`;
+        throw new errors/* UserError */.f(`The flake input "${opts.flake}" (${flakeRef}) cannot be fetched: ${reason}`, 'flake', errors/* ExitCode */.y.BadInput);
+    }
+    try {
+        const meta = JSON.parse(result.stdout);
+        if (typeof meta.revision === 'string')
+            return meta.revision;
+    }
+    catch {
+        // metadata is only informative; a parse failure must not stop the build
+    }
+    reporter.debug(`${flakeRef} has no revision (a dirty git tree or a non-git flake)`);
+    return undefined;
+}
+function wrapperErrorCode(stderr) {
+    for (const line of stderr) {
+        const at = line.indexOf(WRAPPER_ERROR);
+        if (at !== -1)
+            return line.slice(at + WRAPPER_ERROR.length).match(/^[a-z-]+/)?.[0];
+    }
+    return undefined;
+}
+function wrapperError(code, target, opts) {
+    const attr = opts.flakeAttr ?? '';
+    switch (code) {
+        case 'missing-builder':
+            return new errors/* UserError */.f(`The flake input "${opts.flake}" does not expose builders.${opts.system}.gceImage, the builder interface; use a builder flake or set flake-attr to build your own flake.`, 'flake');
+        case 'missing-attr':
+            return new errors/* UserError */.f(target.kind === 'nixos'
+                ? `The flake-attr input "${attr}" names nixosConfigurations.${target.name}, which the flake "${opts.flake}" does not define.`
+                : `The flake-attr input "${attr}" names an attribute the flake "${opts.flake}" does not have${target.kind === 'derivation' ? ` (looked up ${target.attrPath.join('.')})` : ''}.`, 'flake-attr');
+        case 'not-derivation':
+            return new errors/* UserError */.f(`The flake-attr input "${attr}" is not a derivation; name an image package or nixosConfigurations.<name>.`, 'flake-attr');
+        case 'no-gce-image':
+            return new errors/* UserError */.f(`The flake-attr input "${attr}" is a NixOS configuration without system.build.images.google-compute or googleComputeImage; import the google-compute-image module in it.`, 'flake-attr');
+    }
+}
+/** A failed build: the failing derivation's log tail and the exact command to reproduce it. */
+async function buildFailure(nix, command, stderr, signal) {
+    const drv = stderr.join('\n').match(/builder for '(\/nix\/store\/[^']+\.drv)' failed/)?.[1];
+    let tail = stderr.filter((l) => l.trim() !== '').slice(-LOG_TAIL_LINES);
+    if (drv) {
+        const log = await run(nix, [...FLAKES, 'log', drv], { signal, tailLines: LOG_TAIL_LINES }).catch(() => undefined);
+        const lines = log?.code === 0
+            ? log.stdout
+                .split('\n')
+                .filter((l) => l.trim() !== '')
+                .slice(-LOG_TAIL_LINES)
+            : [];
+        if (lines.length > 0)
+            tail = lines;
+    }
+    const what = drv ? `the builder of ${drv} failed` : (firstError(stderr) ?? 'evaluation failed');
+    const reproduce = shellQuote(command.filter((a) => a !== '--json'));
+    return new errors/* UserError */.f(`The Nix build failed (${what}); reproduce it with: ${reproduce}${drv ? ` (full log: nix ${shellQuote(FLAKES)} log ${drv})` : ''}\n${tail.map((l) => `  ${l}`).join('\n')}`, undefined, errors/* ExitCode */.y.NixFailed);
+}
+/** The first `error:` line Nix printed, without the prefix. */
+function firstError(stderr) {
+    const line = stderr.find((l) => /^\s*error:/.test(l));
+    return line?.replace(/^\s*error:\s*/, '').trim() || undefined;
+}
+function parseBuildJson(stdout, command) {
+    try {
+        const [first] = JSON.parse(stdout);
+        const storePath = first?.outputs?.out;
+        if (first?.drvPath && storePath)
+            return { storePath, drvPath: first.drvPath };
+    }
+    catch {
+        // fall through
+    }
+    throw new errors/* UserError */.f(`${shellQuote(command)} printed no output path (got: ${stdout.slice(0, 200)}).`, undefined, errors/* ExitCode */.y.NixFailed);
+}
+function describe(target, opts) {
+    switch (target.kind) {
+        case 'builder':
+            return `${target.flakeRef} builders.${opts.system}.gceImage`;
+        case 'nixos':
+            return `${target.flakeRef} nixosConfigurations.${target.name}`;
+        case 'derivation':
+            return `${target.flakeRef} ${target.attrPath.join('.')}`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/nix/facts.ts
+
+
+
+const IMAGE_FACTS_FILE = 'nix-support/gce-image.json';
+const ARCHITECTURES = ['X86_64', 'ARM64'];
+/**
+ * Reads `<output>/nix-support/gce-image.json`. A foreign builder without it gets BIOS/X86_64 defaults
+ * and a warning; a malformed file is an error, since guessing could publish an unbootable image.
+ */
+async function readImageFacts(outputDir, reporter) {
+    const path = (0,external_node_path_.join)(outputDir, IMAGE_FACTS_FILE);
+    let text;
+    try {
+        text = await (0,promises_.readFile)(path, 'utf8');
+    }
+    catch (err) {
+        if (err.code !== 'ENOENT' &&
+            err.code !== 'ENOTDIR') {
+            throw new errors/* UserError */.f(`Cannot read the image facts file ${path}: ${err.message}.`);
+        }
+        reporter.warn(`The build output has no ${IMAGE_FACTS_FILE}, so the image is assumed to be X86_64 without UEFI; add guest-os-features: UEFI_COMPATIBLE (or set architecture) if that is wrong.`);
+        return { efi: false, architecture: 'X86_64', fromFile: false };
+    }
+    return parseImageFacts(text, path, reporter);
+}
+/** Validates the file's JSON; exported for tests. */
+function parseImageFacts(text, path, reporter) {
+    let data;
+    try {
+        data = JSON.parse(text);
+    }
+    catch (err) {
+        throw new errors/* UserError */.f(`The image facts file ${path} is not valid JSON (${err.message}).`);
+    }
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+        throw new errors/* UserError */.f(`The image facts file ${path} must hold a JSON object such as {"efi": true, "architecture": "X86_64"}.`);
+    }
+    const { efi = false, architecture = 'X86_64', nixos } = data;
+    if (typeof efi !== 'boolean') {
+        throw new errors/* UserError */.f(`The image facts file ${path} has "efi": ${JSON.stringify(efi)}, which must be true or false.`);
+    }
+    if (!ARCHITECTURES.includes(architecture)) {
+        throw new errors/* UserError */.f(`The image facts file ${path} has "architecture": ${JSON.stringify(architecture)}, which must be one of ${ARCHITECTURES.join(', ')}.`);
+    }
+    if (nixos !== undefined && typeof nixos !== 'string') {
+        throw new errors/* UserError */.f(`The image facts file ${path} has "nixos": ${JSON.stringify(nixos)}, which must be a string.`);
+    }
+    const arch = architecture;
+    // Arm images on GCE boot only through UEFI (DESIGN.md, Contracts).
+    if (arch === 'ARM64' && !efi)
+        reporter.warn(`The image facts file ${path} says ARM64 without efi; ARM64 images are always UEFI, so UEFI_COMPATIBLE is set.`);
+    const facts = { efi: efi || arch === 'ARM64', architecture: arch, fromFile: true };
+    if (nixos !== undefined)
+        facts.nixos = nixos;
+    return facts;
+}
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __webpack_require__(8522);
+;// CONCATENATED MODULE: ./src/nix/image-file.ts
+
+
+
+
+
+const TARBALL_SUFFIX = '.raw.tar.gz';
+/** How deep below the output directory to look (nixpkgs puts it at the top; some builders nest it). */
+const SEARCH_DEPTH = 2;
+/**
+ * Finds the single `*.raw.tar.gz` in a build output. The name is globbed, never parsed: it includes
+ * `google-compute` since NixOS 24.11 (FACTS.md, "Image modules").
+ */
+async function locateImageTarball(storePath) {
+    const info = await (0,promises_.stat)(storePath).catch(() => undefined);
+    if (!info)
+        throw new errors/* UserError */.f(`The build output ${storePath} does not exist.`);
+    if (info.isFile()) {
+        if (storePath.endsWith(TARBALL_SUFFIX))
+            return storePath;
+        throw new errors/* UserError */.f(`The build output ${storePath} is a file, not a *${TARBALL_SUFFIX} image tarball.`);
+    }
+    const found = await findTarballs(storePath, SEARCH_DEPTH);
+    if (found.length === 1 && found[0] !== undefined)
+        return found[0];
+    if (found.length === 0) {
+        throw new errors/* UserError */.f(`The build output ${storePath} holds no *${TARBALL_SUFFIX} file (searched ${SEARCH_DEPTH} levels deep); the builder must produce a GCE image tarball.`);
+    }
+    throw new errors/* UserError */.f(`The build output ${storePath} holds ${found.length} *${TARBALL_SUFFIX} files (${found.join(', ')}); the builder must produce exactly one.`);
+}
+async function findTarballs(dir, depth) {
+    const found = [];
+    for (const entry of (await (0,promises_.readdir)(dir)).sort()) {
+        const path = (0,external_node_path_.join)(dir, entry);
+        const info = await (0,promises_.stat)(path).catch(() => undefined); // follows symlinks, as nixpkgs outputs may use them
+        if (!info)
+            continue;
+        if (info.isFile() && entry.endsWith(TARBALL_SUFFIX))
+            found.push(path);
+        else if (info.isDirectory() && depth > 0)
+            found.push(...(await findTarballs(path, depth - 1)));
+    }
+    return found;
+}
+const BLOCK = 512;
+/** GNU long names are short in practice; a huge one means a corrupt or hostile file. */
+const MAX_LONG_NAME = 64 * 1024;
+const GNU_MAGIC = 'ustar  \0';
+/**
+ * Checks the first tar header of an image tarball against what GCE accepts (FACTS.md, "Tarball"):
+ * member `disk.raw`, GNU or old-GNU format, regular or GNU-sparse. Reads only the first header
+ * blocks through a streaming gunzip, never the whole disk.
+ */
+async function verifyImageTarball(path) {
+    const bytes = await readTarHead(path);
+    let offset = 0;
+    let longName;
+    for (;;) {
+        const header = bytes.subarray(offset, offset + BLOCK);
+        if (header.length < BLOCK || header.every((b) => b === 0)) {
+            throw new errors/* UserError */.f(`The image tarball ${path} holds no tar member; GCE needs one member named disk.raw.`);
+        }
+        checkHeaderChecksum(path, header);
+        const magic = header.subarray(257, 265).toString('latin1');
+        if (magic.startsWith('ustar\0')) {
+            throw new errors/* UserError */.f(`The image tarball ${path} is a POSIX/PAX tar, which GCE refuses ("Supported formats are: GNU and OLDGNU"); create it with tar --format=gnu.`);
+        }
+        if (magic !== GNU_MAGIC) {
+            throw new errors/* UserError */.f(`The image tarball ${path} is not a GNU tar (no "ustar  " magic), which GCE refuses ("Supported formats are: GNU and OLDGNU"); create it with tar --format=gnu.`);
+        }
+        const typeflag = String.fromCharCode(header[156] ?? 0);
+        if (typeflag === 'L' || typeflag === 'K') {
+            // A GNU long-name (or long-link) entry: its data blocks hold the name of the next member.
+            const size = readNumber(header, 124, 12);
+            if (size > MAX_LONG_NAME) {
+                throw new errors/* UserError */.f(`The image tarball ${path} has a ${size}-byte GNU long name, which is not a disk image.`);
+            }
+            const data = bytes.subarray(offset + BLOCK, offset + BLOCK + size);
+            if (typeflag === 'L')
+                longName = cString(data);
+            offset += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
+            continue;
+        }
+        const member = longName ?? cString(header.subarray(0, 100));
+        if (member !== 'disk.raw') {
+            throw new errors/* UserError */.f(`The image tarball ${path} holds "${member}" where GCE needs a member named exactly disk.raw (the NixOS 24.11 image module briefly wrote other names); fix or update the image builder.`);
+        }
+        let type;
+        if (typeflag === '0' || typeflag === '\0')
+            type = 'regular';
+        else if (typeflag === 'S')
+            type = 'gnu-sparse';
+        else {
+            throw new errors/* UserError */.f(`The image tarball ${path} stores disk.raw as tar type '${typeflag}' (${describeType(typeflag)}); GCE needs a regular or GNU-sparse file.`);
+        }
+        // GNU tar sets the file-type bits in the mode field only in the old-GNU format (tar's list.c).
+        const format = readNumber(header, 100, 8) > 0o7777 ? 'oldgnu' : 'gnu';
+        const size = type === 'gnu-sparse' ? readNumber(header, 483, 12) : readNumber(header, 124, 12);
+        return { member, format, type, size };
+    }
+}
+/** Reads the decompressed head of the file: enough for a long-name entry plus one header. */
+async function readTarHead(path) {
+    const want = BLOCK * 2 + MAX_LONG_NAME + BLOCK;
+    const magic = await readFirstBytes(path, 2);
+    if (magic.length < 2 || magic[0] !== 0x1f || magic[1] !== 0x8b) {
+        throw new errors/* UserError */.f(`The image tarball ${path} is not gzip-compressed; GCE needs a gzip'd GNU tar holding disk.raw.`);
+    }
+    return new Promise((resolve, reject) => {
+        const chunks = [];
+        let length = 0;
+        const file = (0,external_node_fs_.createReadStream)(path);
+        const gunzip = (0,external_node_zlib_.createGunzip)();
+        const finish = () => {
+            file.destroy();
+            gunzip.destroy();
+            resolve(Buffer.concat(chunks, length));
+        };
+        gunzip.on('data', (chunk) => {
+            chunks.push(chunk);
+            length += chunk.length;
+            // Stop as soon as the first header (and any long name it announces) is in hand.
+            if (length >= want || headerComplete(Buffer.concat(chunks, length)))
+                finish();
+        });
+        gunzip.on('end', finish);
+        gunzip.on('error', (err) => {
+            file.destroy();
+            reject(new errors/* UserError */.f(`The image tarball ${path} is not valid gzip data (${err.message}).`));
+        });
+        file.on('error', (err) => reject(new errors/* UserError */.f(`Cannot read the image tarball ${path}: ${err.message}.`)));
+        file.pipe(gunzip);
+    });
+}
+/** True when `bytes` holds the first real member header (after any long-name entries). */
+function headerComplete(bytes) {
+    let offset = 0;
+    while (bytes.length >= offset + BLOCK) {
+        const typeflag = String.fromCharCode(bytes[offset + 156] ?? 0);
+        if (typeflag !== 'L' && typeflag !== 'K')
+            return true;
+        offset += BLOCK + Math.ceil(readNumber(bytes.subarray(offset), 124, 12) / BLOCK) * BLOCK;
+    }
+    return false;
+}
+async function readFirstBytes(path, n) {
+    const chunks = [];
+    try {
+        for await (const chunk of (0,external_node_fs_.createReadStream)(path, { start: 0, end: n - 1 }))
+            chunks.push(chunk);
+    }
+    catch (err) {
+        throw new errors/* UserError */.f(`Cannot read the image tarball ${path}: ${err.message}.`);
+    }
+    return Buffer.concat(chunks);
+}
+function checkHeaderChecksum(path, header) {
+    let sum = 0;
+    for (let i = 0; i < BLOCK; i++)
+        sum += i >= 148 && i < 156 ? 0x20 : (header[i] ?? 0);
+    if (readNumber(header, 148, 8) !== sum) {
+        throw new errors/* UserError */.f(`The image tarball ${path} has a corrupt tar header (checksum mismatch).`);
+    }
+}
+/** A tar numeric field: NUL/space-terminated octal, or GNU base-256 when the high bit is set. */
+function readNumber(buf, offset, length) {
+    const field = buf.subarray(offset, offset + length);
+    if (((field[0] ?? 0) & 0x80) !== 0) {
+        let value = (field[0] ?? 0) & 0x7f;
+        for (let i = 1; i < field.length; i++)
+            value = value * 256 + (field[i] ?? 0);
+        return value;
+    }
+    const text = field
+        .toString('latin1')
+        .replace(/^ +/, '')
+        .replace(/[\0 ].*$/s, '');
+    return text === '' ? 0 : Number.parseInt(text, 8);
+}
+function cString(buf) {
+    const end = buf.indexOf(0);
+    return buf.subarray(0, end === -1 ? buf.length : end).toString('utf8');
+}
+function describeType(flag) {
+    const names = {
+        '1': 'hard link',
+        '2': 'symlink',
+        '3': 'character device',
+        '4': 'block device',
+        '5': 'directory',
+        '6': 'FIFO',
+        '7': 'contiguous file',
+        x: 'PAX extended header',
+        g: 'PAX global header',
+    };
+    return names[flag] ?? 'not a regular file';
+}
+
+;// CONCATENATED MODULE: ./src/nix/install.ts
+
+
+
+
+
+
+
+/**
+ * Pinned Nix release tarballs (https://releases.nixos.org/nix/nix-V/nix-V-SYSTEM.tar.xz) and their
+ * SHA-256, as published by the Nix project:
+ * - 2.28.3: the hashes embedded in the official installer https://releases.nixos.org/nix/nix-2.28.3/install;
+ * - 2.34.7: the published `.sha256` files, as pinned by projectbluefin/dakota elements/bluefin/nix.bst.
+ * A version not listed falls back to the `.sha256` file published beside the tarball, with a warning.
+ */
+const PINNED_NIX_RELEASES = {
+    '2.28.3': {
+        'x86_64-linux': '85d1847d06d5d56167796d3f61cd992908de84584db3e700da031a782b59ea22',
+        'aarch64-linux': '3dffb118772382e35526806fb97acc05df7ad6dc29dbe52b921b77e52e39f571',
+    },
+    '2.34.7': {
+        'x86_64-linux': 'eafe5042404e818505e28c5ca3d0885f3ec45c31f955489a25bb38258f87560e',
+        'aarch64-linux': 'f1cee64ae7a02330c6421924c28f597c41813f2214ff108622087d8056378b08',
+    },
+};
+/** Matches the `nix-version` default in src/config.ts; a test keeps it pinned. */
+const DEFAULT_NIX_VERSION = '2.28.3';
+/** Nix 2.4 introduced flakes and the `extra-` setting prefix this stage relies on. */
+const MIN_NIX = [2, 4];
+/**
+ * Makes a working, flake-enabled `nix` available. Uses an existing one unless `installNix` is
+ * `always`; installs a pinned release only in CI (`auto`) or when asked (`always`), never on a laptop.
+ * Configuration reaches our nix child processes through NIX_CONFIG (set on process.env), so the
+ * GitHub token never lands in a world-readable nix.conf.
+ */
+async function ensureNix(opts, reporter) {
+    const onPath = await findOnPath('nix');
+    const found = onPath ? await probeNix(onPath) : undefined;
+    const action = decideInstall(opts.installNix, opts.ci, found);
+    let nixBin = onPath ?? 'nix';
+    let version = found?.version ?? '';
+    // Before installing: the daemon enables the kvm system feature only if /dev/kvm is usable at start.
+    const kvm = await ensureKvm(opts.ci, reporter);
+    if (action === 'install') {
+        nixBin = await installNix(opts.nixVersion, nixConfigText({ ...opts, githubToken: undefined, kvm }), reporter);
+        const probed = await probeNix(nixBin);
+        if (!probed)
+            throw new errors/* UserError */.f(`The Nix ${opts.nixVersion} installer finished but ${nixBin} does not run.`, 'nix-version', errors/* ExitCode */.y.NixFailed);
+        version = probed.version;
+    }
+    else {
+        reporter.info(`Using the installed Nix ${version} (${nixBin})`);
+    }
+    if (versionBelow(version, MIN_NIX)) {
+        throw new errors/* UserError */.f(`Nix ${version} is too old: flakes need Nix ${MIN_NIX.join('.')} or newer, so upgrade it or set install-nix: always.`, 'install-nix');
+    }
+    process.env.NIX_CONFIG = appendNixConfig(process.env.NIX_CONFIG, nixConfigText({ ...opts, kvm }));
+    reporter.debug(`NIX_CONFIG for nix commands:\n${redactNixConfig(process.env.NIX_CONFIG)}`);
+    return { nixBin, version, installed: action === 'install' };
+}
+/** `use` the nix found, `install` one, or throw the hint. Pure: the tests drive it directly. */
+function decideInstall(mode, ci, found) {
+    if (mode === 'always')
+        return 'install';
+    if (found)
+        return 'use';
+    if (mode === 'never') {
+        throw new errors/* UserError */.f('Nix is not installed and install-nix is never; install it (e.g. apt-get install -y nix-bin, or https://nixos.org/download) or set install-nix: auto in CI.', 'install-nix');
+    }
+    if (!ci) {
+        throw new errors/* UserError */.f('Nix is not installed; install-nix: auto installs it only in CI (CI=true), never on your machine, so install it yourself (e.g. apt-get install -y nix-bin, or https://nixos.org/download) or set install-nix: always.', 'install-nix');
+    }
+    return 'install';
+}
+/** Runs `<bin> --version`; undefined when nix is absent or broken. */
+async function probeNix(bin) {
+    try {
+        const result = await run(bin, ['--version']);
+        const version = result.stdout.match(/(\d+\.\d+(?:\.\d+)?\S*)/)?.[1];
+        return result.code === 0 && version ? { version } : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The absolute path of an executable on PATH, like `command -v`. */
+async function findOnPath(name) {
+    for (const dir of (process.env.PATH ?? '').split(external_node_path_.delimiter)) {
+        if (!dir)
+            continue;
+        const path = (0,external_node_path_.join)(dir, name);
+        if (await (0,promises_.access)(path, external_node_fs_.constants.X_OK).then(() => true, () => false))
+            return path;
+    }
+    return undefined;
+}
+function versionBelow(version, min) {
+    const [major = 0, minor = 0] = version.split('.').map((n) => Number.parseInt(n, 10));
+    return major < min[0] || (major === min[0] && minor < min[1]);
+}
+/**
+ * The settings this stage needs, as nix.conf lines: flakes on, KVM as a system feature where usable,
+ * the user's extra config, and the GitHub token against API rate limits (FACTS.md, "Runner disk and KVM").
+ * `extra-` settings add to the user's own instead of replacing them.
+ */
+function nixConfigText(opts) {
+    const lines = ['extra-experimental-features = nix-command flakes'];
+    if (opts.kvm)
+        lines.push('extra-system-features = kvm');
+    const extra = opts.extraNixConfig.trim();
+    if (extra)
+        lines.push(extra);
+    if (opts.githubToken) {
+        if (/\s/.test(opts.githubToken))
+            throw new errors/* UserError */.f('The github-token input contains whitespace, which no GitHub token does.', 'github-token');
+        lines.push(`extra-access-tokens = github.com=${opts.githubToken}`);
+    }
+    return `${lines.join('\n')}\n`;
+}
+/** Appends our settings to an existing NIX_CONFIG (later lines win in nix's parser); idempotent. */
+function appendNixConfig(existing, addition) {
+    const base = existing?.trim() ?? '';
+    if (base.endsWith(addition.trim()))
+        return existing ?? addition; // ensureNix ran before: nothing new
+    return base ? `${base}\n${addition}` : addition;
+}
+/** NIX_CONFIG text safe to log: access tokens are replaced. */
+function redactNixConfig(text) {
+    return (text ?? '').replace(/^(\s*(?:extra-)?access-tokens\s*=).*$/gm, '$1 ***');
+}
+/** Streams a file through SHA-256 and compares with the expected hex digest. */
+async function verifySha256(file, expected, what = file) {
+    const want = expected.trim().toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(want))
+        throw new errors/* UserError */.f(`The expected SHA-256 for ${what} is not 64 hex digits: "${expected}".`, 'nix-version', errors/* ExitCode */.y.NixFailed);
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for await (const chunk of (0,external_node_fs_.createReadStream)(file))
+        hash.update(chunk);
+    const got = hash.digest('hex');
+    if (got !== want) {
+        throw new errors/* UserError */.f(`The download of ${what} has SHA-256 ${got}, not the published ${want}; refusing to install it.`, 'nix-version', errors/* ExitCode */.y.NixFailed);
+    }
+}
+/** The release tarball for a version and system, with its pinned hash when we have one. */
+function nixRelease(version, system) {
+    if (!/^\d+\.\d+\.\d+$/.test(version)) {
+        throw new errors/* UserError */.f(`The nix-version input "${version}" must be an exact release such as ${DEFAULT_NIX_VERSION}.`, 'nix-version');
+    }
+    const url = `https://releases.nixos.org/nix/nix-${version}/nix-${version}-${system}.tar.xz`;
+    const sha256 = PINNED_NIX_RELEASES[version]?.[system];
+    return sha256 ? { url, sha256 } : { url };
+}
+function hostNixSystem() {
+    if (process.platform === 'linux' && process.arch === 'x64')
+        return 'x86_64-linux';
+    if (process.platform === 'linux' && process.arch === 'arm64')
+        return 'aarch64-linux';
+    throw new errors/* UserError */.f(`Installing Nix is supported on x86_64 and aarch64 Linux only, not ${process.platform}/${process.arch}; install Nix yourself.`, 'install-nix');
+}
+/** Downloads (with retries), verifies, caches and runs the pinned installer. Returns the nix binary. */
+async function installNix(version, confText, reporter) {
+    const tc = await __webpack_require__.e(/* import() */ 991).then(__webpack_require__.bind(__webpack_require__, 5991));
+    const system = hostNixSystem();
+    const arch = system === 'x86_64-linux' ? 'x64' : 'arm64';
+    const { url, sha256 } = nixRelease(version, system);
+    // tool-cache needs these; GitLab CI and laptops do not set them.
+    process.env.RUNNER_TEMP ||= (0,external_node_os_.tmpdir)();
+    process.env.RUNNER_TOOL_CACHE ||= (0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'nix-glab-runner-tool-cache');
+    let dir = tc.find('nix', version, arch);
+    if (!dir) {
+        reporter.info(`Downloading Nix ${version} from ${url}`);
+        const file = await withRetries(3, () => tc.downloadTool(url), reporter);
+        let expected = sha256;
+        if (!expected) {
+            reporter.warn(`Nix ${version} is not pinned here; trusting the SHA-256 published at ${url}.sha256.`);
+            const sumFile = await withRetries(3, () => tc.downloadTool(`${url}.sha256`), reporter);
+            expected = (await (0,promises_.readFile)(sumFile, 'utf8')).trim().split(/\s+/)[0] ?? '';
+        }
+        await verifySha256(file, expected, url);
+        const extracted = await tc.extractTar(file, undefined, 'xJ');
+        // The tarball holds one directory, nix-<version>-<system>, with the installer in it.
+        const top = (await (0,promises_.readdir)(extracted)).find((e) => e.startsWith('nix-'));
+        if (!top)
+            throw new errors/* UserError */.f(`The Nix ${version} tarball from ${url} holds no nix-* directory.`, 'nix-version', errors/* ExitCode */.y.NixFailed);
+        dir = await tc.cacheDir((0,external_node_path_.join)(extracted, top), 'nix', version, arch);
+    }
+    // Multi-user where systemd runs (GitHub runners); single-user in containers (GitLab docker executors),
+    // where build users and the namespace sandbox are usually unavailable.
+    const daemon = await exists('/run/systemd/system');
+    const confFile = (0,external_node_path_.join)(await (0,promises_.mkdtemp)((0,external_node_path_.join)(process.env.RUNNER_TEMP, 'nix-conf-')), 'nix.conf');
+    await (0,promises_.writeFile)(confFile, daemon ? confText : `build-users-group =\nsandbox = false\n${confText}`);
+    const args = [
+        daemon ? '--daemon' : '--no-daemon',
+        '--yes',
+        '--no-channel-add',
+        '--nix-extra-conf-file',
+        confFile,
+    ];
+    reporter.info(`Running the Nix ${version} installer (${daemon ? 'multi-user' : 'single-user'})`);
+    const result = await run((0,external_node_path_.join)(dir, 'install'), args, { onStderrLine: (l) => reporter.log(l) });
+    if (result.code !== 0) {
+        throw new errors/* UserError */.f(`The Nix ${version} installer failed with exit code ${result.code}: ${result.stderrTail.slice(-5).join(' / ')}`, 'install-nix', errors/* ExitCode */.y.NixFailed);
+    }
+    const profile = daemon
+        ? '/nix/var/nix/profiles/default/bin'
+        : (0,external_node_path_.join)(process.env.HOME ?? '/root', '.nix-profile/bin');
+    process.env.PATH = `${profile}${external_node_path_.delimiter}${process.env.PATH ?? ''}`;
+    return (0,external_node_path_.join)(profile, 'nix');
+}
+async function withRetries(attempts, fn, reporter) {
+    for (let i = 1;; i++) {
+        try {
+            return await fn();
+        }
+        catch (err) {
+            if (i >= attempts)
+                throw new errors/* UserError */.f(`Downloading Nix failed after ${attempts} attempts: ${err.message}.`, 'install-nix', errors/* ExitCode */.y.NixFailed);
+            reporter.warn(`Download attempt ${i} failed (${err.message}); retrying`);
+            await new Promise((r) => setTimeout(r, 2000 * i));
+        }
+    }
+}
+/**
+ * NixOS image builds run a VM and need /dev/kvm open to the build user. Where the device exists but
+ * is not usable, CI runners (GitHub's) allow `sudo chmod`; on a laptop we only warn.
+ */
+async function ensureKvm(ci, reporter) {
+    if (!(await exists('/dev/kvm'))) {
+        reporter.debug('/dev/kvm is absent; NixOS image builds will be slow or fail');
+        return false;
+    }
+    if (await usable('/dev/kvm'))
+        return true;
+    if (ci) {
+        const result = await run('sudo', ['-n', 'chmod', '0666', '/dev/kvm']).catch(() => undefined);
+        if (result?.code === 0 && (await usable('/dev/kvm')))
+            return true;
+    }
+    reporter.warn('/dev/kvm exists but is not readable and writable by this user, so image builds cannot use KVM; add the user to the kvm group.');
+    return false;
+}
+async function exists(path) {
+    return (0,promises_.access)(path).then(() => true, () => false);
+}
+async function usable(path) {
+    return (0,promises_.access)(path, external_node_fs_.constants.R_OK | external_node_fs_.constants.W_OK).then(() => true, () => false);
+}
+
+;// CONCATENATED MODULE: ./src/pipeline.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const BASE_GUEST_OS_FEATURES = ['GVNIC', 'VIRTIO_SCSI_MULTIQUEUE'];
+/** Runs one publish: ensure Nix, build, verify, upload, create the image. Nothing else is touched. */
+async function publish(config, reporter, run) {
+    const steps = [];
+    const endpoints = resolveEndpoints(config.storageEndpoint, config.computeEndpoint);
+    const credentials = credentialsFor(endpoints);
+    // Reads only: fail on a wrong project or bucket before spending minutes on a build.
+    const { project, storage } = await reporter.group('Check Google Cloud target', async () => {
+        // Mint a token first: without one the storage client would send unauthenticated requests and fail late.
+        await credentials.headers();
+        const project = await resolveProject(config.project, credentials);
+        const storage = await storageClient(endpoints, credentials, project);
+        await checkBucket(storage, config.bucket);
+        reporter.info(`Project ${project}, bucket gs://${config.bucket}, family ${config.family}.`);
+        return { project, storage };
+    });
+    const artifact = await obtainImage(config, reporter, run, steps);
+    const rest = new RestClient(endpoints.compute, credentials, undefined, run.signal);
+    const images = new Images(rest, project);
+    const identity = await reporter.group('Image identity', async () => {
+        const nixHash = artifact.storePath
+            ? storePathHash(artifact.storePath)
+            : await fileIdentityHash(artifact.tarball);
+        const name = (0,image_name/* renderImageName */.$X)(config.imageName ?? '{family}-{hash}', {
+            family: config.family,
+            hash: nixHash,
+            date: new Date().toISOString().slice(0, 10).replaceAll('-', ''),
+            nixos: artifact.facts.nixos ?? '',
+        });
+        reporter.info(`Image ${name} (nix-hash ${nixHash}).`);
+        return { nixHash, name };
+    });
+    const outputs = {
+        'image-name': identity.name,
+        'image-self-link': '',
+        'image-family': config.family,
+        'gcs-uri': '',
+        'store-path': artifact.storePath ?? '',
+        'nix-hash': identity.nixHash,
+        skipped: 'false',
+    };
+    const existing = await reporter.group('Look for an existing image', () => existingImage(images, config, identity.nixHash, reporter));
+    if (existing && deprecationState(existing) !== 'ACTIVE') {
+        const family = new ImageFamily(rest, project, config.family);
+        return reactivate(family, existing, config, reporter, outputs, steps);
+    }
+    if (existing) {
+        reporter.info(`Image ${existing.name} of this build is already READY in family ${config.family}; nothing to publish.`);
+        steps.push({ stage: 'image', result: `already published as ${existing.name}` });
+        return {
+            outputs: {
+                ...outputs,
+                'image-name': existing.name,
+                'image-self-link': existing.selfLink,
+                skipped: 'true',
+            },
+            steps,
+        };
+    }
+    const guestOsFeatures = guestFeatures(artifact.facts, config);
+    const architecture = config.architecture ?? artifact.facts.architecture;
+    const objectName = `${config.objectPrefix}${identity.name}.raw.tar.gz`;
+    if (config.dryRun) {
+        reporter.info(`Dry run: would upload ${artifact.tarball} to gs://${config.bucket}/${objectName} and create image ${identity.name} (${architecture}, ${guestOsFeatures.join(', ')}).`);
+        steps.push({ stage: 'dry-run', result: `would create ${identity.name}` });
+        return { outputs: { ...outputs, 'gcs-uri': `gs://${config.bucket}/${objectName}` }, steps };
+    }
+    const uploaded = await reporter.group('Upload to Cloud Storage', () => uploadImageObject(storage, {
+        bucket: config.bucket,
+        object: objectName,
+        file: artifact.tarball,
+        metadata: { 'nix-hash': identity.nixHash, 'managed-by': 'nix-glab-runner' },
+        reporter,
+    }));
+    steps.push({
+        stage: 'upload',
+        result: uploaded.reused ? `reused ${uploaded.gcsUri}` : `uploaded ${uploaded.gcsUri}`,
+    });
+    const image = await reporter.group('Create image', () => createImage(images, config, reporter, {
+        name: identity.name,
+        family: config.family,
+        description: imageDescription(artifact.flakeRef, artifact.flakeRev, config.description),
+        labels: imageLabels({
+            nixHash: identity.nixHash,
+            user: config.labels,
+            env: run.env,
+            flakeRev: artifact.flakeRev,
+        }),
+        source: rawDiskSource(config.bucket, objectName),
+        guestOsFeatures,
+        architecture,
+        storageLocation: config.storageLocation,
+    }));
+    steps.push({ stage: 'image', result: `created ${image.name} (${image.status})` });
+    if (!config.keepObject) {
+        await deleteObject(storage, config.bucket, objectName, uploaded.generation);
+        reporter.info(`Deleted gs://${config.bucket}/${objectName}; the image holds its own copy (keep-object keeps it).`);
+    }
+    return {
+        outputs: { ...outputs, 'image-self-link': image.selfLink, 'gcs-uri': uploaded.gcsUri },
+        steps,
+    };
+}
+/** Builds with Nix, or takes the prebuilt tarball; then verifies it and reads its facts. */
+async function obtainImage(config, reporter, run, steps) {
+    let built;
+    let outputDir;
+    if (config.imageFile) {
+        const tarball = config.imageFile;
+        const storePath = /^\/nix\/store\/[^/]+/.exec(tarball)?.[0];
+        outputDir = storePath ?? (0,external_node_path_.dirname)(tarball);
+        built = { tarball, storePath, flakeRef: `file ${tarball}` };
+        steps.push({ stage: 'build', result: `prebuilt ${tarball}` });
+    }
+    else {
+        const nix = await reporter.group('Ensure Nix', () => ensureNix({
+            installNix: config.installNix,
+            nixVersion: config.nixVersion,
+            extraNixConfig: config.extraNixConfig,
+            githubToken: config.githubToken,
+            ci: run.env.CI === 'true',
+        }, reporter));
+        const result = await reporter.group('Build image with Nix', () => buildImage({
+            flake: config.flake,
+            flakeAttr: config.flakeAttr,
+            extraModules: config.extraModules,
+            workspace: config.workspace,
+            system: run.system ?? 'x86_64-linux',
+            nixBin: nix.nixBin,
+        }, reporter, run.signal));
+        outputDir = result.storePath;
+        built = {
+            tarball: await locateImageTarball(result.storePath),
+            storePath: result.storePath,
+            flakeRef: result.flakeRef,
+            flakeRev: result.flakeRev,
+        };
+        steps.push({ stage: 'build', result: result.storePath });
+    }
+    const facts = await reporter.group('Verify tarball', async () => {
+        const check = await verifyImageTarball(built.tarball);
+        reporter.info(`${built.tarball}: member ${check.member}, ${check.format} tar, ${check.type}.`);
+        return readImageFacts(outputDir, reporter);
+    });
+    return { ...built, facts };
+}
+/**
+ * The image of this build that makes publishing unnecessary, if any: READY, or PENDING and then READY.
+ * A rolled-back (deprecated) one is refused unless "allow-rolled-back" asks for it again; it is returned
+ * and the caller marks it ACTIVE. A FAILED one is left to createImage, which deletes it for a retry.
+ */
+async function existingImage(images, config, nixHash, reporter) {
+    const found = await images.findByNixHash(config.family, nixHash);
+    const rolledBack = found.find((i) => i.status === 'READY' && deprecationState(i) !== 'ACTIVE');
+    if (rolledBack && !config.allowRolledBack) {
+        throw new errors/* UserError */.f(`This build was published as ${rolledBack.name} and later rolled back (${deprecationState(rolledBack)}); set "allow-rolled-back" to make it current again on purpose.`, 'allow-rolled-back', errors/* ExitCode */.y.RolledBack);
+    }
+    if (rolledBack)
+        return rolledBack;
+    const ready = found.find((i) => i.status === 'READY');
+    if (ready)
+        return ready;
+    const pending = found.find((i) => i.status === 'PENDING');
+    if (pending) {
+        reporter.info(`Image ${pending.name} of this build is PENDING (another run, or an interrupted one); waiting for it.`);
+        const settled = await images.waitUntilSettled(pending.name, config.operationTimeout * 1000);
+        if (settled?.status === 'READY')
+            return settled;
+    }
+    return undefined;
+}
+/** allow-rolled-back: the build is already an image, so it is made current again rather than uploaded twice. */
+async function reactivate(family, image, config, reporter, outputs, steps) {
+    const done = { ...outputs, 'image-name': image.name, 'image-self-link': image.selfLink };
+    if (config.dryRun) {
+        reporter.info(`Dry run: would mark the rolled-back image ${image.name} ACTIVE again (allow-rolled-back).`);
+        steps.push({ stage: 'dry-run', result: `would mark ${image.name} ACTIVE again` });
+        return { outputs: done, steps };
+    }
+    await family.reactivate(image.name, config.operationTimeout * 1000);
+    reporter.warn(`Marked the rolled-back image ${image.name} ACTIVE again, as allow-rolled-back asked; it is this build.`);
+    steps.push({ stage: 'image', result: `marked ${image.name} ACTIVE again` });
+    return { outputs: done, steps };
+}
+async function createImage(images, config, reporter, image) {
+    const timeoutMs = config.operationTimeout * 1000;
+    const previous = await images.get(image.name);
+    if (previous?.status === 'FAILED') {
+        reporter.warn(`A FAILED image named ${image.name} is in the way; deleting it and trying again.`);
+        await images.delete(image.name, timeoutMs);
+    }
+    else if (previous) {
+        throw new gcp_errors/* GcpApiError */.FL(`creating image "${image.name}" failed: an image of that name already exists (${previous.status}) without this build's nix-hash label; choose another "image-name"`, 409, 'alreadyExists');
+    }
+    let last = '';
+    return images.insert(image, timeoutMs, (op) => {
+        const line = `operation ${op.name}: ${op.status}`;
+        if (line !== last)
+            reporter.debug(line);
+        last = line;
+    });
+}
+function guestFeatures(facts, config) {
+    const features = [
+        ...BASE_GUEST_OS_FEATURES,
+        ...(facts.efi ? ['UEFI_COMPATIBLE'] : []),
+        ...config.guestOsFeatures,
+    ];
+    return [...new Set(features)];
+}
+
+;// CONCATENATED MODULE: ./src/gcp/instances.ts
+
+
+/** Instances and their disks: metadata, guest attributes, boot images. */
+class Instances {
+    rest;
+    project;
+    constructor(rest, project) {
+        this.rest = rest;
+        this.project = project;
+    }
+    path(zone, name) {
+        return `/projects/${this.project}/zones/${zone}/instances/${name}`;
+    }
+    get(zone, name) {
+        return this.rest.call({
+            method: 'GET',
+            path: this.path(zone, name),
+            what: `reading instance "${name}" in ${zone}`,
+            allowNotFound: true,
+        });
+    }
+    /** Replaces the instance's metadata; `fingerprint` must be the one just read (412 when stale). */
+    async setMetadata(zone, name, fingerprint, items, timeoutMs) {
+        const what = `setting metadata of instance "${name}" in ${zone}`;
+        const op = await this.rest.call({
+            method: 'POST',
+            path: `${this.path(zone, name)}/setMetadata`,
+            query: { requestId: (0,external_node_crypto_.randomUUID)() },
+            body: { fingerprint, items },
+            what,
+        });
+        await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
+    }
+    /** Guest attributes under `namespace/` as key → value; empty when there are none (404) or they are off. */
+    async guestAttributes(zone, name, namespace) {
+        const res = await this.rest.call({
+            method: 'GET',
+            path: `${this.path(zone, name)}/getGuestAttributes`,
+            query: { queryPath: `${namespace}/` },
+            what: `reading guest attributes of instance "${name}" in ${zone}`,
+            allowNotFound: true,
+        });
+        const out = {};
+        for (const item of res?.queryValue?.items ?? [])
+            if (item.key !== undefined)
+                out[item.key] = item.value ?? '';
+        return out;
+    }
+    /** Project-wide metadata (`commonInstanceMetadata`), which instance metadata overrides key by key. */
+    async projectMetadata() {
+        const project = await this.rest.call({
+            method: 'GET',
+            path: `/projects/${this.project}`,
+            what: `reading the metadata of project "${this.project}"`,
+        });
+        return project.commonInstanceMetadata?.items ?? [];
+    }
+    getDisk(zone, name) {
+        return this.rest.call({
+            method: 'GET',
+            path: `/projects/${this.project}/zones/${zone}/disks/${name}`,
+            what: `reading disk "${name}" in ${zone}`,
+            allowNotFound: true,
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/gcp/templates.ts
+
+
+
+/** `projects/P/global/instanceTemplates/N` or `projects/P/regions/R/instanceTemplates/N`. */
+const TEMPLATE_PATH = /^projects\/[^/]+\/(global|regions\/[^/]+)\/instanceTemplates\/[^/]+$/;
+/** The scope part of a template path: `global` or `regions/R`. */
+function templateScope(path) {
+    const m = /^projects\/[^/]+\/(global|regions\/[^/]+)\//.exec(resourcePath(path));
+    return m?.[1] ?? 'global';
+}
+/** Global and regional instance templates: read, create, delete, and list every one in the project. */
+class Templates {
+    rest;
+    project;
+    constructor(rest, project) {
+        this.rest = rest;
+        this.project = project;
+    }
+    get(ref) {
+        const path = resourcePath(ref);
+        if (!TEMPLATE_PATH.test(path))
+            throw new Error(`"${ref}" is not an instance template path`);
+        return this.rest.call({
+            method: 'GET',
+            path: `/${path}`,
+            what: `reading instance template "${path}"`,
+            allowNotFound: true,
+        });
+    }
+    /** Creates a template in `scope` (`global` or `regions/R`) and waits until the operation is done. */
+    async insert(scope, body, timeoutMs) {
+        const what = `creating instance template "${body.name}"`;
+        const op = await this.rest.call({
+            method: 'POST',
+            path: `/projects/${this.project}/${scope}/instanceTemplates`,
+            query: { requestId: (0,external_node_crypto_.randomUUID)() },
+            body,
+            what,
+        });
+        await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
+        const created = await this.get(`projects/${this.project}/${scope}/instanceTemplates/${body.name}`);
+        if (!created)
+            throw new Error(`${what}: the operation finished but the template does not exist`);
+        return created;
+    }
+    async delete(ref, timeoutMs) {
+        const path = resourcePath(ref);
+        const what = `deleting instance template "${path}"`;
+        const op = await this.rest.call({
+            method: 'DELETE',
+            path: `/${path}`,
+            query: { requestId: (0,external_node_crypto_.randomUUID)() },
+            what,
+        });
+        await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
+    }
+    /** Every template of the project, global and regional (aggregatedList, all pages). */
+    async listAll() {
+        const out = [];
+        let pageToken;
+        do {
+            const res = await this.rest.call({
+                method: 'GET',
+                path: `/projects/${this.project}/aggregated/instanceTemplates`,
+                query: { maxResults: 500, pageToken },
+                what: `listing the instance templates of project "${this.project}"`,
+            });
+            for (const scoped of Object.values(res.items ?? {}))
+                out.push(...(scoped.instanceTemplates ?? []));
+            pageToken = res.nextPageToken;
+        } while (pageToken);
+        return out;
+    }
+}
+/** The boot disk's source image of a template, as given (URL, path or family). */
+function bootImage(template) {
+    const boot = (template.properties.disks ?? []).find((d) => d.boot === true) ?? template.properties.disks?.[0];
+    return boot?.initializeParams?.sourceImage;
+}
+
+;// CONCATENATED MODULE: ./src/lifecycle/clients.ts
+
+
+
+
+
+
+
+
+/**
+ * Compute clients for prune, roll and rollback. These commands never touch Cloud Storage, so whether
+ * credentials are needed depends on the Compute endpoint alone (the loopback emulator takes none).
+ */
+async function lifecycleClients(config, signal) {
+    const endpoints = resolveEndpoints(config.storageEndpoint, config.computeEndpoint);
+    const credentials = credentialsFor({ ...endpoints, loopback: isLoopback(endpoints.compute) });
+    const project = await resolveProject(config.project, credentials);
+    const rest = new RestClient(endpoints.compute, credentials, undefined, signal);
+    return {
+        project,
+        images: new Images(rest, project),
+        family: new ImageFamily(rest, project, config.family),
+        templates: new Templates(rest, project),
+        groups: new Groups(rest, project),
+        instances: new Instances(rest, project),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/lifecycle/retention.ts
+/**
+ * Retention: keep the newest `keep` managed images of the family ACTIVE, deprecate or delete older ones.
+ * Only images we labelled (managed-by=nix-glab-runner), READY and ACTIVE are counted or touched, so a
+ * deprecated image is never undeprecated or counted, and an unmanaged one is never touched. An image in use
+ * by any instance template of the project, or by a disk of the target group's instances, is kept.
+ */
+
+
+
+
+const MANAGED_LABEL = { key: 'managed-by', value: 'nix-glab-runner' };
+function isManaged(image) {
+    return image.labels?.[MANAGED_LABEL.key] === MANAGED_LABEL.value;
+}
+/** Managed, READY, ACTIVE images of a family, newest first: the ones retention counts. */
+function activeManaged(images) {
+    return images
+        .filter((i) => isManaged(i) && i.status === 'READY' && deprecationState(i) === 'ACTIVE')
+        .sort((a, b) => Date.parse(b.creationTimestamp) - Date.parse(a.creationTimestamp) || (a.name < b.name ? 1 : -1));
+}
+/**
+ * What retention does to each counted image. Pure: `inUse` maps image names to what uses them. The newest
+ * `keep` stay, so the family always keeps an ACTIVE image (keep ≥ 1).
+ */
+function decideRetention(images, inUse, policy, nowMs) {
+    const counted = activeManaged(images);
+    return counted.map((image, index) => {
+        if (index < policy.keep)
+            return { image: image.name, action: 'keep', reason: `among the newest ${policy.keep}` };
+        const user = inUse.get(image.name);
+        if (user)
+            return { image: image.name, action: 'keep', reason: `in use by ${user}` };
+        const ageSeconds = (nowMs - Date.parse(image.creationTimestamp)) / 1000;
+        if (policy.minAge !== undefined && ageSeconds < policy.minAge) {
+            return {
+                image: image.name,
+                action: 'keep',
+                reason: `younger than min-age (${Math.floor(ageSeconds)}s old)`,
+            };
+        }
+        return { image: image.name, action: policy.retention, reason: `older than the newest ${policy.keep}` };
+    });
+}
+/**
+ * Images of the project in use: by any instance template (global or regional; a family reference counts as
+ * its newest image), and by the boot disks of the target group's instances. Name → what uses it.
+ */
+async function imagesInUse(clients, group) {
+    const used = new Map();
+    const ours = `projects/${clients.project}/global/images/`;
+    const families = new Map();
+    for (const template of await clients.templates.listAll()) {
+        const source = bootImage(template);
+        if (!source)
+            continue;
+        const path = imagePath(clients.project, source);
+        if (!path.startsWith(ours))
+            continue;
+        let name = path.slice(ours.length);
+        if (name.startsWith('family/')) {
+            const family = name.slice('family/'.length);
+            if (!families.has(family)) {
+                const newest = family === clients.family.family ? await clients.family.newest() : undefined;
+                families.set(family, newest?.name);
+            }
+            const resolved = families.get(family);
+            if (!resolved)
+                continue;
+            name = resolved;
+        }
+        if (!used.has(name))
+            used.set(name, `instance template ${template.name}`);
+    }
+    if (group) {
+        for (const member of await clients.groups.listManaged(group)) {
+            const { zone, name } = instanceLocation(member);
+            const instance = await clients.instances.get(zone, name);
+            const boot = instance?.disks?.find((d) => d.boot) ?? instance?.disks?.[0];
+            if (!boot?.source)
+                continue;
+            const disk = await clients.instances.getDisk(zone, lastSegment(resourcePath(boot.source)));
+            if (!disk?.sourceImage)
+                continue;
+            const path = resourcePath(disk.sourceImage);
+            if (path.startsWith(ours) && !used.has(lastSegment(path)))
+                used.set(lastSegment(path), `the disk of instance ${name}`);
+        }
+    }
+    return used;
+}
+/** Applies retention to the family (or, with dryRun, only plans it). */
+async function prune(clients, opts, reporter) {
+    const images = await clients.family.list();
+    if (opts.pending && opts.dryRun) {
+        images.push({
+            name: opts.pending,
+            selfLink: `projects/${clients.project}/global/images/${opts.pending}`,
+            status: 'READY',
+            creationTimestamp: new Date(opts.nowMs ?? Date.now()).toISOString(),
+            labels: { [MANAGED_LABEL.key]: MANAGED_LABEL.value },
+        });
+    }
+    const counted = activeManaged(images);
+    const result = { deprecated: [], deleted: [], plan: [] };
+    if (counted.length <= opts.keep) {
+        reporter.info(`Family ${clients.family.family} has ${counted.length} managed ACTIVE image(s), keep is ${opts.keep}: nothing to prune.`);
+        result.plan.push({
+            action: 'nothing',
+            resource: clients.family.family,
+            detail: `${counted.length} managed ACTIVE image(s), keep ${opts.keep}`,
+        });
+        return result;
+    }
+    const inUse = await imagesInUse(clients, opts.group);
+    const decisions = decideRetention(images, inUse, opts, opts.nowMs ?? Date.now());
+    const newest = counted[0];
+    const byName = new Map(images.map((i) => [i.name, i]));
+    for (const d of decisions) {
+        if (d.image === opts.pending)
+            continue;
+        result.plan.push({
+            action: d.action,
+            resource: d.image,
+            detail: d.action === 'deprecate' ? `${d.reason}; replacement ${newest.name}` : d.reason,
+        });
+        if (d.action === 'keep' || opts.dryRun)
+            continue;
+        if (d.action === 'deprecate') {
+            await clients.family.deprecate(d.image, byName.get(newest.name)?.selfLink ?? newest.selfLink, opts.operationTimeoutMs);
+            result.deprecated.push(d.image);
+            reporter.info(`Deprecated ${d.image} (${d.reason}); replacement ${newest.name}.`);
+        }
+        else {
+            await clients.images.delete(d.image, opts.operationTimeoutMs);
+            result.deleted.push(d.image);
+            reporter.info(`Deleted ${d.image} (${d.reason}).`);
+        }
+    }
+    const skipped = decisions.filter((d) => d.action === 'keep' && d.reason.startsWith('in use'));
+    for (const d of skipped)
+        reporter.info(`Kept ${d.image}: ${d.reason}.`);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/lifecycle/drain.ts
+/**
+ * The rollout side of the drain protocol (DESIGN.md "Contracts: the drain protocol"): signal a drain
+ * through instance metadata, then read the guest's answer from guest attributes.
+ */
+
+/** Metadata key whose value is the RFC 3339 UTC drain deadline. */
+const DRAIN_KEY = 'nix-glab-runner-drain';
+/** Guest attribute namespace the runner's drain service writes. */
+const GUEST_NAMESPACE = 'nix-glab-runner';
+/** Metadata that lets a guest write guest attributes at all. */
+const GUEST_ATTRIBUTES_KEY = 'enable-guest-attributes';
+/** RFC 3339 UTC without fractional seconds, as the guest parses it. */
+function rfc3339(ms) {
+    return new Date(Math.ceil(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+/** Whether a guest may write guest attributes: the instance's value, else the project's (as on GCE). */
+function guestAttributesEnabled(items, projectItems = []) {
+    const value = items.find((i) => i.key === GUEST_ATTRIBUTES_KEY)?.value ??
+        projectItems.find((i) => i.key === GUEST_ATTRIBUTES_KEY)?.value;
+    return (value ?? '').toUpperCase() === 'TRUE';
+}
+/**
+ * Sets the drain deadline on an instance, keeping an earlier one already set (a second roll must not
+ * extend a drain in progress). Read-modify-write on the metadata fingerprint, retried when it goes stale.
+ */
+async function signalDrain(instances, zone, name, deadlineMs, operationTimeoutMs, 
+/** Project metadata, read once per roll, for instances that do not set the key themselves. */
+projectItems = []) {
+    for (let attempt = 0;; attempt++) {
+        const instance = await instances.get(zone, name);
+        if (!instance)
+            throw new gcp_errors/* GcpApiError */.FL(`instance "${name}" in ${zone} disappeared before it could be drained`, 404, 'notFound');
+        const items = instance.metadata?.items ?? [];
+        const canAnswer = guestAttributesEnabled(items, projectItems);
+        const existing = Date.parse(items.find((i) => i.key === DRAIN_KEY)?.value ?? '');
+        if (!Number.isNaN(existing) && existing <= deadlineMs)
+            return { deadlineMs: existing, canAnswer };
+        const next = [
+            ...items.filter((i) => i.key !== DRAIN_KEY),
+            { key: DRAIN_KEY, value: rfc3339(deadlineMs) },
+        ];
+        try {
+            await instances.setMetadata(zone, name, instance.metadata?.fingerprint ?? '', next, operationTimeoutMs);
+            return { deadlineMs: Date.parse(rfc3339(deadlineMs)), canAnswer };
+        }
+        catch (err) {
+            // 412: someone changed the metadata between our read and write; read again.
+            if (!(err instanceof gcp_errors/* GcpApiError */.FL && err.status === 412) || attempt >= 4)
+                throw err;
+        }
+    }
+}
+/** What the guest reports under the `nix-glab-runner` namespace. */
+async function readGuestDrain(instances, zone, name) {
+    const attrs = await instances.guestAttributes(zone, name, GUEST_NAMESPACE);
+    const state = attrs['drain-state'];
+    const jobs = Number.parseInt(attrs['running-jobs'] ?? '', 10);
+    return {
+        ...(state === 'draining' || state === 'drained' || state === 'timeout' ? { state } : {}),
+        ...(Number.isNaN(jobs) ? {} : { runningJobs: jobs }),
+        ...(attrs['drain-started'] ? { started: attrs['drain-started'] } : {}),
+        ...(attrs['drain-finished'] ? { finished: attrs['drain-finished'] } : {}),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/lifecycle/template-for-image.ts
+/**
+ * The instance template a roll creates: the group's current template with only the boot image, an image
+ * label and `enable-guest-attributes=TRUE` changed. Templates are immutable, so a new image needs a new one.
+ */
+
+
+
+/** Label on templates we create, naming the image they boot. */
+const IMAGE_LABEL = 'nix-glab-runner-image';
+/** Suffix of templates we create: `-ngr-` plus 10 hex digits of the hash. */
+const OUR_SUFFIX = /-ngr-[0-9a-f]{10}$/;
+const MAX_NAME = 63;
+/**
+ * Deterministic from the source template and the image: the same roll always names the same template, so
+ * a rerun after an interruption finds it instead of creating another. The source's own suffix is dropped
+ * first, so rolling one of our templates does not grow the name.
+ */
+function templateName(sourceSelfLink, imagePath) {
+    const hash = (0,external_node_crypto_.createHash)('sha256')
+        .update(`${resourcePath(sourceSelfLink)}\n${resourcePath(imagePath)}`)
+        .digest('hex')
+        .slice(0, 10);
+    const suffix = `-ngr-${hash}`;
+    const base = lastSegment(resourcePath(sourceSelfLink)).replace(OUR_SUFFIX, '');
+    return `${base.slice(0, MAX_NAME - suffix.length).replace(/-+$/, '')}${suffix}`;
+}
+/** The new template's body: a copy of the source with the three changes, and nothing the API sets itself. */
+function templateForImage(source, name, image) {
+    const properties = structuredClone(source.properties);
+    const disks = properties.disks ?? [];
+    const boot = disks.find((d) => d.boot === true) ?? disks[0];
+    if (!boot)
+        throw new Error(`instance template ${source.name} has no disks`);
+    boot.initializeParams = { ...(boot.initializeParams ?? {}), sourceImage: image.path };
+    properties.labels = { ...(properties.labels ?? {}), [IMAGE_LABEL]: image.name };
+    // A drain key copied into a template would start every new instance drained.
+    const items = (properties.metadata?.items ?? []).filter((i) => i.key !== GUEST_ATTRIBUTES_KEY && i.key !== DRAIN_KEY);
+    items.push({ key: GUEST_ATTRIBUTES_KEY, value: 'TRUE' });
+    properties.metadata = { items };
+    return {
+        name,
+        description: `nix-glab-runner: ${source.name} with image ${image.name}.`,
+        properties,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/lifecycle/rollout.ts
+/**
+ * Rolls a managed instance group onto an image: a new template from the group's current one, the group's
+ * version set to it, then the replacement. With drain (the default) the group's policy is OPPORTUNISTIC
+ * and the rollout replaces each old instance itself, only after its guest reported `drained` or its drain
+ * deadline passed, at most `max-unavailable` at a time (DESIGN.md "Contracts: the drain protocol"). Without
+ * drain it is a plain PROACTIVE rolling replace on the group's own schedule.
+ */
+
+
+
+
+
+
+
+
+const DEFAULT_POLL_MS = 5000;
+async function roll(clients, ref, opts, reporter) {
+    const group = await clients.groups.get(ref);
+    if (!group) {
+        throw new errors/* UserError */.f(`Instance group "${ref.path}" was not found; check "instance-group" and "project".`, 'instance-group');
+    }
+    const versions = group.versions?.length
+        ? group.versions
+        : group.instanceTemplate
+            ? [{ instanceTemplate: group.instanceTemplate }]
+            : [];
+    if (versions.length !== 1) {
+        throw new errors/* UserError */.f(`Instance group "${ref.path}" runs ${versions.length} versions (a canary update?); finish or undo it before rolling, so the roll starts from one template.`, 'instance-group');
+    }
+    if (!opts.drain && isStateful(group)) {
+        throw new errors/* UserError */.f(`Instance group "${ref.path}" is stateful, and Google refuses a PROACTIVE update on stateful groups; roll with drain (the default), which replaces instance by instance under an OPPORTUNISTIC policy.`, 'drain');
+    }
+    const currentRef = resourcePath(versions[0].instanceTemplate);
+    const current = await clients.templates.get(currentRef);
+    if (!current)
+        throw new errors/* UserError */.f(`Instance template "${currentRef}" of group "${ref.path}" was not found.`, 'instance-group');
+    const found = await clients.images.get(opts.image);
+    const image = found ?? (opts.dryRun && opts.pendingImage ? { name: opts.image, status: 'READY' } : undefined);
+    if (image?.status !== 'READY') {
+        throw new errors/* UserError */.f(`Image "${opts.image}" is not READY in project ${clients.project} (${image?.status ?? 'not found'}); nothing was rolled.`, 'image');
+    }
+    const targetImage = `projects/${clients.project}/global/images/${image.name}`;
+    const result = {
+        group: ref.path,
+        template: currentRef,
+        templateCreated: false,
+        replaced: [],
+        drained: [],
+        drainTimeouts: [],
+        noop: false,
+        plan: [],
+    };
+    // The target template: the current one when it already boots the image (a resumed roll), else ours.
+    const currentBoot = bootImage(current);
+    const onImage = currentBoot !== undefined && imagePath(clients.project, currentBoot) === targetImage;
+    let target = onImage ? current : undefined;
+    let targetPath = currentRef;
+    if (!onImage) {
+        const scope = templateScope(currentRef);
+        const name = templateName(currentRef, targetImage);
+        targetPath = `projects/${clients.project}/${scope}/instanceTemplates/${name}`;
+        target = await clients.templates.get(targetPath);
+        if (target)
+            result.plan.push({
+                action: 'reuse',
+                resource: targetPath,
+                detail: `template for ${image.name}, made by an earlier run`,
+            });
+        else {
+            result.plan.push({
+                action: 'create',
+                resource: targetPath,
+                detail: `${current.name} with image ${image.name}`,
+            });
+            if (!opts.dryRun)
+                target = await createTemplate(clients, scope, current, name, { name: image.name, path: targetImage }, ref, opts.operationTimeoutMs);
+            result.templateCreated = !opts.dryRun;
+        }
+    }
+    result.template = targetPath;
+    if (onImage && group.status?.isStable && group.status.versionTarget?.isReached) {
+        reporter.info(`Group ${ref.path} already runs image ${image.name} (template ${current.name}); nothing to roll.`);
+        result.noop = true;
+        result.plan.push({ action: 'nothing', resource: ref.path, detail: `already on ${image.name}` });
+        return result;
+    }
+    if (opts.dryRun) {
+        const members = await clients.groups.listManaged(ref);
+        const old = members.filter((m) => resourcePath(m.version?.instanceTemplate ?? '') !== targetPath);
+        result.plan.push({
+            action: 'patch',
+            resource: ref.path,
+            detail: `version ${lastName(targetPath)}, ${opts.drain ? 'OPPORTUNISTIC' : 'PROACTIVE'} update policy`,
+        });
+        for (const m of old) {
+            const { name } = instanceLocation(m);
+            if (opts.drain)
+                result.plan.push({
+                    action: 'drain',
+                    resource: name,
+                    detail: `stops taking jobs, up to ${Math.round(opts.drainTimeoutMs / 1000)}s to finish them`,
+                });
+            result.plan.push({
+                action: 'replace',
+                resource: name,
+                detail: opts.drain ? 'after drained or its deadline' : `by the group (${opts.replacementMethod})`,
+            });
+        }
+        return result;
+    }
+    // Without drain the group replaces on its own; note who is outdated now, to report them afterwards.
+    const outdated = opts.drain
+        ? []
+        : (await clients.groups.listManaged(ref))
+            .filter((m) => !onTemplate(m, targetPath))
+            .map((m) => instanceLocation(m).name);
+    if (opts.drain && opts.rollTimeoutMs <= opts.drainTimeoutMs) {
+        reporter.warn(`roll-timeout (${opts.rollTimeoutMs / 1000}s) is not longer than drain-timeout (${opts.drainTimeoutMs / 1000}s): a runner that drains slowly will time the roll out before its deadline.`);
+    }
+    await patchGroup(clients, ref, group, targetPath, opts, result);
+    reporter.info(`Group ${ref.path} now targets template ${lastName(targetPath)} (image ${image.name}).`);
+    const started = Date.now();
+    if (opts.drain)
+        await driveWithDrain(clients, ref, targetPath, opts, reporter, result, started);
+    else {
+        await waitForGroup(clients, ref, targetPath, opts, reporter, started);
+        result.replaced.push(...outdated);
+    }
+    return result;
+}
+function lastName(path) {
+    return path.slice(path.lastIndexOf('/') + 1);
+}
+/** Creates the template; if Google rejects it, makes sure none is left behind, or names it. */
+async function createTemplate(clients, scope, source, name, image, ref, timeoutMs) {
+    try {
+        return await clients.templates.insert(scope, templateForImage(source, name, image), timeoutMs);
+    }
+    catch (err) {
+        if (!(err instanceof gcp_errors/* GcpApiError */.FL))
+            throw err;
+        const leftover = await removeTemplate(clients, `projects/${clients.project}/${scope}/instanceTemplates/${name}`, timeoutMs);
+        throw new gcp_errors/* GcpApiError */.FL(`${err.message}; group ${ref.path} is unchanged on template ${source.name}${leftover}`, err.status, err.reason);
+    }
+}
+/** Deletes a template this run created and no group uses; returns a note for the error message. */
+async function removeTemplate(clients, path, timeoutMs) {
+    try {
+        if (!(await clients.templates.get(path)))
+            return '';
+        await clients.templates.delete(path, timeoutMs);
+        return `; the new template ${lastName(path)} was removed`;
+    }
+    catch {
+        return `; remove the unused template with: gcloud compute instance-templates delete ${lastName(path)}${path.includes('/regions/') ? ` --region ${path.split('/')[3]}` : ''}`;
+    }
+}
+async function patchGroup(clients, ref, group, targetPath, opts, result) {
+    const updatePolicy = {
+        type: opts.drain ? 'OPPORTUNISTIC' : 'PROACTIVE',
+        minimalAction: 'REPLACE',
+        replacementMethod: opts.replacementMethod,
+    };
+    // RECREATE keeps names and so needs maxSurge 0, whatever the group had.
+    const maxSurge = opts.replacementMethod === 'RECREATE' ? (opts.maxSurge ?? 0) : opts.maxSurge;
+    if (maxSurge !== undefined)
+        updatePolicy.maxSurge = { fixed: maxSurge };
+    if (opts.maxUnavailable !== undefined)
+        updatePolicy.maxUnavailable = { fixed: opts.maxUnavailable };
+    try {
+        await clients.groups.patch(ref, { versions: [{ instanceTemplate: targetPath }], updatePolicy, fingerprint: group.fingerprint }, opts.operationTimeoutMs);
+    }
+    catch (err) {
+        if (!(err instanceof gcp_errors/* GcpApiError */.FL))
+            throw err;
+        const leftover = result.templateCreated
+            ? await removeTemplate(clients, targetPath, opts.operationTimeoutMs)
+            : '';
+        const still = resourcePath(group.versions?.[0]?.instanceTemplate ?? group.instanceTemplate ?? '');
+        throw new gcp_errors/* GcpApiError */.FL(`${err.message}; group ${ref.path} is unchanged on template ${lastName(still)}${leftover}`, err.status, err.reason);
+    }
+}
+/** How many instances may be draining or in replacement at once: max-unavailable, else 1. */
+function windowOf(group) {
+    const up = group?.updatePolicy;
+    const unavailable = up?.maxUnavailable?.calculated ?? up?.maxUnavailable?.fixed ?? 1;
+    return Math.max(1, unavailable);
+}
+function onTemplate(m, targetPath) {
+    return resourcePath(m.version?.instanceTemplate ?? '') === targetPath;
+}
+/** The drain loop: signal within the window, replace each instance once drained or past its deadline. */
+async function driveWithDrain(clients, ref, targetPath, opts, reporter, result, started) {
+    const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+    const progress = progressPrinter(reporter);
+    // Guest attributes may be enabled project-wide rather than per instance.
+    const projectItems = await clients.instances.projectMetadata();
+    const draining = new Map();
+    const handedOver = new Set();
+    for (;;) {
+        const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
+        if (!group)
+            throw new gcp_errors/* GcpApiError */.FL(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
+        const total = group.targetSize;
+        const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
+        progress(updated, total);
+        const old = members.filter((m) => !onTemplate(m, targetPath) && !handedOver.has(instanceLocation(m).name));
+        // An instance that left the group while draining (scale-in, deletion) needs no replacement.
+        const present = new Set(members.map((m) => instanceLocation(m).name));
+        for (const name of draining.keys())
+            if (!present.has(name))
+                draining.delete(name);
+        if (old.length === 0 &&
+            draining.size === 0 &&
+            group.status?.isStable &&
+            group.status.versionTarget?.isReached) {
+            reporter.info(`Group ${ref.path}: ${updated}/${total} instances on ${lastName(targetPath)}.`);
+            return;
+        }
+        if (Date.now() - started > opts.rollTimeoutMs)
+            throw rollTimeout(ref, targetPath, members, draining, opts, total);
+        // Start draining old instances while the window has room; a replacement in progress takes room too.
+        const busy = () => draining.size + members.filter((m) => m.currentAction !== 'NONE').length;
+        for (const m of old) {
+            if (busy() >= windowOf(group))
+                break;
+            const { zone, name } = instanceLocation(m);
+            if (draining.has(name) || m.currentAction !== 'NONE')
+                continue;
+            const signal = await signalDrain(clients.instances, zone, name, Date.now() + opts.drainTimeoutMs, opts.operationTimeoutMs, projectItems);
+            draining.set(name, { member: m, zone, name, ...signal });
+            reporter.info(`Draining ${name} (${zone}) until ${rfc3339(signal.deadlineMs)}.`);
+            if (!signal.canAnswer) {
+                reporter.warn(`Instance ${name} does not have enable-guest-attributes=TRUE (in its own or the project's metadata), so its runner cannot report drained; waiting until the deadline ${rfc3339(signal.deadlineMs)}.`);
+            }
+        }
+        // Hand drained (or overdue) instances to the group for replacement.
+        const ready = [];
+        for (const d of draining.values()) {
+            const guest = await readGuestDrain(clients.instances, d.zone, d.name);
+            if (guest.state && guest.state !== d.lastState) {
+                reporter.debug(`${d.name}: drain-state ${guest.state}${guest.runningJobs !== undefined ? `, ${guest.runningJobs} running job(s)` : ''}.`);
+                d.lastState = guest.state;
+            }
+            if (guest.state === 'drained') {
+                result.drained.push(d.name);
+                ready.push(d);
+            }
+            else if (guest.state === 'timeout' || Date.now() >= d.deadlineMs) {
+                const why = guest.state === 'timeout'
+                    ? 'reported timeout'
+                    : `did not report drained (${guest.state ?? 'no answer'})`;
+                const jobs = guest.runningJobs ? ` with ${guest.runningJobs} job(s) still running` : '';
+                reporter.warn(`Instance ${d.name} ${why} by its drain deadline ${rfc3339(d.deadlineMs)}; replacing it anyway${jobs}.`);
+                result.drainTimeouts.push(d.name);
+                ready.push(d);
+            }
+        }
+        if (ready.length > 0) {
+            try {
+                await clients.groups.replace(ref, ready.map((d) => d.member.instance), opts.operationTimeoutMs);
+            }
+            catch (err) {
+                if (!(err instanceof gcp_errors/* GcpApiError */.FL))
+                    throw err;
+                const done = members.filter((m) => onTemplate(m, targetPath)).length;
+                throw new gcp_errors/* GcpApiError */.FL(`${err.message}; group ${ref.path} targets template ${lastName(targetPath)} and ${done} of ${total} instances run it; drained instances ${ready.map((d) => d.name).join(', ')} wait for replacement: run roll again to finish, or rollback`, err.status, err.reason);
+            }
+            for (const d of ready) {
+                draining.delete(d.name);
+                handedOver.add(d.name);
+                result.replaced.push(d.name);
+                reporter.info(`Replacing ${d.name}.`);
+            }
+            continue;
+        }
+        await sleep(pollMs, opts.signal);
+    }
+}
+/** Without drain: the group replaces on its own; wait for it to be stable on the version. */
+async function waitForGroup(clients, ref, targetPath, opts, reporter, started) {
+    const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+    const progress = progressPrinter(reporter);
+    for (;;) {
+        const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
+        if (!group)
+            throw new gcp_errors/* GcpApiError */.FL(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
+        const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
+        progress(updated, group.targetSize);
+        if (group.status?.isStable && group.status.versionTarget?.isReached) {
+            reporter.info(`Group ${ref.path}: ${updated}/${group.targetSize} instances on ${lastName(targetPath)}.`);
+            return;
+        }
+        if (Date.now() - started > opts.rollTimeoutMs)
+            throw rollTimeout(ref, targetPath, members, new Map(), opts, group.targetSize);
+        await sleep(pollMs, opts.signal);
+    }
+}
+/**
+ * Prints "updated/total" when it changes. Reporter.progress is for bytes (it prints MiB and MiB/s), so the
+ * roll reports instance counts as plain lines.
+ */
+function progressPrinter(reporter) {
+    let last = '';
+    return (updated, total) => {
+        const line = `${updated}/${total}`;
+        if (line !== last)
+            reporter.info(`Roll progress: ${line} instances updated.`);
+        last = line;
+    };
+}
+function rollTimeout(ref, targetPath, members, draining, opts, total) {
+    const stuck = members
+        .filter((m) => !onTemplate(m, targetPath) || m.currentAction !== 'NONE')
+        .map((m) => {
+        const { name } = instanceLocation(m);
+        const d = draining.get(name);
+        const state = [
+            m.currentAction,
+            m.instanceStatus,
+            d ? `drain ${d.lastState ?? 'signalled'} until ${rfc3339(d.deadlineMs)}` : undefined,
+            onTemplate(m, targetPath) ? undefined : 'old template',
+        ]
+            .filter(Boolean)
+            .join(', ');
+        return `${name} (${state})`;
+    });
+    const done = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
+    return new gcp_errors/* GcpApiError */.FL(`Roll of group ${ref.path} did not finish within ${Math.round(opts.rollTimeoutMs / 1000)}s (roll-timeout): ${done}/${total} instances on ${lastName(targetPath)}; stuck: ${stuck.join('; ') || 'none, but the group is not stable'}. The group targets ${lastName(targetPath)}; run roll again to finish, or rollback.`, 504, 'timeout');
+}
+
+;// CONCATENATED MODULE: ./src/lifecycle/rollback.ts
+/**
+ * Rollback: deprecate the newest managed image so the family points at the previous one again, then roll
+ * the group back onto that image. Deprecation is irreversible in Google's current docs (FACTS.md
+ * "Deprecation"), so it needs an older ACTIVE managed image to fall back to before touching anything.
+ */
+
+
+
+async function rollback(clients, group, opts, reporter) {
+    const counted = activeManaged(await clients.family.list());
+    const [newest, previous] = counted;
+    if (!newest || !previous) {
+        throw new errors/* UserError */.f(`Family ${clients.family.family} has ${counted.length} managed ACTIVE image(s); rollback needs an older one to go back to, so nothing was deprecated.`, 'family');
+    }
+    const result = { from: newest.name, to: previous.name, deprecated: [], plan: [] };
+    result.plan.push({ action: 'deprecate', resource: newest.name, detail: `replacement ${previous.name}` });
+    if (!opts.dryRun) {
+        await clients.family.deprecate(newest.name, previous.selfLink, opts.operationTimeoutMs);
+        result.deprecated.push(newest.name);
+        reporter.info(`Deprecated ${newest.name}; family ${clients.family.family} now gives ${previous.name}.`);
+    }
+    if (!group) {
+        reporter.info('No instance-group given: only the family was rolled back.');
+        return result;
+    }
+    try {
+        result.roll = await roll(clients, group, { ...opts, image: previous.name }, reporter);
+    }
+    catch (err) {
+        // The family is already rolled back; say so, so the next step is clear.
+        if (err instanceof Error && result.deprecated.length > 0) {
+            err.message += ` (image ${newest.name} is already deprecated and the family gives ${previous.name}; run "roll" to move the group onto ${previous.name})`;
+        }
+        throw err;
+    }
+    result.plan.push(...result.roll.plan);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/lifecycle/commands.ts
+/**
+ * Runs one command (publish, roll, prune or rollback) and gathers its outputs, steps and plan. Publish
+ * prunes after it created an image (a skipped publish prunes nothing) and rolls with `roll: mig`.
+ */
+
+
+
+
+
+
+
+
+async function runCommand(config, reporter, run) {
+    const started = Date.now();
+    const result = {
+        command: config.command,
+        dryRun: config.dryRun,
+        outputs: Object.fromEntries(src_config/* OUTPUTS */.py.map((o) => [o.name, ''])),
+        steps: [],
+        plan: [],
+    };
+    let cached;
+    const clients = () => (cached ??= lifecycleClients(config, run.signal));
+    switch (config.command) {
+        case 'publish': {
+            const published = await publish(config, reporter, run);
+            Object.assign(result.outputs, published.outputs);
+            result.steps.push(...published.steps);
+            const image = published.outputs['image-name'];
+            const created = published.outputs.skipped === 'false';
+            if (config.dryRun && created) {
+                result.plan.push({
+                    action: 'upload',
+                    resource: published.outputs['gcs-uri'],
+                    detail: 'image tarball',
+                });
+                result.plan.push({ action: 'create', resource: image, detail: `image in family ${config.family}` });
+            }
+            // A skipped publish stays cheap: it prunes nothing.
+            if (created)
+                await runPrune(config, await clients(), reporter, result, config.dryRun ? image : undefined);
+            if (config.roll === 'mig')
+                await runRoll(config, await clients(), reporter, result, image, run, config.dryRun && created);
+            break;
+        }
+        case 'prune':
+            await runPrune(config, await clients(), reporter, result);
+            break;
+        case 'roll': {
+            const c = await clients();
+            const image = config.image ?? (await c.family.newest())?.name;
+            if (!image)
+                throw new errors/* UserError */.f(`Family ${config.family} has no ACTIVE image to roll onto; publish one or pass "image".`, 'image');
+            await runRoll(config, c, reporter, result, image, run);
+            break;
+        }
+        case 'rollback': {
+            const c = await clients();
+            const group = config.instanceGroup ? groupRef(c.project, config.instanceGroup) : undefined;
+            const done = await reporter.group('Roll back', () => rollback(c, group, rollOptions(config, run), reporter));
+            result.plan.push(...done.plan);
+            result.outputs['image-name'] = done.to;
+            result.outputs['image-family'] = config.family;
+            result.outputs['images-deprecated'] = done.deprecated.join(',');
+            result.steps.push({
+                stage: 'rollback',
+                result: `${config.dryRun ? 'would deprecate' : 'deprecated'} ${done.from}; family gives ${done.to}`,
+            });
+            if (done.roll)
+                rollOutputs(result, done.roll, config.dryRun);
+            break;
+        }
+    }
+    result.outputs.duration = String(Math.round((Date.now() - started) / 1000));
+    if (config.dryRun)
+        result.outputs.plan = JSON.stringify(result.plan);
+    return result;
+}
+function rollOptions(config, run) {
+    return {
+        drain: config.drain,
+        drainTimeoutMs: config.drainTimeout * 1000,
+        ...(config.maxSurge !== undefined ? { maxSurge: config.maxSurge } : {}),
+        ...(config.maxUnavailable !== undefined ? { maxUnavailable: config.maxUnavailable } : {}),
+        replacementMethod: config.replacementMethod,
+        rollTimeoutMs: config.rollTimeout * 1000,
+        operationTimeoutMs: config.operationTimeout * 1000,
+        dryRun: config.dryRun,
+        ...(run.pollMs !== undefined ? { pollMs: run.pollMs } : {}),
+        ...(run.signal ? { signal: run.signal } : {}),
+    };
+}
+async function runPrune(config, clients, reporter, result, pending) {
+    const group = config.instanceGroup ? groupRef(clients.project, config.instanceGroup) : undefined;
+    const pruned = await reporter.group('Retention', () => prune(clients, {
+        keep: config.keep,
+        retention: config.retention,
+        ...(config.minAge !== undefined ? { minAge: config.minAge } : {}),
+        ...(group ? { group } : {}),
+        dryRun: config.dryRun,
+        operationTimeoutMs: config.operationTimeout * 1000,
+        ...(pending ? { pending } : {}),
+    }, reporter));
+    result.plan.push(...pruned.plan);
+    result.outputs['image-family'] = config.family;
+    result.outputs['images-deprecated'] = pruned.deprecated.join(',');
+    result.outputs['images-deleted'] = pruned.deleted.join(',');
+    const changed = pruned.plan.filter((p) => p.action === 'deprecate' || p.action === 'delete');
+    const verb = config.dryRun ? 'would ' : '';
+    result.steps.push({
+        stage: 'retention',
+        result: changed.length === 0
+            ? 'nothing to prune'
+            : changed.map((p) => `${verb}${p.action} ${p.resource}`).join(', '),
+    });
+}
+async function runRoll(config, clients, reporter, result, image, run, pendingImage = false) {
+    const ref = groupRef(clients.project, config.instanceGroup);
+    const rolled = await reporter.group(`Roll ${ref.path}`, () => roll(clients, ref, { ...rollOptions(config, run), image, pendingImage }, reporter));
+    result.plan.push(...rolled.plan);
+    result.outputs['image-name'] ||= image;
+    rollOutputs(result, rolled, config.dryRun);
+}
+function rollOutputs(result, rolled, dryRun) {
+    result.outputs['instance-group'] = rolled.group;
+    result.outputs['instance-template'] = rolled.template;
+    result.outputs['instances-replaced'] = String(rolled.replaced.length);
+    result.outputs['instances-drained'] = String(rolled.drained.length);
+    result.outputs['drain-timeouts'] = rolled.drainTimeouts.join(',');
+    const what = rolled.noop
+        ? 'already on the image'
+        : dryRun
+            ? `would move to ${rolled.template}`
+            : `${rolled.replaced.length} replaced (${rolled.drained.length} drained, ${rolled.drainTimeouts.length} drain timeouts) onto ${rolled.template}`;
+    result.steps.push({ stage: 'roll', result: what });
+}
+
+
+/***/ })
+
+};

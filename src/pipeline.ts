@@ -133,7 +133,7 @@ export async function publish(
     result: uploaded.reused ? `reused ${uploaded.gcsUri}` : `uploaded ${uploaded.gcsUri}`,
   });
 
-  const image = await reporter.group('Create image', () =>
+  const { image, created } = await reporter.group('Create image', () =>
     createImage(images, config, reporter, {
       name: identity.name,
       family: config.family,
@@ -150,6 +150,14 @@ export async function publish(
       storageLocation: config.storageLocation,
     }),
   );
+  if (!created) {
+    // Another run of this very build made the image while we uploaded; it owns the object's cleanup too.
+    steps.push({ stage: 'image', result: `published meanwhile by another run as ${image.name}` });
+    return {
+      outputs: { ...outputs, 'image-self-link': image.selfLink, 'gcs-uri': uploaded.gcsUri, skipped: 'true' },
+      steps,
+    };
+  }
   steps.push({ stage: 'image', result: `created ${image.name} (${image.status})` });
 
   if (!config.keepObject) {
@@ -290,30 +298,66 @@ async function reactivate(
   return { outputs: done, steps };
 }
 
+/**
+ * Inserts the image. A name already taken by an image of this same build (another run, or an interrupted
+ * one) is waited for instead: `created` is false then. A FAILED one is deleted and tried again.
+ */
 async function createImage(
   images: Images,
   config: Config,
   reporter: Reporter,
   image: Parameters<Images['insert']>[0],
-): Promise<Image> {
+): Promise<{ image: Image; created: boolean }> {
   const timeoutMs = config.operationTimeout * 1000;
+  const theirs = await sameBuildImage(images, image, reporter, timeoutMs);
+  if (theirs) return { image: theirs, created: false };
+  let last = '';
+  try {
+    const created = await images.insert(image, timeoutMs, (op) => {
+      const line = `operation ${op.name}: ${op.status}`;
+      if (line !== last) reporter.debug(line);
+      last = line;
+    });
+    return { image: created, created: true };
+  } catch (err) {
+    // Lost a race to insert the same name since the check above.
+    if (!(err instanceof GcpApiError && err.status === 409)) throw err;
+    const winner = await sameBuildImage(images, image, reporter, timeoutMs);
+    if (winner) return { image: winner, created: false };
+    throw err;
+  }
+}
+
+/** The image already holding this name, when it is this build's; refuses one that is not. */
+async function sameBuildImage(
+  images: Images,
+  image: Parameters<Images['insert']>[0],
+  reporter: Reporter,
+  timeoutMs: number,
+): Promise<Image | undefined> {
   const previous = await images.get(image.name);
-  if (previous?.status === 'FAILED') {
+  if (!previous) return undefined;
+  if (previous.status === 'FAILED') {
     reporter.warn(`A FAILED image named ${image.name} is in the way; deleting it and trying again.`);
     await images.delete(image.name, timeoutMs);
-  } else if (previous) {
+    return undefined;
+  }
+  if (previous.labels?.['nix-hash'] !== image.labels['nix-hash']) {
     throw new GcpApiError(
       `creating image "${image.name}" failed: an image of that name already exists (${previous.status}) without this build's nix-hash label; choose another "image-name"`,
       409,
       'alreadyExists',
     );
   }
-  let last = '';
-  return images.insert(image, timeoutMs, (op) => {
-    const line = `operation ${op.name}: ${op.status}`;
-    if (line !== last) reporter.debug(line);
-    last = line;
-  });
+  reporter.info(`Image ${image.name} of this build is being created by another run; waiting for it.`);
+  const settled =
+    previous.status === 'PENDING' ? await images.waitUntilSettled(image.name, timeoutMs) : previous;
+  if (settled?.status === 'READY') return settled;
+  throw new GcpApiError(
+    `creating image "${image.name}" failed: another run's image of this build ended ${settled?.status ?? 'deleted'}`,
+    409,
+    'alreadyExists',
+  );
 }
 
 function guestFeatures(facts: ImageFacts, config: Config): string[] {

@@ -102,9 +102,21 @@ export async function uploadImageObject(storage: Storage, opts: UploadOptions): 
     );
   };
   const started = Date.now();
-  const sent = behindProxy()
-    ? await libraryUpload(storage, opts, ifGenerationMatch, size).catch(failed)
-    : await leanUpload(storage, file, opts, ifGenerationMatch, size).catch(failed);
+  const upload = behindProxy()
+    ? libraryUpload(storage, opts, ifGenerationMatch, size)
+    : leanUpload(storage, file, opts, ifGenerationMatch, size);
+  const sent = await upload.catch(async (err: Error & { code?: number | string; status?: number }) => {
+    // 412: another run stored the object first (uploads are create-only). The same bytes are as good as ours.
+    if (Number(err.code ?? err.status) !== 412) return failed(err);
+    const now = await objectMetadata(file);
+    const crc32c = await fileCrc32c(opts.file);
+    if (now?.crc32c !== crc32c || Number(now.size) !== size) return failed(err);
+    opts.reporter.info(
+      `Another run stored the same bytes at gs://${opts.bucket}/${opts.object} meanwhile; using that object.`,
+    );
+    return { generation: now.generation, crc32c, reused: true };
+  });
+  if ('reused' in sent) return result(opts, sent.generation, sent.crc32c, size, true);
   const seconds = (Date.now() - started) / 1000;
   opts.reporter.info(
     `Uploaded ${(size / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(1)}s (${(size / 2 ** 20 / Math.max(seconds, 0.001)).toFixed(0)} MiB/s), CRC32C ${sent.crc32c}.`,

@@ -604,9 +604,22 @@ async function uploadImageObject(storage, opts) {
         throw new gcp_errors/* GcpApiError */.FL(`uploading to gs://${opts.bucket}/${opts.object} failed: ${err.message}`, Number(err.code ?? err.status) || 0);
     };
     const started = Date.now();
-    const sent = behindProxy()
-        ? await libraryUpload(storage, opts, ifGenerationMatch, size).catch(failed)
-        : await leanUpload(storage, file, opts, ifGenerationMatch, size).catch(failed);
+    const upload = behindProxy()
+        ? libraryUpload(storage, opts, ifGenerationMatch, size)
+        : leanUpload(storage, file, opts, ifGenerationMatch, size);
+    const sent = await upload.catch(async (err) => {
+        // 412: another run stored the object first (uploads are create-only). The same bytes are as good as ours.
+        if (Number(err.code ?? err.status) !== 412)
+            return failed(err);
+        const now = await objectMetadata(file);
+        const crc32c = await fileCrc32c(opts.file);
+        if (now?.crc32c !== crc32c || Number(now.size) !== size)
+            return failed(err);
+        opts.reporter.info(`Another run stored the same bytes at gs://${opts.bucket}/${opts.object} meanwhile; using that object.`);
+        return { generation: now.generation, crc32c, reused: true };
+    });
+    if ('reused' in sent)
+        return result(opts, sent.generation, sent.crc32c, size, true);
     const seconds = (Date.now() - started) / 1000;
     opts.reporter.info(`Uploaded ${(size / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(1)}s (${(size / 2 ** 20 / Math.max(seconds, 0.001)).toFixed(0)} MiB/s), CRC32C ${sent.crc32c}.`);
     return result(opts, sent.generation, sent.crc32c, size, false);
@@ -1878,7 +1891,7 @@ async function publish(config, reporter, run) {
         stage: 'upload',
         result: uploaded.reused ? `reused ${uploaded.gcsUri}` : `uploaded ${uploaded.gcsUri}`,
     });
-    const image = await reporter.group('Create image', () => createImage(images, config, reporter, {
+    const { image, created } = await reporter.group('Create image', () => createImage(images, config, reporter, {
         name: identity.name,
         family: config.family,
         description: imageDescription(artifact.flakeRef, artifact.flakeRev, config.description),
@@ -1893,6 +1906,14 @@ async function publish(config, reporter, run) {
         architecture,
         storageLocation: config.storageLocation,
     }));
+    if (!created) {
+        // Another run of this very build made the image while we uploaded; it owns the object's cleanup too.
+        steps.push({ stage: 'image', result: `published meanwhile by another run as ${image.name}` });
+        return {
+            outputs: { ...outputs, 'image-self-link': image.selfLink, 'gcs-uri': uploaded.gcsUri, skipped: 'true' },
+            steps,
+        };
+    }
     steps.push({ stage: 'image', result: `created ${image.name} (${image.status})` });
     if (!config.keepObject) {
         await deleteObject(storage, config.bucket, objectName, uploaded.generation);
@@ -1984,23 +2005,53 @@ async function reactivate(family, image, config, reporter, outputs, steps) {
     steps.push({ stage: 'image', result: `marked ${image.name} ACTIVE again` });
     return { outputs: done, steps };
 }
+/**
+ * Inserts the image. A name already taken by an image of this same build (another run, or an interrupted
+ * one) is waited for instead: `created` is false then. A FAILED one is deleted and tried again.
+ */
 async function createImage(images, config, reporter, image) {
     const timeoutMs = config.operationTimeout * 1000;
+    const theirs = await sameBuildImage(images, image, reporter, timeoutMs);
+    if (theirs)
+        return { image: theirs, created: false };
+    let last = '';
+    try {
+        const created = await images.insert(image, timeoutMs, (op) => {
+            const line = `operation ${op.name}: ${op.status}`;
+            if (line !== last)
+                reporter.debug(line);
+            last = line;
+        });
+        return { image: created, created: true };
+    }
+    catch (err) {
+        // Lost a race to insert the same name since the check above.
+        if (!(err instanceof gcp_errors/* GcpApiError */.FL && err.status === 409))
+            throw err;
+        const winner = await sameBuildImage(images, image, reporter, timeoutMs);
+        if (winner)
+            return { image: winner, created: false };
+        throw err;
+    }
+}
+/** The image already holding this name, when it is this build's; refuses one that is not. */
+async function sameBuildImage(images, image, reporter, timeoutMs) {
     const previous = await images.get(image.name);
-    if (previous?.status === 'FAILED') {
+    if (!previous)
+        return undefined;
+    if (previous.status === 'FAILED') {
         reporter.warn(`A FAILED image named ${image.name} is in the way; deleting it and trying again.`);
         await images.delete(image.name, timeoutMs);
+        return undefined;
     }
-    else if (previous) {
+    if (previous.labels?.['nix-hash'] !== image.labels['nix-hash']) {
         throw new gcp_errors/* GcpApiError */.FL(`creating image "${image.name}" failed: an image of that name already exists (${previous.status}) without this build's nix-hash label; choose another "image-name"`, 409, 'alreadyExists');
     }
-    let last = '';
-    return images.insert(image, timeoutMs, (op) => {
-        const line = `operation ${op.name}: ${op.status}`;
-        if (line !== last)
-            reporter.debug(line);
-        last = line;
-    });
+    reporter.info(`Image ${image.name} of this build is being created by another run; waiting for it.`);
+    const settled = previous.status === 'PENDING' ? await images.waitUntilSettled(image.name, timeoutMs) : previous;
+    if (settled?.status === 'READY')
+        return settled;
+    throw new gcp_errors/* GcpApiError */.FL(`creating image "${image.name}" failed: another run's image of this build ended ${settled?.status ?? 'deleted'}`, 409, 'alreadyExists');
 }
 function guestFeatures(facts, config) {
     const features = [

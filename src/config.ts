@@ -116,6 +116,19 @@ function rule(check: (value: string) => string | undefined, name: string) {
   };
 }
 
+/**
+ * Endpoints: as rule(), but a refused URL is echoed with its user info, query and fragment hidden, since
+ * that is where a token or password would sit (issue 7: no secret in error messages).
+ */
+function endpoint(name: string) {
+  return (value: string): undefined => {
+    const broken = checkEndpoint(value);
+    if (broken)
+      throw invalid(name, broken, value.replace(/\/\/[^/?#]*@/, '//***@').replace(/([?#]).*$/s, '$1***'));
+    return undefined;
+  };
+}
+
 export const GUEST_OS_FEATURES = [
   // Linux-relevant values of Compute v1 GuestOsFeature.type (@google-cloud/compute 7 protos); WINDOWS and
   // SECURE_BOOT are left out on purpose.
@@ -313,7 +326,7 @@ export const INPUTS: readonly InputSpec[] = [
     group: 'GCP target',
     description:
       'Cloud Storage API endpoint, for Private Service Connect or the emulator. Plain http is allowed only for loopback hosts.',
-    validate: rule(checkEndpoint, 'storage-endpoint'),
+    validate: endpoint('storage-endpoint'),
   }),
   input({
     name: 'compute-endpoint',
@@ -323,7 +336,7 @@ export const INPUTS: readonly InputSpec[] = [
     group: 'GCP target',
     description:
       'Compute Engine API endpoint, for Private Service Connect or the emulator. Plain http is allowed only for loopback hosts.',
-    validate: rule(checkEndpoint, 'compute-endpoint'),
+    validate: endpoint('compute-endpoint'),
   }),
 
   // Image

@@ -123,10 +123,14 @@ function rule(check: (value: string) => string | undefined, name: string) {
 function endpoint(name: string) {
   return (value: string): undefined => {
     const broken = checkEndpoint(value);
-    if (broken)
-      throw invalid(name, broken, value.replace(/\/\/[^/?#]*@/, '//***@').replace(/([?#]).*$/s, '$1***'));
+    if (broken) throw invalid(name, broken, hideCredentials(value).replace(/([?#]).*$/s, '$1***'));
     return undefined;
   };
+}
+
+/** A URL as shown in a message: its user info, where a password or token sits, replaced by ***. */
+function hideCredentials(value: string): string {
+  return value.replace(/\/\/[^/?#]*@/, '//***@');
 }
 
 export const GUEST_OS_FEATURES = [
@@ -190,6 +194,15 @@ export const INPUTS: readonly InputSpec[] = [
       "Flake to build from: a builder flake exposing builders.<system>.gceImage (the upstream interface), or your own flake (\".\") with flake-attr. Empty means this project's own flake at the action's ref or the CLI's version.",
     validate: (value) => {
       if (/\s/.test(value)) throw invalid('flake', 'must be a flake reference without whitespace', value);
+      // A password (or an http(s) token as user name) in the URL would reach logs, the image description
+      // and the wrapper flake copied into the world-readable Nix store.
+      if (/:\/\/[^/@:]*:[^/@]*@/.test(value) || /^([a-z]+\+)?https?:\/\/[^/@]+@/i.test(value)) {
+        throw invalid(
+          'flake',
+          'must not contain credentials; give them to Nix instead, e.g. access-tokens in extra-nix-config or github-token',
+          hideCredentials(value),
+        );
+      }
       return undefined;
     },
   }),

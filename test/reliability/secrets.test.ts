@@ -16,6 +16,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.ts';
 import { type CliRun, REPO_ROOT, runCli } from '../helpers/cli.ts';
 import { BUCKET, FAMILY, type Lab, lab, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
 import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir } from '../nix-stage/helpers.ts';
@@ -331,4 +332,41 @@ describe('a canary in credentials, environment and inputs leaks nowhere', () => 
       expect(leaks(`${run.stdout}\n${run.stderr}`)).toEqual([]);
     }
   }, 60_000);
+
+  it('error messages: a flake URL with credentials is refused without repeating them', async () => {
+    for (const flake of [
+      `git+https://user:${CANARY}@127.0.0.1:1/runner.git`,
+      `git+https://${CANARY}@127.0.0.1:1/runner.git`,
+      `tarball+https://oauth2:${CANARY}@127.0.0.1:1/runner.tar.gz`,
+    ]) {
+      l.emu.requests.clear();
+      const run = await runCli(
+        [
+          'publish',
+          '--project',
+          PROJECT,
+          '--bucket',
+          BUCKET,
+          '--flake',
+          flake,
+          '--compute-endpoint',
+          l.emu.url,
+        ],
+        { cwd: l.ws, env: { ...secretEnv(l.ws), NIX_CONFIG: TEST_NIX_CONFIG } },
+      );
+      expect(run.code).not.toBe(0);
+      const errors = run.stderr.split('\n').filter((line) => line.startsWith('error:'));
+      expect(errors, run.stderr).toHaveLength(1);
+      expect(errors[0]).toMatch(
+        /^error: Input "flake" must not contain credentials.*\(got ".*\/\/\*\*\*@127\.0\.0\.1:1\//,
+      );
+      expect(leaks(`${run.stdout}\n${run.stderr}`)).toEqual([]);
+      expect(l.emu.requests.entries).toEqual([]);
+    }
+    // A user name alone over ssh is how git addresses a host, not a secret: still accepted.
+    expect(
+      parseConfig({ flake: 'git+ssh://git@github.com/o/r', bucket: BUCKET }, { workspace: l.ws, ci: false })
+        .flake,
+    ).toBe('git+ssh://git@github.com/o/r');
+  });
 });

@@ -24,13 +24,13 @@ describe('two publishes of the same build at once', () => {
   afterAll(() => emu?.stop());
 
   it('end with exactly one object and one image, and one run says it was skipped', async () => {
-    // Hold both uploads' bytes and both image inserts for a while, so that each run checks for the object
+    // Hold both uploads' bytes and both image inserts for 3 s, so that each run checks for the object
     // and the image before the other's is visible: both upload, and both insert.
-    emu.faults.add({ method: 'PUT', path: `^/upload/storage/v1/b/${BUCKET}/o$`, delayMs: 1500, count: 2 });
+    emu.faults.add({ method: 'PUT', path: `^/upload/storage/v1/b/${BUCKET}/o$`, delayMs: 3000, count: 2 });
     emu.faults.add({
       method: 'POST',
       path: `^/compute/v1/projects/${PROJECT}/global/images$`,
-      delayMs: 1500,
+      delayMs: 3000,
       count: 2,
     });
     const publish = () =>

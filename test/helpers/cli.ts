@@ -29,10 +29,35 @@ export function runCli(
           pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/esm/index.mjs')).href,
           join(REPO_ROOT, 'src/cli/index.ts'),
         ];
+  return runNode([...entry, ...args], {
+    cwd: opts.cwd,
+    env: { ...cleanEnv(), ...opts.env },
+    timeoutMs: opts.timeoutMs,
+  });
+}
+
+/**
+ * Runs the bundled action as the runner does: `node dist/main/index.js`, with the inputs in INPUT_*
+ * variables and CI/GITHUB_ACTIONS set. The parent's own CI, GitHub and Google variables are dropped.
+ */
+export function runBundledAction(env: NodeJS.ProcessEnv, cwd: string, timeoutMs = 60_000): Promise<CliRun> {
+  assertBundleFresh();
+  return runNode([join(REPO_ROOT, 'dist/main/index.js')], {
+    cwd,
+    env: { ...cleanEnv(), CI: 'true', GITHUB_ACTIONS: 'true', ...env },
+    timeoutMs,
+  });
+}
+
+/** Runs this Node (24) with the arguments and collects its output; it is killed after `timeoutMs`. */
+function runNode(
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...entry, ...args], {
+    const child = spawn(process.execPath, args, {
       cwd: opts.cwd,
-      env: { ...cleanEnv(), ...opts.env },
+      env: opts.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -6,10 +6,8 @@
  * no mutating request in the emulator's log. Publish's own input checks are in test/e2e/bad-input.test.ts;
  * this table adds the lifecycle inputs, the action's `command` input and the action environment.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliRun, REPO_ROOT, runCli } from '../helpers/cli.ts';
+import { type CliRun, runBundledAction, runCli } from '../helpers/cli.ts';
 import { BUCKET, FAMILY, type Lab, lab, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
 
 type Command = 'publish' | 'roll' | 'prune' | 'rollback';
@@ -447,32 +445,6 @@ const cases: Case[] = [
   },
 ];
 
-/** Runs the bundled action as the runner does: node, dist/main/index.js, inputs in INPUT_* variables. */
-function runAction(env: NodeJS.ProcessEnv, cwd: string): Promise<CliRun> {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([k]) => !/^(INPUT_|GITHUB_|GOOGLE_|CLOUDSDK_|CI_)/.test(k) && k !== 'CI',
-    ),
-  );
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/main/index.js')], {
-      cwd,
-      env: { ...base, CI: 'true', GITHUB_ACTIONS: 'true', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 describe('bad input on every command, through the CLI and the action', () => {
   let l: Lab;
 
@@ -526,7 +498,7 @@ describe('bad input on every command, through the CLI and the action', () => {
         const env: NodeJS.ProcessEnv = { GITHUB_WORKSPACE: l.ws };
         if (c.command !== undefined) env.INPUT_COMMAND = c.command;
         for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-        run = await runAction(env, l.ws);
+        run = await runBundledAction(env, l.ws);
         errors = `${run.stdout}\n${run.stderr}`.split('\n').filter((line) => line.startsWith('::error::'));
       }
       const all = `${run.stdout}\n${run.stderr}`;

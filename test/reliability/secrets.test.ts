@@ -10,14 +10,14 @@
  * The runner module's own guard, that no token path is in the Nix store, is an assertion in
  * nix/modules/runner.nix (tested by test/nix/options.test.ts); it is not repeated here.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
-import { type CliRun, REPO_ROOT, runCli } from '../helpers/cli.ts';
+import { runBundledAction, runCli } from '../helpers/cli.ts';
 import { BUCKET, FAMILY, type Lab, lab, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
 import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir } from '../nix-stage/helpers.ts';
 
@@ -53,31 +53,6 @@ function filesContaining(paths: string[], needle: string): string[] {
   };
   for (const p of paths) if (existsSync(p)) walk(p);
   return hits;
-}
-
-function runAction(env: NodeJS.ProcessEnv, cwd: string): Promise<CliRun> {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([k]) => !/^(INPUT_|GITHUB_|GOOGLE_|CLOUDSDK_|CI_)/.test(k) && k !== 'CI',
-    ),
-  );
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/main/index.js')], {
-      cwd,
-      env: { ...base, CI: 'true', GITHUB_ACTIONS: 'true', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 describe('a canary in credentials, environment and inputs leaks nowhere', () => {
@@ -133,7 +108,7 @@ describe('a canary in credentials, environment and inputs leaks nowhere', () => 
     const output = join(dir, 'output');
     writeFileSync(summary, '');
     writeFileSync(output, '');
-    const run = await runAction(
+    const run = await runBundledAction(
       {
         ...secretEnv(l.ws),
         'INPUT_GITHUB-TOKEN': CANARY,
@@ -153,6 +128,7 @@ describe('a canary in credentials, environment and inputs leaks nowhere', () => 
         NIX_CONFIG: TEST_NIX_CONFIG,
       },
       l.ws,
+      240_000,
     );
     const all = `${run.stdout}\n${run.stderr}`;
     expect(run.code, all).toBe(0);
@@ -276,7 +252,7 @@ describe('a canary in credentials, environment and inputs leaks nowhere', () => 
   }, 60_000);
 
   it('error messages: a failing publish, and credentials in an endpoint', async () => {
-    const failing = await runAction(
+    const failing = await runBundledAction(
       {
         ...secretEnv(l.ws),
         'INPUT_GITHUB-TOKEN': CANARY,
@@ -288,6 +264,7 @@ describe('a canary in credentials, environment and inputs leaks nowhere', () => 
         GITHUB_WORKSPACE: l.ws,
       },
       l.ws,
+      240_000,
     );
     const failed = `${failing.stdout}\n${failing.stderr}`;
     expect(failing.code, failed).not.toBe(0);

@@ -7,9 +7,8 @@ import { actionCommand, parseConfig, readActionInputs } from './config.ts';
 import { describeFailure } from './failure.ts';
 import { runCommand } from './lifecycle/commands.ts';
 import { planTable } from './lifecycle/plan.ts';
-import { lifecycleSummaryMarkdown } from './lifecycle/summary.ts';
+import { jobSummaryMarkdown } from './lifecycle/summary.ts';
 import { githubReporter } from './report/github.ts';
-import { summaryMarkdown } from './report/summary.ts';
 
 export async function run(): Promise<void> {
   try {
@@ -28,14 +27,7 @@ export async function run(): Promise<void> {
     if (config.dryRun) core.info(`Dry run, nothing changed. Plan:\n${planTable(result.plan)}`);
     // core.summary throws without GITHUB_STEP_SUMMARY (local runs, other CI).
     if (process.env.GITHUB_STEP_SUMMARY) {
-      const markdown =
-        command === 'publish' && result.outputs['instance-group'] === '' && !config.dryRun
-          ? summaryMarkdown({
-              outputs: result.outputs as Parameters<typeof summaryMarkdown>[0]['outputs'],
-              steps: result.steps,
-            })
-          : lifecycleSummaryMarkdown(result);
-      await core.summary.addRaw(markdown).write();
+      await core.summary.addRaw(jobSummaryMarkdown(result)).write();
     }
   } catch (err) {
     const { message, exitCode } = describeFailure(err);

@@ -2,8 +2,8 @@ import type { CommandResult } from './commands.ts';
 
 const cell = (text: string) => text.replaceAll('|', '\\|');
 
-/** The job summary for roll, prune, rollback and dry runs: headline, outputs, steps and the plan. */
-export function lifecycleSummaryMarkdown(result: CommandResult): string {
+/** The job summary of any command or dry run: headline, outputs, steps and the plan. */
+export function jobSummaryMarkdown(result: CommandResult): string {
   const o = result.outputs;
   const headline = result.dryRun
     ? `Dry run of **${result.command}**: nothing was changed.`

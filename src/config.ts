@@ -619,6 +619,17 @@ export const INPUTS: readonly InputSpec[] = [
   }),
 ];
 
+/** The outputs a publish always sets; the lifecycle commands add the rest of OUTPUTS. */
+export const PUBLISH_OUTPUTS = [
+  'image-name',
+  'image-self-link',
+  'image-family',
+  'gcs-uri',
+  'store-path',
+  'nix-hash',
+  'skipped',
+] as const;
+
 export const OUTPUTS: readonly { name: string; description: string }[] = [
   { name: 'image-name', description: 'Name of the image, created or found.' },
   { name: 'image-self-link', description: 'Self link of the image.' },

@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import type { Config } from './config.ts';
+import type { Config, PUBLISH_OUTPUTS } from './config.ts';
 import { ExitCode, UserError } from './errors.ts';
 import { credentialsFor, resolveProject } from './gcp/auth.ts';
 import { rawDiskSource, resolveEndpoints } from './gcp/endpoints.ts';
@@ -17,10 +17,7 @@ import { ensureNix } from './nix/install.ts';
 import type { Reporter } from './report/events.ts';
 
 /** The action's outputs, keyed by output name. */
-export type PublishOutputs = Record<
-  'image-name' | 'image-self-link' | 'image-family' | 'gcs-uri' | 'store-path' | 'nix-hash' | 'skipped',
-  string
->;
+export type PublishOutputs = Record<(typeof PUBLISH_OUTPUTS)[number], string>;
 
 export interface PublishResult {
   outputs: PublishOutputs;

@@ -3,7 +3,7 @@
  * `nix-glab-runner` on a terminal or in GitLab CI. `--version` and `--help` load nothing heavy, so they
  * answer at once; the pipeline and the Google clients load only for a real command.
  */
-import { parseConfig, VERSION } from '../config.ts';
+import { PUBLISH_OUTPUTS, parseConfig, VERSION } from '../config.ts';
 import { ExitCode } from '../errors.ts';
 import { describeFailure } from '../failure.ts';
 import { helpText, parseArgs } from './args.ts';
@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
     // Outputs that do not apply to the command stay out of the way.
     const shown = Object.fromEntries(
       Object.entries(result.outputs).filter(
-        ([k, v]) => v !== '' || (config.command === 'publish' && PUBLISH_OUTPUTS.has(k)),
+        ([k, v]) => v !== '' || (config.command === 'publish' && PUBLISHED.has(k)),
       ),
     );
     if (args.json) {
@@ -72,15 +72,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** Publish's own outputs are always printed, empty or not, as before the lifecycle commands existed. */
-const PUBLISH_OUTPUTS = new Set([
-  'image-name',
-  'image-self-link',
-  'image-family',
-  'gcs-uri',
-  'store-path',
-  'nix-hash',
-  'skipped',
-]);
+const PUBLISHED: ReadonlySet<string> = new Set(PUBLISH_OUTPUTS);
 
 function fail(err: unknown): number {
   const { message, exitCode } = describeFailure(err);

@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Nix builds and 300 MiB uploads compete for 2 cores; run files two at a time.
     maxWorkers: 2,
+    // The second reporter writes test/reliability/README.md after a run that includes the whole suite.
+    reporters: ['default', './test/reliability/report.ts'],
   },
 });

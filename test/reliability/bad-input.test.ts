@@ -3,7 +3,7 @@
  * entry points. The CLI runs from dist/cli (flags); the action runs as GitHub runs it, `node
  * dist/main/index.js` with INPUT_* variables and GITHUB_WORKSPACE. Each case must exit non-zero, print one
  * sentence naming the input (`error:` on the CLI, `::error::` in the action), show no stack trace, and leave
- * no mutating request in the emulator's log. Publish's own input checks are in test/e2e/bad-input.test.ts;
+ * no mutating request in the emulator's log. Publish's own input checks are in publish-bad-input.test.ts;
  * this table adds the lifecycle inputs, the action's `command` input and the action environment.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -445,31 +445,66 @@ const cases: Case[] = [
   },
 ];
 
-describe('bad input on every command, through the CLI and the action', () => {
-  let l: Lab;
+describe('4. Bad input', () => {
+  describe('every command, CLI flags and action environment', () => {
+    let l: Lab;
 
-  beforeAll(async () => {
-    l = await lab();
-    // One image in the family: roll has something to roll onto, rollback has nothing older.
-    const image = await l.publishImage(1);
-    l.emu.compute.admin.createTemplate(template('runner-tpl', image), { project: PROJECT });
-    l.emu.compute.admin.createGroup({
+    beforeAll(async () => {
+      l = await lab();
+      // One image in the family: roll has something to roll onto, rollback has nothing older.
+      const image = await l.publishImage(1);
+      l.emu.compute.admin.createTemplate(template('runner-tpl', image), { project: PROJECT });
+      l.emu.compute.admin.createGroup({
+        project: PROJECT,
+        zone: ZONE,
+        name: 'runners',
+        template: 'runner-tpl',
+        targetSize: 1,
+        ready: true,
+      });
+    }, 60_000);
+    afterAll(() => l?.stop());
+
+    const target = (): Record<string, string> => ({
       project: PROJECT,
-      zone: ZONE,
-      name: 'runners',
-      template: 'runner-tpl',
-      targetSize: 1,
-      ready: true,
+      family: FAMILY,
+      'compute-endpoint': l.emu.url,
     });
-  }, 60_000);
-  afterAll(() => l?.stop());
 
-  const target = (): Record<string, string> => ({
-    project: PROJECT,
-    family: FAMILY,
-    'compute-endpoint': l.emu.url,
+    for (const c of cases) {
+      it(`${c.entry} refuses: ${c.name}`, async () => {
+        const command = c.command ?? 'publish';
+        const inputs = { ...(c.bare ? {} : target()), ...c.inputs };
+        if (command === 'publish' && !c.bare) inputs['storage-endpoint'] = l.emu.url;
+        l.emu.requests.clear();
+        let run: CliRun;
+        let errors: string[];
+        if (c.entry === 'cli') {
+          const flags = Object.entries(inputs).flatMap(([k, v]) => [`--${k}`, v]);
+          run = await runCli([command, ...flags, ...(c.extra ?? [])], { cwd: l.ws });
+          errors = run.stderr.split('\n').filter((line) => line.startsWith('error:'));
+        } else {
+          const env: NodeJS.ProcessEnv = { GITHUB_WORKSPACE: l.ws };
+          if (c.command !== undefined) env.INPUT_COMMAND = c.command;
+          for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
+          run = await runBundledAction(env, l.ws);
+          errors = `${run.stdout}\n${run.stderr}`.split('\n').filter((line) => line.startsWith('::error::'));
+        }
+        const all = `${run.stdout}\n${run.stderr}`;
+        expect(run.code, all).not.toBe(0);
+        expect(errors, all).toHaveLength(1);
+        expect(errors[0]).toMatch(c.message);
+        // One sentence: it ends with a full stop (or a question), and has no stack trace around it.
+        expect(errors[0]?.trim()).toMatch(/[.?]$/);
+        expect(all).not.toMatch(/^\s+at /m);
+        expect(l.emu.requests.mutating()).toEqual([]);
+      });
+    }
   });
+});
 
+// Outside the report's sections: a check on the table itself, not a case.
+describe('the bad-input table', () => {
   it('has at least 40 distinct cases across every command and both entry points', () => {
     expect(new Set(cases.map((c) => `${c.entry}: ${c.name}`)).size).toBeGreaterThanOrEqual(40);
     for (const command of ['publish', 'roll', 'prune', 'rollback']) {
@@ -481,34 +516,4 @@ describe('bad input on every command, through the CLI and the action', () => {
       }
     }
   });
-
-  for (const c of cases) {
-    it(`${c.entry} refuses: ${c.name}`, async () => {
-      const command = c.command ?? 'publish';
-      const inputs = { ...(c.bare ? {} : target()), ...c.inputs };
-      if (command === 'publish' && !c.bare) inputs['storage-endpoint'] = l.emu.url;
-      l.emu.requests.clear();
-      let run: CliRun;
-      let errors: string[];
-      if (c.entry === 'cli') {
-        const flags = Object.entries(inputs).flatMap(([k, v]) => [`--${k}`, v]);
-        run = await runCli([command, ...flags, ...(c.extra ?? [])], { cwd: l.ws });
-        errors = run.stderr.split('\n').filter((line) => line.startsWith('error:'));
-      } else {
-        const env: NodeJS.ProcessEnv = { GITHUB_WORKSPACE: l.ws };
-        if (c.command !== undefined) env.INPUT_COMMAND = c.command;
-        for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-        run = await runBundledAction(env, l.ws);
-        errors = `${run.stdout}\n${run.stderr}`.split('\n').filter((line) => line.startsWith('::error::'));
-      }
-      const all = `${run.stdout}\n${run.stderr}`;
-      expect(run.code, all).not.toBe(0);
-      expect(errors, all).toHaveLength(1);
-      expect(errors[0]).toMatch(c.message);
-      // One sentence: it ends with a full stop (or a question), and has no stack trace around it.
-      expect(errors[0]?.trim()).toMatch(/[.?]$/);
-      expect(all).not.toMatch(/^\s+at /m);
-      expect(l.emu.requests.mutating()).toEqual([]);
-    });
-  }
 });

@@ -57,7 +57,9 @@ export default class ReliabilityReport implements Reporter {
     );
     if (suiteFiles.some((f) => !ran.has(f))) return;
     const rows: Row[] = [];
-    for (const module of ran.values()) {
+    // Sorted by file, so the page does not depend on which file finished first.
+    for (const file of suiteFiles.sort()) {
+      const module = ran.get(file) as TestModule;
       for (const test of module.children.allTests()) {
         const path = sectionPath(test);
         if (!path) continue;

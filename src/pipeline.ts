@@ -1,13 +1,21 @@
 import { dirname } from 'node:path';
+import type { Storage } from '@google-cloud/storage';
 import type { Config, PUBLISH_OUTPUTS } from './config.ts';
 import { ExitCode, UserError } from './errors.ts';
 import { credentialsFor, resolveProject } from './gcp/auth.ts';
-import { rawDiskSource, resolveEndpoints } from './gcp/endpoints.ts';
+import { parseRawDiskSource, rawDiskSource, resolveEndpoints } from './gcp/endpoints.ts';
 import { GcpApiError } from './gcp/errors.ts';
 import { ImageFamily } from './gcp/image-family.ts';
-import { deprecationState, type Image, Images } from './gcp/images.ts';
+import { deprecationState, type Image, Images, type NewImage } from './gcp/images.ts';
 import { RestClient } from './gcp/rest.ts';
-import { checkBucket, deleteObject, storageClient, uploadImageObject } from './gcp/storage.ts';
+import {
+  checkBucket,
+  deleteObject,
+  objectExists,
+  removeLeftoverObject,
+  storageClient,
+  uploadImageObject,
+} from './gcp/storage.ts';
 import { fileIdentityHash, imageDescription, imageLabels, storePathHash } from './identity.ts';
 import { renderImageName } from './inputs/image-name.ts';
 import { buildImage } from './nix/build.ts';
@@ -94,6 +102,8 @@ export async function publish(
       `Image ${existing.name} of this build is already READY in family ${config.family}; nothing to publish.`,
     );
     steps.push({ stage: 'image', result: `already published as ${existing.name}` });
+    if (!config.keepObject && !config.dryRun)
+      await removeLeftover(storage, existing, identity.nixHash, reporter, steps);
     return {
       outputs: {
         ...outputs,
@@ -116,37 +126,58 @@ export async function publish(
     return { outputs: { ...outputs, 'gcs-uri': `gs://${config.bucket}/${objectName}` }, steps };
   }
 
-  const uploaded = await reporter.group('Upload to Cloud Storage', () =>
-    uploadImageObject(storage, {
-      bucket: config.bucket,
-      object: objectName,
-      file: artifact.tarball,
-      metadata: { 'nix-hash': identity.nixHash, 'managed-by': 'nix-glab-runner' },
-      reporter,
+  const newImage: NewImage = {
+    name: identity.name,
+    family: config.family,
+    description: imageDescription(artifact.flakeRef, artifact.flakeRev, config.description),
+    labels: imageLabels({
+      nixHash: identity.nixHash,
+      user: config.labels,
+      env: run.env,
+      flakeRev: artifact.flakeRev,
     }),
-  );
-  steps.push({
-    stage: 'upload',
-    result: uploaded.reused ? `reused ${uploaded.gcsUri}` : `uploaded ${uploaded.gcsUri}`,
-  });
-
-  const { image, created } = await reporter.group('Create image', () =>
-    createImage(images, config, reporter, {
-      name: identity.name,
-      family: config.family,
-      description: imageDescription(artifact.flakeRef, artifact.flakeRev, config.description),
-      labels: imageLabels({
-        nixHash: identity.nixHash,
-        user: config.labels,
-        env: run.env,
-        flakeRev: artifact.flakeRev,
+    source: rawDiskSource(config.bucket, objectName),
+    guestOsFeatures,
+    architecture,
+    storageLocation: config.storageLocation,
+  };
+  const upload = async () => {
+    const sent = await reporter.group('Upload to Cloud Storage', () =>
+      uploadImageObject(storage, {
+        bucket: config.bucket,
+        object: objectName,
+        file: artifact.tarball,
+        metadata: {
+          'nix-hash': identity.nixHash,
+          'managed-by': 'nix-glab-runner',
+          // Marks an object kept on purpose, so a later run's clean-up of leftovers leaves it alone.
+          ...(config.keepObject ? { 'keep-object': 'true' } : {}),
+        },
+        reporter,
       }),
-      source: rawDiskSource(config.bucket, objectName),
-      guestOsFeatures,
-      architecture,
-      storageLocation: config.storageLocation,
-    }),
-  );
+    );
+    steps.push({ stage: 'upload', result: `${sent.reused ? 'reused' : 'uploaded'} ${sent.gcsUri}` });
+    return sent;
+  };
+  let uploaded = await upload();
+  let inserted: { image: Image; created: boolean };
+  try {
+    inserted = await reporter.group('Create image', () => createImage(images, config, reporter, newImage));
+  } catch (err) {
+    // Someone else deleted the object between our upload and the insert: send it once more.
+    if (!(isSourceNotFound(err) && !(await objectExists(storage, config.bucket, objectName))))
+      throw await withObjectFate(err, storage, config.bucket, objectName);
+    reporter.warn(
+      `gs://${config.bucket}/${objectName} was deleted by someone else before image ${identity.name} could read it; uploading it again.`,
+    );
+    uploaded = await upload();
+    inserted = await reporter
+      .group('Create image', () => createImage(images, config, reporter, newImage))
+      .catch(async (again) => {
+        throw await withObjectFate(again, storage, config.bucket, objectName);
+      });
+  }
+  const { image, created } = inserted;
   if (!created) {
     // Another run of this very build made the image while we uploaded; it owns the object's cleanup too.
     steps.push({ stage: 'image', result: `published meanwhile by another run as ${image.name}` });
@@ -295,6 +326,48 @@ async function reactivate(
   return { outputs: done, steps };
 }
 
+/** The image insert failed because its source object is missing (at the insert, or while GCE read it). */
+function isSourceNotFound(err: unknown): boolean {
+  return (
+    err instanceof GcpApiError &&
+    (err.status === 404 || err.reason === 'RESOURCE_NOT_FOUND') &&
+    /Google Cloud Storage object/.test(err.message)
+  );
+}
+
+/** Adds what became of the uploaded object to a failed insert's message: the next run relies on it. */
+async function withObjectFate(
+  err: unknown,
+  storage: Storage,
+  bucket: string,
+  object: string,
+): Promise<unknown> {
+  if (!(err instanceof GcpApiError)) return err;
+  const kept = await objectExists(storage, bucket, object).catch(() => undefined);
+  if (kept === undefined) return err;
+  const fate = kept
+    ? `gs://${bucket}/${object} is kept until an image of this build is READY: the next run uses it rather than uploading again, and deletes it then`
+    : `gs://${bucket}/${object} no longer exists, so the next run uploads again`;
+  return new GcpApiError(`${err.message}; ${fate}.`, err.status, err.reason);
+}
+
+/** On an unchanged rerun: the object an interrupted or timed-out earlier run left behind goes now. */
+async function removeLeftover(
+  storage: Storage,
+  image: Image,
+  nixHash: string,
+  reporter: Reporter,
+  steps: PublishResult['steps'],
+): Promise<void> {
+  const source = image.rawDisk?.source ? parseRawDiskSource(image.rawDisk.source) : undefined;
+  if (!source) return;
+  if (!(await removeLeftoverObject(storage, source.bucket, source.object, nixHash))) return;
+  reporter.info(
+    `Deleted gs://${source.bucket}/${source.object}, left by an earlier run of this build that stopped before its clean-up.`,
+  );
+  steps.push({ stage: 'clean-up', result: `deleted leftover gs://${source.bucket}/${source.object}` });
+}
+
 /**
  * Inserts the image. A name already taken by an image of this same build (another run, or an interrupted
  * one) is waited for instead: `created` is false then. A FAILED one is deleted and tried again.
@@ -303,7 +376,7 @@ async function createImage(
   images: Images,
   config: Config,
   reporter: Reporter,
-  image: Parameters<Images['insert']>[0],
+  image: NewImage,
 ): Promise<{ image: Image; created: boolean }> {
   const timeoutMs = config.operationTimeout * 1000;
   const theirs = await sameBuildImage(images, image, reporter, timeoutMs);
@@ -328,7 +401,7 @@ async function createImage(
 /** The image already holding this name, when it is this build's; refuses one that is not. */
 async function sameBuildImage(
   images: Images,
-  image: Parameters<Images['insert']>[0],
+  image: NewImage,
   reporter: Reporter,
   timeoutMs: number,
 ): Promise<Image | undefined> {

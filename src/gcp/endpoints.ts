@@ -35,6 +35,15 @@ export function rawDiskSource(bucket: string, object: string): string {
   return `${GOOGLE_STORAGE}/${bucket}/${object.split('/').map(encodeURIComponent).join('/')}`;
 }
 
+/** Bucket and object of a `rawDisk.source` in the documented form; undefined for any other form. */
+export function parseRawDiskSource(source: string): { bucket: string; object: string } | undefined {
+  const prefix = `${GOOGLE_STORAGE}/`;
+  if (!source.startsWith(prefix)) return undefined;
+  const [bucket, ...rest] = source.slice(prefix.length).split('/');
+  if (!bucket || rest.length === 0) return undefined;
+  return { bucket, object: rest.map(decodeURIComponent).join('/') };
+}
+
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }

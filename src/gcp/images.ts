@@ -14,6 +14,8 @@ export interface Image {
   guestOsFeatures?: { type: string }[];
   architecture?: string;
   storageLocations?: string[];
+  /** The object the image was created from; GCE keeps the URL after the object is gone. */
+  rawDisk?: { source?: string };
   deprecated?: { state?: 'ACTIVE' | 'DEPRECATED' | 'OBSOLETE' | 'DELETED'; replacement?: string };
 }
 

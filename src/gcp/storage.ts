@@ -97,7 +97,7 @@ export async function uploadImageObject(storage: Storage, opts: UploadOptions): 
         err.reason,
       );
     throw new GcpApiError(
-      `uploading to gs://${opts.bucket}/${opts.object} failed: ${err.message}`,
+      `uploading to gs://${opts.bucket}/${opts.object} failed: ${withCause(err)}`,
       Number(err.code ?? err.status) || 0,
     );
   };
@@ -352,6 +352,42 @@ export async function deleteObject(
     .bucket(bucket)
     .file(object, { generation: Number(generation) })
     .delete({ ignoreNotFound: true });
+}
+
+/** fetch says only "fetch failed"; the reason (refused, reset, timed out) is in its cause. */
+function withCause(err: Error): string {
+  const cause = err.cause as { message?: string; code?: string } | undefined;
+  if (!cause?.message || err.message.includes(cause.message)) return err.message;
+  return `${err.message} (${cause.code ? `${cause.code}: ` : ''}${cause.message})`;
+}
+
+/** Whether the object exists now (a read). */
+export async function objectExists(storage: Storage, bucket: string, object: string): Promise<boolean> {
+  return (await objectMetadata(storage.bucket(bucket).file(object))) !== undefined;
+}
+
+/**
+ * Deletes an image object an earlier run of this build left behind (it stopped before its clean-up): only
+ * when the object's `nix-hash` metadata is this build's, it was not kept on purpose (keep-object), and
+ * only that generation. True when deleted.
+ */
+export async function removeLeftoverObject(
+  storage: Storage,
+  bucket: string,
+  object: string,
+  nixHash: string,
+): Promise<boolean> {
+  const file = storage.bucket(bucket).file(object);
+  let meta: { generation?: string | number; metadata?: Record<string, unknown> };
+  try {
+    [meta] = await file.getMetadata();
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return false;
+    throw err;
+  }
+  if (meta.metadata?.['nix-hash'] !== nixHash || meta.metadata?.['keep-object'] === 'true') return false;
+  await deleteObject(storage, bucket, object, String(meta.generation));
+  return true;
 }
 
 async function objectMetadata(

@@ -244,6 +244,16 @@ function isLoopback(url) {
 function rawDiskSource(bucket, object) {
     return `${GOOGLE_STORAGE}/${bucket}/${object.split('/').map(encodeURIComponent).join('/')}`;
 }
+/** Bucket and object of a `rawDisk.source` in the documented form; undefined for any other form. */
+function parseRawDiskSource(source) {
+    const prefix = `${GOOGLE_STORAGE}/`;
+    if (!source.startsWith(prefix))
+        return undefined;
+    const [bucket, ...rest] = source.slice(prefix.length).split('/');
+    if (!bucket || rest.length === 0)
+        return undefined;
+    return { bucket, object: rest.map(decodeURIComponent).join('/') };
+}
 function trimSlash(url) {
     return url.replace(/\/+$/, '');
 }
@@ -601,7 +611,7 @@ async function uploadImageObject(storage, opts) {
     const failed = (err) => {
         if (err instanceof gcp_errors/* GcpApiError */.FL)
             throw new gcp_errors/* GcpApiError */.FL(`uploading to gs://${opts.bucket}/${opts.object} failed: ${err.message}`, err.status, err.reason);
-        throw new gcp_errors/* GcpApiError */.FL(`uploading to gs://${opts.bucket}/${opts.object} failed: ${err.message}`, Number(err.code ?? err.status) || 0);
+        throw new gcp_errors/* GcpApiError */.FL(`uploading to gs://${opts.bucket}/${opts.object} failed: ${withCause(err)}`, Number(err.code ?? err.status) || 0);
     };
     const started = Date.now();
     const upload = behindProxy()
@@ -798,6 +808,38 @@ async function deleteObject(storage, bucket, object, generation) {
         .bucket(bucket)
         .file(object, { generation: Number(generation) })
         .delete({ ignoreNotFound: true });
+}
+/** fetch says only "fetch failed"; the reason (refused, reset, timed out) is in its cause. */
+function withCause(err) {
+    const cause = err.cause;
+    if (!cause?.message || err.message.includes(cause.message))
+        return err.message;
+    return `${err.message} (${cause.code ? `${cause.code}: ` : ''}${cause.message})`;
+}
+/** Whether the object exists now (a read). */
+async function objectExists(storage, bucket, object) {
+    return (await objectMetadata(storage.bucket(bucket).file(object))) !== undefined;
+}
+/**
+ * Deletes an image object an earlier run of this build left behind (it stopped before its clean-up): only
+ * when the object's `nix-hash` metadata is this build's, it was not kept on purpose (keep-object), and
+ * only that generation. True when deleted.
+ */
+async function removeLeftoverObject(storage, bucket, object, nixHash) {
+    const file = storage.bucket(bucket).file(object);
+    let meta;
+    try {
+        [meta] = await file.getMetadata();
+    }
+    catch (err) {
+        if (err.code === 404)
+            return false;
+        throw err;
+    }
+    if (meta.metadata?.['nix-hash'] !== nixHash || meta.metadata?.['keep-object'] === 'true')
+        return false;
+    await deleteObject(storage, bucket, object, String(meta.generation));
+    return true;
 }
 async function objectMetadata(file) {
     try {
@@ -1862,6 +1904,8 @@ async function publish(config, reporter, run) {
     if (existing) {
         reporter.info(`Image ${existing.name} of this build is already READY in family ${config.family}; nothing to publish.`);
         steps.push({ stage: 'image', result: `already published as ${existing.name}` });
+        if (!config.keepObject && !config.dryRun)
+            await removeLeftover(storage, existing, identity.nixHash, reporter, steps);
         return {
             outputs: {
                 ...outputs,
@@ -1880,18 +1924,7 @@ async function publish(config, reporter, run) {
         steps.push({ stage: 'dry-run', result: `would create ${identity.name}` });
         return { outputs: { ...outputs, 'gcs-uri': `gs://${config.bucket}/${objectName}` }, steps };
     }
-    const uploaded = await reporter.group('Upload to Cloud Storage', () => uploadImageObject(storage, {
-        bucket: config.bucket,
-        object: objectName,
-        file: artifact.tarball,
-        metadata: { 'nix-hash': identity.nixHash, 'managed-by': 'nix-glab-runner' },
-        reporter,
-    }));
-    steps.push({
-        stage: 'upload',
-        result: uploaded.reused ? `reused ${uploaded.gcsUri}` : `uploaded ${uploaded.gcsUri}`,
-    });
-    const { image, created } = await reporter.group('Create image', () => createImage(images, config, reporter, {
+    const newImage = {
         name: identity.name,
         family: config.family,
         description: imageDescription(artifact.flakeRef, artifact.flakeRev, config.description),
@@ -1905,7 +1938,41 @@ async function publish(config, reporter, run) {
         guestOsFeatures,
         architecture,
         storageLocation: config.storageLocation,
-    }));
+    };
+    const upload = async () => {
+        const sent = await reporter.group('Upload to Cloud Storage', () => uploadImageObject(storage, {
+            bucket: config.bucket,
+            object: objectName,
+            file: artifact.tarball,
+            metadata: {
+                'nix-hash': identity.nixHash,
+                'managed-by': 'nix-glab-runner',
+                // Marks an object kept on purpose, so a later run's clean-up of leftovers leaves it alone.
+                ...(config.keepObject ? { 'keep-object': 'true' } : {}),
+            },
+            reporter,
+        }));
+        steps.push({ stage: 'upload', result: `${sent.reused ? 'reused' : 'uploaded'} ${sent.gcsUri}` });
+        return sent;
+    };
+    let uploaded = await upload();
+    let inserted;
+    try {
+        inserted = await reporter.group('Create image', () => createImage(images, config, reporter, newImage));
+    }
+    catch (err) {
+        // Someone else deleted the object between our upload and the insert: send it once more.
+        if (!(isSourceNotFound(err) && !(await objectExists(storage, config.bucket, objectName))))
+            throw await withObjectFate(err, storage, config.bucket, objectName);
+        reporter.warn(`gs://${config.bucket}/${objectName} was deleted by someone else before image ${identity.name} could read it; uploading it again.`);
+        uploaded = await upload();
+        inserted = await reporter
+            .group('Create image', () => createImage(images, config, reporter, newImage))
+            .catch(async (again) => {
+            throw await withObjectFate(again, storage, config.bucket, objectName);
+        });
+    }
+    const { image, created } = inserted;
     if (!created) {
         // Another run of this very build made the image while we uploaded; it owns the object's cleanup too.
         steps.push({ stage: 'image', result: `published meanwhile by another run as ${image.name}` });
@@ -2004,6 +2071,34 @@ async function reactivate(family, image, config, reporter, outputs, steps) {
     reporter.warn(`Marked the rolled-back image ${image.name} ACTIVE again, as allow-rolled-back asked; it is this build.`);
     steps.push({ stage: 'image', result: `marked ${image.name} ACTIVE again` });
     return { outputs: done, steps };
+}
+/** The image insert failed because its source object is missing (at the insert, or while GCE read it). */
+function isSourceNotFound(err) {
+    return (err instanceof gcp_errors/* GcpApiError */.FL &&
+        (err.status === 404 || err.reason === 'RESOURCE_NOT_FOUND') &&
+        /Google Cloud Storage object/.test(err.message));
+}
+/** Adds what became of the uploaded object to a failed insert's message: the next run relies on it. */
+async function withObjectFate(err, storage, bucket, object) {
+    if (!(err instanceof gcp_errors/* GcpApiError */.FL))
+        return err;
+    const kept = await objectExists(storage, bucket, object).catch(() => undefined);
+    if (kept === undefined)
+        return err;
+    const fate = kept
+        ? `gs://${bucket}/${object} is kept until an image of this build is READY: the next run uses it rather than uploading again, and deletes it then`
+        : `gs://${bucket}/${object} no longer exists, so the next run uploads again`;
+    return new gcp_errors/* GcpApiError */.FL(`${err.message}; ${fate}.`, err.status, err.reason);
+}
+/** On an unchanged rerun: the object an interrupted or timed-out earlier run left behind goes now. */
+async function removeLeftover(storage, image, nixHash, reporter, steps) {
+    const source = image.rawDisk?.source ? parseRawDiskSource(image.rawDisk.source) : undefined;
+    if (!source)
+        return;
+    if (!(await removeLeftoverObject(storage, source.bucket, source.object, nixHash)))
+        return;
+    reporter.info(`Deleted gs://${source.bucket}/${source.object}, left by an earlier run of this build that stopped before its clean-up.`);
+    steps.push({ stage: 'clean-up', result: `deleted leftover gs://${source.bucket}/${source.object}` });
 }
 /**
  * Inserts the image. A name already taken by an image of this same build (another run, or an interrupted

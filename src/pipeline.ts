@@ -15,6 +15,7 @@ import { type ImageFacts, readImageFacts } from './nix/facts.ts';
 import { locateImageTarball, verifyImageTarball } from './nix/image-file.ts';
 import { ensureNix } from './nix/install.ts';
 import type { Reporter } from './report/events.ts';
+import type { RunState } from './run-state.ts';
 
 /** The action's outputs, keyed by output name. */
 export type PublishOutputs = Record<(typeof PUBLISH_OUTPUTS)[number], string>;
@@ -30,6 +31,8 @@ export interface PublishEnvironment {
   signal?: AbortSignal;
   /** The Nix system to build for. */
   system?: string;
+  /** Records what is under way, for the message of an interrupted run. */
+  state?: RunState;
 }
 
 const BASE_GUEST_OS_FEATURES = ['GVNIC', 'VIRTIO_SCSI_MULTIQUEUE'];
@@ -50,7 +53,7 @@ export async function publish(
     await credentials.headers();
     const project = await resolveProject(config.project, credentials);
     const storage = await storageClient(endpoints, credentials, project);
-    await checkBucket(storage, config.bucket);
+    await checkBucket(storage, config.bucket, run.signal);
     reporter.info(`Project ${project}, bucket gs://${config.bucket}, family ${config.family}.`);
     return { project, storage };
   });
@@ -116,6 +119,8 @@ export async function publish(
     return { outputs: { ...outputs, 'gcs-uri': `gs://${config.bucket}/${objectName}` }, steps };
   }
 
+  const objectUri = `gs://${config.bucket}/${objectName}`;
+  run.state?.uploading(objectUri);
   const uploaded = await reporter.group('Upload to Cloud Storage', () =>
     uploadImageObject(storage, {
       bucket: config.bucket,
@@ -123,6 +128,8 @@ export async function publish(
       file: artifact.tarball,
       metadata: { 'nix-hash': identity.nixHash, 'managed-by': 'nix-glab-runner' },
       reporter,
+      signal: run.signal,
+      onSent: (sent, size) => run.state?.sent(sent, size),
     }),
   );
   steps.push({
@@ -130,8 +137,9 @@ export async function publish(
     result: uploaded.reused ? `reused ${uploaded.gcsUri}` : `uploaded ${uploaded.gcsUri}`,
   });
 
+  run.state?.inserting(identity.name, objectUri);
   const { image, created } = await reporter.group('Create image', () =>
-    createImage(images, config, reporter, {
+    createImage(images, config, reporter, run.state, {
       name: identity.name,
       family: config.family,
       description: imageDescription(artifact.flakeRef, artifact.flakeRev, config.description),
@@ -158,7 +166,8 @@ export async function publish(
   steps.push({ stage: 'image', result: `created ${image.name} (${image.status})` });
 
   if (!config.keepObject) {
-    await deleteObject(storage, config.bucket, objectName, uploaded.generation);
+    run.state?.removingObject(image.name, objectUri);
+    await deleteObject(storage, config.bucket, objectName, uploaded.generation, run.signal);
     reporter.info(
       `Deleted gs://${config.bucket}/${objectName}; the image holds its own copy (keep-object keeps it).`,
     );
@@ -205,6 +214,7 @@ async function obtainImage(
         reporter,
       ),
     );
+    run.state?.building();
     const result = await reporter.group('Build image with Nix', () =>
       buildImage(
         {
@@ -303,6 +313,7 @@ async function createImage(
   images: Images,
   config: Config,
   reporter: Reporter,
+  state: RunState | undefined,
   image: Parameters<Images['insert']>[0],
 ): Promise<{ image: Image; created: boolean }> {
   const timeoutMs = config.operationTimeout * 1000;
@@ -311,6 +322,7 @@ async function createImage(
   let last = '';
   try {
     const created = await images.insert(image, timeoutMs, (op) => {
+      state?.operation(op.name);
       const line = `operation ${op.name}: ${op.status}`;
       if (line !== last) reporter.debug(line);
       last = line;

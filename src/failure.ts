@@ -1,8 +1,17 @@
 import { ExitCode, UserError } from './errors.ts';
 import { GcpApiError } from './gcp/errors.ts';
+import type { Interruption } from './interrupt.ts';
 
-/** One line for the user and the exit code, for any error a run can end with. */
-export function describeFailure(err: unknown): { message: string; exitCode: number } {
+/**
+ * One line for the user and the exit code, for any error a run can end with. Once a signal interrupted
+ * the run, whatever error the stopped stage threw is a consequence of it: the message is then what the
+ * interruption left behind.
+ */
+export function describeFailure(
+  err: unknown,
+  interruption?: Pick<Interruption, 'received' | 'message'>,
+): { message: string; exitCode: number } {
+  if (interruption?.received) return { message: interruption.message(), exitCode: ExitCode.Interrupted };
   if (err instanceof UserError) return { message: err.message, exitCode: err.exitCode };
   if (err instanceof GcpApiError) return { message: err.message, exitCode: ExitCode.CloudFailed };
   if ((err as Error)?.name === 'AbortError')

@@ -23,6 +23,7 @@ import { type ImageFacts, readImageFacts } from './nix/facts.ts';
 import { locateImageTarball, verifyImageTarball } from './nix/image-file.ts';
 import { ensureNix } from './nix/install.ts';
 import type { Reporter } from './report/events.ts';
+import type { RunState } from './run-state.ts';
 
 /** The action's outputs, keyed by output name. */
 export type PublishOutputs = Record<(typeof PUBLISH_OUTPUTS)[number], string>;
@@ -38,6 +39,8 @@ export interface PublishEnvironment {
   signal?: AbortSignal;
   /** The Nix system to build for. */
   system?: string;
+  /** Records what is under way, for the message of an interrupted run. */
+  state?: RunState;
 }
 
 const BASE_GUEST_OS_FEATURES = ['GVNIC', 'VIRTIO_SCSI_MULTIQUEUE'];
@@ -58,7 +61,7 @@ export async function publish(
     await credentials.headers();
     const project = await resolveProject(config.project, credentials);
     const storage = await storageClient(endpoints, credentials, project);
-    await checkBucket(storage, config.bucket);
+    await checkBucket(storage, config.bucket, run.signal);
     reporter.info(`Project ${project}, bucket gs://${config.bucket}, family ${config.family}.`);
     return { project, storage };
   });
@@ -126,6 +129,7 @@ export async function publish(
     return { outputs: { ...outputs, 'gcs-uri': `gs://${config.bucket}/${objectName}` }, steps };
   }
 
+  const objectUri = `gs://${config.bucket}/${objectName}`;
   const newImage: NewImage = {
     name: identity.name,
     family: config.family,
@@ -142,6 +146,7 @@ export async function publish(
     storageLocation: config.storageLocation,
   };
   const upload = async () => {
+    run.state?.uploading(objectUri);
     const sent = await reporter.group('Upload to Cloud Storage', () =>
       uploadImageObject(storage, {
         bucket: config.bucket,
@@ -154,15 +159,21 @@ export async function publish(
           ...(config.keepObject ? { 'keep-object': 'true' } : {}),
         },
         reporter,
+        signal: run.signal,
+        onSent: (done, size) => run.state?.sent(done, size),
       }),
     );
     steps.push({ stage: 'upload', result: `${sent.reused ? 'reused' : 'uploaded'} ${sent.gcsUri}` });
     return sent;
   };
+  const insert = () => {
+    run.state?.inserting(identity.name, objectUri);
+    return reporter.group('Create image', () => createImage(images, config, reporter, run.state, newImage));
+  };
   let uploaded = await upload();
   let inserted: { image: Image; created: boolean };
   try {
-    inserted = await reporter.group('Create image', () => createImage(images, config, reporter, newImage));
+    inserted = await insert();
   } catch (err) {
     // Someone else deleted the object between our upload and the insert: send it once more.
     if (!(isSourceNotFound(err) && !(await objectExists(storage, config.bucket, objectName))))
@@ -171,11 +182,9 @@ export async function publish(
       `gs://${config.bucket}/${objectName} was deleted by someone else before image ${identity.name} could read it; uploading it again.`,
     );
     uploaded = await upload();
-    inserted = await reporter
-      .group('Create image', () => createImage(images, config, reporter, newImage))
-      .catch(async (again) => {
-        throw await withObjectFate(again, storage, config.bucket, objectName);
-      });
+    inserted = await insert().catch(async (again) => {
+      throw await withObjectFate(again, storage, config.bucket, objectName);
+    });
   }
   const { image, created } = inserted;
   if (!created) {
@@ -189,7 +198,8 @@ export async function publish(
   steps.push({ stage: 'image', result: `created ${image.name} (${image.status})` });
 
   if (!config.keepObject) {
-    await deleteObject(storage, config.bucket, objectName, uploaded.generation);
+    run.state?.removingObject(image.name, objectUri);
+    await deleteObject(storage, config.bucket, objectName, uploaded.generation, run.signal);
     reporter.info(
       `Deleted gs://${config.bucket}/${objectName}; the image holds its own copy (keep-object keeps it).`,
     );
@@ -236,6 +246,7 @@ async function obtainImage(
         reporter,
       ),
     );
+    run.state?.building();
     const result = await reporter.group('Build image with Nix', () =>
       buildImage(
         {
@@ -376,6 +387,7 @@ async function createImage(
   images: Images,
   config: Config,
   reporter: Reporter,
+  state: RunState | undefined,
   image: NewImage,
 ): Promise<{ image: Image; created: boolean }> {
   const timeoutMs = config.operationTimeout * 1000;
@@ -384,6 +396,7 @@ async function createImage(
   let last = '';
   try {
     const created = await images.insert(image, timeoutMs, (op) => {
+      state?.operation(op.name);
       const line = `operation ${op.name}: ${op.status}`;
       if (line !== last) reporter.debug(line);
       last = line;

@@ -6,6 +6,7 @@
 import { PUBLISH_OUTPUTS, parseConfig, VERSION } from '../config.ts';
 import { ExitCode } from '../errors.ts';
 import { describeFailure } from '../failure.ts';
+import { handleInterrupts, type Interruption } from '../interrupt.ts';
 import { helpText, parseArgs } from './args.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -36,20 +37,21 @@ async function main(argv: string[]): Promise<number> {
     verbose: args.verbose,
     tty: Boolean(out.isTTY) && process.env.CI !== 'true',
   });
-  const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    reporter.warn(`${signal} received; stopping.`);
-    abort.abort(Object.assign(new Error(`Interrupted by ${signal}`), { name: 'AbortError' }));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const interruption = handleInterrupts({
+    stopping: (signal) => reporter.warn(`${signal} received; stopping (a second signal stops at once).`),
+    exitNow: (message) => process.stderr.write(`error: ${message}\n`),
+  });
   try {
     const config = parseConfig(args.raw, {
       workspace: process.cwd(),
       ci: process.env.CI === 'true',
       command: args.command,
     });
-    const result = await runCommand(config, reporter, { env: process.env, signal: abort.signal });
+    const result = await runCommand(config, reporter, {
+      env: process.env,
+      signal: interruption.signal,
+      state: interruption.state,
+    });
     // Outputs that do not apply to the command stay out of the way.
     const shown = Object.fromEntries(
       Object.entries(result.outputs).filter(
@@ -67,15 +69,17 @@ async function main(argv: string[]): Promise<number> {
     }
     return ExitCode.Ok;
   } catch (err) {
-    return fail(err);
+    return fail(err, interruption);
+  } finally {
+    interruption.dispose();
   }
 }
 
 /** Publish's own outputs are always printed, empty or not, as before the lifecycle commands existed. */
 const PUBLISHED: ReadonlySet<string> = new Set(PUBLISH_OUTPUTS);
 
-function fail(err: unknown): number {
-  const { message, exitCode } = describeFailure(err);
+function fail(err: unknown, interruption?: Interruption): number {
+  const { message, exitCode } = describeFailure(err, interruption);
   process.stderr.write(`error: ${message}\n`);
   if (exitCode === ExitCode.Failed && err instanceof Error && err.stack)
     process.stderr.write(`${err.stack}\n`);

@@ -50,10 +50,12 @@ export async function wasmCrc32cGenerator(poolSize = 4): Promise<() => Crc32cVal
 }
 
 /** The base64 big-endian CRC32C of a file, as Cloud Storage reports it. */
-export async function fileCrc32c(path: string): Promise<string> {
+export async function fileCrc32c(path: string, signal?: AbortSignal): Promise<string> {
   const hasher = await createCRC32(CASTAGNOLI);
   hasher.init();
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 }))
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) {
+    signal?.throwIfAborted();
     hasher.update(chunk as Buffer);
+  }
   return Buffer.from(hasher.digest('binary')).toString('base64');
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Operation, waitForOperation } from './operations.ts';
 import type { RestClient } from './rest.ts';
+import { sleep } from './retry.ts';
 
 export interface Image {
   name: string;
@@ -85,6 +86,8 @@ export class Images {
       body,
       what,
     });
+    // The caller learns the operation at once: an interrupted run names it as going on in Google Cloud.
+    onPoll?.(op);
     await waitForOperation(this.rest, this.project, op, { timeoutMs, what, onPoll });
     const created = await this.get(image.name);
     if (!created) throw new Error(`${what}: the operation finished but the image does not exist`);
@@ -109,7 +112,7 @@ export class Images {
       const image = await this.get(name);
       if (image?.status !== 'PENDING') return image;
       if (Date.now() > deadline) return image;
-      await new Promise((r) => setTimeout(r, pollMs));
+      await sleep(pollMs, this.rest.signal);
     }
   }
 }

@@ -35,6 +35,7 @@ export async function waitForOperation(
   const deadline = Date.now() + opts.timeoutMs;
   let current = op;
   while (current.status !== 'DONE') {
+    rest.signal?.throwIfAborted();
     if (Date.now() >= deadline) {
       throw new GcpApiError(
         `${opts.what} did not finish within ${Math.round(opts.timeoutMs / 1000)}s (operation ${current.name} is ${current.status}); it goes on in Google Cloud, and the next run picks it up instead of starting another`,

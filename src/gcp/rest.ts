@@ -24,7 +24,8 @@ export class RestClient {
     readonly baseUrl: string,
     private readonly credentials: Credentials,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
-    private readonly signal?: AbortSignal,
+    /** Aborts every call and backoff (SIGINT, SIGTERM); pollers built on this client stop with it. */
+    readonly signal?: AbortSignal,
   ) {}
 
   async call<T>(req: RestRequest): Promise<T> {

@@ -1,7 +1,6 @@
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type File, Storage } from '@google-cloud/storage';
 import { UserError } from '../errors.ts';
 import type { Reporter } from '../report/events.ts';
@@ -9,6 +8,7 @@ import type { Credentials } from './auth.ts';
 import { fileCrc32c, wasmCrc32cGenerator } from './crc32c.ts';
 import { type Endpoints, GOOGLE_STORAGE } from './endpoints.ts';
 import { GcpApiError, googleErrorMessage, isRetryableStatus } from './errors.ts';
+import { abortable, sleep } from './retry.ts';
 
 export async function storageClient(
   endpoints: Endpoints,
@@ -27,11 +27,12 @@ export async function storageClient(
 }
 
 /** Fails with a bad-input error when the bucket is missing: a read, done before anything is built. */
-export async function checkBucket(storage: Storage, bucket: string): Promise<void> {
+export async function checkBucket(storage: Storage, bucket: string, signal?: AbortSignal): Promise<void> {
   let exists: boolean;
   try {
-    [exists] = await storage.bucket(bucket).exists();
+    [exists] = await abortable(storage.bucket(bucket).exists(), signal);
   } catch (err) {
+    if (signal?.aborted) throw err;
     throw new GcpApiError(
       `checking bucket "${bucket}" failed: ${(err as Error).message}`,
       (err as { code?: number }).code ?? 0,
@@ -62,6 +63,10 @@ export interface UploadOptions {
   file: string;
   metadata: Record<string, string>;
   reporter: Reporter;
+  /** Stops the upload (SIGINT, SIGTERM): the PUT is destroyed, hashing stops, nothing is retried. */
+  signal?: AbortSignal;
+  /** How far into the file the bytes handed to the network reach, of `size`; 0 first. */
+  onSent?: (sent: number, size: number) => void;
 }
 
 /**
@@ -73,10 +78,11 @@ export interface UploadOptions {
 export async function uploadImageObject(storage: Storage, opts: UploadOptions): Promise<UploadedObject> {
   const file = storage.bucket(opts.bucket).file(opts.object);
   const size = (await stat(opts.file)).size;
-  const existing = await objectMetadata(file);
+  opts.onSent?.(0, size);
+  const existing = await abortable(objectMetadata(file), opts.signal);
   let ifGenerationMatch: string | number = 0;
   if (existing) {
-    const crc32c = await fileCrc32c(opts.file);
+    const crc32c = await fileCrc32c(opts.file, opts.signal);
     if (existing.crc32c === crc32c && Number(existing.size) === size) {
       opts.reporter.info(
         `gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${crc32c}); not uploading again.`,
@@ -106,10 +112,12 @@ export async function uploadImageObject(storage: Storage, opts: UploadOptions): 
     ? libraryUpload(storage, opts, ifGenerationMatch, size)
     : leanUpload(storage, file, opts, ifGenerationMatch, size);
   const sent = await upload.catch(async (err: Error & { code?: number | string; status?: number }) => {
+    // Interrupted: the signal's reason, not an upload failure.
+    if (opts.signal?.aborted) throw err;
     // 412: another run stored the object first (uploads are create-only). The same bytes are as good as ours.
     if (Number(err.code ?? err.status) !== 412) return failed(err);
-    const now = await objectMetadata(file);
-    const crc32c = await fileCrc32c(opts.file);
+    const now = await abortable(objectMetadata(file), opts.signal);
+    const crc32c = await fileCrc32c(opts.file, opts.signal);
     if (now?.crc32c !== crc32c || Number(now.size) !== size) return failed(err);
     opts.reporter.info(
       `Another run stored the same bytes at gs://${opts.bucket}/${opts.object} meanwhile; using that object.`,
@@ -146,15 +154,22 @@ async function libraryUpload(
   ifGenerationMatch: string | number,
   size: number,
 ): Promise<Sent> {
-  const [uploaded] = await storage.bucket(opts.bucket).upload(opts.file, {
-    destination: opts.object,
-    resumable: true,
-    validation: 'crc32c',
-    gzip: false,
-    preconditionOpts: { ifGenerationMatch },
-    metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
-    onUploadProgress: (e: { bytesWritten: number }) => opts.reporter.progress('upload', e.bytesWritten, size),
-  });
+  // The library takes no signal: an interrupted run stops waiting for it, and the process exits.
+  const [uploaded] = await abortable(
+    storage.bucket(opts.bucket).upload(opts.file, {
+      destination: opts.object,
+      resumable: true,
+      validation: 'crc32c',
+      gzip: false,
+      preconditionOpts: { ifGenerationMatch },
+      metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
+      onUploadProgress: (e: { bytesWritten: number }) => {
+        opts.onSent?.(e.bytesWritten, size);
+        opts.reporter.progress('upload', e.bytesWritten, size);
+      },
+    }),
+    opts.signal,
+  );
   return { generation: String(uploaded.metadata.generation), crc32c: String(uploaded.metadata.crc32c) };
 }
 
@@ -166,11 +181,18 @@ async function leanUpload(
   ifGenerationMatch: string | number,
   size: number,
 ): Promise<Sent> {
-  const [uri] = await file.createResumableUpload({
-    preconditionOpts: { ifGenerationMatch },
-    metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
+  const [uri] = await abortable(
+    file.createResumableUpload({
+      preconditionOpts: { ifGenerationMatch },
+      metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
+    }),
+    opts.signal,
+  );
+  const sent = await putSession(uri, opts.file, size, {
+    progress: (done) => opts.reporter.progress('upload', done, size),
+    sent: (done) => opts.onSent?.(done, size),
+    signal: opts.signal,
   });
-  const sent = await putSession(uri, opts.file, size, (done) => opts.reporter.progress('upload', done, size));
   if (sent.object.crc32c !== sent.crc32c || Number(sent.object.size) !== size) {
     // As the library does on a mismatch: remove the bad object, then fail.
     await deleteObject(storage, opts.bucket, opts.object, String(sent.object.generation)).catch(
@@ -208,7 +230,7 @@ async function putSession(
   uri: string,
   path: string,
   size: number,
-  progress: (done: number) => void,
+  on: { progress: (done: number) => void; sent: (done: number) => void; signal?: AbortSignal | undefined },
 ): Promise<{ object: StoredObject; crc32c: string }> {
   const hasher = (await wasmCrc32cGenerator(1))();
   const fh = await open(path, 'r');
@@ -219,18 +241,18 @@ async function putSession(
       try {
         if (attempt > 1) {
           // Ask the session what it holds before sending again (a status query, never a mutation).
-          const status = await queryCommitted(uri, size);
+          const status = await queryCommitted(uri, size, on.signal);
           if (status.done)
-            return { object: status.done, crc32c: await wholeFileCrc(hasher, hashed, size, path) };
+            return { object: status.done, crc32c: await wholeFileCrc(hasher, hashed, size, path, on.signal) };
           offset = status.committed;
         }
-        const res = await putRange(uri, fh, offset, size, (chunk, at) => {
+        const res = await putRange(uri, fh, offset, size, on, (chunk, at) => {
           // After a resume, bytes before `hashed` were already hashed; hash each byte once, in order.
           if (at + chunk.length > hashed) {
             hasher.update(chunk.subarray(Math.max(0, hashed - at)));
             hashed = at + chunk.length;
           }
-          progress(at + chunk.length);
+          on.progress(at + chunk.length);
         });
         if (res.status === 200 || res.status === 201)
           return { object: JSON.parse(res.body) as StoredObject, crc32c: hasher.toString() };
@@ -239,9 +261,9 @@ async function putSession(
       } catch (err) {
         // Broken connections and 408/429/5xx are retried; anything else (412, 404/410 session gone) is final.
         const retryable = !(err instanceof GcpApiError) || isRetryableStatus(err.status);
-        if (!retryable || attempt >= PUT_ATTEMPTS) throw err;
+        if (!retryable || attempt >= PUT_ATTEMPTS || on.signal?.aborted) throw err;
       }
-      await sleep(500 * 2 ** attempt);
+      await sleep(500 * 2 ** attempt, on.signal);
     }
   } finally {
     await fh.close();
@@ -254,8 +276,9 @@ async function wholeFileCrc(
   hashed: number,
   size: number,
   path: string,
+  signal: AbortSignal | undefined,
 ): Promise<string> {
-  return hashed === size ? hasher.toString() : fileCrc32c(path);
+  return hashed === size ? hasher.toString() : fileCrc32c(path, signal);
 }
 
 /** One PUT of bytes [offset, size) through reused buffers; resolves with the response status and body. */
@@ -264,9 +287,11 @@ function putRange(
   fh: FileHandle,
   offset: number,
   size: number,
+  on: { sent: (done: number) => void; signal?: AbortSignal | undefined },
   onChunk: (chunk: Buffer, at: number) => void,
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
+    if (on.signal?.aborted) return reject(on.signal.reason);
     const url = new URL(uri);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const range = size === 0 ? 'bytes */0' : `bytes ${offset}-${size - 1}/${size}`;
@@ -276,12 +301,16 @@ function putRange(
     });
     let settled = false;
     let bodySent = false;
+    // An interrupted run drops the request: the session stays unfinished and no object is created.
+    const onAbort = () => fail(on.signal?.reason);
     const fail = (err: Error) => {
       if (settled) return;
       settled = true;
+      on.signal?.removeEventListener('abort', onAbort);
       req.destroy();
       reject(err);
     };
+    on.signal?.addEventListener('abort', onAbort, { once: true });
     req.on('error', fail);
     // A stalled connection counts as broken: the caller resumes from what the session holds.
     req.setTimeout(IDLE_TIMEOUT_MS, () => fail(new Error(`no progress for ${IDLE_TIMEOUT_MS / 1000}s`)));
@@ -292,6 +321,7 @@ function putRange(
       res.on('end', () => {
         if (settled) return;
         settled = true;
+        on.signal?.removeEventListener('abort', onAbort);
         // An answer before the whole body was sent (an error, a precondition): drop the half-sent request
         // rather than leave a connection that still owes its Content-Length.
         if (!bodySent) req.destroy();
@@ -311,7 +341,13 @@ function putRange(
           throw new Error(`${size - at} bytes short of the ${size} the file had when the upload started`);
         const chunk = buf.subarray(0, bytesRead);
         onChunk(chunk, at);
-        flushed[k] = new Promise((done) => req.write(chunk, () => done()));
+        const end = at + bytesRead;
+        flushed[k] = new Promise((done) =>
+          req.write(chunk, (err) => {
+            if (!err) on.sent(end);
+            done();
+          }),
+        );
         at += bytesRead;
       }
       if (settled) return;
@@ -325,10 +361,12 @@ function putRange(
 async function queryCommitted(
   uri: string,
   size: number,
+  signal: AbortSignal | undefined,
 ): Promise<{ committed: number; done?: StoredObject }> {
   const res = await fetch(uri, {
     method: 'PUT',
     headers: { 'content-range': `bytes */${size}`, 'content-length': '0' },
+    signal,
   });
   const body = await res.text();
   if (res.status === 200 || res.status === 201)
@@ -346,12 +384,16 @@ export async function deleteObject(
   bucket: string,
   object: string,
   generation: string,
+  signal?: AbortSignal,
 ): Promise<void> {
   // The generation guard keeps us from deleting an object someone replaced in the meantime.
-  await storage
-    .bucket(bucket)
-    .file(object, { generation: Number(generation) })
-    .delete({ ignoreNotFound: true });
+  await abortable(
+    storage
+      .bucket(bucket)
+      .file(object, { generation: Number(generation) })
+      .delete({ ignoreNotFound: true }),
+    signal,
+  );
 }
 
 /** fetch says only "fetch failed"; the reason (refused, reset, timed out) is in its cause. */

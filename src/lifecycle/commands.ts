@@ -59,15 +59,16 @@ export async function runCommand(
         });
         result.plan.push({ action: 'create', resource: image, detail: `image in family ${config.family}` });
       }
+      if (created && !config.dryRun) run.state?.published(image);
       // A skipped publish stays cheap: it prunes nothing.
       if (created)
-        await runPrune(config, await clients(), reporter, result, config.dryRun ? image : undefined);
+        await runPrune(config, await clients(), reporter, result, run, config.dryRun ? image : undefined);
       if (config.roll === 'mig')
         await runRoll(config, await clients(), reporter, result, image, run, config.dryRun && created);
       break;
     }
     case 'prune':
-      await runPrune(config, await clients(), reporter, result);
+      await runPrune(config, await clients(), reporter, result, run);
       break;
     case 'roll': {
       const c = await clients();
@@ -115,6 +116,7 @@ function rollOptions(config: Config, run: RunEnvironment): Omit<RollOptions, 'im
     dryRun: config.dryRun,
     ...(run.pollMs !== undefined ? { pollMs: run.pollMs } : {}),
     ...(run.signal ? { signal: run.signal } : {}),
+    ...(run.state ? { state: run.state } : {}),
   };
 }
 
@@ -123,8 +125,10 @@ async function runPrune(
   clients: Clients,
   reporter: Reporter,
   result: CommandResult,
+  run: RunEnvironment,
   pending?: string,
 ): Promise<void> {
+  if (!config.dryRun) run.state?.pruning();
   const group = config.instanceGroup ? groupRef(clients.project, config.instanceGroup) : undefined;
   const pruned = await reporter.group('Retention', () =>
     prune(

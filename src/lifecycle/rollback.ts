@@ -36,6 +36,7 @@ export async function rollback(
   const result: RollbackResult = { from: newest.name, to: previous.name, deprecated: [], plan: [] };
   result.plan.push({ action: 'deprecate', resource: newest.name, detail: `replacement ${previous.name}` });
   if (!opts.dryRun) {
+    opts.state?.rollingBack(newest.name, previous.name);
     await clients.family.deprecate(newest.name, previous.selfLink, opts.operationTimeoutMs);
     result.deprecated.push(newest.name);
     reporter.info(`Deprecated ${newest.name}; family ${clients.family.family} now gives ${previous.name}.`);

@@ -18,6 +18,7 @@ import { imagePath, resourcePath } from '../gcp/resource-path.ts';
 import { sleep } from '../gcp/retry.ts';
 import { bootImage, type InstanceTemplate, templateScope } from '../gcp/templates.ts';
 import type { Reporter } from '../report/events.ts';
+import type { RollProgress, RunState } from '../run-state.ts';
 import type { Clients } from './clients.ts';
 import { readGuestDrain, rfc3339, signalDrain } from './drain.ts';
 import type { PlanStep } from './plan.ts';
@@ -38,6 +39,8 @@ export interface RollOptions {
   pollMs?: number;
   /** Stops the waits between polls (SIGINT, SIGTERM). */
   signal?: AbortSignal;
+  /** Records the roll's progress, for the message of an interrupted run. */
+  state?: RunState;
   /** Dry run of a publish: the image does not exist yet, plan as if it did. */
   pendingImage?: boolean;
 }
@@ -119,11 +122,12 @@ export async function roll(
   const currentBoot = bootImage(current);
   const onImage = currentBoot !== undefined && imagePath(clients.project, currentBoot) === targetImage;
   let target: InstanceTemplate | undefined = onImage ? current : undefined;
-  let targetPath = currentRef;
+  const scope = templateScope(currentRef);
+  const name = templateName(currentRef, targetImage);
+  const targetPath = onImage ? currentRef : `projects/${clients.project}/${scope}/instanceTemplates/${name}`;
+  if (!opts.dryRun)
+    opts.state?.rolling({ group: ref.path, image: image.name, from: currentRef, template: targetPath });
   if (!onImage) {
-    const scope = templateScope(currentRef);
-    const name = templateName(currentRef, targetImage);
-    targetPath = `projects/${clients.project}/${scope}/instanceTemplates/${name}`;
     target = await clients.templates.get(targetPath);
     if (target)
       result.plan.push({
@@ -197,7 +201,9 @@ export async function roll(
       `roll-timeout (${opts.rollTimeoutMs / 1000}s) is not longer than drain-timeout (${opts.drainTimeoutMs / 1000}s): a runner that drains slowly will time the roll out before its deadline.`,
     );
   }
+  opts.state?.retargeted(false);
   await patchGroup(clients, ref, group, targetPath, opts, result);
+  opts.state?.retargeted(true);
   reporter.info(`Group ${ref.path} now targets template ${lastName(targetPath)} (image ${image.name}).`);
   const started = Date.now();
   if (opts.drain) await driveWithDrain(clients, ref, targetPath, opts, reporter, result, started);
@@ -330,6 +336,8 @@ async function driveWithDrain(
     const total = group.targetSize;
     const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
     progress(updated, total);
+    const record = (handing: readonly Draining[] = []) =>
+      opts.state?.rollProgress(rollProgress(members, targetPath, total, draining, handing));
     const old = members.filter(
       (m) => !onTemplate(m, targetPath) && !handedOver.has(instanceLocation(m).name),
     );
@@ -371,6 +379,8 @@ async function driveWithDrain(
       }
     }
 
+    record();
+
     // Hand drained (or overdue) instances to the group for replacement.
     const ready: Draining[] = [];
     for (const d of draining.values()) {
@@ -398,6 +408,7 @@ async function driveWithDrain(
       }
     }
     if (ready.length > 0) {
+      record(ready);
       try {
         await clients.groups.replace(
           ref,
@@ -442,6 +453,7 @@ async function waitForGroup(
       throw new GcpApiError(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
     const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
     progress(updated, group.targetSize);
+    opts.state?.rollProgress(rollProgress(members, targetPath, group.targetSize, new Map()));
     if (group.status?.isStable && group.status.versionTarget?.isReached) {
       reporter.info(
         `Group ${ref.path}: ${updated}/${group.targetSize} instances on ${lastName(targetPath)}.`,
@@ -452,6 +464,26 @@ async function waitForGroup(
       throw rollTimeout(ref, targetPath, members, new Map(), opts, group.targetSize);
     await sleep(pollMs, opts.signal);
   }
+}
+
+/** Where the roll stands, for the message of an interrupted run; `handing` are being handed to the group. */
+function rollProgress(
+  members: ManagedInstance[],
+  targetPath: string,
+  total: number,
+  draining: ReadonlyMap<string, Draining>,
+  handing: readonly Draining[] = [],
+): RollProgress {
+  const handed = new Set(handing.map((d) => d.name));
+  return {
+    updated: members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length,
+    total,
+    draining: [...draining.keys()].filter((name) => !handed.has(name)),
+    replacing: [
+      ...handed,
+      ...members.filter((m) => m.currentAction !== 'NONE').map((m) => instanceLocation(m).name),
+    ],
+  };
 }
 
 /**

@@ -53,3 +53,8 @@ export function jobSummaryMarkdown(result: CommandResult): string {
   }
   return lines.join('\n');
 }
+
+/** The job summary of an interrupted run: what it left behind, in the same words as the failure line. */
+export function interruptedSummaryMarkdown(command: string, message: string): string {
+  return [`## nix-glab-runner ${command}: interrupted`, '', message, ''].join('\n');
+}

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -11,15 +11,29 @@ export interface CliRun {
   stderr: string;
 }
 
+/** A run still going: its process (to send signals to), its output so far, and its end. */
+export interface RunningCli {
+  child: ChildProcess;
+  /** stdout and stderr so far. */
+  output(): string;
+  /** Resolves once `pattern` appears in stdout or stderr; rejects if the process ends first. */
+  waitForOutput(pattern: RegExp): Promise<void>;
+  done: Promise<CliRun>;
+}
+
+type CliOptions = { cwd: string; env?: NodeJS.ProcessEnv; entry?: 'src' | 'dist'; timeoutMs?: number };
+
 /**
  * Runs the CLI as a child process, as a user would, with Node 24 (the one npm scripts put first on PATH).
  * By default it runs the bundle in dist/, which is what users get and starts in a fraction of the time
  * tsx needs to compile src/; `entry: 'src'` runs the sources through tsx.
  */
-export function runCli(
-  args: string[],
-  opts: { cwd: string; env?: NodeJS.ProcessEnv; entry?: 'src' | 'dist'; timeoutMs?: number },
-): Promise<CliRun> {
+export function runCli(args: string[], opts: CliOptions): Promise<CliRun> {
+  return startCli(args, opts).done;
+}
+
+/** `runCli`, returning while the CLI runs, so a test can signal it. */
+export function startCli(args: string[], opts: CliOptions): RunningCli {
   if (opts.entry !== 'src') assertBundleFresh();
   const entry =
     opts.entry !== 'src'
@@ -29,7 +43,7 @@ export function runCli(
           pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/esm/index.mjs')).href,
           join(REPO_ROOT, 'src/cli/index.ts'),
         ];
-  return runNode([...entry, ...args], {
+  return startNode([...entry, ...args], {
     cwd: opts.cwd,
     env: { ...cleanEnv(), ...opts.env },
     timeoutMs: opts.timeoutMs,
@@ -41,29 +55,44 @@ export function runCli(
  * variables and CI/GITHUB_ACTIONS set. The parent's own CI, GitHub and Google variables are dropped.
  */
 export function runBundledAction(env: NodeJS.ProcessEnv, cwd: string, timeoutMs = 60_000): Promise<CliRun> {
+  return startBundledAction(env, cwd, timeoutMs).done;
+}
+
+/** `runBundledAction`, returning while the action runs, so a test can signal it as GitHub does. */
+export function startBundledAction(env: NodeJS.ProcessEnv, cwd: string, timeoutMs = 60_000): RunningCli {
   assertBundleFresh();
-  return runNode([join(REPO_ROOT, 'dist/main/index.js')], {
+  return startNode([join(REPO_ROOT, 'dist/main/index.js')], {
     cwd,
     env: { ...cleanEnv(), CI: 'true', GITHUB_ACTIONS: 'true', ...env },
     timeoutMs,
   });
 }
 
-/** Runs this Node (24) with the arguments and collects its output; it is killed after `timeoutMs`. */
-function runNode(
+/** Starts this Node (24) with the arguments and collects its output; it is killed after `timeoutMs`. */
+function startNode(
   args: string[],
-  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
-): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      cwd: opts.cwd,
-      env: opts.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number | undefined },
+): RunningCli {
+  const child = spawn(process.execPath, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const watchers = new Set<() => void>();
+  const seen = () => {
+    for (const w of watchers) w();
+  };
+  child.stdout.on('data', (d) => {
+    stdout += d;
+    seen();
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    seen();
+  });
+  const done = new Promise<CliRun>((resolve, reject) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
     child.on('error', reject);
     child.on('close', (code) => {
@@ -71,6 +100,26 @@ function runNode(
       resolve({ code, stdout, stderr });
     });
   });
+  return {
+    child,
+    done,
+    output: () => stdout + stderr,
+    waitForOutput: (pattern) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          if (!pattern.test(stdout + stderr)) return;
+          watchers.delete(check);
+          resolve();
+        };
+        watchers.add(check);
+        check();
+        void done.then((run) => {
+          if (!watchers.has(check)) return;
+          watchers.delete(check);
+          reject(new Error(`exited (${run.code}) before printing ${pattern}:\n${run.stdout}${run.stderr}`));
+        });
+      }),
+  };
 }
 
 /** The parent's environment minus anything that would point the CLI at real Google or a real CI. */

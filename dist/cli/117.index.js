@@ -40,6 +40,7 @@ async function waitForOperation(rest, project, op, opts) {
     const deadline = Date.now() + opts.timeoutMs;
     let current = op;
     while (current.status !== 'DONE') {
+        rest.signal?.throwIfAborted();
         if (Date.now() >= deadline) {
             throw new gcp_errors/* GcpApiError */.FL(`${opts.what} did not finish within ${Math.round(opts.timeoutMs / 1000)}s (operation ${current.name} is ${current.status}); it goes on in Google Cloud, and the next run picks it up instead of starting another`, 504, 'timeout');
         }
@@ -322,7 +323,43 @@ class ImageFamily {
     }
 }
 
+;// CONCATENATED MODULE: ./src/gcp/retry.ts
+const DEFAULT_RETRY = { deadlineMs: 120_000, initialDelayMs: 500, maxDelayMs: 16_000 };
+/** Full-jitter exponential backoff: a random delay in [0, min(max, initial * 2^attempt)]. */
+function backoffDelay(policy, attempt) {
+    const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** attempt);
+    return Math.round(Math.random() * ceiling);
+}
+function sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+        if (signal?.aborted)
+            return reject(signal.reason);
+        const timer = setTimeout(() => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+        }, ms);
+        const onAbort = () => {
+            clearTimeout(timer);
+            reject(signal?.reason);
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+    });
+}
+/** Stops waiting for `work` once `signal` aborts, for calls that take no signal (the storage library's). */
+function abortable(work, signal) {
+    if (!signal)
+        return work;
+    if (signal.aborted)
+        return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+        const onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/gcp/images.ts
+
 
 
 /** The state an image is in, as far as re-publishing goes. */
@@ -377,6 +414,8 @@ class Images {
             body,
             what,
         });
+        // The caller learns the operation at once: an interrupted run names it as going on in Google Cloud.
+        onPoll?.(op);
         await waitForOperation(this.rest, this.project, op, { timeoutMs, what, onPoll });
         const created = await this.get(image.name);
         if (!created)
@@ -402,32 +441,9 @@ class Images {
                 return image;
             if (Date.now() > deadline)
                 return image;
-            await new Promise((r) => setTimeout(r, pollMs));
+            await sleep(pollMs, this.rest.signal);
         }
     }
-}
-
-;// CONCATENATED MODULE: ./src/gcp/retry.ts
-const DEFAULT_RETRY = { deadlineMs: 120_000, initialDelayMs: 500, maxDelayMs: 16_000 };
-/** Full-jitter exponential backoff: a random delay in [0, min(max, initial * 2^attempt)]. */
-function backoffDelay(policy, attempt) {
-    const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** attempt);
-    return Math.round(Math.random() * ceiling);
-}
-function sleep(ms, signal) {
-    return new Promise((resolve, reject) => {
-        if (signal?.aborted)
-            return reject(signal.reason);
-        const timer = setTimeout(() => {
-            signal?.removeEventListener('abort', onAbort);
-            resolve();
-        }, ms);
-        const onAbort = () => {
-            clearTimeout(timer);
-            reject(signal?.reason);
-        };
-        signal?.addEventListener('abort', onAbort, { once: true });
-    });
 }
 
 ;// CONCATENATED MODULE: ./src/gcp/rest.ts
@@ -443,7 +459,9 @@ class RestClient {
     credentials;
     retry;
     signal;
-    constructor(baseUrl, credentials, retry = DEFAULT_RETRY, signal) {
+    constructor(baseUrl, credentials, retry = DEFAULT_RETRY, 
+    /** Aborts every call and backoff (SIGINT, SIGTERM); pollers built on this client stop with it. */
+    signal) {
         this.baseUrl = baseUrl;
         this.credentials = credentials;
         this.retry = retry;
@@ -499,8 +517,6 @@ var promises_ = __webpack_require__(1455);
 var external_node_http_ = __webpack_require__(7067);
 // EXTERNAL MODULE: external "node:https"
 var external_node_https_ = __webpack_require__(4708);
-// EXTERNAL MODULE: external "node:timers/promises"
-var external_node_timers_promises_ = __webpack_require__(8500);
 // EXTERNAL MODULE: ./node_modules/@google-cloud/storage/build/esm/src/index.js + 27 modules
 var esm_src = __webpack_require__(3923);
 // EXTERNAL MODULE: external "node:fs"
@@ -546,11 +562,13 @@ async function wasmCrc32cGenerator(poolSize = 4) {
     };
 }
 /** The base64 big-endian CRC32C of a file, as Cloud Storage reports it. */
-async function fileCrc32c(path) {
+async function fileCrc32c(path, signal) {
     const hasher = await createCRC32(CASTAGNOLI);
     hasher.init();
-    for await (const chunk of (0,external_node_fs_.createReadStream)(path, { highWaterMark: 4 * 1024 * 1024 }))
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path, { highWaterMark: 4 * 1024 * 1024 })) {
+        signal?.throwIfAborted();
         hasher.update(chunk);
+    }
     return Buffer.from(hasher.digest('binary')).toString('base64');
 }
 
@@ -576,12 +594,14 @@ async function storageClient(endpoints, credentials, projectId) {
     });
 }
 /** Fails with a bad-input error when the bucket is missing: a read, done before anything is built. */
-async function checkBucket(storage, bucket) {
+async function checkBucket(storage, bucket, signal) {
     let exists;
     try {
-        [exists] = await storage.bucket(bucket).exists();
+        [exists] = await abortable(storage.bucket(bucket).exists(), signal);
     }
     catch (err) {
+        if (signal?.aborted)
+            throw err;
         throw new gcp_errors/* GcpApiError */.FL(`checking bucket "${bucket}" failed: ${err.message}`, err.code ?? 0);
     }
     if (!exists) {
@@ -597,10 +617,11 @@ async function checkBucket(storage, bucket) {
 async function uploadImageObject(storage, opts) {
     const file = storage.bucket(opts.bucket).file(opts.object);
     const size = (await (0,promises_.stat)(opts.file)).size;
-    const existing = await objectMetadata(file);
+    opts.onSent?.(0, size);
+    const existing = await abortable(objectMetadata(file), opts.signal);
     let ifGenerationMatch = 0;
     if (existing) {
-        const crc32c = await fileCrc32c(opts.file);
+        const crc32c = await fileCrc32c(opts.file, opts.signal);
         if (existing.crc32c === crc32c && Number(existing.size) === size) {
             opts.reporter.info(`gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${crc32c}); not uploading again.`);
             return result(opts, existing.generation, crc32c, size, true);
@@ -618,11 +639,14 @@ async function uploadImageObject(storage, opts) {
         ? libraryUpload(storage, opts, ifGenerationMatch, size)
         : leanUpload(storage, file, opts, ifGenerationMatch, size);
     const sent = await upload.catch(async (err) => {
+        // Interrupted: the signal's reason, not an upload failure.
+        if (opts.signal?.aborted)
+            throw err;
         // 412: another run stored the object first (uploads are create-only). The same bytes are as good as ours.
         if (Number(err.code ?? err.status) !== 412)
             return failed(err);
-        const now = await objectMetadata(file);
-        const crc32c = await fileCrc32c(opts.file);
+        const now = await abortable(objectMetadata(file), opts.signal);
+        const crc32c = await fileCrc32c(opts.file, opts.signal);
         if (now?.crc32c !== crc32c || Number(now.size) !== size)
             return failed(err);
         opts.reporter.info(`Another run stored the same bytes at gs://${opts.bucket}/${opts.object} meanwhile; using that object.`);
@@ -644,24 +668,32 @@ function behindProxy() {
 }
 /** The library's own single-request resumable upload, CRC32C-validated by the library. */
 async function libraryUpload(storage, opts, ifGenerationMatch, size) {
-    const [uploaded] = await storage.bucket(opts.bucket).upload(opts.file, {
+    // The library takes no signal: an interrupted run stops waiting for it, and the process exits.
+    const [uploaded] = await abortable(storage.bucket(opts.bucket).upload(opts.file, {
         destination: opts.object,
         resumable: true,
         validation: 'crc32c',
         gzip: false,
         preconditionOpts: { ifGenerationMatch },
         metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
-        onUploadProgress: (e) => opts.reporter.progress('upload', e.bytesWritten, size),
-    });
+        onUploadProgress: (e) => {
+            opts.onSent?.(e.bytesWritten, size);
+            opts.reporter.progress('upload', e.bytesWritten, size);
+        },
+    }), opts.signal);
     return { generation: String(uploaded.metadata.generation), crc32c: String(uploaded.metadata.crc32c) };
 }
 /** The library opens the session; `putSession` sends the bytes; the stored CRC32C and size are checked. */
 async function leanUpload(storage, file, opts, ifGenerationMatch, size) {
-    const [uri] = await file.createResumableUpload({
+    const [uri] = await abortable(file.createResumableUpload({
         preconditionOpts: { ifGenerationMatch },
         metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
+    }), opts.signal);
+    const sent = await putSession(uri, opts.file, size, {
+        progress: (done) => opts.reporter.progress('upload', done, size),
+        sent: (done) => opts.onSent?.(done, size),
+        signal: opts.signal,
     });
-    const sent = await putSession(uri, opts.file, size, (done) => opts.reporter.progress('upload', done, size));
     if (sent.object.crc32c !== sent.crc32c || Number(sent.object.size) !== size) {
         // As the library does on a mismatch: remove the bad object, then fail.
         await deleteObject(storage, opts.bucket, opts.object, String(sent.object.generation)).catch(() => undefined);
@@ -681,7 +713,7 @@ const IDLE_TIMEOUT_MS = 120_000;
  * the CPU per byte that reading into a few reused buffers does, and ran at under half the speed. On a broken connection or a retryable status
  * it asks the session how much it holds and continues from there, as the library would.
  */
-async function putSession(uri, path, size, progress) {
+async function putSession(uri, path, size, on) {
     const hasher = (await wasmCrc32cGenerator(1))();
     const fh = await (0,promises_.open)(path, 'r');
     let hashed = 0;
@@ -691,18 +723,18 @@ async function putSession(uri, path, size, progress) {
             try {
                 if (attempt > 1) {
                     // Ask the session what it holds before sending again (a status query, never a mutation).
-                    const status = await queryCommitted(uri, size);
+                    const status = await queryCommitted(uri, size, on.signal);
                     if (status.done)
-                        return { object: status.done, crc32c: await wholeFileCrc(hasher, hashed, size, path) };
+                        return { object: status.done, crc32c: await wholeFileCrc(hasher, hashed, size, path, on.signal) };
                     offset = status.committed;
                 }
-                const res = await putRange(uri, fh, offset, size, (chunk, at) => {
+                const res = await putRange(uri, fh, offset, size, on, (chunk, at) => {
                     // After a resume, bytes before `hashed` were already hashed; hash each byte once, in order.
                     if (at + chunk.length > hashed) {
                         hasher.update(chunk.subarray(Math.max(0, hashed - at)));
                         hashed = at + chunk.length;
                     }
-                    progress(at + chunk.length);
+                    on.progress(at + chunk.length);
                 });
                 if (res.status === 200 || res.status === 201)
                     return { object: JSON.parse(res.body), crc32c: hasher.toString() };
@@ -712,10 +744,10 @@ async function putSession(uri, path, size, progress) {
             catch (err) {
                 // Broken connections and 408/429/5xx are retried; anything else (412, 404/410 session gone) is final.
                 const retryable = !(err instanceof gcp_errors/* GcpApiError */.FL) || (0,gcp_errors/* isRetryableStatus */.PS)(err.status);
-                if (!retryable || attempt >= PUT_ATTEMPTS)
+                if (!retryable || attempt >= PUT_ATTEMPTS || on.signal?.aborted)
                     throw err;
             }
-            await (0,external_node_timers_promises_.setTimeout)(500 * 2 ** attempt);
+            await sleep(500 * 2 ** attempt, on.signal);
         }
     }
     finally {
@@ -723,12 +755,14 @@ async function putSession(uri, path, size, progress) {
     }
 }
 /** Finishing after a status query said "complete" is only possible when every byte was hashed. */
-async function wholeFileCrc(hasher, hashed, size, path) {
-    return hashed === size ? hasher.toString() : fileCrc32c(path);
+async function wholeFileCrc(hasher, hashed, size, path, signal) {
+    return hashed === size ? hasher.toString() : fileCrc32c(path, signal);
 }
 /** One PUT of bytes [offset, size) through reused buffers; resolves with the response status and body. */
-function putRange(uri, fh, offset, size, onChunk) {
+function putRange(uri, fh, offset, size, on, onChunk) {
     return new Promise((resolve, reject) => {
+        if (on.signal?.aborted)
+            return reject(on.signal.reason);
         const url = new URL(uri);
         const send = url.protocol === 'https:' ? external_node_https_.request : external_node_http_.request;
         const range = size === 0 ? 'bytes */0' : `bytes ${offset}-${size - 1}/${size}`;
@@ -738,13 +772,17 @@ function putRange(uri, fh, offset, size, onChunk) {
         });
         let settled = false;
         let bodySent = false;
+        // An interrupted run drops the request: the session stays unfinished and no object is created.
+        const onAbort = () => fail(on.signal?.reason);
         const fail = (err) => {
             if (settled)
                 return;
             settled = true;
+            on.signal?.removeEventListener('abort', onAbort);
             req.destroy();
             reject(err);
         };
+        on.signal?.addEventListener('abort', onAbort, { once: true });
         req.on('error', fail);
         // A stalled connection counts as broken: the caller resumes from what the session holds.
         req.setTimeout(IDLE_TIMEOUT_MS, () => fail(new Error(`no progress for ${IDLE_TIMEOUT_MS / 1000}s`)));
@@ -756,6 +794,7 @@ function putRange(uri, fh, offset, size, onChunk) {
                 if (settled)
                     return;
                 settled = true;
+                on.signal?.removeEventListener('abort', onAbort);
                 // An answer before the whole body was sent (an error, a precondition): drop the half-sent request
                 // rather than leave a connection that still owes its Content-Length.
                 if (!bodySent)
@@ -776,7 +815,12 @@ function putRange(uri, fh, offset, size, onChunk) {
                     throw new Error(`${size - at} bytes short of the ${size} the file had when the upload started`);
                 const chunk = buf.subarray(0, bytesRead);
                 onChunk(chunk, at);
-                flushed[k] = new Promise((done) => req.write(chunk, () => done()));
+                const end = at + bytesRead;
+                flushed[k] = new Promise((done) => req.write(chunk, (err) => {
+                    if (!err)
+                        on.sent(end);
+                    done();
+                }));
                 at += bytesRead;
             }
             if (settled)
@@ -787,10 +831,11 @@ function putRange(uri, fh, offset, size, onChunk) {
     });
 }
 /** A status query (`Content-Range: bytes *\/N`): how many bytes the session holds, or the object when complete. */
-async function queryCommitted(uri, size) {
+async function queryCommitted(uri, size, signal) {
     const res = await fetch(uri, {
         method: 'PUT',
         headers: { 'content-range': `bytes */${size}`, 'content-length': '0' },
+        signal,
     });
     const body = await res.text();
     if (res.status === 200 || res.status === 201)
@@ -802,12 +847,12 @@ async function queryCommitted(uri, size) {
     const m = /bytes=0-(\d+)/.exec(res.headers.get('range') ?? '');
     return { committed: m ? Number(m[1]) + 1 : 0 };
 }
-async function deleteObject(storage, bucket, object, generation) {
+async function deleteObject(storage, bucket, object, generation, signal) {
     // The generation guard keeps us from deleting an object someone replaced in the meantime.
-    await storage
+    await abortable(storage
         .bucket(bucket)
         .file(object, { generation: Number(generation) })
-        .delete({ ignoreNotFound: true });
+        .delete({ ignoreNotFound: true }), signal);
 }
 /** fetch says only "fetch failed"; the reason (refused, reset, timed out) is in its cause. */
 function withCause(err) {
@@ -1867,7 +1912,7 @@ async function publish(config, reporter, run) {
         await credentials.headers();
         const project = await resolveProject(config.project, credentials);
         const storage = await storageClient(endpoints, credentials, project);
-        await checkBucket(storage, config.bucket);
+        await checkBucket(storage, config.bucket, run.signal);
         reporter.info(`Project ${project}, bucket gs://${config.bucket}, family ${config.family}.`);
         return { project, storage };
     });
@@ -1924,6 +1969,7 @@ async function publish(config, reporter, run) {
         steps.push({ stage: 'dry-run', result: `would create ${identity.name}` });
         return { outputs: { ...outputs, 'gcs-uri': `gs://${config.bucket}/${objectName}` }, steps };
     }
+    const objectUri = `gs://${config.bucket}/${objectName}`;
     const newImage = {
         name: identity.name,
         family: config.family,
@@ -1940,6 +1986,7 @@ async function publish(config, reporter, run) {
         storageLocation: config.storageLocation,
     };
     const upload = async () => {
+        run.state?.uploading(objectUri);
         const sent = await reporter.group('Upload to Cloud Storage', () => uploadImageObject(storage, {
             bucket: config.bucket,
             object: objectName,
@@ -1951,14 +1998,20 @@ async function publish(config, reporter, run) {
                 ...(config.keepObject ? { 'keep-object': 'true' } : {}),
             },
             reporter,
+            signal: run.signal,
+            onSent: (done, size) => run.state?.sent(done, size),
         }));
         steps.push({ stage: 'upload', result: `${sent.reused ? 'reused' : 'uploaded'} ${sent.gcsUri}` });
         return sent;
     };
+    const insert = () => {
+        run.state?.inserting(identity.name, objectUri);
+        return reporter.group('Create image', () => createImage(images, config, reporter, run.state, newImage));
+    };
     let uploaded = await upload();
     let inserted;
     try {
-        inserted = await reporter.group('Create image', () => createImage(images, config, reporter, newImage));
+        inserted = await insert();
     }
     catch (err) {
         // Someone else deleted the object between our upload and the insert: send it once more.
@@ -1966,9 +2019,7 @@ async function publish(config, reporter, run) {
             throw await withObjectFate(err, storage, config.bucket, objectName);
         reporter.warn(`gs://${config.bucket}/${objectName} was deleted by someone else before image ${identity.name} could read it; uploading it again.`);
         uploaded = await upload();
-        inserted = await reporter
-            .group('Create image', () => createImage(images, config, reporter, newImage))
-            .catch(async (again) => {
+        inserted = await insert().catch(async (again) => {
             throw await withObjectFate(again, storage, config.bucket, objectName);
         });
     }
@@ -1983,7 +2034,8 @@ async function publish(config, reporter, run) {
     }
     steps.push({ stage: 'image', result: `created ${image.name} (${image.status})` });
     if (!config.keepObject) {
-        await deleteObject(storage, config.bucket, objectName, uploaded.generation);
+        run.state?.removingObject(image.name, objectUri);
+        await deleteObject(storage, config.bucket, objectName, uploaded.generation, run.signal);
         reporter.info(`Deleted gs://${config.bucket}/${objectName}; the image holds its own copy (keep-object keeps it).`);
     }
     return {
@@ -2010,6 +2062,7 @@ async function obtainImage(config, reporter, run, steps) {
             githubToken: config.githubToken,
             ci: run.env.CI === 'true',
         }, reporter));
+        run.state?.building();
         const result = await reporter.group('Build image with Nix', () => buildImage({
             flake: config.flake,
             flakeAttr: config.flakeAttr,
@@ -2104,7 +2157,7 @@ async function removeLeftover(storage, image, nixHash, reporter, steps) {
  * Inserts the image. A name already taken by an image of this same build (another run, or an interrupted
  * one) is waited for instead: `created` is false then. A FAILED one is deleted and tried again.
  */
-async function createImage(images, config, reporter, image) {
+async function createImage(images, config, reporter, state, image) {
     const timeoutMs = config.operationTimeout * 1000;
     const theirs = await sameBuildImage(images, image, reporter, timeoutMs);
     if (theirs)
@@ -2112,6 +2165,7 @@ async function createImage(images, config, reporter, image) {
     let last = '';
     try {
         const created = await images.insert(image, timeoutMs, (op) => {
+            state?.operation(op.name);
             const line = `operation ${op.name}: ${op.status}`;
             if (line !== last)
                 reporter.debug(line);
@@ -2649,11 +2703,12 @@ async function roll(clients, ref, opts, reporter) {
     const currentBoot = bootImage(current);
     const onImage = currentBoot !== undefined && imagePath(clients.project, currentBoot) === targetImage;
     let target = onImage ? current : undefined;
-    let targetPath = currentRef;
+    const scope = templateScope(currentRef);
+    const name = templateName(currentRef, targetImage);
+    const targetPath = onImage ? currentRef : `projects/${clients.project}/${scope}/instanceTemplates/${name}`;
+    if (!opts.dryRun)
+        opts.state?.rolling({ group: ref.path, image: image.name, from: currentRef, template: targetPath });
     if (!onImage) {
-        const scope = templateScope(currentRef);
-        const name = templateName(currentRef, targetImage);
-        targetPath = `projects/${clients.project}/${scope}/instanceTemplates/${name}`;
         target = await clients.templates.get(targetPath);
         if (target)
             result.plan.push({
@@ -2712,7 +2767,9 @@ async function roll(clients, ref, opts, reporter) {
     if (opts.drain && opts.rollTimeoutMs <= opts.drainTimeoutMs) {
         reporter.warn(`roll-timeout (${opts.rollTimeoutMs / 1000}s) is not longer than drain-timeout (${opts.drainTimeoutMs / 1000}s): a runner that drains slowly will time the roll out before its deadline.`);
     }
+    opts.state?.retargeted(false);
     await patchGroup(clients, ref, group, targetPath, opts, result);
+    opts.state?.retargeted(true);
     reporter.info(`Group ${ref.path} now targets template ${lastName(targetPath)} (image ${image.name}).`);
     const started = Date.now();
     if (opts.drain)
@@ -2799,6 +2856,7 @@ async function driveWithDrain(clients, ref, targetPath, opts, reporter, result, 
         const total = group.targetSize;
         const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
         progress(updated, total);
+        const record = (handing = []) => opts.state?.rollProgress(rollProgress(members, targetPath, total, draining, handing));
         const old = members.filter((m) => !onTemplate(m, targetPath) && !handedOver.has(instanceLocation(m).name));
         // An instance that left the group while draining (scale-in, deletion) needs no replacement.
         const present = new Set(members.map((m) => instanceLocation(m).name));
@@ -2829,6 +2887,7 @@ async function driveWithDrain(clients, ref, targetPath, opts, reporter, result, 
                 reporter.warn(`Instance ${name} does not have enable-guest-attributes=TRUE (in its own or the project's metadata), so its runner cannot report drained; waiting until the deadline ${rfc3339(signal.deadlineMs)}.`);
             }
         }
+        record();
         // Hand drained (or overdue) instances to the group for replacement.
         const ready = [];
         for (const d of draining.values()) {
@@ -2852,6 +2911,7 @@ async function driveWithDrain(clients, ref, targetPath, opts, reporter, result, 
             }
         }
         if (ready.length > 0) {
+            record(ready);
             try {
                 await clients.groups.replace(ref, ready.map((d) => d.member.instance), opts.operationTimeoutMs);
             }
@@ -2882,6 +2942,7 @@ async function waitForGroup(clients, ref, targetPath, opts, reporter, started) {
             throw new gcp_errors/* GcpApiError */.FL(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
         const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
         progress(updated, group.targetSize);
+        opts.state?.rollProgress(rollProgress(members, targetPath, group.targetSize, new Map()));
         if (group.status?.isStable && group.status.versionTarget?.isReached) {
             reporter.info(`Group ${ref.path}: ${updated}/${group.targetSize} instances on ${lastName(targetPath)}.`);
             return;
@@ -2890,6 +2951,19 @@ async function waitForGroup(clients, ref, targetPath, opts, reporter, started) {
             throw rollTimeout(ref, targetPath, members, new Map(), opts, group.targetSize);
         await sleep(pollMs, opts.signal);
     }
+}
+/** Where the roll stands, for the message of an interrupted run; `handing` are being handed to the group. */
+function rollProgress(members, targetPath, total, draining, handing = []) {
+    const handed = new Set(handing.map((d) => d.name));
+    return {
+        updated: members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length,
+        total,
+        draining: [...draining.keys()].filter((name) => !handed.has(name)),
+        replacing: [
+            ...handed,
+            ...members.filter((m) => m.currentAction !== 'NONE').map((m) => instanceLocation(m).name),
+        ],
+    };
 }
 /**
  * Prints "updated/total" when it changes. Reporter.progress is for bytes (it prints MiB and MiB/s), so the
@@ -2942,6 +3016,7 @@ async function rollback(clients, group, opts, reporter) {
     const result = { from: newest.name, to: previous.name, deprecated: [], plan: [] };
     result.plan.push({ action: 'deprecate', resource: newest.name, detail: `replacement ${previous.name}` });
     if (!opts.dryRun) {
+        opts.state?.rollingBack(newest.name, previous.name);
         await clients.family.deprecate(newest.name, previous.selfLink, opts.operationTimeoutMs);
         result.deprecated.push(newest.name);
         reporter.info(`Deprecated ${newest.name}; family ${clients.family.family} now gives ${previous.name}.`);
@@ -3003,15 +3078,17 @@ async function runCommand(config, reporter, run) {
                 });
                 result.plan.push({ action: 'create', resource: image, detail: `image in family ${config.family}` });
             }
+            if (created && !config.dryRun)
+                run.state?.published(image);
             // A skipped publish stays cheap: it prunes nothing.
             if (created)
-                await runPrune(config, await clients(), reporter, result, config.dryRun ? image : undefined);
+                await runPrune(config, await clients(), reporter, result, run, config.dryRun ? image : undefined);
             if (config.roll === 'mig')
                 await runRoll(config, await clients(), reporter, result, image, run, config.dryRun && created);
             break;
         }
         case 'prune':
-            await runPrune(config, await clients(), reporter, result);
+            await runPrune(config, await clients(), reporter, result, run);
             break;
         case 'roll': {
             const c = await clients();
@@ -3055,9 +3132,12 @@ function rollOptions(config, run) {
         dryRun: config.dryRun,
         ...(run.pollMs !== undefined ? { pollMs: run.pollMs } : {}),
         ...(run.signal ? { signal: run.signal } : {}),
+        ...(run.state ? { state: run.state } : {}),
     };
 }
-async function runPrune(config, clients, reporter, result, pending) {
+async function runPrune(config, clients, reporter, result, run, pending) {
+    if (!config.dryRun)
+        run.state?.pruning();
     const group = config.instanceGroup ? groupRef(clients.project, config.instanceGroup) : undefined;
     const pruned = await reporter.group('Retention', () => prune(clients, {
         keep: config.keep,

@@ -10,6 +10,17 @@ export class GcpApiError extends Error {
   }
 }
 
+/**
+ * Another writer changed what we were changing, between our read and our write (Google answers such races
+ * with 409 or 412). The message says what changed and what to do; the exit code is that of a failed call.
+ */
+export class ConflictError extends GcpApiError {
+  override name = 'ConflictError';
+  constructor(message: string) {
+    super(message, 409, 'conflict');
+  }
+}
+
 /** Pulls Google's message out of `{error: {code, message, errors: [...]}}`, or falls back to the raw text. */
 export function googleErrorMessage(status: number, text: string): { message: string; reason?: string } {
   try {

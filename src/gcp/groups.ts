@@ -140,7 +140,11 @@ export class Groups {
     return out;
   }
 
-  /** Replaces the given members with the group's current version now, whatever the update policy. */
+  /**
+   * Replaces the given members that are not on the group's current version yet, now, whatever the update
+   * policy. minimalAction NONE makes a second request for the same instance (another run of the rollout,
+   * or a retry) a no-op once it runs the version, instead of replacing it again.
+   */
   async replace(ref: GroupRef, instanceUrls: string[], timeoutMs: number): Promise<void> {
     const what = `replacing ${instanceUrls.map((u) => lastSegment(u)).join(', ')} in group "${ref.path}"`;
     const op = await this.rest.call<Operation>({
@@ -149,7 +153,7 @@ export class Groups {
       query: { requestId: randomUUID() },
       body: {
         instances: instanceUrls.map(resourcePath),
-        minimalAction: 'REPLACE',
+        minimalAction: 'NONE',
         mostDisruptiveAllowedAction: 'REPLACE',
       },
       what,

@@ -5,6 +5,8 @@ import type { MetadataItem } from './templates.ts';
 
 export interface Instance {
   name: string;
+  /** Changes when the group recreates the instance under the same name. */
+  id?: string;
   status: string;
   metadata?: { fingerprint?: string; items?: MetadataItem[] };
   disks?: { boot?: boolean; source?: string }[];

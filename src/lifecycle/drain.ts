@@ -49,6 +49,8 @@ export function guestAttributesEnabled(
 /**
  * Sets the drain deadline on an instance, keeping an earlier one already set (a second roll must not
  * extend a drain in progress). Read-modify-write on the metadata fingerprint, retried when it goes stale.
+ * Undefined when the instance is gone, or is no longer the incarnation listed (`id`): it was replaced
+ * meanwhile, and its successor must not start drained.
  */
 export async function signalDrain(
   instances: Instances,
@@ -58,15 +60,11 @@ export async function signalDrain(
   operationTimeoutMs: number,
   /** Project metadata, read once per roll, for instances that do not set the key themselves. */
   projectItems: readonly MetadataItem[] = [],
-): Promise<DrainSignal> {
+  id?: string,
+): Promise<DrainSignal | undefined> {
   for (let attempt = 0; ; attempt++) {
     const instance = await instances.get(zone, name);
-    if (!instance)
-      throw new GcpApiError(
-        `instance "${name}" in ${zone} disappeared before it could be drained`,
-        404,
-        'notFound',
-      );
+    if (!instance || (id !== undefined && instance.id !== undefined && instance.id !== id)) return undefined;
     const items = instance.metadata?.items ?? [];
     const canAnswer = guestAttributesEnabled(items, projectItems);
     const existing = Date.parse(items.find((i) => i.key === DRAIN_KEY)?.value ?? '');

@@ -5,6 +5,7 @@
  * by any instance template of the project, or by a disk of the target group's instances, is kept.
  */
 
+import { ConflictError, GcpApiError } from '../gcp/errors.ts';
 import { type GroupRef, instanceLocation } from '../gcp/groups.ts';
 import { deprecationState, type Image } from '../gcp/images.ts';
 import { imagePath, lastSegment, resourcePath } from '../gcp/resource-path.ts';
@@ -169,16 +170,34 @@ export async function prune(
       detail: d.action === 'deprecate' ? `${d.reason}; replacement ${newest.name}` : d.reason,
     });
     if (d.action === 'keep' || opts.dryRun) continue;
+    // The family may have changed since the list (another prune, a rollback, someone by hand): look again
+    // at the image kept as newest and at this one right before writing.
+    await assertStillNewest(clients, newest.name, result);
+    const gone = `Skipped ${d.image}: someone else deleted it meanwhile.`;
+    const image = await clients.images.get(d.image);
+    const changed = !image ? gone : changedMeanwhile(image);
+    if (changed) {
+      reporter.info(changed);
+      continue;
+    }
+    try {
+      if (d.action === 'deprecate')
+        await clients.family.deprecate(
+          d.image,
+          byName.get(newest.name)?.selfLink ?? newest.selfLink,
+          opts.operationTimeoutMs,
+        );
+      else await clients.images.delete(d.image, opts.operationTimeoutMs);
+    } catch (err) {
+      // Deleted by someone else between our look and our write: what we wanted, or more.
+      if (!(err instanceof GcpApiError && err.status === 404)) throw err;
+      reporter.info(gone);
+      continue;
+    }
     if (d.action === 'deprecate') {
-      await clients.family.deprecate(
-        d.image,
-        byName.get(newest.name)?.selfLink ?? newest.selfLink,
-        opts.operationTimeoutMs,
-      );
       result.deprecated.push(d.image);
       reporter.info(`Deprecated ${d.image} (${d.reason}); replacement ${newest.name}.`);
     } else {
-      await clients.images.delete(d.image, opts.operationTimeoutMs);
       result.deleted.push(d.image);
       reporter.info(`Deleted ${d.image} (${d.reason}).`);
     }
@@ -186,4 +205,26 @@ export async function prune(
   const skipped = decisions.filter((d) => d.action === 'keep' && d.reason.startsWith('in use'));
   for (const d of skipped) reporter.info(`Kept ${d.image}: ${d.reason}.`);
   return result;
+}
+
+/** Why an image counted at the list is no longer ours to touch, or undefined when it still is. */
+function changedMeanwhile(image: Image): string | undefined {
+  if (image.status !== 'READY')
+    return `Skipped ${image.name}: it is ${image.status} now (someone else is changing it); left as it is.`;
+  if (deprecationState(image) !== 'ACTIVE')
+    return `Skipped ${image.name}: someone else made it ${deprecationState(image)} meanwhile; left as it is.`;
+  if (!isManaged(image))
+    return `Skipped ${image.name}: it no longer carries ${MANAGED_LABEL.key}=${MANAGED_LABEL.value}; left as it is.`;
+  return undefined;
+}
+
+/** The image kept as newest must still be READY and ACTIVE, or pruning could leave the family with none. */
+async function assertStillNewest(clients: Clients, name: string, result: PruneResult): Promise<void> {
+  const now = await clients.images.get(name);
+  if (now?.status === 'READY' && deprecationState(now) === 'ACTIVE') return;
+  const state = now ? (now.status === 'READY' ? deprecationState(now) : now.status) : 'deleted';
+  const done = [...result.deprecated, ...result.deleted];
+  throw new ConflictError(
+    `Family ${clients.family.family} changed during prune: ${name}, the newest image it keeps, is ${state} now (someone else changed it), so prune stopped ${done.length ? `after pruning ${done.join(', ')}` : 'before changing anything'}; run prune again.`,
+  );
 }

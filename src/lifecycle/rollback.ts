@@ -4,7 +4,9 @@
  * "Deprecation"), so it needs an older ACTIVE managed image to fall back to before touching anything.
  */
 import { UserError } from '../errors.ts';
+import { ConflictError, GcpApiError } from '../gcp/errors.ts';
 import type { GroupRef } from '../gcp/groups.ts';
+import { deprecationState, type Image } from '../gcp/images.ts';
 import type { Reporter } from '../report/events.ts';
 import type { Clients } from './clients.ts';
 import type { PlanStep } from './plan.ts';
@@ -37,16 +39,20 @@ export async function rollback(
   result.plan.push({ action: 'deprecate', resource: newest.name, detail: `replacement ${previous.name}` });
   if (!opts.dryRun) {
     opts.state?.rollingBack(newest.name, previous.name);
-    await clients.family.deprecate(newest.name, previous.selfLink, opts.operationTimeoutMs);
-    result.deprecated.push(newest.name);
-    reporter.info(`Deprecated ${newest.name}; family ${clients.family.family} now gives ${previous.name}.`);
+    if (await deprecateNewest(clients, newest.name, previous, opts.operationTimeoutMs, reporter))
+      result.deprecated.push(newest.name);
   }
   if (!group) {
     reporter.info('No instance-group given: only the family was rolled back.');
     return result;
   }
   try {
-    result.roll = await roll(clients, group, { ...opts, image: previous.name }, reporter);
+    result.roll = await roll(
+      clients,
+      group,
+      { ...opts, image: previous.name, supersede: newest.name },
+      reporter,
+    );
   } catch (err) {
     // The family is already rolled back; say so, so the next step is clear.
     if (err instanceof Error && result.deprecated.length > 0) {
@@ -56,4 +62,43 @@ export async function rollback(
   }
   result.plan.push(...result.roll.plan);
   return result;
+}
+
+/**
+ * Deprecates the newest image in favour of the previous one, looking at both again first: the family may
+ * have changed since the list. The previous image gone or no longer ACTIVE stops the rollback before any
+ * change; the newest one already deprecated or deleted by someone else is what a rollback wants. True when
+ * this run deprecated it.
+ */
+async function deprecateNewest(
+  clients: Clients,
+  newest: string,
+  previous: Image,
+  timeoutMs: number,
+  reporter: Reporter,
+): Promise<boolean> {
+  const family = clients.family.family;
+  const [now, back] = await Promise.all([clients.images.get(newest), clients.images.get(previous.name)]);
+  if (back?.status !== 'READY' || deprecationState(back) !== 'ACTIVE') {
+    const state = back ? (back.status === 'READY' ? deprecationState(back) : back.status) : 'deleted';
+    throw new ConflictError(
+      `Family ${family} changed during rollback: ${previous.name}, the image to go back to, is ${state} now (someone else changed it), so nothing was deprecated; run rollback again.`,
+    );
+  }
+  const already = `${newest} was already ${now ? deprecationState(now) : 'deleted'} by someone else; family ${family} gives ${previous.name}.`;
+  if (!now || deprecationState(now) !== 'ACTIVE') {
+    reporter.info(already);
+    return false;
+  }
+  try {
+    await clients.family.deprecate(newest, previous.selfLink, timeoutMs);
+  } catch (err) {
+    if (!(err instanceof GcpApiError && err.status === 404)) throw err;
+    reporter.info(
+      `${newest} was deleted by someone else meanwhile; family ${family} gives ${previous.name}.`,
+    );
+    return false;
+  }
+  reporter.info(`Deprecated ${newest}; family ${family} now gives ${previous.name}.`);
+  return true;
 }

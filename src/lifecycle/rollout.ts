@@ -6,7 +6,7 @@
  * drain it is a plain PROACTIVE rolling replace on the group's own schedule.
  */
 import { UserError } from '../errors.ts';
-import { GcpApiError } from '../gcp/errors.ts';
+import { ConflictError, GcpApiError } from '../gcp/errors.ts';
 import {
   type GroupRef,
   instanceLocation,
@@ -22,6 +22,16 @@ import type { RollProgress, RunState } from '../run-state.ts';
 import type { Clients } from './clients.ts';
 import { readGuestDrain, rfc3339, signalDrain } from './drain.ts';
 import type { PlanStep } from './plan.ts';
+import {
+  changedMeanwhile,
+  groupChange,
+  movedAway,
+  policyMatches,
+  rollInProgress,
+  singleTemplate,
+  templateTaken,
+  unfinishedRollout,
+} from './roll-conflicts.ts';
 import { templateForImage, templateName } from './template-for-image.ts';
 
 export interface RollOptions {
@@ -43,6 +53,8 @@ export interface RollOptions {
   state?: RunState;
   /** Dry run of a publish: the image does not exist yet, plan as if it did. */
   pendingImage?: boolean;
+  /** Rollback: an unfinished roll onto this image (the one rolled back) may be taken over. */
+  supersede?: string;
 }
 
 export interface RollResult {
@@ -107,6 +119,15 @@ export async function roll(
     );
   }
   const targetImage = `projects/${clients.project}/global/images/${image.name}`;
+  // Another roll of this group onto another image has not finished: it keeps the group.
+  const unfinished = unfinishedRollout(clients.project, group, current);
+  if (unfinished && unfinished !== image.name) {
+    if (opts.supersede !== unfinished)
+      throw rollInProgress(ref, currentRef, unfinished, await clients.groups.listManaged(ref));
+    reporter.warn(
+      `Group ${ref.path} is still being rolled onto ${unfinished}, the image rolled back; this roll takes it over.`,
+    );
+  }
   const result: RollResult = {
     group: ref.path,
     template: currentRef,
@@ -129,6 +150,8 @@ export async function roll(
     opts.state?.rolling({ group: ref.path, image: image.name, from: currentRef, template: targetPath });
   if (!onImage) {
     target = await clients.templates.get(targetPath);
+    if (target && !bootsImage(clients, target, targetImage))
+      throw templateTaken(ref, target, image.name, currentRef);
     if (target)
       result.plan.push({
         action: 'reuse',
@@ -141,8 +164,8 @@ export async function roll(
         resource: targetPath,
         detail: `${current.name} with image ${image.name}`,
       });
-      if (!opts.dryRun)
-        target = await createTemplate(
+      if (!opts.dryRun) {
+        const made = await createTemplate(
           clients,
           scope,
           current,
@@ -151,7 +174,10 @@ export async function roll(
           ref,
           opts.operationTimeoutMs,
         );
-      result.templateCreated = !opts.dryRun;
+        target = made.template;
+        result.templateCreated = made.created;
+        if (!made.created) reporter.info(`Template ${name} was made by another run meanwhile; using it.`);
+      }
     }
   }
   result.template = targetPath;
@@ -202,9 +228,13 @@ export async function roll(
     );
   }
   opts.state?.retargeted(false);
-  await patchGroup(clients, ref, group, targetPath, opts, result);
+  const patched = await patchGroup(clients, ref, group, currentRef, targetPath, opts, result);
   opts.state?.retargeted(true);
-  reporter.info(`Group ${ref.path} now targets template ${lastName(targetPath)} (image ${image.name}).`);
+  reporter.info(
+    patched
+      ? `Group ${ref.path} now targets template ${lastName(targetPath)} (image ${image.name}).`
+      : `Group ${ref.path} already targets template ${lastName(targetPath)} (image ${image.name}); carrying on with that rollout, which another run may be driving too.`,
+  );
   const started = Date.now();
   if (opts.drain) await driveWithDrain(clients, ref, targetPath, opts, reporter, result, started);
   else {
@@ -218,7 +248,15 @@ function lastName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
-/** Creates the template; if Google rejects it, makes sure none is left behind, or names it. */
+function bootsImage(clients: Clients, template: InstanceTemplate, imageRef: string): boolean {
+  const boot = bootImage(template);
+  return boot !== undefined && imagePath(clients.project, boot) === imageRef;
+}
+
+/**
+ * Creates the template; if Google rejects it, makes sure none is left behind, or names it. A 409 means
+ * another run made the same template since our read: it is used when it boots the image, never deleted.
+ */
 async function createTemplate(
   clients: Clients,
   scope: string,
@@ -227,11 +265,19 @@ async function createTemplate(
   image: { name: string; path: string },
   ref: GroupRef,
   timeoutMs: number,
-): Promise<InstanceTemplate> {
+): Promise<{ template: InstanceTemplate; created: boolean }> {
   try {
-    return await clients.templates.insert(scope, templateForImage(source, name, image), timeoutMs);
+    const template = await clients.templates.insert(scope, templateForImage(source, name, image), timeoutMs);
+    return { template, created: true };
   } catch (err) {
     if (!(err instanceof GcpApiError)) throw err;
+    if (err.status === 409) {
+      const theirs = await clients.templates.get(
+        `projects/${clients.project}/${scope}/instanceTemplates/${name}`,
+      );
+      if (theirs && bootsImage(clients, theirs, image.path)) return { template: theirs, created: false };
+      if (theirs) throw templateTaken(ref, theirs, image.name, source.selfLink);
+    }
     const leftover = await removeTemplate(
       clients,
       `projects/${clients.project}/${scope}/instanceTemplates/${name}`,
@@ -256,14 +302,22 @@ async function removeTemplate(clients: Clients, path: string, timeoutMs: number)
   }
 }
 
+/**
+ * Sets the group's version and update policy, guarded by the fingerprint read at the start. A 412 means
+ * someone changed the group since: it is read again, and patched once more when it still runs the template
+ * the roll started from (an unrelated edit, such as a resize) or already runs ours (a second roll onto the
+ * same image). Any other change wins, and the template this roll made is removed. False when the group was
+ * already set as wanted, so nothing was written.
+ */
 async function patchGroup(
   clients: Clients,
   ref: GroupRef,
   group: ManagedGroup,
+  sourcePath: string,
   targetPath: string,
   opts: RollOptions,
   result: RollResult,
-): Promise<void> {
+): Promise<boolean> {
   const updatePolicy: Record<string, unknown> = {
     type: opts.drain ? 'OPPORTUNISTIC' : 'PROACTIVE',
     minimalAction: 'REPLACE',
@@ -273,23 +327,55 @@ async function patchGroup(
   const maxSurge = opts.replacementMethod === 'RECREATE' ? (opts.maxSurge ?? 0) : opts.maxSurge;
   if (maxSurge !== undefined) updatePolicy.maxSurge = { fixed: maxSurge };
   if (opts.maxUnavailable !== undefined) updatePolicy.maxUnavailable = { fixed: opts.maxUnavailable };
-  try {
-    await clients.groups.patch(
-      ref,
-      { versions: [{ instanceTemplate: targetPath }], updatePolicy, fingerprint: group.fingerprint },
-      opts.operationTimeoutMs,
-    );
-  } catch (err) {
-    if (!(err instanceof GcpApiError)) throw err;
-    const leftover = result.templateCreated
-      ? await removeTemplate(clients, targetPath, opts.operationTimeoutMs)
-      : '';
-    const still = resourcePath(group.versions?.[0]?.instanceTemplate ?? group.instanceTemplate ?? '');
-    throw new GcpApiError(
-      `${err.message}; group ${ref.path} is unchanged on template ${lastName(still)}${leftover}`,
-      err.status,
-      err.reason,
-    );
+  // Already set (a resumed roll, or a second roll onto the same image): writing it again changes nothing.
+  if (singleTemplate(group) === targetPath && policyMatches(group.updatePolicy, updatePolicy)) return false;
+  let fingerprint = group.fingerprint;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await clients.groups.patch(
+        ref,
+        { versions: [{ instanceTemplate: targetPath }], updatePolicy, fingerprint },
+        opts.operationTimeoutMs,
+      );
+      return true;
+    } catch (err) {
+      if (!(err instanceof GcpApiError)) throw err;
+      // 412: someone changed the group since our read; look at what they did.
+      const fresh = err.status === 412 ? await clients.groups.get(ref) : undefined;
+      const change = fresh && (await groupChange(clients, fresh, sourcePath, targetPath));
+      if (change?.kind === 'ours' && policyMatches(fresh?.updatePolicy, updatePolicy)) return false;
+      const retry =
+        change?.kind === 'unrelated' ||
+        change?.kind === 'ours' ||
+        (change?.kind === 'rolling' && change.image === opts.supersede);
+      if (fresh && retry && attempt === 0) {
+        fingerprint = fresh.fingerprint;
+        continue;
+      }
+      const templateGone = err.status === 404 && !(await clients.templates.get(targetPath));
+      const leftover = result.templateCreated
+        ? await removeTemplate(clients, targetPath, opts.operationTimeoutMs)
+        : '';
+      if (change?.kind === 'rolling')
+        throw rollInProgress(
+          ref,
+          change.template,
+          change.image,
+          await clients.groups.listManaged(ref),
+          leftover,
+        );
+      if (change) throw changedMeanwhile(ref, err.message, fresh && singleTemplate(fresh), leftover);
+      const still = lastName(sourcePath);
+      if (templateGone)
+        throw new ConflictError(
+          `${err.message}; the new template ${lastName(targetPath)} was deleted by someone else before the group used it, so group ${ref.path} is unchanged on template ${still}: run roll again.`,
+        );
+      throw new GcpApiError(
+        `${err.message}; group ${ref.path} is unchanged on template ${still}${leftover}`,
+        err.status,
+        err.reason,
+      );
+    }
   }
 }
 
@@ -333,17 +419,24 @@ async function driveWithDrain(
     const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
     if (!group)
       throw new GcpApiError(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
+    if (singleTemplate(group) !== targetPath) throw movedAway(ref, targetPath, singleTemplate(group));
     const total = group.targetSize;
     const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
     progress(updated, total);
     const record = (handing: readonly Draining[] = []) =>
       opts.state?.rollProgress(rollProgress(members, targetPath, total, draining, handing));
-    const old = members.filter(
-      (m) => !onTemplate(m, targetPath) && !handedOver.has(instanceLocation(m).name),
-    );
-    // An instance that left the group while draining (scale-in, deletion) needs no replacement.
-    const present = new Set(members.map((m) => instanceLocation(m).name));
-    for (const name of draining.keys()) if (!present.has(name)) draining.delete(name);
+    // In name order, so that two runs of one rollout drain the same instances first and share the window.
+    const old = members
+      .filter((m) => !onTemplate(m, targetPath) && !handedOver.has(instanceLocation(m).name))
+      .sort((a, b) => (instanceLocation(a).name < instanceLocation(b).name ? -1 : 1));
+    // A drain that needs us no more: the instance left the group (scale-in), or another run of this rollout
+    // handed it over already (it is being replaced, runs the target, or is a new incarnation).
+    const byName = new Map(members.map((m) => [instanceLocation(m).name, m]));
+    for (const [name, d] of draining) {
+      const m = byName.get(name);
+      if (!m || onTemplate(m, targetPath) || m.currentAction !== 'NONE' || m.id !== d.member.id)
+        draining.delete(name);
+    }
     if (
       old.length === 0 &&
       draining.size === 0 &&
@@ -369,7 +462,10 @@ async function driveWithDrain(
         Date.now() + opts.drainTimeoutMs,
         opts.operationTimeoutMs,
         projectItems,
+        m.id,
       );
+      // Replaced or gone since the listing (another run of this rollout): nothing to drain.
+      if (!signal) continue;
       draining.set(name, { member: m, zone, name, ...signal });
       reporter.info(`Draining ${name} (${zone}) until ${rfc3339(signal.deadlineMs)}.`);
       if (!signal.canAnswer) {
@@ -451,6 +547,7 @@ async function waitForGroup(
     const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
     if (!group)
       throw new GcpApiError(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
+    if (singleTemplate(group) !== targetPath) throw movedAway(ref, targetPath, singleTemplate(group));
     const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
     progress(updated, group.targetSize);
     opts.state?.rollProgress(rollProgress(members, targetPath, group.targetSize, new Map()));

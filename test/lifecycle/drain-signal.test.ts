@@ -63,7 +63,7 @@ describe('signalDrain and readGuestDrain against the emulator', () => {
     const first = await signalDrain(instances, ZONE, name, soon, 10_000);
     expect(first).toEqual({ deadlineMs: Date.parse(rfc3339(soon)), canAnswer: true });
     const later = await signalDrain(instances, ZONE, name, soon + 3_600_000, 10_000);
-    expect(later.deadlineMs).toBe(first.deadlineMs);
+    expect(later?.deadlineMs).toBe(first?.deadlineMs);
     const metadata = (await instances.get(ZONE, name))?.metadata?.items ?? [];
     expect(metadata.filter((i) => i.key === DRAIN_KEY)).toEqual([{ key: DRAIN_KEY, value: rfc3339(soon) }]);
     // Only one metadata change reached the guest: the second signal wrote nothing.

@@ -1,8 +1,8 @@
-export const id = 117;
-export const ids = [117];
+export const id = 301;
+export const ids = [301];
 export const modules = {
 
-/***/ 9117:
+/***/ 3301:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -159,7 +159,11 @@ class Groups {
         } while (pageToken);
         return out;
     }
-    /** Replaces the given members with the group's current version now, whatever the update policy. */
+    /**
+     * Replaces the given members that are not on the group's current version yet, now, whatever the update
+     * policy. minimalAction NONE makes a second request for the same instance (another run of the rollout,
+     * or a retry) a no-op once it runs the version, instead of replacing it again.
+     */
     async replace(ref, instanceUrls, timeoutMs) {
         const what = `replacing ${instanceUrls.map((u) => lastSegment(u)).join(', ')} in group "${ref.path}"`;
         const op = await this.rest.call({
@@ -168,7 +172,7 @@ class Groups {
             query: { requestId: (0,external_node_crypto_.randomUUID)() },
             body: {
                 instances: instanceUrls.map(resourcePath),
-                minimalAction: 'REPLACE',
+                minimalAction: 'NONE',
                 mostDisruptiveAllowedAction: 'REPLACE',
             },
             what,
@@ -2399,6 +2403,7 @@ async function lifecycleClients(config, signal) {
 
 
 
+
 const MANAGED_LABEL = { key: 'managed-by', value: 'nix-glab-runner' };
 function isManaged(image) {
     return image.labels?.[MANAGED_LABEL.key] === MANAGED_LABEL.value;
@@ -2516,13 +2521,34 @@ async function prune(clients, opts, reporter) {
         });
         if (d.action === 'keep' || opts.dryRun)
             continue;
+        // The family may have changed since the list (another prune, a rollback, someone by hand): look again
+        // at the image kept as newest and at this one right before writing.
+        await assertStillNewest(clients, newest.name, result);
+        const gone = `Skipped ${d.image}: someone else deleted it meanwhile.`;
+        const image = await clients.images.get(d.image);
+        const changed = !image ? gone : changedMeanwhile(image);
+        if (changed) {
+            reporter.info(changed);
+            continue;
+        }
+        try {
+            if (d.action === 'deprecate')
+                await clients.family.deprecate(d.image, byName.get(newest.name)?.selfLink ?? newest.selfLink, opts.operationTimeoutMs);
+            else
+                await clients.images.delete(d.image, opts.operationTimeoutMs);
+        }
+        catch (err) {
+            // Deleted by someone else between our look and our write: what we wanted, or more.
+            if (!(err instanceof gcp_errors/* GcpApiError */.FL && err.status === 404))
+                throw err;
+            reporter.info(gone);
+            continue;
+        }
         if (d.action === 'deprecate') {
-            await clients.family.deprecate(d.image, byName.get(newest.name)?.selfLink ?? newest.selfLink, opts.operationTimeoutMs);
             result.deprecated.push(d.image);
             reporter.info(`Deprecated ${d.image} (${d.reason}); replacement ${newest.name}.`);
         }
         else {
-            await clients.images.delete(d.image, opts.operationTimeoutMs);
             result.deleted.push(d.image);
             reporter.info(`Deleted ${d.image} (${d.reason}).`);
         }
@@ -2531,6 +2557,25 @@ async function prune(clients, opts, reporter) {
     for (const d of skipped)
         reporter.info(`Kept ${d.image}: ${d.reason}.`);
     return result;
+}
+/** Why an image counted at the list is no longer ours to touch, or undefined when it still is. */
+function changedMeanwhile(image) {
+    if (image.status !== 'READY')
+        return `Skipped ${image.name}: it is ${image.status} now (someone else is changing it); left as it is.`;
+    if (deprecationState(image) !== 'ACTIVE')
+        return `Skipped ${image.name}: someone else made it ${deprecationState(image)} meanwhile; left as it is.`;
+    if (!isManaged(image))
+        return `Skipped ${image.name}: it no longer carries ${MANAGED_LABEL.key}=${MANAGED_LABEL.value}; left as it is.`;
+    return undefined;
+}
+/** The image kept as newest must still be READY and ACTIVE, or pruning could leave the family with none. */
+async function assertStillNewest(clients, name, result) {
+    const now = await clients.images.get(name);
+    if (now?.status === 'READY' && deprecationState(now) === 'ACTIVE')
+        return;
+    const state = now ? (now.status === 'READY' ? deprecationState(now) : now.status) : 'deleted';
+    const done = [...result.deprecated, ...result.deleted];
+    throw new gcp_errors/* ConflictError */.fK(`Family ${clients.family.family} changed during prune: ${name}, the newest image it keeps, is ${state} now (someone else changed it), so prune stopped ${done.length ? `after pruning ${done.join(', ')}` : 'before changing anything'}; run prune again.`);
 }
 
 ;// CONCATENATED MODULE: ./src/lifecycle/drain.ts
@@ -2558,14 +2603,16 @@ function guestAttributesEnabled(items, projectItems = []) {
 /**
  * Sets the drain deadline on an instance, keeping an earlier one already set (a second roll must not
  * extend a drain in progress). Read-modify-write on the metadata fingerprint, retried when it goes stale.
+ * Undefined when the instance is gone, or is no longer the incarnation listed (`id`): it was replaced
+ * meanwhile, and its successor must not start drained.
  */
 async function signalDrain(instances, zone, name, deadlineMs, operationTimeoutMs, 
 /** Project metadata, read once per roll, for instances that do not set the key themselves. */
-projectItems = []) {
+projectItems = [], id) {
     for (let attempt = 0;; attempt++) {
         const instance = await instances.get(zone, name);
-        if (!instance)
-            throw new gcp_errors/* GcpApiError */.FL(`instance "${name}" in ${zone} disappeared before it could be drained`, 404, 'notFound');
+        if (!instance || (id !== undefined && instance.id !== undefined && instance.id !== id))
+            return undefined;
         const items = instance.metadata?.items ?? [];
         const canAnswer = guestAttributesEnabled(items, projectItems);
         const existing = Date.parse(items.find((i) => i.key === DRAIN_KEY)?.value ?? '');
@@ -2646,6 +2693,83 @@ function templateForImage(source, name, image) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/lifecycle/roll-conflicts.ts
+/**
+ * Other writers of a group a roll is rolling: another roll of the same group (live or stopped), or anyone
+ * changing the group in the meantime. Managed instance groups carry no labels, so a roll in progress is read
+ * from what Google shows: the group's one version is one of our templates (it carries our image label), for
+ * another image, and `status.versionTarget.isReached` is false.
+ */
+
+
+
+
+/** How to keep two runs apart, for the messages. */
+const SERIALIZE = 'the GitLab component holds resource_group nix-glab-runner-<family> for this, and a GitHub workflow needs a `concurrency:` group';
+/** The template of a group that runs exactly one version, as a path; undefined for a canary. */
+function singleTemplate(group) {
+    const versions = group.versions?.length
+        ? group.versions
+        : group.instanceTemplate
+            ? [{ instanceTemplate: group.instanceTemplate }]
+            : [];
+    return versions.length === 1 ? resourcePath(versions[0]?.instanceTemplate ?? '') : undefined;
+}
+/** The image a rollout onto `template` is bringing, when it is our template and it has not finished. */
+function unfinishedRollout(project, group, template) {
+    const image = template.properties.labels?.[IMAGE_LABEL];
+    const boot = bootImage(template);
+    if (!image || !boot || group.status?.versionTarget?.isReached !== false)
+        return undefined;
+    return lastSegment(imagePath(project, boot));
+}
+async function groupChange(clients, group, sourcePath, targetPath) {
+    const now = singleTemplate(group);
+    if (now === sourcePath)
+        return { kind: 'unrelated' };
+    if (now === targetPath)
+        return { kind: 'ours' };
+    const template = now ? await clients.templates.get(now) : undefined;
+    const image = template && unfinishedRollout(clients.project, group, template);
+    return now && image ? { kind: 'rolling', template: now, image } : { kind: 'other' };
+}
+/** Another roll has the group: the run that comes second stops before it changes anything. */
+function rollInProgress(ref, templatePath, image, members, leftover = '') {
+    const on = members.filter((m) => resourcePath(m.version?.instanceTemplate ?? '') === templatePath).length;
+    return new gcp_errors/* ConflictError */.fK(`Instance group ${ref.path} is being rolled onto image ${image} (template ${lastSegment(templatePath)}, ${on} of ${members.length} instances on it) by another run, so this roll changed nothing${leftover}: wait for that run to finish and run this one again, or, if it was stopped, roll image ${image} again to finish it first (${SERIALIZE}).`);
+}
+/** The group was moved off the version this roll set, by someone else, while the roll drove it. */
+function movedAway(ref, targetPath, now) {
+    const where = now ? `template ${lastSegment(now)}` : 'two versions';
+    return new gcp_errors/* ConflictError */.fK(`Instance group ${ref.path} was moved from template ${lastSegment(targetPath)} to ${where} by someone else during this roll, so this roll stopped and leaves the group to that change: find out who else rolls it (${SERIALIZE}) before running it again.`);
+}
+/** The group's version changed between our read and our patch, to something that is not a roll of ours. */
+function roll_conflicts_changedMeanwhile(ref, google, now, leftover) {
+    const where = now ? `template ${lastSegment(now)}` : 'two versions';
+    return new gcp_errors/* ConflictError */.fK(`${google}; instance group ${ref.path} was changed by someone else meanwhile and now runs ${where}, so this roll changed nothing${leftover}; run it again once that change is done.`);
+}
+/** Whether the group's update policy already has every field the roll would set. */
+function policyMatches(current, wanted) {
+    if (!current)
+        return false;
+    for (const [key, value] of Object.entries(wanted)) {
+        const have = current[key];
+        if (typeof value === 'object' && value !== null) {
+            const fixed = value.fixed;
+            if (have?.fixed !== fixed)
+                return false;
+        }
+        else if (have !== value)
+            return false;
+    }
+    return true;
+}
+/** A template under the name this roll would create or reuse boots another image: someone else made it. */
+function templateTaken(ref, template, image, source) {
+    const boots = bootImage(template);
+    return new gcp_errors/* ConflictError */.fK(`Instance template ${template.name} already exists but boots ${boots ? lastSegment(boots) : 'no image'}, not ${image}, so someone else made a template under the name this roll uses; group ${ref.path} is unchanged on template ${lastSegment(source)}: delete that template (gcloud compute instance-templates delete ${template.name}) and run again.`);
+}
+
 ;// CONCATENATED MODULE: ./src/lifecycle/rollout.ts
 /**
  * Rolls a managed instance group onto an image: a new template from the group's current one, the group's
@@ -2654,6 +2778,7 @@ function templateForImage(source, name, image) {
  * deadline passed, at most `max-unavailable` at a time (DESIGN.md "Contracts: the drain protocol"). Without
  * drain it is a plain PROACTIVE rolling replace on the group's own schedule.
  */
+
 
 
 
@@ -2689,6 +2814,13 @@ async function roll(clients, ref, opts, reporter) {
         throw new errors/* UserError */.f(`Image "${opts.image}" is not READY in project ${clients.project} (${image?.status ?? 'not found'}); nothing was rolled.`, 'image');
     }
     const targetImage = `projects/${clients.project}/global/images/${image.name}`;
+    // Another roll of this group onto another image has not finished: it keeps the group.
+    const unfinished = unfinishedRollout(clients.project, group, current);
+    if (unfinished && unfinished !== image.name) {
+        if (opts.supersede !== unfinished)
+            throw rollInProgress(ref, currentRef, unfinished, await clients.groups.listManaged(ref));
+        reporter.warn(`Group ${ref.path} is still being rolled onto ${unfinished}, the image rolled back; this roll takes it over.`);
+    }
     const result = {
         group: ref.path,
         template: currentRef,
@@ -2710,6 +2842,8 @@ async function roll(clients, ref, opts, reporter) {
         opts.state?.rolling({ group: ref.path, image: image.name, from: currentRef, template: targetPath });
     if (!onImage) {
         target = await clients.templates.get(targetPath);
+        if (target && !bootsImage(clients, target, targetImage))
+            throw templateTaken(ref, target, image.name, currentRef);
         if (target)
             result.plan.push({
                 action: 'reuse',
@@ -2722,9 +2856,13 @@ async function roll(clients, ref, opts, reporter) {
                 resource: targetPath,
                 detail: `${current.name} with image ${image.name}`,
             });
-            if (!opts.dryRun)
-                target = await createTemplate(clients, scope, current, name, { name: image.name, path: targetImage }, ref, opts.operationTimeoutMs);
-            result.templateCreated = !opts.dryRun;
+            if (!opts.dryRun) {
+                const made = await createTemplate(clients, scope, current, name, { name: image.name, path: targetImage }, ref, opts.operationTimeoutMs);
+                target = made.template;
+                result.templateCreated = made.created;
+                if (!made.created)
+                    reporter.info(`Template ${name} was made by another run meanwhile; using it.`);
+            }
         }
     }
     result.template = targetPath;
@@ -2768,9 +2906,11 @@ async function roll(clients, ref, opts, reporter) {
         reporter.warn(`roll-timeout (${opts.rollTimeoutMs / 1000}s) is not longer than drain-timeout (${opts.drainTimeoutMs / 1000}s): a runner that drains slowly will time the roll out before its deadline.`);
     }
     opts.state?.retargeted(false);
-    await patchGroup(clients, ref, group, targetPath, opts, result);
+    const patched = await patchGroup(clients, ref, group, currentRef, targetPath, opts, result);
     opts.state?.retargeted(true);
-    reporter.info(`Group ${ref.path} now targets template ${lastName(targetPath)} (image ${image.name}).`);
+    reporter.info(patched
+        ? `Group ${ref.path} now targets template ${lastName(targetPath)} (image ${image.name}).`
+        : `Group ${ref.path} already targets template ${lastName(targetPath)} (image ${image.name}); carrying on with that rollout, which another run may be driving too.`);
     const started = Date.now();
     if (opts.drain)
         await driveWithDrain(clients, ref, targetPath, opts, reporter, result, started);
@@ -2783,14 +2923,29 @@ async function roll(clients, ref, opts, reporter) {
 function lastName(path) {
     return path.slice(path.lastIndexOf('/') + 1);
 }
-/** Creates the template; if Google rejects it, makes sure none is left behind, or names it. */
+function bootsImage(clients, template, imageRef) {
+    const boot = bootImage(template);
+    return boot !== undefined && imagePath(clients.project, boot) === imageRef;
+}
+/**
+ * Creates the template; if Google rejects it, makes sure none is left behind, or names it. A 409 means
+ * another run made the same template since our read: it is used when it boots the image, never deleted.
+ */
 async function createTemplate(clients, scope, source, name, image, ref, timeoutMs) {
     try {
-        return await clients.templates.insert(scope, templateForImage(source, name, image), timeoutMs);
+        const template = await clients.templates.insert(scope, templateForImage(source, name, image), timeoutMs);
+        return { template, created: true };
     }
     catch (err) {
         if (!(err instanceof gcp_errors/* GcpApiError */.FL))
             throw err;
+        if (err.status === 409) {
+            const theirs = await clients.templates.get(`projects/${clients.project}/${scope}/instanceTemplates/${name}`);
+            if (theirs && bootsImage(clients, theirs, image.path))
+                return { template: theirs, created: false };
+            if (theirs)
+                throw templateTaken(ref, theirs, image.name, source.selfLink);
+        }
         const leftover = await removeTemplate(clients, `projects/${clients.project}/${scope}/instanceTemplates/${name}`, timeoutMs);
         throw new gcp_errors/* GcpApiError */.FL(`${err.message}; group ${ref.path} is unchanged on template ${source.name}${leftover}`, err.status, err.reason);
     }
@@ -2807,7 +2962,14 @@ async function removeTemplate(clients, path, timeoutMs) {
         return `; remove the unused template with: gcloud compute instance-templates delete ${lastName(path)}${path.includes('/regions/') ? ` --region ${path.split('/')[3]}` : ''}`;
     }
 }
-async function patchGroup(clients, ref, group, targetPath, opts, result) {
+/**
+ * Sets the group's version and update policy, guarded by the fingerprint read at the start. A 412 means
+ * someone changed the group since: it is read again, and patched once more when it still runs the template
+ * the roll started from (an unrelated edit, such as a resize) or already runs ours (a second roll onto the
+ * same image). Any other change wins, and the template this roll made is removed. False when the group was
+ * already set as wanted, so nothing was written.
+ */
+async function patchGroup(clients, ref, group, sourcePath, targetPath, opts, result) {
     const updatePolicy = {
         type: opts.drain ? 'OPPORTUNISTIC' : 'PROACTIVE',
         minimalAction: 'REPLACE',
@@ -2819,17 +2981,43 @@ async function patchGroup(clients, ref, group, targetPath, opts, result) {
         updatePolicy.maxSurge = { fixed: maxSurge };
     if (opts.maxUnavailable !== undefined)
         updatePolicy.maxUnavailable = { fixed: opts.maxUnavailable };
-    try {
-        await clients.groups.patch(ref, { versions: [{ instanceTemplate: targetPath }], updatePolicy, fingerprint: group.fingerprint }, opts.operationTimeoutMs);
-    }
-    catch (err) {
-        if (!(err instanceof gcp_errors/* GcpApiError */.FL))
-            throw err;
-        const leftover = result.templateCreated
-            ? await removeTemplate(clients, targetPath, opts.operationTimeoutMs)
-            : '';
-        const still = resourcePath(group.versions?.[0]?.instanceTemplate ?? group.instanceTemplate ?? '');
-        throw new gcp_errors/* GcpApiError */.FL(`${err.message}; group ${ref.path} is unchanged on template ${lastName(still)}${leftover}`, err.status, err.reason);
+    // Already set (a resumed roll, or a second roll onto the same image): writing it again changes nothing.
+    if (singleTemplate(group) === targetPath && policyMatches(group.updatePolicy, updatePolicy))
+        return false;
+    let fingerprint = group.fingerprint;
+    for (let attempt = 0;; attempt++) {
+        try {
+            await clients.groups.patch(ref, { versions: [{ instanceTemplate: targetPath }], updatePolicy, fingerprint }, opts.operationTimeoutMs);
+            return true;
+        }
+        catch (err) {
+            if (!(err instanceof gcp_errors/* GcpApiError */.FL))
+                throw err;
+            // 412: someone changed the group since our read; look at what they did.
+            const fresh = err.status === 412 ? await clients.groups.get(ref) : undefined;
+            const change = fresh && (await groupChange(clients, fresh, sourcePath, targetPath));
+            if (change?.kind === 'ours' && policyMatches(fresh?.updatePolicy, updatePolicy))
+                return false;
+            const retry = change?.kind === 'unrelated' ||
+                change?.kind === 'ours' ||
+                (change?.kind === 'rolling' && change.image === opts.supersede);
+            if (fresh && retry && attempt === 0) {
+                fingerprint = fresh.fingerprint;
+                continue;
+            }
+            const templateGone = err.status === 404 && !(await clients.templates.get(targetPath));
+            const leftover = result.templateCreated
+                ? await removeTemplate(clients, targetPath, opts.operationTimeoutMs)
+                : '';
+            if (change?.kind === 'rolling')
+                throw rollInProgress(ref, change.template, change.image, await clients.groups.listManaged(ref), leftover);
+            if (change)
+                throw roll_conflicts_changedMeanwhile(ref, err.message, fresh && singleTemplate(fresh), leftover);
+            const still = lastName(sourcePath);
+            if (templateGone)
+                throw new gcp_errors/* ConflictError */.fK(`${err.message}; the new template ${lastName(targetPath)} was deleted by someone else before the group used it, so group ${ref.path} is unchanged on template ${still}: run roll again.`);
+            throw new gcp_errors/* GcpApiError */.FL(`${err.message}; group ${ref.path} is unchanged on template ${still}${leftover}`, err.status, err.reason);
+        }
     }
 }
 /** How many instances may be draining or in replacement at once: max-unavailable, else 1. */
@@ -2853,16 +3041,24 @@ async function driveWithDrain(clients, ref, targetPath, opts, reporter, result, 
         const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
         if (!group)
             throw new gcp_errors/* GcpApiError */.FL(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
+        if (singleTemplate(group) !== targetPath)
+            throw movedAway(ref, targetPath, singleTemplate(group));
         const total = group.targetSize;
         const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
         progress(updated, total);
         const record = (handing = []) => opts.state?.rollProgress(rollProgress(members, targetPath, total, draining, handing));
-        const old = members.filter((m) => !onTemplate(m, targetPath) && !handedOver.has(instanceLocation(m).name));
-        // An instance that left the group while draining (scale-in, deletion) needs no replacement.
-        const present = new Set(members.map((m) => instanceLocation(m).name));
-        for (const name of draining.keys())
-            if (!present.has(name))
+        // In name order, so that two runs of one rollout drain the same instances first and share the window.
+        const old = members
+            .filter((m) => !onTemplate(m, targetPath) && !handedOver.has(instanceLocation(m).name))
+            .sort((a, b) => (instanceLocation(a).name < instanceLocation(b).name ? -1 : 1));
+        // A drain that needs us no more: the instance left the group (scale-in), or another run of this rollout
+        // handed it over already (it is being replaced, runs the target, or is a new incarnation).
+        const byName = new Map(members.map((m) => [instanceLocation(m).name, m]));
+        for (const [name, d] of draining) {
+            const m = byName.get(name);
+            if (!m || onTemplate(m, targetPath) || m.currentAction !== 'NONE' || m.id !== d.member.id)
                 draining.delete(name);
+        }
         if (old.length === 0 &&
             draining.size === 0 &&
             group.status?.isStable &&
@@ -2880,7 +3076,10 @@ async function driveWithDrain(clients, ref, targetPath, opts, reporter, result, 
             const { zone, name } = instanceLocation(m);
             if (draining.has(name) || m.currentAction !== 'NONE')
                 continue;
-            const signal = await signalDrain(clients.instances, zone, name, Date.now() + opts.drainTimeoutMs, opts.operationTimeoutMs, projectItems);
+            const signal = await signalDrain(clients.instances, zone, name, Date.now() + opts.drainTimeoutMs, opts.operationTimeoutMs, projectItems, m.id);
+            // Replaced or gone since the listing (another run of this rollout): nothing to drain.
+            if (!signal)
+                continue;
             draining.set(name, { member: m, zone, name, ...signal });
             reporter.info(`Draining ${name} (${zone}) until ${rfc3339(signal.deadlineMs)}.`);
             if (!signal.canAnswer) {
@@ -2940,6 +3139,8 @@ async function waitForGroup(clients, ref, targetPath, opts, reporter, started) {
         const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
         if (!group)
             throw new gcp_errors/* GcpApiError */.FL(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
+        if (singleTemplate(group) !== targetPath)
+            throw movedAway(ref, targetPath, singleTemplate(group));
         const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
         progress(updated, group.targetSize);
         opts.state?.rollProgress(rollProgress(members, targetPath, group.targetSize, new Map()));
@@ -3007,6 +3208,8 @@ function rollTimeout(ref, targetPath, members, draining, opts, total) {
 
 
 
+
+
 async function rollback(clients, group, opts, reporter) {
     const counted = activeManaged(await clients.family.list());
     const [newest, previous] = counted;
@@ -3017,16 +3220,15 @@ async function rollback(clients, group, opts, reporter) {
     result.plan.push({ action: 'deprecate', resource: newest.name, detail: `replacement ${previous.name}` });
     if (!opts.dryRun) {
         opts.state?.rollingBack(newest.name, previous.name);
-        await clients.family.deprecate(newest.name, previous.selfLink, opts.operationTimeoutMs);
-        result.deprecated.push(newest.name);
-        reporter.info(`Deprecated ${newest.name}; family ${clients.family.family} now gives ${previous.name}.`);
+        if (await deprecateNewest(clients, newest.name, previous, opts.operationTimeoutMs, reporter))
+            result.deprecated.push(newest.name);
     }
     if (!group) {
         reporter.info('No instance-group given: only the family was rolled back.');
         return result;
     }
     try {
-        result.roll = await roll(clients, group, { ...opts, image: previous.name }, reporter);
+        result.roll = await roll(clients, group, { ...opts, image: previous.name, supersede: newest.name }, reporter);
     }
     catch (err) {
         // The family is already rolled back; say so, so the next step is clear.
@@ -3037,6 +3239,36 @@ async function rollback(clients, group, opts, reporter) {
     }
     result.plan.push(...result.roll.plan);
     return result;
+}
+/**
+ * Deprecates the newest image in favour of the previous one, looking at both again first: the family may
+ * have changed since the list. The previous image gone or no longer ACTIVE stops the rollback before any
+ * change; the newest one already deprecated or deleted by someone else is what a rollback wants. True when
+ * this run deprecated it.
+ */
+async function deprecateNewest(clients, newest, previous, timeoutMs, reporter) {
+    const family = clients.family.family;
+    const [now, back] = await Promise.all([clients.images.get(newest), clients.images.get(previous.name)]);
+    if (back?.status !== 'READY' || deprecationState(back) !== 'ACTIVE') {
+        const state = back ? (back.status === 'READY' ? deprecationState(back) : back.status) : 'deleted';
+        throw new gcp_errors/* ConflictError */.fK(`Family ${family} changed during rollback: ${previous.name}, the image to go back to, is ${state} now (someone else changed it), so nothing was deprecated; run rollback again.`);
+    }
+    const already = `${newest} was already ${now ? deprecationState(now) : 'deleted'} by someone else; family ${family} gives ${previous.name}.`;
+    if (!now || deprecationState(now) !== 'ACTIVE') {
+        reporter.info(already);
+        return false;
+    }
+    try {
+        await clients.family.deprecate(newest, previous.selfLink, timeoutMs);
+    }
+    catch (err) {
+        if (!(err instanceof gcp_errors/* GcpApiError */.FL && err.status === 404))
+            throw err;
+        reporter.info(`${newest} was deleted by someone else meanwhile; family ${family} gives ${previous.name}.`);
+        return false;
+    }
+    reporter.info(`Deprecated ${newest}; family ${family} now gives ${previous.name}.`);
+    return true;
 }
 
 ;// CONCATENATED MODULE: ./src/lifecycle/commands.ts

@@ -1,5 +1,5 @@
 export interface RetryPolicy {
-  /** Give up once this much time has passed since the first attempt (or the last progress). */
+  /** Give up once this much time has passed since the first failure (or since the last progress). */
   deadlineMs: number;
   initialDelayMs: number;
   maxDelayMs: number;
@@ -41,9 +41,10 @@ export class GaveUp extends Error {
 
 /**
  * Runs `attempt` until it resolves, throws an error `retryable` refuses (thrown as it is), or the deadline
- * has passed since the first failure (the last error is thrown inside a GaveUp). The last backoff is cut
- * short so that one more attempt lands at the deadline rather than giving up early. An attempt that made
- * progress (bytes an upload session took) calls `progressed`: the clock and the backoff start again.
+ * has passed since the first failure (the last error is thrown inside a GaveUp): a slow first answer does
+ * not use up the retries. The last backoff is cut short so that one more attempt lands at the deadline
+ * rather than giving up early. An attempt that made progress (bytes an upload session took) calls
+ * `progressed`: the clock and the backoff start again at the next failure.
  */
 export async function retrying<T>(
   policy: RetryPolicy,
@@ -51,10 +52,9 @@ export async function retrying<T>(
   attempt: (n: number, progressed: () => void) => Promise<T>,
   signal?: AbortSignal,
 ): Promise<T> {
-  let since = Date.now();
+  let since = 0;
   let failures = 0;
   const progressed = () => {
-    since = Date.now();
     failures = 0;
   };
   for (let n = 0; ; n++) {
@@ -62,7 +62,7 @@ export async function retrying<T>(
       return await attempt(n, progressed);
     } catch (err) {
       if (signal?.aborted || !retryable(err)) throw err;
-      failures++;
+      if (failures++ === 0) since = Date.now();
       const left = policy.deadlineMs - (Date.now() - since);
       if (left <= 0) throw failures > 1 ? new GaveUp(err, failures, Date.now() - since) : err;
       await sleep(Math.min(backoffDelay(policy, failures - 1), left), signal);

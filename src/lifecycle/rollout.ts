@@ -275,6 +275,21 @@ async function patchGroup(
     );
   } catch (err) {
     if (!(err instanceof GcpApiError)) throw err;
+    // Google may have taken the update though its operation's wait failed: then the group already runs on
+    // the new template, which must stay.
+    const now = await clients.groups.get(ref).catch(() => null);
+    const targets = now && resourcePath(now.versions?.[0]?.instanceTemplate ?? now.instanceTemplate ?? '');
+    if (now === null || targets === targetPath) {
+      const state =
+        now === null
+          ? `whether group ${ref.path} took template ${lastName(targetPath)} is unknown`
+          : `group ${ref.path} targets template ${lastName(targetPath)} all the same`;
+      throw new GcpApiError(
+        `${err.message}; ${state}: run roll again to finish, or rollback`,
+        err.status,
+        err.reason,
+      );
+    }
     const leftover = result.templateCreated
       ? await removeTemplate(clients, targetPath, opts.operationTimeoutMs)
       : '';

@@ -5,6 +5,7 @@
  */
 import { UserError } from '../errors.ts';
 import type { GroupRef } from '../gcp/groups.ts';
+import { deprecationState } from '../gcp/images.ts';
 import type { Reporter } from '../report/events.ts';
 import type { Clients } from './clients.ts';
 import type { PlanStep } from './plan.ts';
@@ -36,7 +37,11 @@ export async function rollback(
   const result: RollbackResult = { from: newest.name, to: previous.name, deprecated: [], plan: [] };
   result.plan.push({ action: 'deprecate', resource: newest.name, detail: `replacement ${previous.name}` });
   if (!opts.dryRun) {
-    await clients.family.deprecate(newest.name, previous.selfLink, opts.operationTimeoutMs);
+    await clients.family
+      .deprecate(newest.name, previous.selfLink, opts.operationTimeoutMs)
+      .catch(async (err: unknown) => {
+        throw await deprecationOutcome(clients, err, newest.name, previous.name, group);
+      });
     result.deprecated.push(newest.name);
     reporter.info(`Deprecated ${newest.name}; family ${clients.family.family} now gives ${previous.name}.`);
   }
@@ -55,4 +60,24 @@ export async function rollback(
   }
   result.plan.push(...result.roll.plan);
   return result;
+}
+
+/**
+ * A deprecation that failed may have happened all the same (its operation's wait gave up). Rollback again
+ * would then deprecate the image before it, so the message says what to run instead.
+ */
+async function deprecationOutcome(
+  clients: Clients,
+  err: unknown,
+  newest: string,
+  previous: string,
+  group: GroupRef | undefined,
+): Promise<unknown> {
+  if (!(err instanceof Error)) return err;
+  const now = await clients.images.get(newest).catch(() => undefined);
+  if (!now || deprecationState(now) === 'ACTIVE') return err;
+  err.message += group
+    ? ` (image ${newest} is deprecated all the same and the family gives ${previous}; run "roll" to move the group onto ${previous})`
+    : ` (image ${newest} is deprecated all the same and the family gives ${previous}; do not run rollback again)`;
+  return err;
 }

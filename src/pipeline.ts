@@ -1,4 +1,5 @@
 import { dirname } from 'node:path';
+import type { Storage } from '@google-cloud/storage';
 import type { Config, PUBLISH_OUTPUTS } from './config.ts';
 import { ExitCode, UserError } from './errors.ts';
 import { credentialsFor, resolveProject } from './gcp/auth.ts';
@@ -8,7 +9,13 @@ import { ImageFamily } from './gcp/image-family.ts';
 import { deprecationState, type Image, Images } from './gcp/images.ts';
 import { RestClient } from './gcp/rest.ts';
 import { retryPolicy } from './gcp/retry.ts';
-import { checkBucket, deleteObject, storageClient, uploadImageObject } from './gcp/storage.ts';
+import {
+  checkBucket,
+  deleteIfPresent,
+  deleteObject,
+  storageClient,
+  uploadImageObject,
+} from './gcp/storage.ts';
 import { fileIdentityHash, imageDescription, imageLabels, storePathHash } from './identity.ts';
 import { renderImageName } from './inputs/image-name.ts';
 import { buildImage } from './nix/build.ts';
@@ -95,6 +102,8 @@ export async function publish(
     reporter.info(
       `Image ${existing.name} of this build is already READY in family ${config.family}; nothing to publish.`,
     );
+    if (!config.keepObject && !config.dryRun)
+      await removeLeftoverObject(storage, config, existing.name, reporter);
     steps.push({ stage: 'image', result: `already published as ${existing.name}` });
     return {
       outputs: {
@@ -169,6 +178,21 @@ export async function publish(
     outputs: { ...outputs, 'image-self-link': image.selfLink, 'gcs-uri': uploaded.gcsUri },
     steps,
   };
+}
+
+/**
+ * A run that failed once its image existed (its operation wait or the object delete gave up) left the
+ * tarball behind; the image holds its own copy, so the rerun that finds the image removes it.
+ */
+async function removeLeftoverObject(
+  storage: Storage,
+  config: Config,
+  imageName: string,
+  reporter: Reporter,
+): Promise<void> {
+  const object = `${config.objectPrefix}${imageName}.raw.tar.gz`;
+  if (await deleteIfPresent(storage, config.bucket, object))
+    reporter.info(`Deleted gs://${config.bucket}/${object}, left behind by an earlier run of this build.`);
 }
 
 interface BuiltImage {

@@ -414,6 +414,14 @@ export async function deleteObject(
   );
 }
 
+/** Deletes the object when it is there, whatever its generation; true when it was. */
+export async function deleteIfPresent(storage: Storage, bucket: string, object: string): Promise<boolean> {
+  const found = await objectMetadata(storage, storage.bucket(bucket).file(object));
+  if (!found) return false;
+  await deleteObject(storage, bucket, object, found.generation);
+  return true;
+}
+
 async function objectMetadata(
   storage: Storage,
   file: File,

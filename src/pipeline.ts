@@ -11,7 +11,7 @@ import { RestClient } from './gcp/rest.ts';
 import { retryPolicy } from './gcp/retry.ts';
 import {
   checkBucket,
-  deleteIfPresent,
+  deleteLeftover,
   deleteObject,
   storageClient,
   uploadImageObject,
@@ -132,7 +132,12 @@ export async function publish(
       bucket: config.bucket,
       object: objectName,
       file: artifact.tarball,
-      metadata: { 'nix-hash': identity.nixHash, 'managed-by': 'nix-glab-runner' },
+      metadata: {
+        'nix-hash': identity.nixHash,
+        'managed-by': 'nix-glab-runner',
+        // Read by a rerun that finds the image: a tarball this run meant to delete may be deleted then.
+        'keep-object': String(config.keepObject),
+      },
       reporter,
     }),
   );
@@ -182,7 +187,8 @@ export async function publish(
 
 /**
  * A run that failed once its image existed (its operation wait or the object delete gave up) left the
- * tarball behind; the image holds its own copy, so the rerun that finds the image removes it.
+ * tarball behind; the image holds its own copy, so the rerun that finds the image removes it, unless the
+ * run that uploaded it kept it on purpose.
  */
 async function removeLeftoverObject(
   storage: Storage,
@@ -191,7 +197,7 @@ async function removeLeftoverObject(
   reporter: Reporter,
 ): Promise<void> {
   const object = `${config.objectPrefix}${imageName}.raw.tar.gz`;
-  if (await deleteIfPresent(storage, config.bucket, object))
+  if (await deleteLeftover(storage, config.bucket, object))
     reporter.info(`Deleted gs://${config.bucket}/${object}, left behind by an earlier run of this build.`);
 }
 

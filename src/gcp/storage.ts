@@ -414,10 +414,13 @@ export async function deleteObject(
   );
 }
 
-/** Deletes the object when it is there, whatever its generation; true when it was. */
-export async function deleteIfPresent(storage: Storage, bucket: string, object: string): Promise<boolean> {
+/**
+ * Deletes the object when it is there and the run that uploaded it meant to delete it (its `keep-object`
+ * metadata is "false"); true when it did. An object kept on purpose, or of unknown origin, stays.
+ */
+export async function deleteLeftover(storage: Storage, bucket: string, object: string): Promise<boolean> {
   const found = await objectMetadata(storage, storage.bucket(bucket).file(object));
-  if (!found) return false;
+  if (found?.metadata?.['keep-object'] !== 'false') return false;
   await deleteObject(storage, bucket, object, found.generation);
   return true;
 }
@@ -425,11 +428,19 @@ export async function deleteIfPresent(storage: Storage, bucket: string, object: 
 async function objectMetadata(
   storage: Storage,
   file: File,
-): Promise<{ crc32c?: string; size?: string | number; generation: string } | undefined> {
+): Promise<
+  | { crc32c?: string; size?: string | number; generation: string; metadata?: Record<string, unknown> }
+  | undefined
+> {
   return storageCall(storage, `reading gs://${file.bucket.name}/${file.name}`, async () => {
     try {
       const [meta] = await file.getMetadata();
-      return { crc32c: meta.crc32c, size: meta.size, generation: String(meta.generation) };
+      return {
+        crc32c: meta.crc32c,
+        size: meta.size,
+        generation: String(meta.generation),
+        metadata: meta.metadata ?? undefined,
+      };
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw err;

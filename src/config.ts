@@ -610,6 +610,19 @@ export const INPUTS: readonly InputSpec[] = [
       'How long to wait for a Compute Engine operation, such as image creation: e.g. 90s, 20m, 1h30m.',
   }),
   input({
+    name: 'retry-deadline',
+    commands: ALL_COMMANDS,
+    type: 'duration',
+    group: 'Run',
+    default: '2m',
+    // Below 5s a single backoff step could use it all up; past an hour an outage is better reported than
+    // waited out (GitLab's default job timeout is one hour).
+    min: 5,
+    max: 3600,
+    description:
+      'How long to keep retrying a Google Cloud call that fails with 429, 5xx or a broken connection before failing, e.g. 90s or 5m.',
+  }),
+  input({
     name: 'allow-rolled-back',
     type: 'boolean',
     group: 'Run',
@@ -702,6 +715,8 @@ export interface Config {
   architecture?: 'X86_64' | 'ARM64';
   /** Seconds. */
   operationTimeout: number;
+  /** Seconds: how long one Google call is retried (429, 5xx, broken connection) before it fails. */
+  retryDeadline: number;
   /** Republish a build whose image was rolled back (deprecated). */
   allowRolledBack: boolean;
   dryRun: boolean;

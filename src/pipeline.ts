@@ -8,6 +8,7 @@ import { GcpApiError } from './gcp/errors.ts';
 import { ImageFamily } from './gcp/image-family.ts';
 import { deprecationState, type Image, Images, type NewImage } from './gcp/images.ts';
 import { RestClient } from './gcp/rest.ts';
+import { retryPolicy } from './gcp/retry.ts';
 import {
   checkBucket,
   deleteObject,
@@ -54,20 +55,21 @@ export async function publish(
   const steps: PublishResult['steps'] = [];
   const endpoints = resolveEndpoints(config.storageEndpoint, config.computeEndpoint);
   const credentials = credentialsFor(endpoints);
+  const retry = retryPolicy(config.retryDeadline);
 
   // Reads only: fail on a wrong project or bucket before spending minutes on a build.
   const { project, storage } = await reporter.group('Check Google Cloud target', async () => {
     // Mint a token first: without one the storage client would send unauthenticated requests and fail late.
     await credentials.headers();
     const project = await resolveProject(config.project, credentials);
-    const storage = await storageClient(endpoints, credentials, project);
+    const storage = await storageClient(endpoints, credentials, project, retry);
     await checkBucket(storage, config.bucket, run.signal);
     reporter.info(`Project ${project}, bucket gs://${config.bucket}, family ${config.family}.`);
     return { project, storage };
   });
 
   const artifact = await obtainImage(config, reporter, run, steps);
-  const rest = new RestClient(endpoints.compute, credentials, undefined, run.signal);
+  const rest = new RestClient(endpoints.compute, credentials, retry, run.signal);
   const images = new Images(rest, project);
   const identity = await reporter.group('Image identity', async () => {
     const nixHash = artifact.storePath
@@ -155,8 +157,8 @@ export async function publish(
         metadata: {
           'nix-hash': identity.nixHash,
           'managed-by': 'nix-glab-runner',
-          // Marks an object kept on purpose, so a later run's clean-up of leftovers leaves it alone.
-          ...(config.keepObject ? { 'keep-object': 'true' } : {}),
+          // Read by a rerun that finds the image: a tarball this run meant to delete may be deleted then.
+          'keep-object': String(config.keepObject),
         },
         reporter,
         signal: run.signal,

@@ -46,7 +46,7 @@ export async function waitForOperation(
     current = await rest.call<Operation>({
       method: 'POST',
       path: `${operationPath(project, current)}/wait`,
-      what: `waiting for operation ${current.name}`,
+      what: `${opts.what}: waiting for operation ${current.name}`,
     });
     opts.onPoll?.(current);
   }

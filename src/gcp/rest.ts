@@ -1,6 +1,6 @@
 import type { Credentials } from './auth.ts';
 import { GcpApiError, googleErrorMessage, isRetryableStatus } from './errors.ts';
-import { backoffDelay, DEFAULT_RETRY, type RetryPolicy, sleep } from './retry.ts';
+import { DEFAULT_RETRY, GaveUp, type RetryPolicy, retrying } from './retry.ts';
 
 export interface RestRequest {
   method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -14,10 +14,20 @@ export interface RestRequest {
   allowNotFound?: boolean;
 }
 
+/** One answer that was not a success: its status (0 for no answer at all) and body or network error. */
+class Failure extends Error {
+  constructor(
+    readonly status: number,
+    readonly text: string,
+  ) {
+    super(text);
+  }
+}
+
 /**
  * A small JSON REST client for Compute Engine. Every call is retried on 429, 5xx and network errors with
- * jittered backoff until the policy's deadline; mutations are made safe to retry by the caller
- * (requestId on inserts, fingerprints on updates).
+ * jittered backoff until the policy's deadline (the `retry-deadline` input); mutations are made safe to
+ * retry by the caller (requestId on inserts, fingerprints on updates).
  */
 export class RestClient {
   constructor(
@@ -32,38 +42,47 @@ export class RestClient {
     const url = new URL(this.baseUrl + req.path);
     for (const [k, v] of Object.entries(req.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
-    const started = Date.now();
-    for (let attempt = 0; ; attempt++) {
-      let status = 0;
-      let text = '';
-      try {
-        const res = await fetch(url, {
-          method: req.method,
-          headers: {
-            ...(await this.credentials.headers()),
-            ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
-          },
-          body: req.body === undefined ? undefined : JSON.stringify(req.body),
-          signal: this.signal,
-        });
-        status = res.status;
-        text = await res.text();
-      } catch (err) {
-        if (this.signal?.aborted) throw err;
-        text = (err as Error).message;
-      }
-      if (status >= 200 && status < 300) return (text ? JSON.parse(text) : {}) as T;
-      if (status === 404 && req.allowNotFound) return undefined as T;
-      const retryable = status === 0 || isRetryableStatus(status);
-      const delay = backoffDelay(this.retry, attempt);
-      if (retryable && Date.now() - started + delay < this.retry.deadlineMs) {
-        await sleep(delay, this.signal);
-        continue;
-      }
+    try {
+      return await retrying(
+        this.retry,
+        (err) => err instanceof Failure && (err.status === 0 || isRetryableStatus(err.status)),
+        () => this.once<T>(url, req),
+        this.signal,
+      );
+    } catch (err) {
+      const failure = err instanceof GaveUp ? err.last : err;
+      if (!(failure instanceof Failure)) throw err;
       const { message, reason } =
-        status === 0 ? { message: text, reason: undefined } : googleErrorMessage(status, text);
-      const tail = retryable && attempt > 0 ? ` (gave up after ${attempt + 1} attempts)` : '';
-      throw new GcpApiError(`${req.what} failed: ${message}${tail}`, status, reason);
+        failure.status === 0
+          ? { message: failure.text, reason: undefined }
+          : googleErrorMessage(failure.status, failure.text);
+      const note = err instanceof GaveUp ? err.note : '';
+      throw new GcpApiError(`${req.what} failed: ${message}${note}`, failure.status, reason);
     }
+  }
+
+  private async once<T>(url: URL, req: RestRequest): Promise<T> {
+    // Outside the try: missing credentials are the user's to fix, not a broken connection to retry.
+    const headers = await this.credentials.headers();
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(url, {
+        method: req.method,
+        headers: {
+          ...headers,
+          ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        signal: this.signal,
+      });
+      text = await res.text();
+    } catch (err) {
+      if (this.signal?.aborted) throw err;
+      throw new Failure(0, (err as Error).message);
+    }
+    if (res.ok) return (text ? JSON.parse(text) : {}) as T;
+    if (res.status === 404 && req.allowNotFound) return undefined as T;
+    throw new Failure(res.status, text);
   }
 }

@@ -1,5 +1,5 @@
 export interface RetryPolicy {
-  /** Give up once this much time has passed since the first attempt. */
+  /** Give up once this much time has passed since the first failure (or since the last progress). */
   deadlineMs: number;
   initialDelayMs: number;
   maxDelayMs: number;
@@ -7,10 +7,67 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { deadlineMs: 120_000, initialDelayMs: 500, maxDelayMs: 16_000 };
 
+/** Our backoff, bounded by the `retry-deadline` input (seconds). */
+export function retryPolicy(deadlineSeconds: number): RetryPolicy {
+  return { ...DEFAULT_RETRY, deadlineMs: deadlineSeconds * 1000 };
+}
+
 /** Full-jitter exponential backoff: a random delay in [0, min(max, initial * 2^attempt)]. */
 export function backoffDelay(policy: RetryPolicy, attempt: number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** attempt);
   return Math.round(Math.random() * ceiling);
+}
+
+/** The end of a message for a call retried until the deadline: " (gave up after 7 attempts over 4.6s)". */
+export function gaveUpNote(attempts: number, elapsedMs: number): string {
+  return ` (gave up after ${attempts} attempts over ${(elapsedMs / 1000).toFixed(1)}s)`;
+}
+
+/** The last error of a call that failed transiently until the deadline; `note` says how long we tried. */
+export class GaveUp extends Error {
+  override name = 'GaveUp';
+  constructor(
+    readonly last: unknown,
+    readonly attempts: number,
+    readonly elapsedMs: number,
+  ) {
+    super(last instanceof Error ? last.message : String(last));
+  }
+
+  get note(): string {
+    return gaveUpNote(this.attempts, this.elapsedMs);
+  }
+}
+
+/**
+ * Runs `attempt` until it resolves, throws an error `retryable` refuses (thrown as it is), or the deadline
+ * has passed since the first failure (the last error is thrown inside a GaveUp): a slow first answer does
+ * not use up the retries. The last backoff is cut short so that one more attempt lands at the deadline
+ * rather than giving up early. An attempt that made progress (bytes an upload session took) calls
+ * `progressed`: the clock and the backoff start again at the next failure.
+ */
+export async function retrying<T>(
+  policy: RetryPolicy,
+  retryable: (err: unknown) => boolean,
+  attempt: (n: number, progressed: () => void) => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  let since = 0;
+  let failures = 0;
+  const progressed = () => {
+    failures = 0;
+  };
+  for (let n = 0; ; n++) {
+    try {
+      return await attempt(n, progressed);
+    } catch (err) {
+      if (signal?.aborted || !retryable(err)) throw err;
+      if (failures++ === 0) since = Date.now();
+      const left = policy.deadlineMs - (Date.now() - since);
+      if (left <= 0) throw failures > 1 ? new GaveUp(err, failures, Date.now() - since) : err;
+      await sleep(Math.min(backoffDelay(policy, failures - 1), left), signal);
+    }
+  }
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

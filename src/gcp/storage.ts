@@ -8,36 +8,106 @@ import type { Credentials } from './auth.ts';
 import { fileCrc32c, wasmCrc32cGenerator } from './crc32c.ts';
 import { type Endpoints, GOOGLE_STORAGE } from './endpoints.ts';
 import { GcpApiError, googleErrorMessage, isRetryableStatus } from './errors.ts';
-import { abortable, sleep } from './retry.ts';
+import { abortable, DEFAULT_RETRY, GaveUp, type RetryPolicy, retrying } from './retry.ts';
+
+/**
+ * The retry policy of each client `storageClient` made. Storage calls are retried by `storageCall` on the
+ * same policy as Compute's, so one `retry-deadline` bounds every Google call.
+ */
+const policies = new WeakMap<Storage, RetryPolicy>();
 
 export async function storageClient(
   endpoints: Endpoints,
   credentials: Credentials,
   projectId: string,
+  retry: RetryPolicy = DEFAULT_RETRY,
 ): Promise<Storage> {
   const custom = endpoints.storage !== GOOGLE_STORAGE;
-  return new Storage({
+  const storage = new Storage({
     projectId,
     ...(custom ? { apiEndpoint: endpoints.storage } : {}),
     // The client skips auth for any custom endpoint; a private endpoint is still Google and needs it.
     ...(custom && !endpoints.loopback ? { useAuthWithCustomEndpoint: true } : {}),
     ...(credentials.auth ? { authClient: credentials.auth } : {}),
     crc32cGenerator: await wasmCrc32cGenerator(),
+    // Off: we retry every call ourselves. The library's retries stop after 3 attempts whatever the
+    // deadline, skip a delete pinned to a generation, and never answer at all once their totalTimeout
+    // runs out while retries remain (retry-request 9 drops the callback).
+    retryOptions: { autoRetry: false },
   });
+  policies.set(storage, retry);
+  return storage;
+}
+
+function policyOf(storage: Storage): RetryPolicy {
+  return policies.get(storage) ?? DEFAULT_RETRY;
+}
+
+/** Retries a library call on 408, 429, 5xx and broken connections; fails as "<what> failed: <Google's message>". */
+async function storageCall<T>(
+  storage: Storage,
+  what: string,
+  call: () => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  try {
+    // The library takes no signal: an interrupted run stops waiting for it, and the process exits.
+    return await retrying(
+      policyOf(storage),
+      isTransientStorageError,
+      () => abortable(call(), signal),
+      signal,
+    );
+  } catch (err) {
+    // Interrupted: the signal's reason, not a storage failure.
+    if (signal?.aborted) throw err;
+    throw storageError(what, err);
+  }
+}
+
+/** The HTTP status of a library error: ApiError has it as `code`, GaxiosError (upload sessions) as `status`. */
+function statusOf(err: unknown): number {
+  const e = err as { code?: unknown; status?: unknown; response?: { status?: unknown } };
+  for (const v of [e.code, e.status, e.response?.status]) {
+    if (typeof v === 'number') return v;
+    if (typeof v === 'string' && /^\d{3}$/.test(v)) return Number(v);
+  }
+  return 0;
+}
+
+/** A retryable status, or no answer at all: a system error such as ECONNRESET or ECONNREFUSED. */
+export function isTransientStorageError(err: unknown): boolean {
+  if (err instanceof GcpApiError) return err.status === 0 || isRetryableStatus(err.status);
+  const status = statusOf(err);
+  if (status) return isRetryableStatus(status);
+  // fetch() puts the system error in `cause`.
+  const { code, type, cause } = err as { code?: unknown; type?: unknown; cause?: { code?: unknown } };
+  return (
+    [code, cause?.code].some((c) => typeof c === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(c)) ||
+    type === 'system'
+  );
+}
+
+/** One GcpApiError: what we were doing, Google's message verbatim, and how long we retried. */
+function storageError(what: string, err: unknown): GcpApiError {
+  const last = err instanceof GaveUp ? err.last : err;
+  const note = err instanceof GaveUp ? err.note : '';
+  const reason =
+    last instanceof GcpApiError
+      ? last.reason
+      : (last as { errors?: { reason?: string }[] }).errors?.[0]?.reason;
+  const message = last instanceof Error ? withCause(last) : String(last);
+  return new GcpApiError(`${what} failed: ${message}${note}`, statusOf(last), reason);
 }
 
 /** Fails with a bad-input error when the bucket is missing: a read, done before anything is built. */
 export async function checkBucket(storage: Storage, bucket: string, signal?: AbortSignal): Promise<void> {
-  let exists: boolean;
-  try {
-    [exists] = await abortable(storage.bucket(bucket).exists(), signal);
-  } catch (err) {
-    if (signal?.aborted) throw err;
-    throw new GcpApiError(
-      `checking bucket "${bucket}" failed: ${(err as Error).message}`,
-      (err as { code?: number }).code ?? 0,
-    );
-  }
+  const [exists] = await storageCall(
+    storage,
+    `checking bucket "${bucket}"`,
+    () => storage.bucket(bucket).exists(),
+    signal,
+  );
   if (!exists) {
     throw new UserError(
       `Input "bucket" names gs://${bucket}, which does not exist or is not visible to these credentials; create it or fix the name.`,
@@ -79,7 +149,7 @@ export async function uploadImageObject(storage: Storage, opts: UploadOptions): 
   const file = storage.bucket(opts.bucket).file(opts.object);
   const size = (await stat(opts.file)).size;
   opts.onSent?.(0, size);
-  const existing = await abortable(objectMetadata(file), opts.signal);
+  const existing = await objectMetadata(storage, file, opts.signal);
   let ifGenerationMatch: string | number = 0;
   if (existing) {
     const crc32c = await fileCrc32c(opts.file, opts.signal);
@@ -95,28 +165,20 @@ export async function uploadImageObject(storage: Storage, opts: UploadOptions): 
     ifGenerationMatch = existing.generation;
   }
 
-  const failed = (err: Error & { code?: number | string; status?: number }) => {
-    if (err instanceof GcpApiError)
-      throw new GcpApiError(
-        `uploading to gs://${opts.bucket}/${opts.object} failed: ${err.message}`,
-        err.status,
-        err.reason,
-      );
-    throw new GcpApiError(
-      `uploading to gs://${opts.bucket}/${opts.object} failed: ${withCause(err)}`,
-      Number(err.code ?? err.status) || 0,
-    );
+  const what = `uploading to gs://${opts.bucket}/${opts.object}`;
+  const failed = (err: unknown): never => {
+    throw err instanceof GcpApiError ? err : storageError(what, err);
   };
   const started = Date.now();
   const upload = behindProxy()
-    ? libraryUpload(storage, opts, ifGenerationMatch, size)
+    ? storageCall(storage, what, () => libraryUpload(storage, opts, ifGenerationMatch, size), opts.signal)
     : leanUpload(storage, file, opts, ifGenerationMatch, size);
-  const sent = await upload.catch(async (err: Error & { code?: number | string; status?: number }) => {
+  const sent = await upload.catch(async (err: unknown) => {
     // Interrupted: the signal's reason, not an upload failure.
     if (opts.signal?.aborted) throw err;
     // 412: another run stored the object first (uploads are create-only). The same bytes are as good as ours.
-    if (Number(err.code ?? err.status) !== 412) return failed(err);
-    const now = await abortable(objectMetadata(file), opts.signal);
+    if (statusOf(err) !== 412) return failed(err);
+    const now = await objectMetadata(storage, file, opts.signal);
     const crc32c = await fileCrc32c(opts.file, opts.signal);
     if (now?.crc32c !== crc32c || Number(now.size) !== size) return failed(err);
     opts.reporter.info(
@@ -181,14 +243,19 @@ async function leanUpload(
   ifGenerationMatch: string | number,
   size: number,
 ): Promise<Sent> {
-  const [uri] = await abortable(
-    file.createResumableUpload({
-      preconditionOpts: { ifGenerationMatch },
-      metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
-    }),
+  const target = `gs://${opts.bucket}/${opts.object}`;
+  // A new session per attempt is harmless: an unused one expires; the precondition keeps it create-only.
+  const [uri] = await storageCall(
+    storage,
+    `starting the upload to ${target}`,
+    () =>
+      file.createResumableUpload({
+        preconditionOpts: { ifGenerationMatch },
+        metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
+      }),
     opts.signal,
   );
-  const sent = await putSession(uri, opts.file, size, {
+  const sent = await putSession(uri, opts.file, size, policyOf(storage), `uploading to ${target}`, {
     progress: (done) => opts.reporter.progress('upload', done, size),
     sent: (done) => opts.onSent?.(done, size),
     signal: opts.signal,
@@ -199,7 +266,7 @@ async function leanUpload(
       () => undefined,
     );
     throw new GcpApiError(
-      `the stored object has CRC32C ${sent.object.crc32c} and ${sent.object.size} bytes, but the file has CRC32C ${sent.crc32c} and ${size} bytes; the object was deleted`,
+      `uploading to ${target} failed: the stored object has CRC32C ${sent.object.crc32c} and ${sent.object.size} bytes, but the file has CRC32C ${sent.crc32c} and ${size} bytes; the object was deleted`,
       0,
       'FILE_NO_UPLOAD',
     );
@@ -210,7 +277,6 @@ async function leanUpload(
 /** Read size and reads in flight for `putSession`: 4 × 1 MiB buffers, reused for the whole file. */
 const BLOCK_BYTES = 1 << 20;
 const BLOCKS_IN_FLIGHT = 4;
-const PUT_ATTEMPTS = 5;
 const IDLE_TIMEOUT_MS = 120_000;
 
 interface StoredObject {
@@ -224,28 +290,38 @@ interface StoredObject {
  * the server stored with the CRC32C we computed while sending. Hand-written on purpose (bench/README.md,
  * "lean PUT"): the library's stream pipeline allocates a buffer per 64 KiB read and spends more than twice
  * the CPU per byte that reading into a few reused buffers does, and ran at under half the speed. On a broken connection or a retryable status
- * it asks the session how much it holds and continues from there, as the library would.
+ * it asks the session how much it holds and continues from there, as the library would, with our backoff
+ * until the retry deadline. The deadline counts from the last time the session took bytes, so a long
+ * upload that breaks late still gets the whole deadline to resume.
  */
 async function putSession(
   uri: string,
   path: string,
   size: number,
+  policy: RetryPolicy,
+  what: string,
   on: { progress: (done: number) => void; sent: (done: number) => void; signal?: AbortSignal | undefined },
 ): Promise<{ object: StoredObject; crc32c: string }> {
   const hasher = (await wasmCrc32cGenerator(1))();
   const fh = await open(path, 'r');
   let hashed = 0;
+  let offset = 0;
+  let sent = false;
   try {
-    let offset = 0;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        if (attempt > 1) {
+    // Broken connections and 408/429/5xx are retried; anything else (412, 404/410 session gone) is final.
+    return await retrying(
+      policy,
+      isTransientStorageError,
+      async (_, progressed) => {
+        if (sent) {
           // Ask the session what it holds before sending again (a status query, never a mutation).
           const status = await queryCommitted(uri, size, on.signal);
           if (status.done)
             return { object: status.done, crc32c: await wholeFileCrc(hasher, hashed, size, path, on.signal) };
+          if (status.committed > offset) progressed();
           offset = status.committed;
         }
+        sent = true;
         const res = await putRange(uri, fh, offset, size, on, (chunk, at) => {
           // After a resume, bytes before `hashed` were already hashed; hash each byte once, in order.
           if (at + chunk.length > hashed) {
@@ -258,13 +334,12 @@ async function putSession(
           return { object: JSON.parse(res.body) as StoredObject, crc32c: hasher.toString() };
         const { message, reason } = googleErrorMessage(res.status, res.body);
         throw new GcpApiError(message, res.status, reason);
-      } catch (err) {
-        // Broken connections and 408/429/5xx are retried; anything else (412, 404/410 session gone) is final.
-        const retryable = !(err instanceof GcpApiError) || isRetryableStatus(err.status);
-        if (!retryable || attempt >= PUT_ATTEMPTS || on.signal?.aborted) throw err;
-      }
-      await sleep(500 * 2 ** attempt, on.signal);
-    }
+      },
+      on.signal,
+    );
+  } catch (err) {
+    if (on.signal?.aborted) throw err;
+    throw storageError(what, err);
   } finally {
     await fh.close();
   }
@@ -313,7 +388,9 @@ function putRange(
     on.signal?.addEventListener('abort', onAbort, { once: true });
     req.on('error', fail);
     // A stalled connection counts as broken: the caller resumes from what the session holds.
-    req.setTimeout(IDLE_TIMEOUT_MS, () => fail(new Error(`no progress for ${IDLE_TIMEOUT_MS / 1000}s`)));
+    req.setTimeout(IDLE_TIMEOUT_MS, () =>
+      fail(Object.assign(new Error(`no progress for ${IDLE_TIMEOUT_MS / 1000}s`), { code: 'ETIMEDOUT' })),
+    );
     req.on('response', (res: IncomingMessage) => {
       const parts: Buffer[] = [];
       res.on('data', (d: Buffer) => parts.push(d));
@@ -386,12 +463,16 @@ export async function deleteObject(
   generation: string,
   signal?: AbortSignal,
 ): Promise<void> {
-  // The generation guard keeps us from deleting an object someone replaced in the meantime.
-  await abortable(
-    storage
-      .bucket(bucket)
-      .file(object, { generation: Number(generation) })
-      .delete({ ignoreNotFound: true }),
+  // The generation guard keeps us from deleting an object someone replaced in the meantime, and makes a
+  // retry safe: a repeated delete of a deleted generation is a 404, which counts as done.
+  await storageCall(
+    storage,
+    `deleting gs://${bucket}/${object}`,
+    () =>
+      storage
+        .bucket(bucket)
+        .file(object, { generation: Number(generation) })
+        .delete({ ignoreNotFound: true }),
     signal,
   );
 }
@@ -405,13 +486,13 @@ function withCause(err: Error): string {
 
 /** Whether the object exists now (a read). */
 export async function objectExists(storage: Storage, bucket: string, object: string): Promise<boolean> {
-  return (await objectMetadata(storage.bucket(bucket).file(object))) !== undefined;
+  return (await objectMetadata(storage, storage.bucket(bucket).file(object))) !== undefined;
 }
 
 /**
  * Deletes an image object an earlier run of this build left behind (it stopped before its clean-up): only
- * when the object's `nix-hash` metadata is this build's, it was not kept on purpose (keep-object), and
- * only that generation. True when deleted.
+ * when its `nix-hash` metadata is this build's and the run that uploaded it meant to delete it (its
+ * `keep-object` metadata is "false"), and only that generation. True when deleted.
  */
 export async function removeLeftoverObject(
   storage: Storage,
@@ -419,29 +500,39 @@ export async function removeLeftoverObject(
   object: string,
   nixHash: string,
 ): Promise<boolean> {
-  const file = storage.bucket(bucket).file(object);
-  let meta: { generation?: string | number; metadata?: Record<string, unknown> };
-  try {
-    [meta] = await file.getMetadata();
-  } catch (err) {
-    if ((err as { code?: number }).code === 404) return false;
-    throw err;
-  }
-  if (meta.metadata?.['nix-hash'] !== nixHash || meta.metadata?.['keep-object'] === 'true') return false;
-  await deleteObject(storage, bucket, object, String(meta.generation));
+  const found = await objectMetadata(storage, storage.bucket(bucket).file(object));
+  if (found?.metadata?.['nix-hash'] !== nixHash || found.metadata['keep-object'] !== 'false') return false;
+  await deleteObject(storage, bucket, object, found.generation);
   return true;
 }
 
 async function objectMetadata(
+  storage: Storage,
   file: File,
-): Promise<{ crc32c?: string; size?: string | number; generation: string } | undefined> {
-  try {
-    const [meta] = await file.getMetadata();
-    return { crc32c: meta.crc32c, size: meta.size, generation: String(meta.generation) };
-  } catch (err) {
-    if ((err as { code?: number }).code === 404) return undefined;
-    throw err;
-  }
+  signal?: AbortSignal,
+): Promise<
+  | { crc32c?: string; size?: string | number; generation: string; metadata?: Record<string, unknown> }
+  | undefined
+> {
+  return storageCall(
+    storage,
+    `reading gs://${file.bucket.name}/${file.name}`,
+    async () => {
+      try {
+        const [meta] = await file.getMetadata();
+        return {
+          crc32c: meta.crc32c,
+          size: meta.size,
+          generation: String(meta.generation),
+          metadata: meta.metadata ?? undefined,
+        };
+      } catch (err) {
+        if (statusOf(err) === 404) return undefined;
+        throw err;
+      }
+    },
+    signal,
+  );
 }
 
 function result(

@@ -6,6 +6,7 @@ import { ImageFamily } from '../gcp/image-family.ts';
 import { Images } from '../gcp/images.ts';
 import { Instances } from '../gcp/instances.ts';
 import { RestClient } from '../gcp/rest.ts';
+import { retryPolicy } from '../gcp/retry.ts';
 import { Templates } from '../gcp/templates.ts';
 
 /** The Compute clients the lifecycle commands share, bound to one project. */
@@ -26,7 +27,7 @@ export async function lifecycleClients(config: Config, signal?: AbortSignal): Pr
   const endpoints = resolveEndpoints(config.storageEndpoint, config.computeEndpoint);
   const credentials = credentialsFor({ ...endpoints, loopback: isLoopback(endpoints.compute) });
   const project = await resolveProject(config.project, credentials);
-  const rest = new RestClient(endpoints.compute, credentials, undefined, signal);
+  const rest = new RestClient(endpoints.compute, credentials, retryPolicy(config.retryDeadline), signal);
   return {
     project,
     images: new Images(rest, project),

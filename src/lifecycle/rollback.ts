@@ -39,7 +39,7 @@ export async function rollback(
   result.plan.push({ action: 'deprecate', resource: newest.name, detail: `replacement ${previous.name}` });
   if (!opts.dryRun) {
     opts.state?.rollingBack(newest.name, previous.name);
-    if (await deprecateNewest(clients, newest.name, previous, opts.operationTimeoutMs, reporter))
+    if (await deprecateNewest(clients, newest.name, previous, opts.operationTimeoutMs, reporter, group))
       result.deprecated.push(newest.name);
   }
   if (!group) {
@@ -76,6 +76,7 @@ async function deprecateNewest(
   previous: Image,
   timeoutMs: number,
   reporter: Reporter,
+  group: GroupRef | undefined,
 ): Promise<boolean> {
   const family = clients.family.family;
   const [now, back] = await Promise.all([clients.images.get(newest), clients.images.get(previous.name)]);
@@ -93,7 +94,8 @@ async function deprecateNewest(
   try {
     await clients.family.deprecate(newest, previous.selfLink, timeoutMs);
   } catch (err) {
-    if (!(err instanceof GcpApiError && err.status === 404)) throw err;
+    if (!(err instanceof GcpApiError && err.status === 404))
+      throw await deprecationOutcome(clients, err, newest, previous.name, group);
     reporter.info(
       `${newest} was deleted by someone else meanwhile; family ${family} gives ${previous.name}.`,
     );
@@ -101,4 +103,24 @@ async function deprecateNewest(
   }
   reporter.info(`Deprecated ${newest}; family ${family} now gives ${previous.name}.`);
   return true;
+}
+
+/**
+ * A deprecation that failed may have happened all the same (its operation's wait gave up). Rollback again
+ * would then deprecate the image before it, so the message says what to run instead.
+ */
+async function deprecationOutcome(
+  clients: Clients,
+  err: unknown,
+  newest: string,
+  previous: string,
+  group: GroupRef | undefined,
+): Promise<unknown> {
+  if (!(err instanceof Error)) return err;
+  const now = await clients.images.get(newest).catch(() => undefined);
+  if (!now || deprecationState(now) === 'ACTIVE') return err;
+  err.message += group
+    ? ` (image ${newest} is deprecated all the same and the family gives ${previous}; run "roll" to move the group onto ${previous})`
+    : ` (image ${newest} is deprecated all the same and the family gives ${previous}; do not run rollback again)`;
+  return err;
 }

@@ -244,6 +244,29 @@ export async function roll(
   return result;
 }
 
+/**
+ * Google may have taken the update though its operation's wait failed: then the group already runs on the
+ * new template, which must stay, and the error says so instead of "unchanged".
+ */
+async function throwIfTakenAnyway(
+  clients: Clients,
+  ref: GroupRef,
+  targetPath: string,
+  err: GcpApiError,
+): Promise<void> {
+  const now = await clients.groups.get(ref).catch(() => null);
+  if (now !== null && (now === undefined || singleTemplate(now) !== targetPath)) return;
+  const state =
+    now === null
+      ? `whether group ${ref.path} took template ${lastName(targetPath)} is unknown`
+      : `group ${ref.path} targets template ${lastName(targetPath)} all the same`;
+  throw new GcpApiError(
+    `${err.message}; ${state}: run roll again to finish, or rollback`,
+    err.status,
+    err.reason,
+  );
+}
+
 function lastName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
@@ -340,6 +363,7 @@ async function patchGroup(
       return true;
     } catch (err) {
       if (!(err instanceof GcpApiError)) throw err;
+      if (err.status !== 412) await throwIfTakenAnyway(clients, ref, targetPath, err);
       // 412: someone changed the group since our read; look at what they did.
       const fresh = err.status === 412 ? await clients.groups.get(ref) : undefined;
       const change = fresh && (await groupChange(clients, fresh, sourcePath, targetPath));

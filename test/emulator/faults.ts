@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 
 /**
  * A fault rule. It matches requests by method and a regular expression on the path (query excluded),
- * fires for the next `count` matches (default: every match) or with `probability`, and has one effect.
+ * lets the first `skip` matches through, then fires for the next `count` matches (default: every match) or
+ * with `probability`, and has one effect.
  */
 export interface FaultRuleInput {
   method?: string;
   /** Regular expression source matched against the URL path, e.g. `^/upload/storage/v1/`. */
   path: string;
+  /** Let this many matching requests through before the rule fires (e.g. to hit the second of a kind). */
+  skip?: number;
   count?: number;
   probability?: number;
   /** Answer with this status and Google's error shape instead of handling the request. */
@@ -25,6 +28,7 @@ export interface FaultRuleInput {
 export interface FaultRule extends FaultRuleInput {
   id: string;
   hits: number;
+  skipped: number;
 }
 
 export class FaultRules {
@@ -32,7 +36,7 @@ export class FaultRules {
 
   add(input: FaultRuleInput): FaultRule {
     new RegExp(input.path); // throws early on a bad pattern
-    const rule: FaultRule = { ...input, id: randomUUID(), hits: 0 };
+    const rule: FaultRule = { ...input, id: randomUUID(), hits: 0, skipped: 0 };
     this.rules.push(rule);
     return rule;
   }
@@ -54,6 +58,10 @@ export class FaultRules {
     for (const rule of this.rules) {
       if (rule.method && rule.method.toUpperCase() !== method) continue;
       if (!new RegExp(rule.path).test(path)) continue;
+      if (rule.skipped < (rule.skip ?? 0)) {
+        rule.skipped++;
+        continue;
+      }
       if (rule.probability !== undefined && Math.random() >= rule.probability) continue;
       rule.hits++;
       if (rule.count !== undefined && rule.hits >= rule.count) this.remove(rule.id);

@@ -47,7 +47,7 @@ async function waitForOperation(rest, project, op, opts) {
         current = await rest.call({
             method: 'POST',
             path: `${operationPath(project, current)}/wait`,
-            what: `waiting for operation ${current.name}`,
+            what: `${opts.what}: waiting for operation ${current.name}`,
         });
         opts.onPoll?.(current);
     }
@@ -329,10 +329,63 @@ class ImageFamily {
 
 ;// CONCATENATED MODULE: ./src/gcp/retry.ts
 const DEFAULT_RETRY = { deadlineMs: 120_000, initialDelayMs: 500, maxDelayMs: 16_000 };
+/** Our backoff, bounded by the `retry-deadline` input (seconds). */
+function retryPolicy(deadlineSeconds) {
+    return { ...DEFAULT_RETRY, deadlineMs: deadlineSeconds * 1000 };
+}
 /** Full-jitter exponential backoff: a random delay in [0, min(max, initial * 2^attempt)]. */
 function backoffDelay(policy, attempt) {
     const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** attempt);
     return Math.round(Math.random() * ceiling);
+}
+/** The end of a message for a call retried until the deadline: " (gave up after 7 attempts over 4.6s)". */
+function gaveUpNote(attempts, elapsedMs) {
+    return ` (gave up after ${attempts} attempts over ${(elapsedMs / 1000).toFixed(1)}s)`;
+}
+/** The last error of a call that failed transiently until the deadline; `note` says how long we tried. */
+class GaveUp extends Error {
+    last;
+    attempts;
+    elapsedMs;
+    name = 'GaveUp';
+    constructor(last, attempts, elapsedMs) {
+        super(last instanceof Error ? last.message : String(last));
+        this.last = last;
+        this.attempts = attempts;
+        this.elapsedMs = elapsedMs;
+    }
+    get note() {
+        return gaveUpNote(this.attempts, this.elapsedMs);
+    }
+}
+/**
+ * Runs `attempt` until it resolves, throws an error `retryable` refuses (thrown as it is), or the deadline
+ * has passed since the first failure (the last error is thrown inside a GaveUp): a slow first answer does
+ * not use up the retries. The last backoff is cut short so that one more attempt lands at the deadline
+ * rather than giving up early. An attempt that made progress (bytes an upload session took) calls
+ * `progressed`: the clock and the backoff start again at the next failure.
+ */
+async function retrying(policy, retryable, attempt, signal) {
+    let since = 0;
+    let failures = 0;
+    const progressed = () => {
+        failures = 0;
+    };
+    for (let n = 0;; n++) {
+        try {
+            return await attempt(n, progressed);
+        }
+        catch (err) {
+            if (signal?.aborted || !retryable(err))
+                throw err;
+            if (failures++ === 0)
+                since = Date.now();
+            const left = policy.deadlineMs - (Date.now() - since);
+            if (left <= 0)
+                throw failures > 1 ? new GaveUp(err, failures, Date.now() - since) : err;
+            await sleep(Math.min(backoffDelay(policy, failures - 1), left), signal);
+        }
+    }
 }
 function sleep(ms, signal) {
     return new Promise((resolve, reject) => {
@@ -453,10 +506,20 @@ class Images {
 ;// CONCATENATED MODULE: ./src/gcp/rest.ts
 
 
+/** One answer that was not a success: its status (0 for no answer at all) and body or network error. */
+class Failure extends Error {
+    status;
+    text;
+    constructor(status, text) {
+        super(text);
+        this.status = status;
+        this.text = text;
+    }
+}
 /**
  * A small JSON REST client for Compute Engine. Every call is retried on 429, 5xx and network errors with
- * jittered backoff until the policy's deadline; mutations are made safe to retry by the caller
- * (requestId on inserts, fingerprints on updates).
+ * jittered backoff until the policy's deadline (the `retry-deadline` input); mutations are made safe to
+ * retry by the caller (requestId on inserts, fingerprints on updates).
  */
 class RestClient {
     baseUrl;
@@ -476,42 +539,47 @@ class RestClient {
         for (const [k, v] of Object.entries(req.query ?? {}))
             if (v !== undefined)
                 url.searchParams.set(k, String(v));
-        const started = Date.now();
-        for (let attempt = 0;; attempt++) {
-            let status = 0;
-            let text = '';
-            try {
-                const res = await fetch(url, {
-                    method: req.method,
-                    headers: {
-                        ...(await this.credentials.headers()),
-                        ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
-                    },
-                    body: req.body === undefined ? undefined : JSON.stringify(req.body),
-                    signal: this.signal,
-                });
-                status = res.status;
-                text = await res.text();
-            }
-            catch (err) {
-                if (this.signal?.aborted)
-                    throw err;
-                text = err.message;
-            }
-            if (status >= 200 && status < 300)
-                return (text ? JSON.parse(text) : {});
-            if (status === 404 && req.allowNotFound)
-                return undefined;
-            const retryable = status === 0 || (0,gcp_errors/* isRetryableStatus */.PS)(status);
-            const delay = backoffDelay(this.retry, attempt);
-            if (retryable && Date.now() - started + delay < this.retry.deadlineMs) {
-                await sleep(delay, this.signal);
-                continue;
-            }
-            const { message, reason } = status === 0 ? { message: text, reason: undefined } : (0,gcp_errors/* googleErrorMessage */.L4)(status, text);
-            const tail = retryable && attempt > 0 ? ` (gave up after ${attempt + 1} attempts)` : '';
-            throw new gcp_errors/* GcpApiError */.FL(`${req.what} failed: ${message}${tail}`, status, reason);
+        try {
+            return await retrying(this.retry, (err) => err instanceof Failure && (err.status === 0 || (0,gcp_errors/* isRetryableStatus */.PS)(err.status)), () => this.once(url, req), this.signal);
         }
+        catch (err) {
+            const failure = err instanceof GaveUp ? err.last : err;
+            if (!(failure instanceof Failure))
+                throw err;
+            const { message, reason } = failure.status === 0
+                ? { message: failure.text, reason: undefined }
+                : (0,gcp_errors/* googleErrorMessage */.L4)(failure.status, failure.text);
+            const note = err instanceof GaveUp ? err.note : '';
+            throw new gcp_errors/* GcpApiError */.FL(`${req.what} failed: ${message}${note}`, failure.status, reason);
+        }
+    }
+    async once(url, req) {
+        // Outside the try: missing credentials are the user's to fix, not a broken connection to retry.
+        const headers = await this.credentials.headers();
+        let res;
+        let text;
+        try {
+            res = await fetch(url, {
+                method: req.method,
+                headers: {
+                    ...headers,
+                    ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
+                },
+                body: req.body === undefined ? undefined : JSON.stringify(req.body),
+                signal: this.signal,
+            });
+            text = await res.text();
+        }
+        catch (err) {
+            if (this.signal?.aborted)
+                throw err;
+            throw new Failure(0, err.message);
+        }
+        if (res.ok)
+            return (text ? JSON.parse(text) : {});
+        if (res.status === 404 && req.allowNotFound)
+            return undefined;
+        throw new Failure(res.status, text);
     }
 }
 
@@ -586,28 +654,80 @@ async function fileCrc32c(path, signal) {
 
 
 
-async function storageClient(endpoints, credentials, projectId) {
+/**
+ * The retry policy of each client `storageClient` made. Storage calls are retried by `storageCall` on the
+ * same policy as Compute's, so one `retry-deadline` bounds every Google call.
+ */
+const policies = new WeakMap();
+async function storageClient(endpoints, credentials, projectId, retry = DEFAULT_RETRY) {
     const custom = endpoints.storage !== GOOGLE_STORAGE;
-    return new esm_src/* Storage */.wc({
+    const storage = new esm_src/* Storage */.wc({
         projectId,
         ...(custom ? { apiEndpoint: endpoints.storage } : {}),
         // The client skips auth for any custom endpoint; a private endpoint is still Google and needs it.
         ...(custom && !endpoints.loopback ? { useAuthWithCustomEndpoint: true } : {}),
         ...(credentials.auth ? { authClient: credentials.auth } : {}),
         crc32cGenerator: await wasmCrc32cGenerator(),
+        // Off: we retry every call ourselves. The library's retries stop after 3 attempts whatever the
+        // deadline, skip a delete pinned to a generation, and never answer at all once their totalTimeout
+        // runs out while retries remain (retry-request 9 drops the callback).
+        retryOptions: { autoRetry: false },
     });
+    policies.set(storage, retry);
+    return storage;
+}
+function policyOf(storage) {
+    return policies.get(storage) ?? DEFAULT_RETRY;
+}
+/** Retries a library call on 408, 429, 5xx and broken connections; fails as "<what> failed: <Google's message>". */
+async function storageCall(storage, what, call, signal) {
+    try {
+        // The library takes no signal: an interrupted run stops waiting for it, and the process exits.
+        return await retrying(policyOf(storage), isTransientStorageError, () => abortable(call(), signal), signal);
+    }
+    catch (err) {
+        // Interrupted: the signal's reason, not a storage failure.
+        if (signal?.aborted)
+            throw err;
+        throw storageError(what, err);
+    }
+}
+/** The HTTP status of a library error: ApiError has it as `code`, GaxiosError (upload sessions) as `status`. */
+function statusOf(err) {
+    const e = err;
+    for (const v of [e.code, e.status, e.response?.status]) {
+        if (typeof v === 'number')
+            return v;
+        if (typeof v === 'string' && /^\d{3}$/.test(v))
+            return Number(v);
+    }
+    return 0;
+}
+/** A retryable status, or no answer at all: a system error such as ECONNRESET or ECONNREFUSED. */
+function isTransientStorageError(err) {
+    if (err instanceof gcp_errors/* GcpApiError */.FL)
+        return err.status === 0 || (0,gcp_errors/* isRetryableStatus */.PS)(err.status);
+    const status = statusOf(err);
+    if (status)
+        return (0,gcp_errors/* isRetryableStatus */.PS)(status);
+    // fetch() puts the system error in `cause`.
+    const { code, type, cause } = err;
+    return ([code, cause?.code].some((c) => typeof c === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(c)) ||
+        type === 'system');
+}
+/** One GcpApiError: what we were doing, Google's message verbatim, and how long we retried. */
+function storageError(what, err) {
+    const last = err instanceof GaveUp ? err.last : err;
+    const note = err instanceof GaveUp ? err.note : '';
+    const reason = last instanceof gcp_errors/* GcpApiError */.FL
+        ? last.reason
+        : last.errors?.[0]?.reason;
+    const message = last instanceof Error ? withCause(last) : String(last);
+    return new gcp_errors/* GcpApiError */.FL(`${what} failed: ${message}${note}`, statusOf(last), reason);
 }
 /** Fails with a bad-input error when the bucket is missing: a read, done before anything is built. */
 async function checkBucket(storage, bucket, signal) {
-    let exists;
-    try {
-        [exists] = await abortable(storage.bucket(bucket).exists(), signal);
-    }
-    catch (err) {
-        if (signal?.aborted)
-            throw err;
-        throw new gcp_errors/* GcpApiError */.FL(`checking bucket "${bucket}" failed: ${err.message}`, err.code ?? 0);
-    }
+    const [exists] = await storageCall(storage, `checking bucket "${bucket}"`, () => storage.bucket(bucket).exists(), signal);
     if (!exists) {
         throw new errors/* UserError */.f(`Input "bucket" names gs://${bucket}, which does not exist or is not visible to these credentials; create it or fix the name.`, 'bucket');
     }
@@ -622,7 +742,7 @@ async function uploadImageObject(storage, opts) {
     const file = storage.bucket(opts.bucket).file(opts.object);
     const size = (await (0,promises_.stat)(opts.file)).size;
     opts.onSent?.(0, size);
-    const existing = await abortable(objectMetadata(file), opts.signal);
+    const existing = await objectMetadata(storage, file, opts.signal);
     let ifGenerationMatch = 0;
     if (existing) {
         const crc32c = await fileCrc32c(opts.file, opts.signal);
@@ -633,23 +753,22 @@ async function uploadImageObject(storage, opts) {
         opts.reporter.warn(`gs://${opts.bucket}/${opts.object} exists with other content; replacing generation ${existing.generation}.`);
         ifGenerationMatch = existing.generation;
     }
+    const what = `uploading to gs://${opts.bucket}/${opts.object}`;
     const failed = (err) => {
-        if (err instanceof gcp_errors/* GcpApiError */.FL)
-            throw new gcp_errors/* GcpApiError */.FL(`uploading to gs://${opts.bucket}/${opts.object} failed: ${err.message}`, err.status, err.reason);
-        throw new gcp_errors/* GcpApiError */.FL(`uploading to gs://${opts.bucket}/${opts.object} failed: ${withCause(err)}`, Number(err.code ?? err.status) || 0);
+        throw err instanceof gcp_errors/* GcpApiError */.FL ? err : storageError(what, err);
     };
     const started = Date.now();
     const upload = behindProxy()
-        ? libraryUpload(storage, opts, ifGenerationMatch, size)
+        ? storageCall(storage, what, () => libraryUpload(storage, opts, ifGenerationMatch, size), opts.signal)
         : leanUpload(storage, file, opts, ifGenerationMatch, size);
     const sent = await upload.catch(async (err) => {
         // Interrupted: the signal's reason, not an upload failure.
         if (opts.signal?.aborted)
             throw err;
         // 412: another run stored the object first (uploads are create-only). The same bytes are as good as ours.
-        if (Number(err.code ?? err.status) !== 412)
+        if (statusOf(err) !== 412)
             return failed(err);
-        const now = await abortable(objectMetadata(file), opts.signal);
+        const now = await objectMetadata(storage, file, opts.signal);
         const crc32c = await fileCrc32c(opts.file, opts.signal);
         if (now?.crc32c !== crc32c || Number(now.size) !== size)
             return failed(err);
@@ -689,11 +808,13 @@ async function libraryUpload(storage, opts, ifGenerationMatch, size) {
 }
 /** The library opens the session; `putSession` sends the bytes; the stored CRC32C and size are checked. */
 async function leanUpload(storage, file, opts, ifGenerationMatch, size) {
-    const [uri] = await abortable(file.createResumableUpload({
+    const target = `gs://${opts.bucket}/${opts.object}`;
+    // A new session per attempt is harmless: an unused one expires; the precondition keeps it create-only.
+    const [uri] = await storageCall(storage, `starting the upload to ${target}`, () => file.createResumableUpload({
         preconditionOpts: { ifGenerationMatch },
         metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
     }), opts.signal);
-    const sent = await putSession(uri, opts.file, size, {
+    const sent = await putSession(uri, opts.file, size, policyOf(storage), `uploading to ${target}`, {
         progress: (done) => opts.reporter.progress('upload', done, size),
         sent: (done) => opts.onSent?.(done, size),
         signal: opts.signal,
@@ -701,58 +822,60 @@ async function leanUpload(storage, file, opts, ifGenerationMatch, size) {
     if (sent.object.crc32c !== sent.crc32c || Number(sent.object.size) !== size) {
         // As the library does on a mismatch: remove the bad object, then fail.
         await deleteObject(storage, opts.bucket, opts.object, String(sent.object.generation)).catch(() => undefined);
-        throw new gcp_errors/* GcpApiError */.FL(`the stored object has CRC32C ${sent.object.crc32c} and ${sent.object.size} bytes, but the file has CRC32C ${sent.crc32c} and ${size} bytes; the object was deleted`, 0, 'FILE_NO_UPLOAD');
+        throw new gcp_errors/* GcpApiError */.FL(`uploading to ${target} failed: the stored object has CRC32C ${sent.object.crc32c} and ${sent.object.size} bytes, but the file has CRC32C ${sent.crc32c} and ${size} bytes; the object was deleted`, 0, 'FILE_NO_UPLOAD');
     }
     return { generation: String(sent.object.generation), crc32c: sent.crc32c };
 }
 /** Read size and reads in flight for `putSession`: 4 × 1 MiB buffers, reused for the whole file. */
 const BLOCK_BYTES = 1 << 20;
 const BLOCKS_IN_FLIGHT = 4;
-const PUT_ATTEMPTS = 5;
 const IDLE_TIMEOUT_MS = 120_000;
 /**
  * Streams a file into a resumable session (FACTS.md "Resumable upload protocol") and returns the object
  * the server stored with the CRC32C we computed while sending. Hand-written on purpose (bench/README.md,
  * "lean PUT"): the library's stream pipeline allocates a buffer per 64 KiB read and spends more than twice
  * the CPU per byte that reading into a few reused buffers does, and ran at under half the speed. On a broken connection or a retryable status
- * it asks the session how much it holds and continues from there, as the library would.
+ * it asks the session how much it holds and continues from there, as the library would, with our backoff
+ * until the retry deadline. The deadline counts from the last time the session took bytes, so a long
+ * upload that breaks late still gets the whole deadline to resume.
  */
-async function putSession(uri, path, size, on) {
+async function putSession(uri, path, size, policy, what, on) {
     const hasher = (await wasmCrc32cGenerator(1))();
     const fh = await (0,promises_.open)(path, 'r');
     let hashed = 0;
+    let offset = 0;
+    let sent = false;
     try {
-        let offset = 0;
-        for (let attempt = 1;; attempt++) {
-            try {
-                if (attempt > 1) {
-                    // Ask the session what it holds before sending again (a status query, never a mutation).
-                    const status = await queryCommitted(uri, size, on.signal);
-                    if (status.done)
-                        return { object: status.done, crc32c: await wholeFileCrc(hasher, hashed, size, path, on.signal) };
-                    offset = status.committed;
+        // Broken connections and 408/429/5xx are retried; anything else (412, 404/410 session gone) is final.
+        return await retrying(policy, isTransientStorageError, async (_, progressed) => {
+            if (sent) {
+                // Ask the session what it holds before sending again (a status query, never a mutation).
+                const status = await queryCommitted(uri, size, on.signal);
+                if (status.done)
+                    return { object: status.done, crc32c: await wholeFileCrc(hasher, hashed, size, path, on.signal) };
+                if (status.committed > offset)
+                    progressed();
+                offset = status.committed;
+            }
+            sent = true;
+            const res = await putRange(uri, fh, offset, size, on, (chunk, at) => {
+                // After a resume, bytes before `hashed` were already hashed; hash each byte once, in order.
+                if (at + chunk.length > hashed) {
+                    hasher.update(chunk.subarray(Math.max(0, hashed - at)));
+                    hashed = at + chunk.length;
                 }
-                const res = await putRange(uri, fh, offset, size, on, (chunk, at) => {
-                    // After a resume, bytes before `hashed` were already hashed; hash each byte once, in order.
-                    if (at + chunk.length > hashed) {
-                        hasher.update(chunk.subarray(Math.max(0, hashed - at)));
-                        hashed = at + chunk.length;
-                    }
-                    on.progress(at + chunk.length);
-                });
-                if (res.status === 200 || res.status === 201)
-                    return { object: JSON.parse(res.body), crc32c: hasher.toString() };
-                const { message, reason } = (0,gcp_errors/* googleErrorMessage */.L4)(res.status, res.body);
-                throw new gcp_errors/* GcpApiError */.FL(message, res.status, reason);
-            }
-            catch (err) {
-                // Broken connections and 408/429/5xx are retried; anything else (412, 404/410 session gone) is final.
-                const retryable = !(err instanceof gcp_errors/* GcpApiError */.FL) || (0,gcp_errors/* isRetryableStatus */.PS)(err.status);
-                if (!retryable || attempt >= PUT_ATTEMPTS || on.signal?.aborted)
-                    throw err;
-            }
-            await sleep(500 * 2 ** attempt, on.signal);
-        }
+                on.progress(at + chunk.length);
+            });
+            if (res.status === 200 || res.status === 201)
+                return { object: JSON.parse(res.body), crc32c: hasher.toString() };
+            const { message, reason } = (0,gcp_errors/* googleErrorMessage */.L4)(res.status, res.body);
+            throw new gcp_errors/* GcpApiError */.FL(message, res.status, reason);
+        }, on.signal);
+    }
+    catch (err) {
+        if (on.signal?.aborted)
+            throw err;
+        throw storageError(what, err);
     }
     finally {
         await fh.close();
@@ -789,7 +912,7 @@ function putRange(uri, fh, offset, size, on, onChunk) {
         on.signal?.addEventListener('abort', onAbort, { once: true });
         req.on('error', fail);
         // A stalled connection counts as broken: the caller resumes from what the session holds.
-        req.setTimeout(IDLE_TIMEOUT_MS, () => fail(new Error(`no progress for ${IDLE_TIMEOUT_MS / 1000}s`)));
+        req.setTimeout(IDLE_TIMEOUT_MS, () => fail(Object.assign(new Error(`no progress for ${IDLE_TIMEOUT_MS / 1000}s`), { code: 'ETIMEDOUT' })));
         req.on('response', (res) => {
             const parts = [];
             res.on('data', (d) => parts.push(d));
@@ -852,8 +975,9 @@ async function queryCommitted(uri, size, signal) {
     return { committed: m ? Number(m[1]) + 1 : 0 };
 }
 async function deleteObject(storage, bucket, object, generation, signal) {
-    // The generation guard keeps us from deleting an object someone replaced in the meantime.
-    await abortable(storage
+    // The generation guard keeps us from deleting an object someone replaced in the meantime, and makes a
+    // retry safe: a repeated delete of a deleted generation is a 404, which counts as done.
+    await storageCall(storage, `deleting gs://${bucket}/${object}`, () => storage
         .bucket(bucket)
         .file(object, { generation: Number(generation) })
         .delete({ ignoreNotFound: true }), signal);
@@ -867,39 +991,37 @@ function withCause(err) {
 }
 /** Whether the object exists now (a read). */
 async function objectExists(storage, bucket, object) {
-    return (await objectMetadata(storage.bucket(bucket).file(object))) !== undefined;
+    return (await objectMetadata(storage, storage.bucket(bucket).file(object))) !== undefined;
 }
 /**
  * Deletes an image object an earlier run of this build left behind (it stopped before its clean-up): only
- * when the object's `nix-hash` metadata is this build's, it was not kept on purpose (keep-object), and
- * only that generation. True when deleted.
+ * when its `nix-hash` metadata is this build's and the run that uploaded it meant to delete it (its
+ * `keep-object` metadata is "false"), and only that generation. True when deleted.
  */
 async function removeLeftoverObject(storage, bucket, object, nixHash) {
-    const file = storage.bucket(bucket).file(object);
-    let meta;
-    try {
-        [meta] = await file.getMetadata();
-    }
-    catch (err) {
-        if (err.code === 404)
-            return false;
-        throw err;
-    }
-    if (meta.metadata?.['nix-hash'] !== nixHash || meta.metadata?.['keep-object'] === 'true')
+    const found = await objectMetadata(storage, storage.bucket(bucket).file(object));
+    if (found?.metadata?.['nix-hash'] !== nixHash || found.metadata['keep-object'] !== 'false')
         return false;
-    await deleteObject(storage, bucket, object, String(meta.generation));
+    await deleteObject(storage, bucket, object, found.generation);
     return true;
 }
-async function objectMetadata(file) {
-    try {
-        const [meta] = await file.getMetadata();
-        return { crc32c: meta.crc32c, size: meta.size, generation: String(meta.generation) };
-    }
-    catch (err) {
-        if (err.code === 404)
-            return undefined;
-        throw err;
-    }
+async function objectMetadata(storage, file, signal) {
+    return storageCall(storage, `reading gs://${file.bucket.name}/${file.name}`, async () => {
+        try {
+            const [meta] = await file.getMetadata();
+            return {
+                crc32c: meta.crc32c,
+                size: meta.size,
+                generation: String(meta.generation),
+                metadata: meta.metadata ?? undefined,
+            };
+        }
+        catch (err) {
+            if (statusOf(err) === 404)
+                return undefined;
+            throw err;
+        }
+    }, signal);
 }
 function result(opts, generation, crc32c, size, reused) {
     return {
@@ -1904,24 +2026,26 @@ async function usable(path) {
 
 
 
+
 const BASE_GUEST_OS_FEATURES = ['GVNIC', 'VIRTIO_SCSI_MULTIQUEUE'];
 /** Runs one publish: ensure Nix, build, verify, upload, create the image. Nothing else is touched. */
 async function publish(config, reporter, run) {
     const steps = [];
     const endpoints = resolveEndpoints(config.storageEndpoint, config.computeEndpoint);
     const credentials = credentialsFor(endpoints);
+    const retry = retryPolicy(config.retryDeadline);
     // Reads only: fail on a wrong project or bucket before spending minutes on a build.
     const { project, storage } = await reporter.group('Check Google Cloud target', async () => {
         // Mint a token first: without one the storage client would send unauthenticated requests and fail late.
         await credentials.headers();
         const project = await resolveProject(config.project, credentials);
-        const storage = await storageClient(endpoints, credentials, project);
+        const storage = await storageClient(endpoints, credentials, project, retry);
         await checkBucket(storage, config.bucket, run.signal);
         reporter.info(`Project ${project}, bucket gs://${config.bucket}, family ${config.family}.`);
         return { project, storage };
     });
     const artifact = await obtainImage(config, reporter, run, steps);
-    const rest = new RestClient(endpoints.compute, credentials, undefined, run.signal);
+    const rest = new RestClient(endpoints.compute, credentials, retry, run.signal);
     const images = new Images(rest, project);
     const identity = await reporter.group('Image identity', async () => {
         const nixHash = artifact.storePath
@@ -1998,8 +2122,8 @@ async function publish(config, reporter, run) {
             metadata: {
                 'nix-hash': identity.nixHash,
                 'managed-by': 'nix-glab-runner',
-                // Marks an object kept on purpose, so a later run's clean-up of leftovers leaves it alone.
-                ...(config.keepObject ? { 'keep-object': 'true' } : {}),
+                // Read by a rerun that finds the image: a tarball this run meant to delete may be deleted then.
+                'keep-object': String(config.keepObject),
             },
             reporter,
             signal: run.signal,
@@ -2373,6 +2497,7 @@ function bootImage(template) {
 
 
 
+
 /**
  * Compute clients for prune, roll and rollback. These commands never touch Cloud Storage, so whether
  * credentials are needed depends on the Compute endpoint alone (the loopback emulator takes none).
@@ -2381,7 +2506,7 @@ async function lifecycleClients(config, signal) {
     const endpoints = resolveEndpoints(config.storageEndpoint, config.computeEndpoint);
     const credentials = credentialsFor({ ...endpoints, loopback: isLoopback(endpoints.compute) });
     const project = await resolveProject(config.project, credentials);
-    const rest = new RestClient(endpoints.compute, credentials, undefined, signal);
+    const rest = new RestClient(endpoints.compute, credentials, retryPolicy(config.retryDeadline), signal);
     return {
         project,
         images: new Images(rest, project),
@@ -2920,6 +3045,19 @@ async function roll(clients, ref, opts, reporter) {
     }
     return result;
 }
+/**
+ * Google may have taken the update though its operation's wait failed: then the group already runs on the
+ * new template, which must stay, and the error says so instead of "unchanged".
+ */
+async function throwIfTakenAnyway(clients, ref, targetPath, err) {
+    const now = await clients.groups.get(ref).catch(() => null);
+    if (now !== null && (now === undefined || singleTemplate(now) !== targetPath))
+        return;
+    const state = now === null
+        ? `whether group ${ref.path} took template ${lastName(targetPath)} is unknown`
+        : `group ${ref.path} targets template ${lastName(targetPath)} all the same`;
+    throw new gcp_errors/* GcpApiError */.FL(`${err.message}; ${state}: run roll again to finish, or rollback`, err.status, err.reason);
+}
 function lastName(path) {
     return path.slice(path.lastIndexOf('/') + 1);
 }
@@ -2993,6 +3131,8 @@ async function patchGroup(clients, ref, group, sourcePath, targetPath, opts, res
         catch (err) {
             if (!(err instanceof gcp_errors/* GcpApiError */.FL))
                 throw err;
+            if (err.status !== 412)
+                await throwIfTakenAnyway(clients, ref, targetPath, err);
             // 412: someone changed the group since our read; look at what they did.
             const fresh = err.status === 412 ? await clients.groups.get(ref) : undefined;
             const change = fresh && (await groupChange(clients, fresh, sourcePath, targetPath));
@@ -3220,7 +3360,7 @@ async function rollback(clients, group, opts, reporter) {
     result.plan.push({ action: 'deprecate', resource: newest.name, detail: `replacement ${previous.name}` });
     if (!opts.dryRun) {
         opts.state?.rollingBack(newest.name, previous.name);
-        if (await deprecateNewest(clients, newest.name, previous, opts.operationTimeoutMs, reporter))
+        if (await deprecateNewest(clients, newest.name, previous, opts.operationTimeoutMs, reporter, group))
             result.deprecated.push(newest.name);
     }
     if (!group) {
@@ -3246,7 +3386,7 @@ async function rollback(clients, group, opts, reporter) {
  * change; the newest one already deprecated or deleted by someone else is what a rollback wants. True when
  * this run deprecated it.
  */
-async function deprecateNewest(clients, newest, previous, timeoutMs, reporter) {
+async function deprecateNewest(clients, newest, previous, timeoutMs, reporter, group) {
     const family = clients.family.family;
     const [now, back] = await Promise.all([clients.images.get(newest), clients.images.get(previous.name)]);
     if (back?.status !== 'READY' || deprecationState(back) !== 'ACTIVE') {
@@ -3263,12 +3403,27 @@ async function deprecateNewest(clients, newest, previous, timeoutMs, reporter) {
     }
     catch (err) {
         if (!(err instanceof gcp_errors/* GcpApiError */.FL && err.status === 404))
-            throw err;
+            throw await deprecationOutcome(clients, err, newest, previous.name, group);
         reporter.info(`${newest} was deleted by someone else meanwhile; family ${family} gives ${previous.name}.`);
         return false;
     }
     reporter.info(`Deprecated ${newest}; family ${family} now gives ${previous.name}.`);
     return true;
+}
+/**
+ * A deprecation that failed may have happened all the same (its operation's wait gave up). Rollback again
+ * would then deprecate the image before it, so the message says what to run instead.
+ */
+async function deprecationOutcome(clients, err, newest, previous, group) {
+    if (!(err instanceof Error))
+        return err;
+    const now = await clients.images.get(newest).catch(() => undefined);
+    if (!now || deprecationState(now) === 'ACTIVE')
+        return err;
+    err.message += group
+        ? ` (image ${newest} is deprecated all the same and the family gives ${previous}; run "roll" to move the group onto ${previous})`
+        : ` (image ${newest} is deprecated all the same and the family gives ${previous}; do not run rollback again)`;
+    return err;
 }
 
 ;// CONCATENATED MODULE: ./src/lifecycle/commands.ts

@@ -3526,6 +3526,9 @@ async function runPrune(config, clients, reporter, result, run, pending) {
     if (!config.dryRun)
         run.state?.pruning();
     const group = config.instanceGroup ? groupRef(clients.project, config.instanceGroup) : undefined;
+    // A mistyped group would otherwise pass unnoticed whenever there is nothing to prune.
+    if (group && !(await clients.groups.get(group)))
+        throw new errors/* UserError */.f(`Instance group "${group.path}" was not found; check "instance-group" and "project".`, 'instance-group');
     const pruned = await reporter.group('Retention', () => prune(clients, {
         keep: config.keep,
         retention: config.retention,

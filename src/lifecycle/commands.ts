@@ -130,6 +130,12 @@ async function runPrune(
 ): Promise<void> {
   if (!config.dryRun) run.state?.pruning();
   const group = config.instanceGroup ? groupRef(clients.project, config.instanceGroup) : undefined;
+  // A mistyped group would otherwise pass unnoticed whenever there is nothing to prune.
+  if (group && !(await clients.groups.get(group)))
+    throw new UserError(
+      `Instance group "${group.path}" was not found; check "instance-group" and "project".`,
+      'instance-group',
+    );
   const pruned = await reporter.group('Retention', () =>
     prune(
       clients,

@@ -373,6 +373,20 @@ const cases: Case[] = [
     message: /"instance-group" must be/,
   },
   {
+    name: 'prune with a group that does not exist, and nothing to prune',
+    entry: 'cli',
+    command: 'prune',
+    inputs: { 'instance-group': NO_GROUP },
+    message: /"instance-group".*no-such-group|no-such-group.*"instance-group"/,
+  },
+  {
+    name: 'prune with a group that does not exist',
+    entry: 'action',
+    command: 'prune',
+    inputs: { 'instance-group': NO_GROUP },
+    message: /no-such-group.*was not found/,
+  },
+  {
     name: 'roll onto a group that does not exist',
     entry: 'action',
     command: 'roll',

@@ -573,7 +573,7 @@ class RestClient {
         catch (err) {
             if (this.signal?.aborted)
                 throw err;
-            throw new Failure(0, err.message);
+            throw new Failure(0, (0,gcp_errors/* withCause */.wD)(err));
         }
         if (res.ok)
             return (text ? JSON.parse(text) : {});
@@ -722,7 +722,7 @@ function storageError(what, err) {
     const reason = last instanceof gcp_errors/* GcpApiError */.FL
         ? last.reason
         : last.errors?.[0]?.reason;
-    const message = last instanceof Error ? withCause(last) : String(last);
+    const message = last instanceof Error ? (0,gcp_errors/* withCause */.wD)(last) : String(last);
     return new gcp_errors/* GcpApiError */.FL(`${what} failed: ${message}${note}`, statusOf(last), reason);
 }
 /** Fails with a bad-input error when the bucket is missing: a read, done before anything is built. */
@@ -981,13 +981,6 @@ async function deleteObject(storage, bucket, object, generation, signal) {
         .bucket(bucket)
         .file(object, { generation: Number(generation) })
         .delete({ ignoreNotFound: true }), signal);
-}
-/** fetch says only "fetch failed"; the reason (refused, reset, timed out) is in its cause. */
-function withCause(err) {
-    const cause = err.cause;
-    if (!cause?.message || err.message.includes(cause.message))
-        return err.message;
-    return `${err.message} (${cause.code ? `${cause.code}: ` : ''}${cause.message})`;
 }
 /** Whether the object exists now (a read). */
 async function objectExists(storage, bucket, object) {

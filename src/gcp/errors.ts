@@ -36,3 +36,10 @@ export function googleErrorMessage(status: number, text: string): { message: str
 export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
+
+/** fetch says only "fetch failed"; the reason (refused, reset, timed out) is in its cause. */
+export function withCause(err: Error): string {
+  const cause = err.cause as { message?: string; code?: string } | undefined;
+  if (!cause?.message || err.message.includes(cause.message)) return err.message;
+  return `${err.message} (${cause.code ? `${cause.code}: ` : ''}${cause.message})`;
+}

@@ -1,5 +1,5 @@
 import type { Credentials } from './auth.ts';
-import { GcpApiError, googleErrorMessage, isRetryableStatus } from './errors.ts';
+import { GcpApiError, googleErrorMessage, isRetryableStatus, withCause } from './errors.ts';
 import { DEFAULT_RETRY, GaveUp, type RetryPolicy, retrying } from './retry.ts';
 
 export interface RestRequest {
@@ -79,7 +79,7 @@ export class RestClient {
       text = await res.text();
     } catch (err) {
       if (this.signal?.aborted) throw err;
-      throw new Failure(0, (err as Error).message);
+      throw new Failure(0, withCause(err as Error));
     }
     if (res.ok) return (text ? JSON.parse(text) : {}) as T;
     if (res.status === 404 && req.allowNotFound) return undefined as T;

@@ -7,7 +7,7 @@ import type { Reporter } from '../report/events.ts';
 import type { Credentials } from './auth.ts';
 import { fileCrc32c, wasmCrc32cGenerator } from './crc32c.ts';
 import { type Endpoints, GOOGLE_STORAGE } from './endpoints.ts';
-import { GcpApiError, googleErrorMessage, isRetryableStatus } from './errors.ts';
+import { GcpApiError, googleErrorMessage, isRetryableStatus, withCause } from './errors.ts';
 import { abortable, DEFAULT_RETRY, GaveUp, type RetryPolicy, retrying } from './retry.ts';
 
 /**
@@ -475,13 +475,6 @@ export async function deleteObject(
         .delete({ ignoreNotFound: true }),
     signal,
   );
-}
-
-/** fetch says only "fetch failed"; the reason (refused, reset, timed out) is in its cause. */
-function withCause(err: Error): string {
-  const cause = err.cause as { message?: string; code?: string } | undefined;
-  if (!cause?.message || err.message.includes(cause.message)) return err.message;
-  return `${err.message} (${cause.code ? `${cause.code}: ` : ''}${cause.message})`;
 }
 
 /** Whether the object exists now (a read). */

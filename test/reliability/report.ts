@@ -38,7 +38,7 @@ const SECTIONS: { title: string; about: string }[] = [
   {
     title: '5. Secrets',
     about:
-      'A random canary planted in credentials, environment and inputs must not appear in output, job summary, object metadata, image labels or descriptions, templates, error messages or /nix/store.',
+      'A random canary planted in credentials, environment and inputs must not appear in output, job summary, object metadata, image labels or descriptions, templates, error messages or /nix/store; credentials files are never uploaded; and the runner module refuses a token path in the Nix store.',
   },
 ];
 

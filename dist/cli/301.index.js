@@ -506,6 +506,8 @@ class Images {
 ;// CONCATENATED MODULE: ./src/gcp/rest.ts
 
 
+/** Google's operations.wait answers within about two minutes, done or not. */
+const WAIT_HOLD_MS = 150_000;
 /** One answer that was not a success: its status (0 for no answer at all) and body or network error. */
 class Failure extends Error {
     status;
@@ -553,9 +555,18 @@ class RestClient {
             throw new gcp_errors/* GcpApiError */.FL(`${req.what} failed: ${message}${note}`, failure.status, reason);
         }
     }
+    /**
+     * How long one attempt may go unanswered before it counts as a broken connection: the retry deadline, so
+     * a hung request cannot outlast it; an operation's `wait` may legitimately hold for about two minutes.
+     */
+    attemptTimeoutMs(req) {
+        return req.path.endsWith('/wait') ? Math.max(this.retry.deadlineMs, WAIT_HOLD_MS) : this.retry.deadlineMs;
+    }
     async once(url, req) {
         // Outside the try: missing credentials are the user's to fix, not a broken connection to retry.
         const headers = await this.credentials.headers();
+        const timeoutMs = this.attemptTimeoutMs(req);
+        const timeout = AbortSignal.timeout(timeoutMs);
         let res;
         let text;
         try {
@@ -566,13 +577,15 @@ class RestClient {
                     ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
                 },
                 body: req.body === undefined ? undefined : JSON.stringify(req.body),
-                signal: this.signal,
+                signal: this.signal ? AbortSignal.any([this.signal, timeout]) : timeout,
             });
             text = await res.text();
         }
         catch (err) {
             if (this.signal?.aborted)
                 throw err;
+            if (timeout.aborted)
+                throw new Failure(0, `no answer within ${Math.round(timeoutMs / 1000)}s`);
             throw new Failure(0, (0,gcp_errors/* withCause */.wD)(err));
         }
         if (res.ok)

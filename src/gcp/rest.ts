@@ -14,6 +14,9 @@ export interface RestRequest {
   allowNotFound?: boolean;
 }
 
+/** Google's operations.wait answers within about two minutes, done or not. */
+const WAIT_HOLD_MS = 150_000;
+
 /** One answer that was not a success: its status (0 for no answer at all) and body or network error. */
 class Failure extends Error {
   constructor(
@@ -61,9 +64,19 @@ export class RestClient {
     }
   }
 
+  /**
+   * How long one attempt may go unanswered before it counts as a broken connection: the retry deadline, so
+   * a hung request cannot outlast it; an operation's `wait` may legitimately hold for about two minutes.
+   */
+  private attemptTimeoutMs(req: RestRequest): number {
+    return req.path.endsWith('/wait') ? Math.max(this.retry.deadlineMs, WAIT_HOLD_MS) : this.retry.deadlineMs;
+  }
+
   private async once<T>(url: URL, req: RestRequest): Promise<T> {
     // Outside the try: missing credentials are the user's to fix, not a broken connection to retry.
     const headers = await this.credentials.headers();
+    const timeoutMs = this.attemptTimeoutMs(req);
+    const timeout = AbortSignal.timeout(timeoutMs);
     let res: Response;
     let text: string;
     try {
@@ -74,11 +87,12 @@ export class RestClient {
           ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: req.body === undefined ? undefined : JSON.stringify(req.body),
-        signal: this.signal,
+        signal: this.signal ? AbortSignal.any([this.signal, timeout]) : timeout,
       });
       text = await res.text();
     } catch (err) {
       if (this.signal?.aborted) throw err;
+      if (timeout.aborted) throw new Failure(0, `no answer within ${Math.round(timeoutMs / 1000)}s`);
       throw new Failure(0, withCause(err as Error));
     }
     if (res.ok) return (text ? JSON.parse(text) : {}) as T;

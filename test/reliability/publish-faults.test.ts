@@ -218,6 +218,35 @@ describe.concurrent('1. Fault matrix', () => {
     });
   });
 
+  describe('a call that never answers', () => {
+    it('counts as a broken connection after retry-deadline, and is retried', async (t) => {
+      const l = await lab(t);
+      // The first look for an existing image hangs; the retry answers.
+      l.emu.faults.add({ method: 'GET', path: IMAGES_PATH, delayMs: 60_000, count: 1 });
+      const started = Date.now();
+      const run = await publish(l, l.emu.url, ['--retry-deadline', '5']);
+      expect(run.code, run.stderr).toBe(0);
+      // A generous bound: without the per-attempt timeout the run waits out the fault's 60 s.
+      expect(Date.now() - started).toBeLessThan(40_000);
+      expect((await images(l.emu.url)).map((i) => i.status)).toEqual(['READY']);
+    });
+
+    it('fails clearly once every attempt hangs past the deadline, having changed nothing', async (t) => {
+      const l = await lab(t);
+      l.emu.faults.add({ method: 'GET', path: IMAGES_PATH, delayMs: 60_000 });
+      l.emu.requests.clear();
+      const started = Date.now();
+      const run = await publish(l, l.emu.url, ['--retry-deadline', '5']);
+      expect(run.code, run.stderr).toBe(4);
+      const errors = errorLines(run);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/failed: no answer within 5s \(gave up after \d+ attempts over \d+\.\ds\)/);
+      // A generous bound: without the per-attempt timeout this run would hang for the fault's 60 s.
+      expect(Date.now() - started).toBeLessThan(40_000);
+      expect(l.emu.requests.mutating()).toEqual([]);
+    });
+  });
+
   describe('emulator restart mid-run', () => {
     /** Stops the emulator, waits, and starts it again on the same port over the same data directory. */
     async function restart(t: TestContext, l: Lab, downMs: number): Promise<Emulator> {

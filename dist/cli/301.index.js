@@ -102,6 +102,16 @@ function groupRef(project, instanceGroup) {
         regional: scope.startsWith('regions/'),
     };
 }
+/** The group's versions; a group made with only `instanceTemplate` has that one. */
+function groupVersions(group) {
+    if (group.versions?.length)
+        return group.versions;
+    return group.instanceTemplate ? [{ instanceTemplate: group.instanceTemplate }] : [];
+}
+/** Whether a member runs the template at `path` (a resource path). */
+function runsTemplate(member, path) {
+    return resourcePath(member.version?.instanceTemplate ?? '') === path;
+}
 /** True when the group keeps per-instance state, which rules out a PROACTIVE update policy. */
 function isStateful(group) {
     if (group.status?.stateful?.hasStatefulConfig)
@@ -2835,15 +2845,12 @@ function templateForImage(source, name, image) {
 
 
 
+
 /** How to keep two runs apart, for the messages. */
 const SERIALIZE = 'the GitLab component holds resource_group nix-glab-runner-<family> for this, and a GitHub workflow needs a `concurrency:` group';
 /** The template of a group that runs exactly one version, as a path; undefined for a canary. */
 function singleTemplate(group) {
-    const versions = group.versions?.length
-        ? group.versions
-        : group.instanceTemplate
-            ? [{ instanceTemplate: group.instanceTemplate }]
-            : [];
+    const versions = groupVersions(group);
     return versions.length === 1 ? resourcePath(versions[0]?.instanceTemplate ?? '') : undefined;
 }
 /** The image a rollout onto `template` is bringing, when it is our template and it has not finished. */
@@ -2866,7 +2873,7 @@ async function groupChange(clients, group, sourcePath, targetPath) {
 }
 /** Another roll has the group: the run that comes second stops before it changes anything. */
 function rollInProgress(ref, templatePath, image, members, leftover = '') {
-    const on = members.filter((m) => resourcePath(m.version?.instanceTemplate ?? '') === templatePath).length;
+    const on = members.filter((m) => runsTemplate(m, templatePath)).length;
     return new gcp_errors/* ConflictError */.fK(`Instance group ${ref.path} is being rolled onto image ${image} (template ${lastSegment(templatePath)}, ${on} of ${members.length} instances on it) by another run, so this roll changed nothing${leftover}: wait for that run to finish and run this one again, or, if it was stopped, roll image ${image} again to finish it first (${SERIALIZE}).`);
 }
 /** The group was moved off the version this roll set, by someone else, while the roll drove it. */
@@ -2924,18 +2931,13 @@ async function roll(clients, ref, opts, reporter) {
     if (!group) {
         throw new errors/* UserError */.f(`Instance group "${ref.path}" was not found; check "instance-group" and "project".`, 'instance-group');
     }
-    const versions = group.versions?.length
-        ? group.versions
-        : group.instanceTemplate
-            ? [{ instanceTemplate: group.instanceTemplate }]
-            : [];
-    if (versions.length !== 1) {
-        throw new errors/* UserError */.f(`Instance group "${ref.path}" runs ${versions.length} versions (a canary update?); finish or undo it before rolling, so the roll starts from one template.`, 'instance-group');
+    const currentRef = singleTemplate(group);
+    if (!currentRef) {
+        throw new errors/* UserError */.f(`Instance group "${ref.path}" runs ${groupVersions(group).length} versions (a canary update?); finish or undo it before rolling, so the roll starts from one template.`, 'instance-group');
     }
     if (!opts.drain && isStateful(group)) {
         throw new errors/* UserError */.f(`Instance group "${ref.path}" is stateful, and Google refuses a PROACTIVE update on stateful groups; roll with drain (the default), which replaces instance by instance under an OPPORTUNISTIC policy.`, 'drain');
     }
-    const currentRef = resourcePath(versions[0].instanceTemplate);
     const current = await clients.templates.get(currentRef);
     if (!current)
         throw new errors/* UserError */.f(`Instance template "${currentRef}" of group "${ref.path}" was not found.`, 'instance-group');
@@ -3005,7 +3007,7 @@ async function roll(clients, ref, opts, reporter) {
     }
     if (opts.dryRun) {
         const members = await clients.groups.listManaged(ref);
-        const old = members.filter((m) => resourcePath(m.version?.instanceTemplate ?? '') !== targetPath);
+        const old = members.filter((m) => !runsTemplate(m, targetPath));
         result.plan.push({
             action: 'patch',
             resource: ref.path,
@@ -3031,7 +3033,7 @@ async function roll(clients, ref, opts, reporter) {
     const outdated = opts.drain
         ? []
         : (await clients.groups.listManaged(ref))
-            .filter((m) => !onTemplate(m, targetPath))
+            .filter((m) => !runsTemplate(m, targetPath))
             .map((m) => instanceLocation(m).name);
     if (opts.drain && opts.rollTimeoutMs <= opts.drainTimeoutMs) {
         reporter.warn(`roll-timeout (${opts.rollTimeoutMs / 1000}s) is not longer than drain-timeout (${opts.drainTimeoutMs / 1000}s): a runner that drains slowly will time the roll out before its deadline.`);
@@ -3172,8 +3174,9 @@ function windowOf(group) {
     const unavailable = up?.maxUnavailable?.calculated ?? up?.maxUnavailable?.fixed ?? 1;
     return Math.max(1, unavailable);
 }
-function onTemplate(m, targetPath) {
-    return resourcePath(m.version?.instanceTemplate ?? '') === targetPath;
+/** A member that runs the target template and has nothing left to do. */
+function settledOn(m, targetPath) {
+    return runsTemplate(m, targetPath) && m.currentAction === 'NONE';
 }
 /** The drain loop: signal within the window, replace each instance once drained or past its deadline. */
 async function driveWithDrain(clients, ref, targetPath, opts, reporter, result, started) {
@@ -3190,19 +3193,19 @@ async function driveWithDrain(clients, ref, targetPath, opts, reporter, result, 
         if (singleTemplate(group) !== targetPath)
             throw movedAway(ref, targetPath, singleTemplate(group));
         const total = group.targetSize;
-        const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
+        const updated = members.filter((m) => settledOn(m, targetPath)).length;
         progress(updated, total);
         const record = (handing = []) => opts.state?.rollProgress(rollProgress(members, targetPath, total, draining, handing));
         // In name order, so that two runs of one rollout drain the same instances first and share the window.
         const old = members
-            .filter((m) => !onTemplate(m, targetPath) && !handedOver.has(instanceLocation(m).name))
+            .filter((m) => !runsTemplate(m, targetPath) && !handedOver.has(instanceLocation(m).name))
             .sort((a, b) => (instanceLocation(a).name < instanceLocation(b).name ? -1 : 1));
         // A drain that needs us no more: the instance left the group (scale-in), or another run of this rollout
         // handed it over already (it is being replaced, runs the target, or is a new incarnation).
         const byName = new Map(members.map((m) => [instanceLocation(m).name, m]));
         for (const [name, d] of draining) {
             const m = byName.get(name);
-            if (!m || onTemplate(m, targetPath) || m.currentAction !== 'NONE' || m.id !== d.member.id)
+            if (!m || runsTemplate(m, targetPath) || m.currentAction !== 'NONE' || m.id !== d.member.id)
                 draining.delete(name);
         }
         if (old.length === 0 &&
@@ -3263,7 +3266,7 @@ async function driveWithDrain(clients, ref, targetPath, opts, reporter, result, 
             catch (err) {
                 if (!(err instanceof gcp_errors/* GcpApiError */.FL))
                     throw err;
-                const done = members.filter((m) => onTemplate(m, targetPath)).length;
+                const done = members.filter((m) => runsTemplate(m, targetPath)).length;
                 throw new gcp_errors/* GcpApiError */.FL(`${err.message}; group ${ref.path} targets template ${lastName(targetPath)} and ${done} of ${total} instances run it; drained instances ${ready.map((d) => d.name).join(', ')} wait for replacement: run roll again to finish, or rollback`, err.status, err.reason);
             }
             for (const d of ready) {
@@ -3287,7 +3290,7 @@ async function waitForGroup(clients, ref, targetPath, opts, reporter, started) {
             throw new gcp_errors/* GcpApiError */.FL(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
         if (singleTemplate(group) !== targetPath)
             throw movedAway(ref, targetPath, singleTemplate(group));
-        const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
+        const updated = members.filter((m) => settledOn(m, targetPath)).length;
         progress(updated, group.targetSize);
         opts.state?.rollProgress(rollProgress(members, targetPath, group.targetSize, new Map()));
         if (group.status?.isStable && group.status.versionTarget?.isReached) {
@@ -3303,7 +3306,7 @@ async function waitForGroup(clients, ref, targetPath, opts, reporter, started) {
 function rollProgress(members, targetPath, total, draining, handing = []) {
     const handed = new Set(handing.map((d) => d.name));
     return {
-        updated: members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length,
+        updated: members.filter((m) => settledOn(m, targetPath)).length,
         total,
         draining: [...draining.keys()].filter((name) => !handed.has(name)),
         replacing: [
@@ -3327,7 +3330,7 @@ function progressPrinter(reporter) {
 }
 function rollTimeout(ref, targetPath, members, draining, opts, total) {
     const stuck = members
-        .filter((m) => !onTemplate(m, targetPath) || m.currentAction !== 'NONE')
+        .filter((m) => !settledOn(m, targetPath))
         .map((m) => {
         const { name } = instanceLocation(m);
         const d = draining.get(name);
@@ -3335,13 +3338,13 @@ function rollTimeout(ref, targetPath, members, draining, opts, total) {
             m.currentAction,
             m.instanceStatus,
             d ? `drain ${d.lastState ?? 'signalled'} until ${rfc3339(d.deadlineMs)}` : undefined,
-            onTemplate(m, targetPath) ? undefined : 'old template',
+            runsTemplate(m, targetPath) ? undefined : 'old template',
         ]
             .filter(Boolean)
             .join(', ');
         return `${name} (${state})`;
     });
-    const done = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
+    const done = members.filter((m) => settledOn(m, targetPath)).length;
     return new gcp_errors/* GcpApiError */.FL(`Roll of group ${ref.path} did not finish within ${Math.round(opts.rollTimeoutMs / 1000)}s (roll-timeout): ${done}/${total} instances on ${lastName(targetPath)}; stuck: ${stuck.join('; ') || 'none, but the group is not stable'}. The group targets ${lastName(targetPath)}; run roll again to finish, or rollback.`, 504, 'timeout');
 }
 

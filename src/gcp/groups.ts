@@ -80,6 +80,17 @@ export interface ManagedInstance {
   version?: { instanceTemplate?: string; name?: string };
 }
 
+/** The group's versions; a group made with only `instanceTemplate` has that one. */
+export function groupVersions(group: ManagedGroup): { instanceTemplate: string }[] {
+  if (group.versions?.length) return group.versions;
+  return group.instanceTemplate ? [{ instanceTemplate: group.instanceTemplate }] : [];
+}
+
+/** Whether a member runs the template at `path` (a resource path). */
+export function runsTemplate(member: ManagedInstance, path: string): boolean {
+  return resourcePath(member.version?.instanceTemplate ?? '') === path;
+}
+
 /** True when the group keeps per-instance state, which rules out a PROACTIVE update policy. */
 export function isStateful(group: ManagedGroup): boolean {
   if (group.status?.stateful?.hasStatefulConfig) return true;

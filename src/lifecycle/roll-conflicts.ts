@@ -5,7 +5,14 @@
  * another image, and `status.versionTarget.isReached` is false.
  */
 import { ConflictError } from '../gcp/errors.ts';
-import type { GroupRef, ManagedGroup, ManagedInstance, UpdatePolicy } from '../gcp/groups.ts';
+import {
+  type GroupRef,
+  groupVersions,
+  type ManagedGroup,
+  type ManagedInstance,
+  runsTemplate,
+  type UpdatePolicy,
+} from '../gcp/groups.ts';
 import { imagePath, lastSegment, resourcePath } from '../gcp/resource-path.ts';
 import { bootImage, type InstanceTemplate } from '../gcp/templates.ts';
 import type { Clients } from './clients.ts';
@@ -17,11 +24,7 @@ const SERIALIZE =
 
 /** The template of a group that runs exactly one version, as a path; undefined for a canary. */
 export function singleTemplate(group: ManagedGroup): string | undefined {
-  const versions = group.versions?.length
-    ? group.versions
-    : group.instanceTemplate
-      ? [{ instanceTemplate: group.instanceTemplate }]
-      : [];
+  const versions = groupVersions(group);
   return versions.length === 1 ? resourcePath(versions[0]?.instanceTemplate ?? '') : undefined;
 }
 
@@ -70,7 +73,7 @@ export function rollInProgress(
   members: readonly ManagedInstance[],
   leftover = '',
 ): ConflictError {
-  const on = members.filter((m) => resourcePath(m.version?.instanceTemplate ?? '') === templatePath).length;
+  const on = members.filter((m) => runsTemplate(m, templatePath)).length;
   return new ConflictError(
     `Instance group ${ref.path} is being rolled onto image ${image} (template ${lastSegment(templatePath)}, ${on} of ${members.length} instances on it) by another run, so this roll changed nothing${leftover}: wait for that run to finish and run this one again, or, if it was stopped, roll image ${image} again to finish it first (${SERIALIZE}).`,
   );

@@ -9,12 +9,14 @@ import { UserError } from '../errors.ts';
 import { ConflictError, GcpApiError } from '../gcp/errors.ts';
 import {
   type GroupRef,
+  groupVersions,
   instanceLocation,
   isStateful,
   type ManagedGroup,
   type ManagedInstance,
+  runsTemplate,
 } from '../gcp/groups.ts';
-import { imagePath, resourcePath } from '../gcp/resource-path.ts';
+import { imagePath } from '../gcp/resource-path.ts';
 import { sleep } from '../gcp/retry.ts';
 import { bootImage, type InstanceTemplate, templateScope } from '../gcp/templates.ts';
 import type { Reporter } from '../report/events.ts';
@@ -85,14 +87,10 @@ export async function roll(
       'instance-group',
     );
   }
-  const versions = group.versions?.length
-    ? group.versions
-    : group.instanceTemplate
-      ? [{ instanceTemplate: group.instanceTemplate }]
-      : [];
-  if (versions.length !== 1) {
+  const currentRef = singleTemplate(group);
+  if (!currentRef) {
     throw new UserError(
-      `Instance group "${ref.path}" runs ${versions.length} versions (a canary update?); finish or undo it before rolling, so the roll starts from one template.`,
+      `Instance group "${ref.path}" runs ${groupVersions(group).length} versions (a canary update?); finish or undo it before rolling, so the roll starts from one template.`,
       'instance-group',
     );
   }
@@ -102,7 +100,6 @@ export async function roll(
       'drain',
     );
   }
-  const currentRef = resourcePath((versions[0] as { instanceTemplate: string }).instanceTemplate);
   const current = await clients.templates.get(currentRef);
   if (!current)
     throw new UserError(
@@ -193,7 +190,7 @@ export async function roll(
 
   if (opts.dryRun) {
     const members = await clients.groups.listManaged(ref);
-    const old = members.filter((m) => resourcePath(m.version?.instanceTemplate ?? '') !== targetPath);
+    const old = members.filter((m) => !runsTemplate(m, targetPath));
     result.plan.push({
       action: 'patch',
       resource: ref.path,
@@ -220,7 +217,7 @@ export async function roll(
   const outdated = opts.drain
     ? []
     : (await clients.groups.listManaged(ref))
-        .filter((m) => !onTemplate(m, targetPath))
+        .filter((m) => !runsTemplate(m, targetPath))
         .map((m) => instanceLocation(m).name);
   if (opts.drain && opts.rollTimeoutMs <= opts.drainTimeoutMs) {
     reporter.warn(
@@ -419,8 +416,9 @@ function windowOf(group: ManagedGroup | undefined): number {
   return Math.max(1, unavailable);
 }
 
-function onTemplate(m: ManagedInstance, targetPath: string): boolean {
-  return resourcePath(m.version?.instanceTemplate ?? '') === targetPath;
+/** A member that runs the target template and has nothing left to do. */
+function settledOn(m: ManagedInstance, targetPath: string): boolean {
+  return runsTemplate(m, targetPath) && m.currentAction === 'NONE';
 }
 
 /** The drain loop: signal within the window, replace each instance once drained or past its deadline. */
@@ -445,20 +443,20 @@ async function driveWithDrain(
       throw new GcpApiError(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
     if (singleTemplate(group) !== targetPath) throw movedAway(ref, targetPath, singleTemplate(group));
     const total = group.targetSize;
-    const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
+    const updated = members.filter((m) => settledOn(m, targetPath)).length;
     progress(updated, total);
     const record = (handing: readonly Draining[] = []) =>
       opts.state?.rollProgress(rollProgress(members, targetPath, total, draining, handing));
     // In name order, so that two runs of one rollout drain the same instances first and share the window.
     const old = members
-      .filter((m) => !onTemplate(m, targetPath) && !handedOver.has(instanceLocation(m).name))
+      .filter((m) => !runsTemplate(m, targetPath) && !handedOver.has(instanceLocation(m).name))
       .sort((a, b) => (instanceLocation(a).name < instanceLocation(b).name ? -1 : 1));
     // A drain that needs us no more: the instance left the group (scale-in), or another run of this rollout
     // handed it over already (it is being replaced, runs the target, or is a new incarnation).
     const byName = new Map(members.map((m) => [instanceLocation(m).name, m]));
     for (const [name, d] of draining) {
       const m = byName.get(name);
-      if (!m || onTemplate(m, targetPath) || m.currentAction !== 'NONE' || m.id !== d.member.id)
+      if (!m || runsTemplate(m, targetPath) || m.currentAction !== 'NONE' || m.id !== d.member.id)
         draining.delete(name);
     }
     if (
@@ -537,7 +535,7 @@ async function driveWithDrain(
         );
       } catch (err) {
         if (!(err instanceof GcpApiError)) throw err;
-        const done = members.filter((m) => onTemplate(m, targetPath)).length;
+        const done = members.filter((m) => runsTemplate(m, targetPath)).length;
         throw new GcpApiError(
           `${err.message}; group ${ref.path} targets template ${lastName(targetPath)} and ${done} of ${total} instances run it; drained instances ${ready.map((d) => d.name).join(', ')} wait for replacement: run roll again to finish, or rollback`,
           err.status,
@@ -572,7 +570,7 @@ async function waitForGroup(
     if (!group)
       throw new GcpApiError(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
     if (singleTemplate(group) !== targetPath) throw movedAway(ref, targetPath, singleTemplate(group));
-    const updated = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
+    const updated = members.filter((m) => settledOn(m, targetPath)).length;
     progress(updated, group.targetSize);
     opts.state?.rollProgress(rollProgress(members, targetPath, group.targetSize, new Map()));
     if (group.status?.isStable && group.status.versionTarget?.isReached) {
@@ -597,7 +595,7 @@ function rollProgress(
 ): RollProgress {
   const handed = new Set(handing.map((d) => d.name));
   return {
-    updated: members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length,
+    updated: members.filter((m) => settledOn(m, targetPath)).length,
     total,
     draining: [...draining.keys()].filter((name) => !handed.has(name)),
     replacing: [
@@ -629,7 +627,7 @@ function rollTimeout(
   total: number,
 ): GcpApiError {
   const stuck = members
-    .filter((m) => !onTemplate(m, targetPath) || m.currentAction !== 'NONE')
+    .filter((m) => !settledOn(m, targetPath))
     .map((m) => {
       const { name } = instanceLocation(m);
       const d = draining.get(name);
@@ -637,13 +635,13 @@ function rollTimeout(
         m.currentAction,
         m.instanceStatus,
         d ? `drain ${d.lastState ?? 'signalled'} until ${rfc3339(d.deadlineMs)}` : undefined,
-        onTemplate(m, targetPath) ? undefined : 'old template',
+        runsTemplate(m, targetPath) ? undefined : 'old template',
       ]
         .filter(Boolean)
         .join(', ');
       return `${name} (${state})`;
     });
-  const done = members.filter((m) => onTemplate(m, targetPath) && m.currentAction === 'NONE').length;
+  const done = members.filter((m) => settledOn(m, targetPath)).length;
   return new GcpApiError(
     `Roll of group ${ref.path} did not finish within ${Math.round(opts.rollTimeoutMs / 1000)}s (roll-timeout): ${done}/${total} instances on ${lastName(targetPath)}; stuck: ${stuck.join('; ') || 'none, but the group is not stable'}. The group targets ${lastName(targetPath)}; run roll again to finish, or rollback.`,
     504,

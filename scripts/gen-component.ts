@@ -14,12 +14,12 @@
  *   newlines; other lists, maps and durations are strings in the schema's own grammar (docs/inputs.md),
  *   which the tool validates.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { type InputSpec, inputsFor } from '../src/config.ts';
+import { ROOT, writeOrCheck } from './generated-files.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const TEMPLATE_YML = path.join(ROOT, 'templates', 'gitlab-ci', 'template.yml');
 export const GITLAB_MD = path.join(ROOT, 'docs', 'gitlab.md');
 
@@ -160,24 +160,11 @@ export function renderGitlabMd(current: string): string {
 
 function main(argv: readonly string[]): number {
   const check = argv.includes('--check');
-  let stale = 0;
-  for (const [file, render] of [
-    [TEMPLATE_YML, renderTemplate],
-    [GITLAB_MD, renderGitlabMd],
-  ] as const) {
-    const current = readFileSync(file, 'utf8');
-    const text = render(current);
-    const relative = path.relative(ROOT, file);
-    if (text === current) continue;
-    if (check) {
-      stale++;
-      console.error(`${relative} is out of date with src/config.ts; run: npx tsx scripts/gen-component.ts`);
-    } else {
-      writeFileSync(file, text);
-      console.log(`wrote ${relative}`);
-    }
-  }
-  return stale === 0 ? 0 : 1;
+  const files = [
+    { file: TEMPLATE_YML, text: renderTemplate(readFileSync(TEMPLATE_YML, 'utf8')) },
+    { file: GITLAB_MD, text: renderGitlabMd(readFileSync(GITLAB_MD, 'utf8')) },
+  ];
+  return writeOrCheck(files, check, 'npx tsx scripts/gen-component.ts');
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

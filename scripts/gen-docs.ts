@@ -2,12 +2,11 @@
  * Generates action.yml and docs/inputs.md from the input schema (src/config.ts), so neither can drift from
  * it. `npx tsx scripts/gen-docs.ts` writes both; `--check` writes nothing and exits 1 when either is stale.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { INPUT_GROUPS, INPUTS, type InputSpec, OUTPUTS } from '../src/config.ts';
+import { ROOT, writeOrCheck } from './generated-files.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ACTION_YML = path.join(ROOT, 'action.yml');
 export const INPUTS_MD = path.join(ROOT, 'docs', 'inputs.md');
 
@@ -115,33 +114,13 @@ export function renderInputsMd(): string {
   return `${lines.join('\n')}\n`;
 }
 
-function read(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
 function main(argv: readonly string[]): number {
   const check = argv.includes('--check');
   const files = [
     { file: ACTION_YML, text: renderActionYml() },
     { file: INPUTS_MD, text: renderInputsMd() },
   ];
-  let stale = 0;
-  for (const { file, text } of files) {
-    const relative = path.relative(ROOT, file);
-    if (read(file) === text) continue;
-    if (check) {
-      stale++;
-      console.error(`${relative} is out of date with src/config.ts; run: npx tsx scripts/gen-docs.ts`);
-    } else {
-      writeFileSync(file, text);
-      console.log(`wrote ${relative}`);
-    }
-  }
-  return stale === 0 ? 0 : 1;
+  return writeOrCheck(files, check, 'npx tsx scripts/gen-docs.ts');
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

@@ -433,6 +433,16 @@ function abortable(work, signal) {
 function deprecationState(image) {
     return image.deprecated?.state ?? 'ACTIVE';
 }
+/** READY and not deprecated: an image the family can give out. */
+function isCurrent(image) {
+    return image?.status === 'READY' && deprecationState(image) === 'ACTIVE';
+}
+/** For messages: "deleted", the status while not READY, else the deprecation state. */
+function describeState(image) {
+    if (!image)
+        return 'deleted';
+    return image.status === 'READY' ? deprecationState(image) : image.status;
+}
 class Images {
     rest;
     project;
@@ -2552,7 +2562,7 @@ function isManaged(image) {
 /** Managed, READY, ACTIVE images of a family, newest first: the ones retention counts. */
 function activeManaged(images) {
     return images
-        .filter((i) => isManaged(i) && i.status === 'READY' && deprecationState(i) === 'ACTIVE')
+        .filter((i) => isManaged(i) && isCurrent(i))
         .sort((a, b) => Date.parse(b.creationTimestamp) - Date.parse(a.creationTimestamp) || (a.name < b.name ? 1 : -1));
 }
 /**
@@ -2712,9 +2722,9 @@ function changedMeanwhile(image) {
 /** The image kept as newest must still be READY and ACTIVE, or pruning could leave the family with none. */
 async function assertStillNewest(clients, name, result) {
     const now = await clients.images.get(name);
-    if (now?.status === 'READY' && deprecationState(now) === 'ACTIVE')
+    if (isCurrent(now))
         return;
-    const state = now ? (now.status === 'READY' ? deprecationState(now) : now.status) : 'deleted';
+    const state = describeState(now);
     const done = [...result.deprecated, ...result.deleted];
     throw new gcp_errors/* ConflictError */.fK(`Family ${clients.family.family} changed during prune: ${name}, the newest image it keeps, is ${state} now (someone else changed it), so prune stopped ${done.length ? `after pruning ${done.join(', ')}` : 'before changing anything'}; run prune again.`);
 }
@@ -3398,8 +3408,8 @@ async function rollback(clients, group, opts, reporter) {
 async function deprecateNewest(clients, newest, previous, timeoutMs, reporter, group) {
     const family = clients.family.family;
     const [now, back] = await Promise.all([clients.images.get(newest), clients.images.get(previous.name)]);
-    if (back?.status !== 'READY' || deprecationState(back) !== 'ACTIVE') {
-        const state = back ? (back.status === 'READY' ? deprecationState(back) : back.status) : 'deleted';
+    if (!isCurrent(back)) {
+        const state = describeState(back);
         throw new gcp_errors/* ConflictError */.fK(`Family ${family} changed during rollback: ${previous.name}, the image to go back to, is ${state} now (someone else changed it), so nothing was deprecated; run rollback again.`);
     }
     const already = `${newest} was already ${now ? deprecationState(now) : 'deleted'} by someone else; family ${family} gives ${previous.name}.`;

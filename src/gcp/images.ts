@@ -36,6 +36,17 @@ export function deprecationState(image: Image): 'ACTIVE' | 'DEPRECATED' | 'OBSOL
   return image.deprecated?.state ?? 'ACTIVE';
 }
 
+/** READY and not deprecated: an image the family can give out. */
+export function isCurrent(image: Image | undefined): boolean {
+  return image?.status === 'READY' && deprecationState(image) === 'ACTIVE';
+}
+
+/** For messages: "deleted", the status while not READY, else the deprecation state. */
+export function describeState(image: Image | undefined): string {
+  if (!image) return 'deleted';
+  return image.status === 'READY' ? deprecationState(image) : image.status;
+}
+
 export class Images {
   constructor(
     private readonly rest: RestClient,

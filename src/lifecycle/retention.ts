@@ -7,7 +7,7 @@
 
 import { ConflictError, GcpApiError } from '../gcp/errors.ts';
 import { type GroupRef, instanceLocation } from '../gcp/groups.ts';
-import { deprecationState, type Image } from '../gcp/images.ts';
+import { deprecationState, describeState, type Image, isCurrent } from '../gcp/images.ts';
 import { imagePath, lastSegment, resourcePath } from '../gcp/resource-path.ts';
 import { bootImage } from '../gcp/templates.ts';
 import type { Reporter } from '../report/events.ts';
@@ -36,7 +36,7 @@ export function isManaged(image: Image): boolean {
 /** Managed, READY, ACTIVE images of a family, newest first: the ones retention counts. */
 export function activeManaged(images: readonly Image[]): Image[] {
   return images
-    .filter((i) => isManaged(i) && i.status === 'READY' && deprecationState(i) === 'ACTIVE')
+    .filter((i) => isManaged(i) && isCurrent(i))
     .sort(
       (a, b) =>
         Date.parse(b.creationTimestamp) - Date.parse(a.creationTimestamp) || (a.name < b.name ? 1 : -1),
@@ -221,8 +221,8 @@ function changedMeanwhile(image: Image): string | undefined {
 /** The image kept as newest must still be READY and ACTIVE, or pruning could leave the family with none. */
 async function assertStillNewest(clients: Clients, name: string, result: PruneResult): Promise<void> {
   const now = await clients.images.get(name);
-  if (now?.status === 'READY' && deprecationState(now) === 'ACTIVE') return;
-  const state = now ? (now.status === 'READY' ? deprecationState(now) : now.status) : 'deleted';
+  if (isCurrent(now)) return;
+  const state = describeState(now);
   const done = [...result.deprecated, ...result.deleted];
   throw new ConflictError(
     `Family ${clients.family.family} changed during prune: ${name}, the newest image it keeps, is ${state} now (someone else changed it), so prune stopped ${done.length ? `after pruning ${done.join(', ')}` : 'before changing anything'}; run prune again.`,

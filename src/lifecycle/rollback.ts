@@ -6,7 +6,7 @@
 import { UserError } from '../errors.ts';
 import { ConflictError, GcpApiError } from '../gcp/errors.ts';
 import type { GroupRef } from '../gcp/groups.ts';
-import { deprecationState, type Image } from '../gcp/images.ts';
+import { deprecationState, describeState, type Image, isCurrent } from '../gcp/images.ts';
 import type { Reporter } from '../report/events.ts';
 import type { Clients } from './clients.ts';
 import type { PlanStep } from './plan.ts';
@@ -80,8 +80,8 @@ async function deprecateNewest(
 ): Promise<boolean> {
   const family = clients.family.family;
   const [now, back] = await Promise.all([clients.images.get(newest), clients.images.get(previous.name)]);
-  if (back?.status !== 'READY' || deprecationState(back) !== 'ACTIVE') {
-    const state = back ? (back.status === 'READY' ? deprecationState(back) : back.status) : 'deleted';
+  if (!isCurrent(back)) {
+    const state = describeState(back);
     throw new ConflictError(
       `Family ${family} changed during rollback: ${previous.name}, the image to go back to, is ${state} now (someone else changed it), so nothing was deprecated; run rollback again.`,
     );

@@ -14,8 +14,6 @@ export function describeFailure(
   if (interruption?.received) return { message: interruption.message(), exitCode: ExitCode.Interrupted };
   if (err instanceof UserError) return { message: err.message, exitCode: err.exitCode };
   if (err instanceof GcpApiError) return { message: err.message, exitCode: ExitCode.CloudFailed };
-  if ((err as Error)?.name === 'AbortError')
-    return { message: 'Interrupted.', exitCode: ExitCode.Interrupted };
   const message = err instanceof Error ? err.message : String(err);
   return { message: `Unexpected failure: ${message}`, exitCode: ExitCode.Failed };
 }

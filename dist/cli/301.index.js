@@ -23,6 +23,8 @@ var external_node_crypto_ = __webpack_require__(7598);
 var gcp_errors = __webpack_require__(3795);
 ;// CONCATENATED MODULE: ./src/gcp/operations.ts
 
+/** `operations.wait` answers within about two minutes, done or not; a little more before it counts as hung. */
+const WAIT_HOLD_MS = 150_000;
 /** The operations collection an operation lives in: global, regional or zonal. */
 function operationPath(project, op) {
     const last = (url) => url.slice(url.lastIndexOf('/') + 1);
@@ -48,6 +50,7 @@ async function waitForOperation(rest, project, op, opts) {
             method: 'POST',
             path: `${operationPath(project, current)}/wait`,
             what: `${opts.what}: waiting for operation ${current.name}`,
+            holdMs: WAIT_HOLD_MS,
         });
         opts.onPoll?.(current);
     }
@@ -526,8 +529,6 @@ class Images {
 ;// CONCATENATED MODULE: ./src/gcp/rest.ts
 
 
-/** Google's operations.wait answers within about two minutes, done or not. */
-const WAIT_HOLD_MS = 150_000;
 /** One answer that was not a success: its status (0 for no answer at all) and body or network error. */
 class Failure extends Error {
     status;
@@ -577,10 +578,10 @@ class RestClient {
     }
     /**
      * How long one attempt may go unanswered before it counts as a broken connection: the retry deadline, so
-     * a hung request cannot outlast it; an operation's `wait` may legitimately hold for about two minutes.
+     * a hung request cannot outlast it, or longer for a call Google may hold on purpose.
      */
     attemptTimeoutMs(req) {
-        return req.path.endsWith('/wait') ? Math.max(this.retry.deadlineMs, WAIT_HOLD_MS) : this.retry.deadlineMs;
+        return Math.max(this.retry.deadlineMs, req.holdMs ?? 0);
     }
     async once(url, req) {
         // Outside the try: missing credentials are the user's to fix, not a broken connection to retry.

@@ -14,6 +14,9 @@ export interface Operation {
   error?: { errors?: { code?: string; message?: string }[] };
 }
 
+/** `operations.wait` answers within about two minutes, done or not; a little more before it counts as hung. */
+const WAIT_HOLD_MS = 150_000;
+
 /** The operations collection an operation lives in: global, regional or zonal. */
 export function operationPath(project: string, op: Operation): string {
   const last = (url: string) => url.slice(url.lastIndexOf('/') + 1);
@@ -47,6 +50,7 @@ export async function waitForOperation(
       method: 'POST',
       path: `${operationPath(project, current)}/wait`,
       what: `${opts.what}: waiting for operation ${current.name}`,
+      holdMs: WAIT_HOLD_MS,
     });
     opts.onPoll?.(current);
   }

@@ -12,10 +12,9 @@ export interface RestRequest {
   what: string;
   /** 404 resolves to undefined instead of throwing. */
   allowNotFound?: boolean;
+  /** How long Google may rightly hold this call before answering (an operation's `wait`). */
+  holdMs?: number;
 }
-
-/** Google's operations.wait answers within about two minutes, done or not. */
-const WAIT_HOLD_MS = 150_000;
 
 /** One answer that was not a success: its status (0 for no answer at all) and body or network error. */
 class Failure extends Error {
@@ -66,10 +65,10 @@ export class RestClient {
 
   /**
    * How long one attempt may go unanswered before it counts as a broken connection: the retry deadline, so
-   * a hung request cannot outlast it; an operation's `wait` may legitimately hold for about two minutes.
+   * a hung request cannot outlast it, or longer for a call Google may hold on purpose.
    */
   private attemptTimeoutMs(req: RestRequest): number {
-    return req.path.endsWith('/wait') ? Math.max(this.retry.deadlineMs, WAIT_HOLD_MS) : this.retry.deadlineMs;
+    return Math.max(this.retry.deadlineMs, req.holdMs ?? 0);
   }
 
   private async once<T>(url: URL, req: RestRequest): Promise<T> {

@@ -2662,7 +2662,6 @@ async function prune(clients, opts, reporter) {
     const inUse = await imagesInUse(clients, opts.group);
     const decisions = decideRetention(images, inUse, opts, opts.nowMs ?? Date.now());
     const newest = counted[0];
-    const byName = new Map(images.map((i) => [i.name, i]));
     for (const d of decisions) {
         if (d.image === opts.pending)
             continue;
@@ -2685,7 +2684,7 @@ async function prune(clients, opts, reporter) {
         }
         try {
             if (d.action === 'deprecate')
-                await clients.family.deprecate(d.image, byName.get(newest.name)?.selfLink ?? newest.selfLink, opts.operationTimeoutMs);
+                await clients.family.deprecate(d.image, newest.selfLink, opts.operationTimeoutMs);
             else
                 await clients.images.delete(d.image, opts.operationTimeoutMs);
         }

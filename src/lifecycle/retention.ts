@@ -161,7 +161,6 @@ export async function prune(
   const inUse = await imagesInUse(clients, opts.group);
   const decisions = decideRetention(images, inUse, opts, opts.nowMs ?? Date.now());
   const newest = counted[0] as Image;
-  const byName = new Map(images.map((i) => [i.name, i]));
   for (const d of decisions) {
     if (d.image === opts.pending) continue;
     result.plan.push({
@@ -182,11 +181,7 @@ export async function prune(
     }
     try {
       if (d.action === 'deprecate')
-        await clients.family.deprecate(
-          d.image,
-          byName.get(newest.name)?.selfLink ?? newest.selfLink,
-          opts.operationTimeoutMs,
-        );
+        await clients.family.deprecate(d.image, newest.selfLink, opts.operationTimeoutMs);
       else await clients.images.delete(d.image, opts.operationTimeoutMs);
     } catch (err) {
       // Deleted by someone else between our look and our write: what we wanted, or more.

@@ -40,6 +40,11 @@ const SECTIONS: { title: string; about: string }[] = [
     about:
       'A random canary planted in credentials, environment and inputs must not appear in output, job summary, object metadata, image labels or descriptions, templates, error messages or /nix/store; credentials files are never uploaded; and the runner module refuses a token path in the Nix store.',
   },
+  {
+    title: '6. Hostile input and ownership',
+    about:
+      'An attacker with the access of a CI user or a neighbouring team: nothing we did not write is replaced or deleted, and no input becomes code, a command-line option or a secret in the open.',
+  },
 ];
 
 interface Row {

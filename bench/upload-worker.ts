@@ -6,7 +6,8 @@
 
 import { credentialsFor } from '../src/gcp/auth.ts';
 import { resolveEndpoints } from '../src/gcp/endpoints.ts';
-import { storageClient, uploadImageObject } from '../src/gcp/storage.ts';
+import { storageClient } from '../src/gcp/storage.ts';
+import { uploadImageObject } from '../src/gcp/upload.ts';
 import { silentReporter } from '../src/report/events.ts';
 import { type UploadJob, VARIANTS } from './lib/variants.ts';
 

@@ -15,8 +15,8 @@ import {
   objectExists,
   removeLeftoverObject,
   storageClient,
-  uploadImageObject,
 } from './gcp/storage.ts';
+import { uploadImageObject } from './gcp/upload.ts';
 import { fileIdentityHash, imageDescription, imageLabels, storePathHash } from './identity.ts';
 import { renderImageName } from './inputs/image-name.ts';
 import { buildImage } from './nix/build.ts';

@@ -1,8 +1,8 @@
-export const id = 301;
-export const ids = [301];
+export const id = 552;
+export const ids = [552];
 export const modules = {
 
-/***/ 3301:
+/***/ 2552:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -14,13 +14,13 @@ __webpack_require__.d(__webpack_exports__, {
 });
 
 // EXTERNAL MODULE: ./src/config.ts + 2 modules
-var src_config = __webpack_require__(1943);
+var src_config = __webpack_require__(9085);
 // EXTERNAL MODULE: ./src/errors.ts
-var errors = __webpack_require__(3916);
+var errors = __webpack_require__(4533);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __webpack_require__(7598);
 // EXTERNAL MODULE: ./src/gcp/errors.ts
-var gcp_errors = __webpack_require__(3795);
+var gcp_errors = __webpack_require__(9162);
 ;// CONCATENATED MODULE: ./src/gcp/operations.ts
 
 /** `operations.wait` answers within about two minutes, done or not; a little more before it counts as hung. */
@@ -196,8 +196,8 @@ class Groups {
 
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __webpack_require__(6760);
-// EXTERNAL MODULE: ./node_modules/google-auth-library/build/src/index.js
-var src = __webpack_require__(492);
+// EXTERNAL MODULE: ../../main/node_modules/google-auth-library/build/src/index.js
+var src = __webpack_require__(4626);
 ;// CONCATENATED MODULE: ./src/gcp/auth.ts
 
 
@@ -617,18 +617,12 @@ class RestClient {
     }
 }
 
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __webpack_require__(1455);
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __webpack_require__(7067);
-// EXTERNAL MODULE: external "node:https"
-var external_node_https_ = __webpack_require__(4708);
-// EXTERNAL MODULE: ./node_modules/@google-cloud/storage/build/esm/src/index.js + 27 modules
-var esm_src = __webpack_require__(3923);
+// EXTERNAL MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/index.js + 27 modules
+var esm_src = __webpack_require__(6909);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __webpack_require__(3024);
-// EXTERNAL MODULE: ./node_modules/hash-wasm/dist/crc32.umd.min.js
-var crc32_umd_min = __webpack_require__(6261);
+// EXTERNAL MODULE: ../../main/node_modules/hash-wasm/dist/crc32.umd.min.js
+var crc32_umd_min = __webpack_require__(5379);
 var crc32_umd_min_default = /*#__PURE__*/__webpack_require__.n(crc32_umd_min);
 ;// CONCATENATED MODULE: ./src/gcp/crc32c.ts
 
@@ -685,9 +679,10 @@ async function fileCrc32c(path, signal) {
 
 
 
-
-
-
+/**
+ * The Storage client and the bucket and object calls the pipeline makes, each retried until the
+ * `retry-deadline`. The image upload itself is in upload.ts.
+ */
 /**
  * The retry policy of each client `storageClient` made. Storage calls are retried by `storageCall` on the
  * same policy as Compute's, so one `retry-deadline` bounds every Google call.
@@ -766,100 +761,63 @@ async function checkBucket(storage, bucket, signal) {
         throw new errors/* UserError */.f(`Input "bucket" names gs://${bucket}, which does not exist or is not visible to these credentials; create it or fix the name.`, 'bucket');
     }
 }
+async function deleteObject(storage, bucket, object, generation, signal) {
+    // The generation guard keeps us from deleting an object someone replaced in the meantime, and makes a
+    // retry safe: a repeated delete of a deleted generation is a 404, which counts as done.
+    await storageCall(storage, `deleting gs://${bucket}/${object}`, () => storage
+        .bucket(bucket)
+        .file(object, { generation: Number(generation) })
+        .delete({ ignoreNotFound: true }), signal);
+}
+/** Whether the object exists now (a read). */
+async function objectExists(storage, bucket, object) {
+    return (await objectMetadata(storage, storage.bucket(bucket).file(object))) !== undefined;
+}
 /**
- * Uploads the tarball resumably, CRC32C-validated end to end. The library opens the session (auth,
- * metadata, preconditions); `putSession` streams the bytes in one request (behind an HTTP proxy the
- * library sends them). `ifGenerationMatch: 0` makes it create-only. The content type is tar and there is
- * never a gzip Content-Encoding: GCE refuses gzip-encoded objects.
+ * Deletes an image object an earlier run of this build left behind (it stopped before its clean-up): only
+ * when its `nix-hash` metadata is this build's and the run that uploaded it meant to delete it (its
+ * `keep-object` metadata is "false"), and only that generation. True when deleted.
  */
-async function uploadImageObject(storage, opts) {
-    const file = storage.bucket(opts.bucket).file(opts.object);
-    const size = (await (0,promises_.stat)(opts.file)).size;
-    opts.onSent?.(0, size);
-    const existing = await objectMetadata(storage, file, opts.signal);
-    let ifGenerationMatch = 0;
-    if (existing) {
-        const crc32c = await fileCrc32c(opts.file, opts.signal);
-        if (existing.crc32c === crc32c && Number(existing.size) === size) {
-            opts.reporter.info(`gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${crc32c}); not uploading again.`);
-            return result(opts, existing.generation, crc32c, size, true);
+async function removeLeftoverObject(storage, bucket, object, nixHash) {
+    const found = await objectMetadata(storage, storage.bucket(bucket).file(object));
+    if (found?.metadata?.['nix-hash'] !== nixHash || found.metadata['keep-object'] !== 'false')
+        return false;
+    await deleteObject(storage, bucket, object, found.generation);
+    return true;
+}
+async function objectMetadata(storage, file, signal) {
+    return storageCall(storage, `reading gs://${file.bucket.name}/${file.name}`, async () => {
+        try {
+            const [meta] = await file.getMetadata();
+            return {
+                crc32c: meta.crc32c,
+                size: meta.size,
+                generation: String(meta.generation),
+                metadata: meta.metadata ?? undefined,
+            };
         }
-        opts.reporter.warn(`gs://${opts.bucket}/${opts.object} exists with other content; replacing generation ${existing.generation}.`);
-        ifGenerationMatch = existing.generation;
-    }
-    const what = `uploading to gs://${opts.bucket}/${opts.object}`;
-    const failed = (err) => {
-        throw err instanceof gcp_errors/* GcpApiError */.FL ? err : storageError(what, err);
-    };
-    const started = Date.now();
-    const upload = behindProxy()
-        ? storageCall(storage, what, () => libraryUpload(storage, opts, ifGenerationMatch, size), opts.signal)
-        : leanUpload(storage, file, opts, ifGenerationMatch, size);
-    const sent = await upload.catch(async (err) => {
-        // Interrupted: the signal's reason, not an upload failure.
-        if (opts.signal?.aborted)
+        catch (err) {
+            if (statusOf(err) === 404)
+                return undefined;
             throw err;
-        // 412: another run stored the object first (uploads are create-only). The same bytes are as good as ours.
-        if (statusOf(err) !== 412)
-            return failed(err);
-        const now = await objectMetadata(storage, file, opts.signal);
-        const crc32c = await fileCrc32c(opts.file, opts.signal);
-        if (now?.crc32c !== crc32c || Number(now.size) !== size)
-            return failed(err);
-        opts.reporter.info(`Another run stored the same bytes at gs://${opts.bucket}/${opts.object} meanwhile; using that object.`);
-        return { generation: now.generation, crc32c, reused: true };
-    });
-    if ('reused' in sent)
-        return result(opts, sent.generation, sent.crc32c, size, true);
-    const seconds = (Date.now() - started) / 1000;
-    opts.reporter.info(`Uploaded ${(size / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(1)}s (${(size / 2 ** 20 / Math.max(seconds, 0.001)).toFixed(0)} MiB/s), CRC32C ${sent.crc32c}.`);
-    return result(opts, sent.generation, sent.crc32c, size, false);
+        }
+    }, signal);
 }
-/**
- * An HTTP(S) proxy in the environment: gaxios (the library's transport) honours it and NO_PROXY, our PUT
- * does not, so behind a proxy the library sends the bytes, slower but through the proxy.
- */
-function behindProxy() {
-    const env = process.env;
-    return Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy);
-}
-/** The library's own single-request resumable upload, CRC32C-validated by the library. */
-async function libraryUpload(storage, opts, ifGenerationMatch, size) {
-    // The library takes no signal: an interrupted run stops waiting for it, and the process exits.
-    const [uploaded] = await abortable(storage.bucket(opts.bucket).upload(opts.file, {
-        destination: opts.object,
-        resumable: true,
-        validation: 'crc32c',
-        gzip: false,
-        preconditionOpts: { ifGenerationMatch },
-        metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
-        onUploadProgress: (e) => {
-            opts.onSent?.(e.bytesWritten, size);
-            opts.reporter.progress('upload', e.bytesWritten, size);
-        },
-    }), opts.signal);
-    return { generation: String(uploaded.metadata.generation), crc32c: String(uploaded.metadata.crc32c) };
-}
-/** The library opens the session; `putSession` sends the bytes; the stored CRC32C and size are checked. */
-async function leanUpload(storage, file, opts, ifGenerationMatch, size) {
-    const target = `gs://${opts.bucket}/${opts.object}`;
-    // A new session per attempt is harmless: an unused one expires; the precondition keeps it create-only.
-    const [uri] = await storageCall(storage, `starting the upload to ${target}`, () => file.createResumableUpload({
-        preconditionOpts: { ifGenerationMatch },
-        metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
-    }), opts.signal);
-    const sent = await putSession(uri, opts.file, size, policyOf(storage), `uploading to ${target}`, {
-        progress: (done) => opts.reporter.progress('upload', done, size),
-        sent: (done) => opts.onSent?.(done, size),
-        signal: opts.signal,
-    });
-    if (sent.object.crc32c !== sent.crc32c || Number(sent.object.size) !== size) {
-        // As the library does on a mismatch: remove the bad object, then fail.
-        await deleteObject(storage, opts.bucket, opts.object, String(sent.object.generation)).catch(() => undefined);
-        throw new gcp_errors/* GcpApiError */.FL(`uploading to ${target} failed: the stored object has CRC32C ${sent.object.crc32c} and ${sent.object.size} bytes, but the file has CRC32C ${sent.crc32c} and ${size} bytes; the object was deleted`, 0, 'FILE_NO_UPLOAD');
-    }
-    return { generation: String(sent.object.generation), crc32c: sent.crc32c };
-}
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __webpack_require__(1455);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __webpack_require__(7067);
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __webpack_require__(4708);
+;// CONCATENATED MODULE: ./src/gcp/resumable-put.ts
+
+
+
+
+
+
+
 /** Read size and reads in flight for `putSession`: 4 × 1 MiB buffers, reused for the whole file. */
 const BLOCK_BYTES = 1 << 20;
 const BLOCKS_IN_FLIGHT = 4;
@@ -1008,47 +966,107 @@ async function queryCommitted(uri, size, signal) {
     const m = /bytes=0-(\d+)/.exec(res.headers.get('range') ?? '');
     return { committed: m ? Number(m[1]) + 1 : 0 };
 }
-async function deleteObject(storage, bucket, object, generation, signal) {
-    // The generation guard keeps us from deleting an object someone replaced in the meantime, and makes a
-    // retry safe: a repeated delete of a deleted generation is a 404, which counts as done.
-    await storageCall(storage, `deleting gs://${bucket}/${object}`, () => storage
-        .bucket(bucket)
-        .file(object, { generation: Number(generation) })
-        .delete({ ignoreNotFound: true }), signal);
-}
-/** Whether the object exists now (a read). */
-async function objectExists(storage, bucket, object) {
-    return (await objectMetadata(storage, storage.bucket(bucket).file(object))) !== undefined;
+
+;// CONCATENATED MODULE: ./src/gcp/upload.ts
+
+
+
+
+
+
+/**
+ * Uploads the tarball resumably, CRC32C-validated end to end. The library opens the session (auth,
+ * metadata, preconditions); `putSession` streams the bytes in one request (behind an HTTP proxy the
+ * library sends them). `ifGenerationMatch: 0` makes it create-only. The content type is tar and there is
+ * never a gzip Content-Encoding: GCE refuses gzip-encoded objects.
+ */
+async function uploadImageObject(storage, opts) {
+    const file = storage.bucket(opts.bucket).file(opts.object);
+    const size = (await (0,promises_.stat)(opts.file)).size;
+    opts.onSent?.(0, size);
+    const existing = await objectMetadata(storage, file, opts.signal);
+    let ifGenerationMatch = 0;
+    if (existing) {
+        const crc32c = await fileCrc32c(opts.file, opts.signal);
+        if (existing.crc32c === crc32c && Number(existing.size) === size) {
+            opts.reporter.info(`gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${crc32c}); not uploading again.`);
+            return result(opts, existing.generation, crc32c, size, true);
+        }
+        opts.reporter.warn(`gs://${opts.bucket}/${opts.object} exists with other content; replacing generation ${existing.generation}.`);
+        ifGenerationMatch = existing.generation;
+    }
+    const what = `uploading to gs://${opts.bucket}/${opts.object}`;
+    const failed = (err) => {
+        throw err instanceof gcp_errors/* GcpApiError */.FL ? err : storageError(what, err);
+    };
+    const started = Date.now();
+    const upload = behindProxy()
+        ? storageCall(storage, what, () => libraryUpload(storage, opts, ifGenerationMatch, size), opts.signal)
+        : leanUpload(storage, file, opts, ifGenerationMatch, size);
+    const sent = await upload.catch(async (err) => {
+        // Interrupted: the signal's reason, not an upload failure.
+        if (opts.signal?.aborted)
+            throw err;
+        // 412: another run stored the object first (uploads are create-only). The same bytes are as good as ours.
+        if (statusOf(err) !== 412)
+            return failed(err);
+        const now = await objectMetadata(storage, file, opts.signal);
+        const crc32c = await fileCrc32c(opts.file, opts.signal);
+        if (now?.crc32c !== crc32c || Number(now.size) !== size)
+            return failed(err);
+        opts.reporter.info(`Another run stored the same bytes at gs://${opts.bucket}/${opts.object} meanwhile; using that object.`);
+        return { generation: now.generation, crc32c, reused: true };
+    });
+    if ('reused' in sent)
+        return result(opts, sent.generation, sent.crc32c, size, true);
+    const seconds = (Date.now() - started) / 1000;
+    opts.reporter.info(`Uploaded ${(size / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(1)}s (${(size / 2 ** 20 / Math.max(seconds, 0.001)).toFixed(0)} MiB/s), CRC32C ${sent.crc32c}.`);
+    return result(opts, sent.generation, sent.crc32c, size, false);
 }
 /**
- * Deletes an image object an earlier run of this build left behind (it stopped before its clean-up): only
- * when its `nix-hash` metadata is this build's and the run that uploaded it meant to delete it (its
- * `keep-object` metadata is "false"), and only that generation. True when deleted.
+ * An HTTP(S) proxy in the environment: gaxios (the library's transport) honours it and NO_PROXY, our PUT
+ * does not, so behind a proxy the library sends the bytes, slower but through the proxy.
  */
-async function removeLeftoverObject(storage, bucket, object, nixHash) {
-    const found = await objectMetadata(storage, storage.bucket(bucket).file(object));
-    if (found?.metadata?.['nix-hash'] !== nixHash || found.metadata['keep-object'] !== 'false')
-        return false;
-    await deleteObject(storage, bucket, object, found.generation);
-    return true;
+function behindProxy() {
+    const env = process.env;
+    return Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy);
 }
-async function objectMetadata(storage, file, signal) {
-    return storageCall(storage, `reading gs://${file.bucket.name}/${file.name}`, async () => {
-        try {
-            const [meta] = await file.getMetadata();
-            return {
-                crc32c: meta.crc32c,
-                size: meta.size,
-                generation: String(meta.generation),
-                metadata: meta.metadata ?? undefined,
-            };
-        }
-        catch (err) {
-            if (statusOf(err) === 404)
-                return undefined;
-            throw err;
-        }
-    }, signal);
+/** The library's own single-request resumable upload, CRC32C-validated by the library. */
+async function libraryUpload(storage, opts, ifGenerationMatch, size) {
+    // The library takes no signal: an interrupted run stops waiting for it, and the process exits.
+    const [uploaded] = await abortable(storage.bucket(opts.bucket).upload(opts.file, {
+        destination: opts.object,
+        resumable: true,
+        validation: 'crc32c',
+        gzip: false,
+        preconditionOpts: { ifGenerationMatch },
+        metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
+        onUploadProgress: (e) => {
+            opts.onSent?.(e.bytesWritten, size);
+            opts.reporter.progress('upload', e.bytesWritten, size);
+        },
+    }), opts.signal);
+    return { generation: String(uploaded.metadata.generation), crc32c: String(uploaded.metadata.crc32c) };
+}
+/** The library opens the session; `putSession` sends the bytes; the stored CRC32C and size are checked. */
+async function leanUpload(storage, file, opts, ifGenerationMatch, size) {
+    const target = `gs://${opts.bucket}/${opts.object}`;
+    // A new session per attempt is harmless: an unused one expires; the precondition keeps it create-only.
+    const [uri] = await storageCall(storage, `starting the upload to ${target}`, () => file.createResumableUpload({
+        preconditionOpts: { ifGenerationMatch },
+        metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
+    }), opts.signal);
+    const sent = await putSession(uri, opts.file, size, policyOf(storage), `uploading to ${target}`, {
+        progress: (done) => opts.reporter.progress('upload', done, size),
+        sent: (done) => opts.onSent?.(done, size),
+        signal: opts.signal,
+    });
+    if (sent.object.crc32c !== sent.crc32c || Number(sent.object.size) !== size) {
+        // As the library does on a mismatch: remove the bad object, then fail.
+        await deleteObject(storage, opts.bucket, opts.object, String(sent.object.generation)).catch(() => undefined);
+        throw new gcp_errors/* GcpApiError */.FL(`uploading to ${target} failed: the stored object has CRC32C ${sent.object.crc32c} and ${sent.object.size} bytes, but the file has CRC32C ${sent.crc32c} and ${size} bytes; the object was deleted`, 0, 'FILE_NO_UPLOAD');
+    }
+    return { generation: String(sent.object.generation), crc32c: sent.crc32c };
 }
 function result(opts, generation, crc32c, size, reused) {
     return {
@@ -1097,7 +1115,7 @@ function imageDescription(flakeRef, flakeRev, userDescription) {
 }
 
 // EXTERNAL MODULE: ./src/inputs/image-name.ts
-var image_name = __webpack_require__(1722);
+var image_name = __webpack_require__(1793);
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __webpack_require__(8161);
 // EXTERNAL MODULE: external "node:child_process"
@@ -1950,7 +1968,7 @@ function hostNixSystem() {
 }
 /** Downloads (with retries), verifies, caches and runs the pinned installer. Returns the nix binary. */
 async function installNix(version, confText, reporter) {
-    const tc = await __webpack_require__.e(/* import() */ 991).then(__webpack_require__.bind(__webpack_require__, 5991));
+    const tc = await __webpack_require__.e(/* import() */ 913).then(__webpack_require__.bind(__webpack_require__, 7913));
     const system = hostNixSystem();
     const arch = system === 'x86_64-linux' ? 'x64' : 'arm64';
     const { url, sha256 } = nixRelease(version, system);
@@ -2038,6 +2056,7 @@ async function usable(path) {
 }
 
 ;// CONCATENATED MODULE: ./src/pipeline.ts
+
 
 
 
@@ -2918,13 +2937,258 @@ function templateTaken(ref, template, image, source) {
     return new gcp_errors/* ConflictError */.fK(`Instance template ${template.name} already exists but boots ${boots ? lastSegment(boots) : 'no image'}, not ${image}, so someone else made a template under the name this roll uses; group ${ref.path} is unchanged on template ${lastSegment(source)}: delete that template (gcloud compute instance-templates delete ${template.name}) and run again.`);
 }
 
+;// CONCATENATED MODULE: ./src/lifecycle/replacement.ts
+/**
+ * The replacement phase of a roll, once the group targets the new template. With drain, the drain loop
+ * (`driveWithDrain`) signals old instances within the `max-unavailable` window and hands each one to the
+ * group once its guest reported `drained` or its deadline passed. Without drain, `waitForGroup` waits for
+ * the group's own PROACTIVE replacement to settle.
+ */
+
+
+
+
+
+
+const DEFAULT_POLL_MS = 5000;
+/** How many instances may be draining or in replacement at once: max-unavailable, else 1. */
+function windowOf(group) {
+    const up = group?.updatePolicy;
+    const unavailable = up?.maxUnavailable?.calculated ?? up?.maxUnavailable?.fixed ?? 1;
+    return Math.max(1, unavailable);
+}
+/** A member that runs the target template and has nothing left to do. */
+function settledOn(m, targetPath) {
+    return runsTemplate(m, targetPath) && m.currentAction === 'NONE';
+}
+/** The drain loop: signal within the window, replace each instance once drained or past its deadline. */
+async function driveWithDrain(clients, ref, targetPath, opts, reporter, result, started) {
+    const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+    const progress = progressPrinter(reporter);
+    // Guest attributes may be enabled project-wide rather than per instance.
+    const projectItems = await clients.instances.projectMetadata();
+    const draining = new Map();
+    const handedOver = new Set();
+    for (;;) {
+        const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
+        if (!group)
+            throw new gcp_errors/* GcpApiError */.FL(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
+        if (singleTemplate(group) !== targetPath)
+            throw movedAway(ref, targetPath, singleTemplate(group));
+        const total = group.targetSize;
+        const updated = members.filter((m) => settledOn(m, targetPath)).length;
+        progress(updated, total);
+        const record = (handing = []) => opts.state?.rollProgress(rollProgress(members, targetPath, total, draining, handing));
+        // In name order, so that two runs of one rollout drain the same instances first and share the window.
+        const old = members
+            .filter((m) => !runsTemplate(m, targetPath) && !handedOver.has(instanceLocation(m).name))
+            .sort((a, b) => (instanceLocation(a).name < instanceLocation(b).name ? -1 : 1));
+        // A drain that needs us no more: the instance left the group (scale-in), or another run of this rollout
+        // handed it over already (it is being replaced, runs the target, or is a new incarnation).
+        const byName = new Map(members.map((m) => [instanceLocation(m).name, m]));
+        for (const [name, d] of draining) {
+            const m = byName.get(name);
+            if (!m || runsTemplate(m, targetPath) || m.currentAction !== 'NONE' || m.id !== d.member.id)
+                draining.delete(name);
+        }
+        if (old.length === 0 &&
+            draining.size === 0 &&
+            group.status?.isStable &&
+            group.status.versionTarget?.isReached) {
+            reporter.info(`Group ${ref.path}: ${updated}/${total} instances on ${lastSegment(targetPath)}.`);
+            return;
+        }
+        if (Date.now() - started > opts.rollTimeoutMs)
+            throw rollTimeout(ref, targetPath, members, draining, opts, total);
+        // Start draining old instances while the window has room; a replacement in progress takes room too.
+        const busy = () => draining.size + members.filter((m) => m.currentAction !== 'NONE').length;
+        for (const m of old) {
+            if (busy() >= windowOf(group))
+                break;
+            const { zone, name } = instanceLocation(m);
+            if (draining.has(name) || m.currentAction !== 'NONE')
+                continue;
+            const signal = await signalDrain(clients.instances, zone, name, Date.now() + opts.drainTimeoutMs, opts.operationTimeoutMs, projectItems, m.id);
+            // Replaced or gone since the listing (another run of this rollout): nothing to drain.
+            if (!signal)
+                continue;
+            draining.set(name, { member: m, zone, name, ...signal });
+            reporter.info(`Draining ${name} (${zone}) until ${rfc3339(signal.deadlineMs)}.`);
+            if (!signal.canAnswer) {
+                reporter.warn(`Instance ${name} does not have enable-guest-attributes=TRUE (in its own or the project's metadata), so its runner cannot report drained; waiting until the deadline ${rfc3339(signal.deadlineMs)}.`);
+            }
+        }
+        record();
+        // Hand drained (or overdue) instances to the group for replacement.
+        const ready = [];
+        for (const d of draining.values()) {
+            const guest = await readGuestDrain(clients.instances, d.zone, d.name);
+            if (guest.state && guest.state !== d.lastState) {
+                reporter.debug(`${d.name}: drain-state ${guest.state}${guest.runningJobs !== undefined ? `, ${guest.runningJobs} running job(s)` : ''}.`);
+                d.lastState = guest.state;
+            }
+            if (guest.state === 'drained') {
+                result.drained.push(d.name);
+                ready.push(d);
+            }
+            else if (guest.state === 'timeout' || Date.now() >= d.deadlineMs) {
+                const why = guest.state === 'timeout'
+                    ? 'reported timeout'
+                    : `did not report drained (${guest.state ?? 'no answer'})`;
+                const jobs = guest.runningJobs ? ` with ${guest.runningJobs} job(s) still running` : '';
+                reporter.warn(`Instance ${d.name} ${why} by its drain deadline ${rfc3339(d.deadlineMs)}; replacing it anyway${jobs}.`);
+                result.drainTimeouts.push(d.name);
+                ready.push(d);
+            }
+        }
+        if (ready.length > 0) {
+            record(ready);
+            try {
+                await clients.groups.replace(ref, ready.map((d) => d.member.instance), opts.operationTimeoutMs);
+            }
+            catch (err) {
+                if (!(err instanceof gcp_errors/* GcpApiError */.FL))
+                    throw err;
+                const done = members.filter((m) => runsTemplate(m, targetPath)).length;
+                throw new gcp_errors/* GcpApiError */.FL(`${err.message}; group ${ref.path} targets template ${lastSegment(targetPath)} and ${done} of ${total} instances run it; drained instances ${ready.map((d) => d.name).join(', ')} wait for replacement: run roll again to finish, or rollback`, err.status, err.reason);
+            }
+            for (const d of ready) {
+                draining.delete(d.name);
+                handedOver.add(d.name);
+                result.replaced.push(d.name);
+                reporter.info(`Replacing ${d.name}.`);
+            }
+            continue;
+        }
+        await sleep(pollMs, opts.signal);
+    }
+}
+/** Without drain: the group replaces on its own; wait for it to be stable on the version. */
+async function waitForGroup(clients, ref, targetPath, opts, reporter, started) {
+    const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+    const progress = progressPrinter(reporter);
+    for (;;) {
+        const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
+        if (!group)
+            throw new gcp_errors/* GcpApiError */.FL(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
+        if (singleTemplate(group) !== targetPath)
+            throw movedAway(ref, targetPath, singleTemplate(group));
+        const updated = members.filter((m) => settledOn(m, targetPath)).length;
+        progress(updated, group.targetSize);
+        opts.state?.rollProgress(rollProgress(members, targetPath, group.targetSize, new Map()));
+        if (group.status?.isStable && group.status.versionTarget?.isReached) {
+            reporter.info(`Group ${ref.path}: ${updated}/${group.targetSize} instances on ${lastSegment(targetPath)}.`);
+            return;
+        }
+        if (Date.now() - started > opts.rollTimeoutMs)
+            throw rollTimeout(ref, targetPath, members, new Map(), opts, group.targetSize);
+        await sleep(pollMs, opts.signal);
+    }
+}
+/** Where the roll stands, for the message of an interrupted run; `handing` are being handed to the group. */
+function rollProgress(members, targetPath, total, draining, handing = []) {
+    const handed = new Set(handing.map((d) => d.name));
+    return {
+        updated: members.filter((m) => settledOn(m, targetPath)).length,
+        total,
+        draining: [...draining.keys()].filter((name) => !handed.has(name)),
+        replacing: [
+            ...handed,
+            ...members.filter((m) => m.currentAction !== 'NONE').map((m) => instanceLocation(m).name),
+        ],
+    };
+}
+/**
+ * Prints "updated/total" when it changes. Reporter.progress is for bytes (it prints MiB and MiB/s), so the
+ * roll reports instance counts as plain lines.
+ */
+function progressPrinter(reporter) {
+    let last = '';
+    return (updated, total) => {
+        const line = `${updated}/${total}`;
+        if (line !== last)
+            reporter.info(`Roll progress: ${line} instances updated.`);
+        last = line;
+    };
+}
+function rollTimeout(ref, targetPath, members, draining, opts, total) {
+    const stuck = members
+        .filter((m) => !settledOn(m, targetPath))
+        .map((m) => {
+        const { name } = instanceLocation(m);
+        const d = draining.get(name);
+        const state = [
+            m.currentAction,
+            m.instanceStatus,
+            d ? `drain ${d.lastState ?? 'signalled'} until ${rfc3339(d.deadlineMs)}` : undefined,
+            runsTemplate(m, targetPath) ? undefined : 'old template',
+        ]
+            .filter(Boolean)
+            .join(', ');
+        return `${name} (${state})`;
+    });
+    const done = members.filter((m) => settledOn(m, targetPath)).length;
+    return new gcp_errors/* GcpApiError */.FL(`Roll of group ${ref.path} did not finish within ${Math.round(opts.rollTimeoutMs / 1000)}s (roll-timeout): ${done}/${total} instances on ${lastSegment(targetPath)}; stuck: ${stuck.join('; ') || 'none, but the group is not stable'}. The group targets ${lastSegment(targetPath)}; run roll again to finish, or rollback.`, 504, 'timeout');
+}
+
+;// CONCATENATED MODULE: ./src/lifecycle/roll-template.ts
+/**
+ * The writes of the template a roll makes: create it (or use the identical one another run made), and
+ * remove it again when the roll fails before the group uses it.
+ */
+
+
+
+
+
+function bootsImage(clients, template, imageRef) {
+    const boot = bootImage(template);
+    return boot !== undefined && imagePath(clients.project, boot) === imageRef;
+}
+/**
+ * Creates the template; if Google rejects it, makes sure none is left behind, or names it. A 409 means
+ * another run made the same template since our read: it is used when it boots the image, never deleted.
+ */
+async function createTemplate(clients, scope, source, name, image, ref, timeoutMs) {
+    try {
+        const template = await clients.templates.insert(scope, templateForImage(source, name, image), timeoutMs);
+        return { template, created: true };
+    }
+    catch (err) {
+        if (!(err instanceof gcp_errors/* GcpApiError */.FL))
+            throw err;
+        if (err.status === 409) {
+            const theirs = await clients.templates.get(`projects/${clients.project}/${scope}/instanceTemplates/${name}`);
+            if (theirs && bootsImage(clients, theirs, image.path))
+                return { template: theirs, created: false };
+            if (theirs)
+                throw templateTaken(ref, theirs, image.name, source.selfLink);
+        }
+        const leftover = await removeTemplate(clients, `projects/${clients.project}/${scope}/instanceTemplates/${name}`, timeoutMs);
+        throw new gcp_errors/* GcpApiError */.FL(`${err.message}; group ${ref.path} is unchanged on template ${source.name}${leftover}`, err.status, err.reason);
+    }
+}
+/** Deletes a template this run created and no group uses; returns a note for the error message. */
+async function removeTemplate(clients, path, timeoutMs) {
+    try {
+        if (!(await clients.templates.get(path)))
+            return '';
+        await clients.templates.delete(path, timeoutMs);
+        return `; the new template ${lastSegment(path)} was removed`;
+    }
+    catch {
+        return `; remove the unused template with: gcloud compute instance-templates delete ${lastSegment(path)}${path.includes('/regions/') ? ` --region ${path.split('/')[3]}` : ''}`;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/lifecycle/rollout.ts
 /**
- * Rolls a managed instance group onto an image: a new template from the group's current one, the group's
- * version set to it, then the replacement. With drain (the default) the group's policy is OPPORTUNISTIC
- * and the rollout replaces each old instance itself, only after its guest reported `drained` or its drain
- * deadline passed, at most `max-unavailable` at a time (DESIGN.md "Contracts: the drain protocol"). Without
- * drain it is a plain PROACTIVE rolling replace on the group's own schedule.
+ * Rolls a managed instance group onto an image: a new template from the group's current one
+ * (roll-template.ts), the group's version set to it, then the replacement (replacement.ts). With drain (the
+ * default) the group's policy is OPPORTUNISTIC and the rollout replaces each old instance itself, only
+ * after its guest reported `drained` or its drain deadline passed, at most `max-unavailable` at a time
+ * (docs/architecture.md, "The drain protocol"). Without drain it is a plain PROACTIVE rolling replace on the
+ * group's own schedule.
  */
 
 
@@ -2935,7 +3199,6 @@ function templateTaken(ref, template, image, source) {
 
 
 
-const DEFAULT_POLL_MS = 5000;
 async function roll(clients, ref, opts, reporter) {
     const group = await clients.groups.get(ref);
     if (!group) {
@@ -3021,7 +3284,7 @@ async function roll(clients, ref, opts, reporter) {
         result.plan.push({
             action: 'patch',
             resource: ref.path,
-            detail: `version ${lastName(targetPath)}, ${opts.drain ? 'OPPORTUNISTIC' : 'PROACTIVE'} update policy`,
+            detail: `version ${lastSegment(targetPath)}, ${opts.drain ? 'OPPORTUNISTIC' : 'PROACTIVE'} update policy`,
         });
         for (const m of old) {
             const { name } = instanceLocation(m);
@@ -3052,8 +3315,8 @@ async function roll(clients, ref, opts, reporter) {
     const patched = await patchGroup(clients, ref, group, currentRef, targetPath, opts, result);
     opts.state?.retargeted(true);
     reporter.info(patched
-        ? `Group ${ref.path} now targets template ${lastName(targetPath)} (image ${image.name}).`
-        : `Group ${ref.path} already targets template ${lastName(targetPath)} (image ${image.name}); carrying on with that rollout, which another run may be driving too.`);
+        ? `Group ${ref.path} now targets template ${lastSegment(targetPath)} (image ${image.name}).`
+        : `Group ${ref.path} already targets template ${lastSegment(targetPath)} (image ${image.name}); carrying on with that rollout, which another run may be driving too.`);
     const started = Date.now();
     if (opts.drain)
         await driveWithDrain(clients, ref, targetPath, opts, reporter, result, started);
@@ -3072,51 +3335,9 @@ async function throwIfTakenAnyway(clients, ref, targetPath, err) {
     if (now !== null && (now === undefined || singleTemplate(now) !== targetPath))
         return;
     const state = now === null
-        ? `whether group ${ref.path} took template ${lastName(targetPath)} is unknown`
-        : `group ${ref.path} targets template ${lastName(targetPath)} all the same`;
+        ? `whether group ${ref.path} took template ${lastSegment(targetPath)} is unknown`
+        : `group ${ref.path} targets template ${lastSegment(targetPath)} all the same`;
     throw new gcp_errors/* GcpApiError */.FL(`${err.message}; ${state}: run roll again to finish, or rollback`, err.status, err.reason);
-}
-function lastName(path) {
-    return path.slice(path.lastIndexOf('/') + 1);
-}
-function bootsImage(clients, template, imageRef) {
-    const boot = bootImage(template);
-    return boot !== undefined && imagePath(clients.project, boot) === imageRef;
-}
-/**
- * Creates the template; if Google rejects it, makes sure none is left behind, or names it. A 409 means
- * another run made the same template since our read: it is used when it boots the image, never deleted.
- */
-async function createTemplate(clients, scope, source, name, image, ref, timeoutMs) {
-    try {
-        const template = await clients.templates.insert(scope, templateForImage(source, name, image), timeoutMs);
-        return { template, created: true };
-    }
-    catch (err) {
-        if (!(err instanceof gcp_errors/* GcpApiError */.FL))
-            throw err;
-        if (err.status === 409) {
-            const theirs = await clients.templates.get(`projects/${clients.project}/${scope}/instanceTemplates/${name}`);
-            if (theirs && bootsImage(clients, theirs, image.path))
-                return { template: theirs, created: false };
-            if (theirs)
-                throw templateTaken(ref, theirs, image.name, source.selfLink);
-        }
-        const leftover = await removeTemplate(clients, `projects/${clients.project}/${scope}/instanceTemplates/${name}`, timeoutMs);
-        throw new gcp_errors/* GcpApiError */.FL(`${err.message}; group ${ref.path} is unchanged on template ${source.name}${leftover}`, err.status, err.reason);
-    }
-}
-/** Deletes a template this run created and no group uses; returns a note for the error message. */
-async function removeTemplate(clients, path, timeoutMs) {
-    try {
-        if (!(await clients.templates.get(path)))
-            return '';
-        await clients.templates.delete(path, timeoutMs);
-        return `; the new template ${lastName(path)} was removed`;
-    }
-    catch {
-        return `; remove the unused template with: gcloud compute instance-templates delete ${lastName(path)}${path.includes('/regions/') ? ` --region ${path.split('/')[3]}` : ''}`;
-    }
 }
 /**
  * Sets the group's version and update policy, guarded by the fingerprint read at the start. A 412 means
@@ -3171,191 +3392,12 @@ async function patchGroup(clients, ref, group, sourcePath, targetPath, opts, res
                 throw rollInProgress(ref, change.template, change.image, await clients.groups.listManaged(ref), leftover);
             if (change)
                 throw roll_conflicts_changedMeanwhile(ref, err.message, fresh && singleTemplate(fresh), leftover);
-            const still = lastName(sourcePath);
+            const still = lastSegment(sourcePath);
             if (templateGone)
-                throw new gcp_errors/* ConflictError */.fK(`${err.message}; the new template ${lastName(targetPath)} was deleted by someone else before the group used it, so group ${ref.path} is unchanged on template ${still}: run roll again.`);
+                throw new gcp_errors/* ConflictError */.fK(`${err.message}; the new template ${lastSegment(targetPath)} was deleted by someone else before the group used it, so group ${ref.path} is unchanged on template ${still}: run roll again.`);
             throw new gcp_errors/* GcpApiError */.FL(`${err.message}; group ${ref.path} is unchanged on template ${still}${leftover}`, err.status, err.reason);
         }
     }
-}
-/** How many instances may be draining or in replacement at once: max-unavailable, else 1. */
-function windowOf(group) {
-    const up = group?.updatePolicy;
-    const unavailable = up?.maxUnavailable?.calculated ?? up?.maxUnavailable?.fixed ?? 1;
-    return Math.max(1, unavailable);
-}
-/** A member that runs the target template and has nothing left to do. */
-function settledOn(m, targetPath) {
-    return runsTemplate(m, targetPath) && m.currentAction === 'NONE';
-}
-/** The drain loop: signal within the window, replace each instance once drained or past its deadline. */
-async function driveWithDrain(clients, ref, targetPath, opts, reporter, result, started) {
-    const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
-    const progress = progressPrinter(reporter);
-    // Guest attributes may be enabled project-wide rather than per instance.
-    const projectItems = await clients.instances.projectMetadata();
-    const draining = new Map();
-    const handedOver = new Set();
-    for (;;) {
-        const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
-        if (!group)
-            throw new gcp_errors/* GcpApiError */.FL(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
-        if (singleTemplate(group) !== targetPath)
-            throw movedAway(ref, targetPath, singleTemplate(group));
-        const total = group.targetSize;
-        const updated = members.filter((m) => settledOn(m, targetPath)).length;
-        progress(updated, total);
-        const record = (handing = []) => opts.state?.rollProgress(rollProgress(members, targetPath, total, draining, handing));
-        // In name order, so that two runs of one rollout drain the same instances first and share the window.
-        const old = members
-            .filter((m) => !runsTemplate(m, targetPath) && !handedOver.has(instanceLocation(m).name))
-            .sort((a, b) => (instanceLocation(a).name < instanceLocation(b).name ? -1 : 1));
-        // A drain that needs us no more: the instance left the group (scale-in), or another run of this rollout
-        // handed it over already (it is being replaced, runs the target, or is a new incarnation).
-        const byName = new Map(members.map((m) => [instanceLocation(m).name, m]));
-        for (const [name, d] of draining) {
-            const m = byName.get(name);
-            if (!m || runsTemplate(m, targetPath) || m.currentAction !== 'NONE' || m.id !== d.member.id)
-                draining.delete(name);
-        }
-        if (old.length === 0 &&
-            draining.size === 0 &&
-            group.status?.isStable &&
-            group.status.versionTarget?.isReached) {
-            reporter.info(`Group ${ref.path}: ${updated}/${total} instances on ${lastName(targetPath)}.`);
-            return;
-        }
-        if (Date.now() - started > opts.rollTimeoutMs)
-            throw rollTimeout(ref, targetPath, members, draining, opts, total);
-        // Start draining old instances while the window has room; a replacement in progress takes room too.
-        const busy = () => draining.size + members.filter((m) => m.currentAction !== 'NONE').length;
-        for (const m of old) {
-            if (busy() >= windowOf(group))
-                break;
-            const { zone, name } = instanceLocation(m);
-            if (draining.has(name) || m.currentAction !== 'NONE')
-                continue;
-            const signal = await signalDrain(clients.instances, zone, name, Date.now() + opts.drainTimeoutMs, opts.operationTimeoutMs, projectItems, m.id);
-            // Replaced or gone since the listing (another run of this rollout): nothing to drain.
-            if (!signal)
-                continue;
-            draining.set(name, { member: m, zone, name, ...signal });
-            reporter.info(`Draining ${name} (${zone}) until ${rfc3339(signal.deadlineMs)}.`);
-            if (!signal.canAnswer) {
-                reporter.warn(`Instance ${name} does not have enable-guest-attributes=TRUE (in its own or the project's metadata), so its runner cannot report drained; waiting until the deadline ${rfc3339(signal.deadlineMs)}.`);
-            }
-        }
-        record();
-        // Hand drained (or overdue) instances to the group for replacement.
-        const ready = [];
-        for (const d of draining.values()) {
-            const guest = await readGuestDrain(clients.instances, d.zone, d.name);
-            if (guest.state && guest.state !== d.lastState) {
-                reporter.debug(`${d.name}: drain-state ${guest.state}${guest.runningJobs !== undefined ? `, ${guest.runningJobs} running job(s)` : ''}.`);
-                d.lastState = guest.state;
-            }
-            if (guest.state === 'drained') {
-                result.drained.push(d.name);
-                ready.push(d);
-            }
-            else if (guest.state === 'timeout' || Date.now() >= d.deadlineMs) {
-                const why = guest.state === 'timeout'
-                    ? 'reported timeout'
-                    : `did not report drained (${guest.state ?? 'no answer'})`;
-                const jobs = guest.runningJobs ? ` with ${guest.runningJobs} job(s) still running` : '';
-                reporter.warn(`Instance ${d.name} ${why} by its drain deadline ${rfc3339(d.deadlineMs)}; replacing it anyway${jobs}.`);
-                result.drainTimeouts.push(d.name);
-                ready.push(d);
-            }
-        }
-        if (ready.length > 0) {
-            record(ready);
-            try {
-                await clients.groups.replace(ref, ready.map((d) => d.member.instance), opts.operationTimeoutMs);
-            }
-            catch (err) {
-                if (!(err instanceof gcp_errors/* GcpApiError */.FL))
-                    throw err;
-                const done = members.filter((m) => runsTemplate(m, targetPath)).length;
-                throw new gcp_errors/* GcpApiError */.FL(`${err.message}; group ${ref.path} targets template ${lastName(targetPath)} and ${done} of ${total} instances run it; drained instances ${ready.map((d) => d.name).join(', ')} wait for replacement: run roll again to finish, or rollback`, err.status, err.reason);
-            }
-            for (const d of ready) {
-                draining.delete(d.name);
-                handedOver.add(d.name);
-                result.replaced.push(d.name);
-                reporter.info(`Replacing ${d.name}.`);
-            }
-            continue;
-        }
-        await sleep(pollMs, opts.signal);
-    }
-}
-/** Without drain: the group replaces on its own; wait for it to be stable on the version. */
-async function waitForGroup(clients, ref, targetPath, opts, reporter, started) {
-    const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
-    const progress = progressPrinter(reporter);
-    for (;;) {
-        const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
-        if (!group)
-            throw new gcp_errors/* GcpApiError */.FL(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
-        if (singleTemplate(group) !== targetPath)
-            throw movedAway(ref, targetPath, singleTemplate(group));
-        const updated = members.filter((m) => settledOn(m, targetPath)).length;
-        progress(updated, group.targetSize);
-        opts.state?.rollProgress(rollProgress(members, targetPath, group.targetSize, new Map()));
-        if (group.status?.isStable && group.status.versionTarget?.isReached) {
-            reporter.info(`Group ${ref.path}: ${updated}/${group.targetSize} instances on ${lastName(targetPath)}.`);
-            return;
-        }
-        if (Date.now() - started > opts.rollTimeoutMs)
-            throw rollTimeout(ref, targetPath, members, new Map(), opts, group.targetSize);
-        await sleep(pollMs, opts.signal);
-    }
-}
-/** Where the roll stands, for the message of an interrupted run; `handing` are being handed to the group. */
-function rollProgress(members, targetPath, total, draining, handing = []) {
-    const handed = new Set(handing.map((d) => d.name));
-    return {
-        updated: members.filter((m) => settledOn(m, targetPath)).length,
-        total,
-        draining: [...draining.keys()].filter((name) => !handed.has(name)),
-        replacing: [
-            ...handed,
-            ...members.filter((m) => m.currentAction !== 'NONE').map((m) => instanceLocation(m).name),
-        ],
-    };
-}
-/**
- * Prints "updated/total" when it changes. Reporter.progress is for bytes (it prints MiB and MiB/s), so the
- * roll reports instance counts as plain lines.
- */
-function progressPrinter(reporter) {
-    let last = '';
-    return (updated, total) => {
-        const line = `${updated}/${total}`;
-        if (line !== last)
-            reporter.info(`Roll progress: ${line} instances updated.`);
-        last = line;
-    };
-}
-function rollTimeout(ref, targetPath, members, draining, opts, total) {
-    const stuck = members
-        .filter((m) => !settledOn(m, targetPath))
-        .map((m) => {
-        const { name } = instanceLocation(m);
-        const d = draining.get(name);
-        const state = [
-            m.currentAction,
-            m.instanceStatus,
-            d ? `drain ${d.lastState ?? 'signalled'} until ${rfc3339(d.deadlineMs)}` : undefined,
-            runsTemplate(m, targetPath) ? undefined : 'old template',
-        ]
-            .filter(Boolean)
-            .join(', ');
-        return `${name} (${state})`;
-    });
-    const done = members.filter((m) => settledOn(m, targetPath)).length;
-    return new gcp_errors/* GcpApiError */.FL(`Roll of group ${ref.path} did not finish within ${Math.round(opts.rollTimeoutMs / 1000)}s (roll-timeout): ${done}/${total} instances on ${lastName(targetPath)}; stuck: ${stuck.join('; ') || 'none, but the group is not stable'}. The group targets ${lastName(targetPath)}; run roll again to finish, or rollback.`, 504, 'timeout');
 }
 
 ;// CONCATENATED MODULE: ./src/lifecycle/rollback.ts

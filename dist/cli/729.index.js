@@ -1,8 +1,8 @@
-export const id = 855;
-export const ids = [855];
+export const id = 729;
+export const ids = [729];
 export const modules = {
 
-/***/ 9855:
+/***/ 6729:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG

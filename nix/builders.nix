@@ -11,7 +11,7 @@ let
 in
 {
   # A GCE image of the runner. The output holds exactly one *.raw.tar.gz and
-  # nix-support/gce-image.json (DESIGN.md, "Contracts").
+  # nix-support/gce-image.json (docs/architecture.md, "The image builder's output").
   gceImage =
     {
       extraModules ? [ ],

@@ -81,7 +81,7 @@ rec {
   defaultImageSystem =
     builderSystem: if imageSystems ? ${builderSystem} then builderSystem else "x86_64-linux";
 
-  # The content of nix-support/gce-image.json (see DESIGN.md, "Contracts").
+  # The content of nix-support/gce-image.json (docs/architecture.md, "The image builder's output").
   gceImageMetadata =
     {
       system,

@@ -32,7 +32,7 @@ import {
   parseMap,
 } from './inputs/values.ts';
 
-/** The one version: the action ref, the component version, the flake ref and `--version` (DESIGN.md). */
+/** The one version: the action ref, the component version, the flake ref and `--version` (docs/architecture.md, "Versions"). */
 export const VERSION: string = pkg.version;
 /** Where this project's own flake lives, for the default `flake` outside GitHub Actions. */
 export const PROJECT_FLAKE = 'github:pcboy/nix-glab-runner';

@@ -86,7 +86,7 @@ export async function curlUpload(
   };
 }
 
-/** An isolated gcloud configuration pointed at the endpoint (FACTS.md "gcloud against local endpoints"). */
+/** An isolated gcloud configuration pointed at the endpoint (docs/architecture.md, "gcloud against the emulator"). */
 export function gcloudConfig(dir: string, url: string): NodeJS.ProcessEnv {
   mkdirSync(join(dir, 'configurations'), { recursive: true });
   writeFileSync(join(dir, 'active_config'), 'default');

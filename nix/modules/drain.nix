@@ -1,4 +1,4 @@
-# The guest side of the drain protocol (DESIGN.md, "Contracts").
+# The guest side of the drain protocol (docs/architecture.md, "The drain protocol").
 {
   config,
   lib,

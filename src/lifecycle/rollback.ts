@@ -1,7 +1,8 @@
 /**
  * Rollback: deprecate the newest managed image so the family points at the previous one again, then roll
- * the group back onto that image. Deprecation is irreversible in Google's current docs (FACTS.md
- * "Deprecation"), so it needs an older ACTIVE managed image to fall back to before touching anything.
+ * the group back onto that image. Deprecation is irreversible in Google's current docs
+ * (docs/architecture.md, "Families and deprecation"), so it needs an older ACTIVE managed image to fall
+ * back to before touching anything.
  */
 import { UserError } from '../errors.ts';
 import { ConflictError, GcpApiError } from '../gcp/errors.ts';

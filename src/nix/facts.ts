@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors.ts';
 import type { Reporter } from '../report/events.ts';
 
-/** What the image builder says about its image (DESIGN.md, "The image builder's output"). */
+/** What the image builder says about its image (docs/architecture.md, "The image builder's output"). */
 export interface ImageFacts {
   efi: boolean;
   architecture: 'X86_64' | 'ARM64';
@@ -69,7 +69,7 @@ export function parseImageFacts(text: string, path: string, reporter: Reporter):
     );
   }
   const arch = architecture as ImageFacts['architecture'];
-  // Arm images on GCE boot only through UEFI (DESIGN.md, Contracts).
+  // Arm images on GCE boot only through UEFI (docs/architecture.md, "The image builder's output").
   if (arch === 'ARM64' && !efi)
     reporter.warn(
       `The image facts file ${path} says ARM64 without efi; ARM64 images are always UEFI, so UEFI_COMPATIBLE is set.`,

@@ -19,7 +19,7 @@ const SEARCH_DEPTH = 2;
 
 /**
  * Finds the single `*.raw.tar.gz` in a build output. The name is globbed, never parsed: it includes
- * `google-compute` since NixOS 24.11 (FACTS.md, "Image modules").
+ * `google-compute` since NixOS 24.11 (docs/architecture.md, "The NixOS runner image").
  */
 export async function locateImageTarball(storePath: string): Promise<string> {
   const info = await stat(storePath).catch(() => undefined);
@@ -58,7 +58,7 @@ const MAX_LONG_NAME = 64 * 1024;
 const GNU_MAGIC = 'ustar  \0';
 
 /**
- * Checks the first tar header of an image tarball against what GCE accepts (FACTS.md, "Tarball"):
+ * Checks the first tar header of an image tarball against what GCE accepts (docs/architecture.md, "Compute Engine images"):
  * member `disk.raw`, GNU or old-GNU format, regular or GNU-sparse. Reads only the first header
  * blocks through a streaming gunzip, never the whole disk.
  */

@@ -14,7 +14,7 @@ import { REPO_ROOT } from '../helpers/cli.ts';
 export const TEMPLATE = join(REPO_ROOT, 'templates', 'gitlab-ci', 'template.yml');
 const GITLAB_CI_LOCAL = join(REPO_ROOT, 'node_modules', 'gitlab-ci-local', 'dist', 'index.js');
 
-/** The include line of a project testing its own component (FACTS.md, "Testing a component"). */
+/** The include line of a project testing its own component (docs/architecture.md, "GitLab components and runners"). */
 export const SELF_INCLUDE = '$CI_SERVER_FQDN/$CI_PROJECT_PATH/gitlab-ci@$CI_COMMIT_SHA';
 
 /** Fails (never skips) when a tool the test needs is missing, with the command that installs it. */

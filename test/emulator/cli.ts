@@ -44,7 +44,7 @@ Point gcloud at it in a dedicated configuration directory (your own gcloud confi
   gcloud config set api_endpoint_overrides/storage ${emu.url}/
   gcloud config set api_endpoint_overrides/compute ${emu.url}/compute/v1/
 
-Node clients: new Storage({ apiEndpoint: '${emu.url}', projectId }) — see FACTS.md for Compute.
+Node clients: new Storage({ apiEndpoint: '${emu.url}', projectId }) — see docs/architecture.md for Compute.
 Admin: GET ${emu.url}/_emulator/requests, POST ${emu.url}/_emulator/faults
 Stop with Ctrl-C.`);
 

@@ -13,7 +13,7 @@ const KiB256 = 256 * 1024;
 const project = 'emu-project';
 
 /**
- * The unmodified client against a custom endpoint, as FACTS.md prescribes (no STORAGE_EMULATOR_HOST). Its
+ * The unmodified client against a custom endpoint, as docs/architecture.md prescribes (no STORAGE_EMULATOR_HOST). Its
  * documented `crc32cGenerator` hook gets the WASM CRC32C our publisher uses (test/gcp/crc32c.test.ts shows it
  * equals the library's own): the library's JS one made the 300 MiB cases take minutes on a loaded machine.
  */

@@ -1,8 +1,8 @@
-export const id = 552;
-export const ids = [552];
+export const id = 781;
+export const ids = [781];
 export const modules = {
 
-/***/ 2552:
+/***/ 9781:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -14,13 +14,13 @@ __webpack_require__.d(__webpack_exports__, {
 });
 
 // EXTERNAL MODULE: ./src/config.ts + 2 modules
-var src_config = __webpack_require__(9085);
+var src_config = __webpack_require__(1943);
 // EXTERNAL MODULE: ./src/errors.ts
-var errors = __webpack_require__(4533);
+var errors = __webpack_require__(3916);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __webpack_require__(7598);
 // EXTERNAL MODULE: ./src/gcp/errors.ts
-var gcp_errors = __webpack_require__(9162);
+var gcp_errors = __webpack_require__(3795);
 ;// CONCATENATED MODULE: ./src/gcp/operations.ts
 
 /** `operations.wait` answers within about two minutes, done or not; a little more before it counts as hung. */
@@ -196,8 +196,8 @@ class Groups {
 
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __webpack_require__(6760);
-// EXTERNAL MODULE: ../../main/node_modules/google-auth-library/build/src/index.js
-var src = __webpack_require__(4626);
+// EXTERNAL MODULE: ./node_modules/google-auth-library/build/src/index.js
+var src = __webpack_require__(492);
 ;// CONCATENATED MODULE: ./src/gcp/auth.ts
 
 
@@ -617,12 +617,12 @@ class RestClient {
     }
 }
 
-// EXTERNAL MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/index.js + 27 modules
-var esm_src = __webpack_require__(6909);
+// EXTERNAL MODULE: ./node_modules/@google-cloud/storage/build/esm/src/index.js + 27 modules
+var esm_src = __webpack_require__(3923);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __webpack_require__(3024);
-// EXTERNAL MODULE: ../../main/node_modules/hash-wasm/dist/crc32.umd.min.js
-var crc32_umd_min = __webpack_require__(5379);
+// EXTERNAL MODULE: ./node_modules/hash-wasm/dist/crc32.umd.min.js
+var crc32_umd_min = __webpack_require__(6261);
 var crc32_umd_min_default = /*#__PURE__*/__webpack_require__.n(crc32_umd_min);
 ;// CONCATENATED MODULE: ./src/gcp/crc32c.ts
 
@@ -823,7 +823,7 @@ const BLOCK_BYTES = 1 << 20;
 const BLOCKS_IN_FLIGHT = 4;
 const IDLE_TIMEOUT_MS = 120_000;
 /**
- * Streams a file into a resumable session (FACTS.md "Resumable upload protocol") and returns the object
+ * Streams a file into a resumable session (docs/architecture.md, "The Google client libraries") and returns the object
  * the server stored with the CRC32C we computed while sending. Hand-written on purpose (bench/README.md,
  * "lean PUT"): the library's stream pipeline allocates a buffer per 64 KiB read and spends more than twice
  * the CPU per byte that reading into a few reused buffers does, and ran at under half the speed. On a broken connection or a retryable status
@@ -1115,7 +1115,7 @@ function imageDescription(flakeRef, flakeRev, userDescription) {
 }
 
 // EXTERNAL MODULE: ./src/inputs/image-name.ts
-var image_name = __webpack_require__(1793);
+var image_name = __webpack_require__(1722);
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __webpack_require__(8161);
 // EXTERNAL MODULE: external "node:child_process"
@@ -1598,7 +1598,7 @@ function parseImageFacts(text, path, reporter) {
         throw new errors/* UserError */.f(`The image facts file ${path} has "nixos": ${JSON.stringify(nixos)}, which must be a string.`);
     }
     const arch = architecture;
-    // Arm images on GCE boot only through UEFI (DESIGN.md, Contracts).
+    // Arm images on GCE boot only through UEFI (docs/architecture.md, "The image builder's output").
     if (arch === 'ARM64' && !efi)
         reporter.warn(`The image facts file ${path} says ARM64 without efi; ARM64 images are always UEFI, so UEFI_COMPATIBLE is set.`);
     const facts = { efi: efi || arch === 'ARM64', architecture: arch, fromFile: true };
@@ -1620,7 +1620,7 @@ const TARBALL_SUFFIX = '.raw.tar.gz';
 const SEARCH_DEPTH = 2;
 /**
  * Finds the single `*.raw.tar.gz` in a build output. The name is globbed, never parsed: it includes
- * `google-compute` since NixOS 24.11 (FACTS.md, "Image modules").
+ * `google-compute` since NixOS 24.11 (docs/architecture.md, "The NixOS runner image").
  */
 async function locateImageTarball(storePath) {
     const info = await (0,promises_.stat)(storePath).catch(() => undefined);
@@ -1658,7 +1658,7 @@ const BLOCK = 512;
 const MAX_LONG_NAME = 64 * 1024;
 const GNU_MAGIC = 'ustar  \0';
 /**
- * Checks the first tar header of an image tarball against what GCE accepts (FACTS.md, "Tarball"):
+ * Checks the first tar header of an image tarball against what GCE accepts (docs/architecture.md, "Compute Engine images"):
  * member `disk.raw`, GNU or old-GNU format, regular or GNU-sparse. Reads only the first header
  * blocks through a streaming gunzip, never the whole disk.
  */
@@ -1909,7 +1909,7 @@ function versionBelow(version, min) {
 }
 /**
  * The settings this stage needs, as nix.conf lines: flakes on, KVM as a system feature where usable,
- * the user's extra config, and the GitHub token against API rate limits (FACTS.md, "Runner disk and KVM").
+ * the user's extra config, and the GitHub token against API rate limits (docs/architecture.md, "GitHub Actions").
  * `extra-` settings add to the user's own instead of replacing them.
  */
 function nixConfigText(opts) {
@@ -1968,7 +1968,7 @@ function hostNixSystem() {
 }
 /** Downloads (with retries), verifies, caches and runs the pinned installer. Returns the nix binary. */
 async function installNix(version, confText, reporter) {
-    const tc = await __webpack_require__.e(/* import() */ 913).then(__webpack_require__.bind(__webpack_require__, 7913));
+    const tc = await __webpack_require__.e(/* import() */ 991).then(__webpack_require__.bind(__webpack_require__, 5991));
     const system = hostNixSystem();
     const arch = system === 'x86_64-linux' ? 'x64' : 'arm64';
     const { url, sha256 } = nixRelease(version, system);
@@ -2750,7 +2750,7 @@ async function assertStillNewest(clients, name, result) {
 
 ;// CONCATENATED MODULE: ./src/lifecycle/drain.ts
 /**
- * The rollout side of the drain protocol (DESIGN.md "Contracts: the drain protocol"): signal a drain
+ * The rollout side of the drain protocol (docs/architecture.md, "The drain protocol"): signal a drain
  * through instance metadata, then read the guest's answer from guest attributes.
  */
 
@@ -3403,8 +3403,9 @@ async function patchGroup(clients, ref, group, sourcePath, targetPath, opts, res
 ;// CONCATENATED MODULE: ./src/lifecycle/rollback.ts
 /**
  * Rollback: deprecate the newest managed image so the family points at the previous one again, then roll
- * the group back onto that image. Deprecation is irreversible in Google's current docs (FACTS.md
- * "Deprecation"), so it needs an older ACTIVE managed image to fall back to before touching anything.
+ * the group back onto that image. Deprecation is irreversible in Google's current docs
+ * (docs/architecture.md, "Families and deprecation"), so it needs an older ACTIVE managed image to fall
+ * back to before touching anything.
  */
 
 

@@ -97,6 +97,7 @@ async function handle(ctx: EmulatorContext, req: IncomingMessage, res: ServerRes
     });
   });
   try {
+    if (fault?.barrier) await ctx.faults.atBarrier(fault);
     if (fault?.delayMs) await sleep(fault.delayMs);
     if (fault?.status) {
       req.resume();

@@ -25,13 +25,14 @@ describe('3. Concurrency', () => {
     afterAll(() => emu?.stop());
 
     it('end with exactly one object and one image, and one run says it was skipped', async () => {
-      // Hold both uploads' bytes and both image inserts for 3 s, so that each run checks for the object
-      // and the image before the other's is visible: both upload, and both insert.
-      emu.faults.add({ method: 'PUT', path: `^/upload/storage/v1/b/${BUCKET}/o$`, delayMs: 3000, count: 2 });
+      // Both uploads and both image inserts meet at a barrier, so that each run checks for the object and
+      // the image before the other's is visible, however far apart their builds finish: both upload, and
+      // both insert.
+      emu.faults.add({ method: 'PUT', path: `^/upload/storage/v1/b/${BUCKET}/o$`, barrier: 2, count: 2 });
       emu.faults.add({
         method: 'POST',
         path: `^/compute/v1/projects/${PROJECT}/global/images$`,
-        delayMs: 3000,
+        barrier: 2,
         count: 2,
       });
       const publish = () =>

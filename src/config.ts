@@ -643,7 +643,13 @@ export const PUBLISH_OUTPUTS = [
   'skipped',
 ] as const;
 
-export const OUTPUTS: readonly { name: string; description: string }[] = [
+/**
+ * How an output reads in the CLI's `--json`: JSON booleans and numbers where the value is one, so that
+ * `jq` and scripts need no string comparison. The action's outputs and the dotenv report stay strings.
+ */
+export type OutputType = 'string' | 'boolean' | 'number';
+
+export const OUTPUTS: readonly { name: string; description: string; type?: OutputType }[] = [
   { name: 'image-name', description: 'Name of the image, created or found.' },
   { name: 'image-self-link', description: 'Self link of the image.' },
   { name: 'image-family', description: 'Family of the image.' },
@@ -656,6 +662,7 @@ export const OUTPUTS: readonly { name: string; description: string }[] = [
   {
     name: 'skipped',
     description: 'true when an image of the same build already existed and nothing was published.',
+    type: 'boolean',
   },
   {
     name: 'instance-group',
@@ -666,10 +673,11 @@ export const OUTPUTS: readonly { name: string; description: string }[] = [
     description:
       'Instance template the group runs after the roll, created or reused; empty when nothing was rolled.',
   },
-  { name: 'instances-replaced', description: 'How many instances the roll replaced.' },
+  { name: 'instances-replaced', description: 'How many instances the roll replaced.', type: 'number' },
   {
     name: 'instances-drained',
     description: 'How many instances reported drained before they were replaced.',
+    type: 'number',
   },
   {
     name: 'drain-timeouts',
@@ -677,7 +685,7 @@ export const OUTPUTS: readonly { name: string; description: string }[] = [
   },
   { name: 'images-deprecated', description: 'Comma-separated images deprecated by retention or rollback.' },
   { name: 'images-deleted', description: 'Comma-separated images deleted by retention.' },
-  { name: 'duration', description: 'Seconds the command took.' },
+  { name: 'duration', description: 'Seconds the command took.', type: 'number' },
   { name: 'plan', description: 'With dry-run: the planned actions as a JSON array; empty otherwise.' },
 ];
 

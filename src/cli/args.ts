@@ -33,7 +33,11 @@ const COMMAND_SUMMARIES: Record<Command, string> = {
 
 /** Flags every command takes, besides its inputs. */
 const GLOBAL_FLAGS: readonly { flag: string; description: string }[] = [
-  { flag: '--json', description: 'Print the outputs as one JSON object on stdout; logs go to stderr.' },
+  {
+    flag: '--json',
+    description:
+      'Print one JSON object on stdout: the outputs (booleans and numbers typed), or {error, input, exit-code}; logs go to stderr.',
+  },
   { flag: '--verbose', description: 'Show debug detail.' },
   { flag: '-h, --help', description: 'Show help.' },
   { flag: '-V, --version', description: 'Print the version.' },

@@ -60,14 +60,16 @@ describe('3. Concurrency', () => {
         );
       const runs = await Promise.all([publish(), publish()]);
       for (const run of runs) expect(run.code, run.stderr).toBe(0);
-      const outputs = runs.map((r) => JSON.parse(r.stdout) as Record<string, string>);
+      const outputs = runs.map((r) => JSON.parse(r.stdout) as Record<string, unknown>);
       expect(outputs[0]?.['image-name']).toBe(outputs[1]?.['image-name']);
-      expect(outputs.map((o) => o.skipped).sort()).toEqual(['false', 'true']);
+      expect(outputs.map((o) => o.skipped).sort()).toEqual([false, true]);
 
       const [objects] = await new Storage({ apiEndpoint: emu.url, projectId: PROJECT })
         .bucket(BUCKET)
         .getFiles();
-      expect(objects.map((o) => o.name)).toEqual([outputs[0]?.['gcs-uri']?.replace(`gs://${BUCKET}/`, '')]);
+      expect(objects.map((o) => o.name)).toEqual([
+        String(outputs[0]?.['gcs-uri']).replace(`gs://${BUCKET}/`, ''),
+      ]);
       // Both really raced: two uploads and two inserts reached the emulator, and create-only uploads let one
       // finalize (the other was refused, not stored as a second generation).
       expect(emu.requests.matching(/^PUT \/upload\//).length).toBe(2);

@@ -205,6 +205,7 @@ const SCOPES = ['https://www.googleapis.com/auth/cloud-platform'];
 function credentialsFor(endpoints) {
     if (endpoints.loopback)
         return { auth: undefined, headers: async () => ({}) };
+    dropMetadataLookupWarnings();
     const auth = new src.GoogleAuth({ scopes: SCOPES });
     return {
         auth,
@@ -232,6 +233,25 @@ async function resolveProject(project, credentials) {
     catch {
         throw new errors/* UserError */.f('Input "project" is not set and Application Default Credentials name no project; set "project" or GOOGLE_CLOUD_PROJECT.', 'project');
     }
+}
+let dropping = false;
+/**
+ * google-auth-library probes the metadata server when no other credentials exist, and on an unexpected
+ * answer (a reset, say) Node prints a MetadataLookupWarning before our own sentence. That sentence already
+ * says what to do, so the library's warning of that one type is dropped; every other warning still prints.
+ */
+function dropMetadataLookupWarnings() {
+    if (dropping)
+        return;
+    dropping = true;
+    const emitWarning = process.emitWarning.bind(process);
+    process.emitWarning = ((warning, ...rest) => {
+        const options = rest[0];
+        const type = typeof options === 'string' ? options : options?.type;
+        if (type === 'MetadataLookupWarning')
+            return;
+        emitWarning(warning, ...rest);
+    });
 }
 function noCredentials(err) {
     const detail = err.message.split('\n')[0];

@@ -1,4 +1,5 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -258,6 +259,40 @@ describe('4. Bad input', () => {
       expect(errors[0]).toMatch(
         /No Google credentials found.*google-github-actions\/auth.*GOOGLE_APPLICATION_CREDENTIALS/,
       );
+    });
+
+    it("prints only our sentence when the library's metadata-server probe fails oddly", async () => {
+      // A stand-in for the metadata server on loopback that drops every connection: google-auth-library
+      // then probes it, fails with ECONNRESET, and Node would print a MetadataLookupWarning.
+      const server = createServer((socket) => socket.destroy());
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      try {
+        const ws = workspace({ 'image.raw.tar.gz': 'not checked: credentials come first\n' });
+        const run = await runCli(
+          [
+            'publish',
+            '--project',
+            'some-project',
+            '--bucket',
+            'some-bucket',
+            '--image-file',
+            'image.raw.tar.gz',
+            '--storage-endpoint',
+            'https://storage.example.invalid',
+            '--compute-endpoint',
+            'https://compute.example.invalid',
+          ],
+          { cwd: ws, env: { HOME: tempDir('home'), GCE_METADATA_HOST: `127.0.0.1:${port}` } },
+        );
+        expect(run.code).not.toBe(0);
+        expect(run.stderr).not.toMatch(/Warning/);
+        expect(run.stderr.trim().split('\n')).toEqual([
+          expect.stringMatching(/^error: No Google credentials found/),
+        ]);
+      } finally {
+        server.close();
+      }
     });
   });
 });

@@ -55,7 +55,7 @@ export async function publish(
   const steps: PublishResult['steps'] = [];
   const endpoints = resolveEndpoints(config.storageEndpoint, config.computeEndpoint);
   const credentials = credentialsFor(endpoints);
-  const retry = retryPolicy(config.retryDeadline);
+  const retry = retryPolicy(config.retryDeadline, reporter);
 
   // Reads only: fail on a wrong project or bucket before spending minutes on a build.
   const { project, storage } = await reporter.group('Check Google Cloud target', async () => {

@@ -362,9 +362,34 @@ class ImageFamily {
 
 ;// CONCATENATED MODULE: ./src/gcp/retry.ts
 const DEFAULT_RETRY = { deadlineMs: 120_000, initialDelayMs: 500, maxDelayMs: 16_000 };
-/** Our backoff, bounded by the `retry-deadline` input (seconds). */
-function retryPolicy(deadlineSeconds) {
-    return { ...DEFAULT_RETRY, deadlineMs: deadlineSeconds * 1000 };
+/** Our backoff, bounded by the `retry-deadline` input (seconds), reporting its retries to `reporter`. */
+function retryPolicy(deadlineSeconds, reporter) {
+    return {
+        ...DEFAULT_RETRY,
+        deadlineMs: deadlineSeconds * 1000,
+        ...(reporter ? { notify: retryReporter(reporter) } : {}),
+    };
+}
+/**
+ * The first retry of a call is said once (what failed, why, and for how long it will be retried); with
+ * verbose output every further attempt is said too.
+ */
+function retryReporter(reporter) {
+    return (n) => {
+        const why = retryCause(n.error);
+        const left = `${Math.ceil(n.leftMs / 1000)}s`;
+        if (n.failures === 1)
+            reporter.info(`${n.what}: ${why}; retrying for up to ${left} (retry-deadline).`);
+        reporter.debug(`${n.what}: attempt ${n.failures} failed (${why}); next attempt in ${(n.delayMs / 1000).toFixed(1)}s, ${left} left.`);
+    };
+}
+/** Why an attempt failed, in a few words: the HTTP status or the connection error. */
+function retryCause(err) {
+    const e = err;
+    const status = typeof e.status === 'number' ? e.status : typeof e.code === 'number' ? e.code : 0;
+    const message = (typeof e.message === 'string' ? e.message : String(err)).split('\n')[0] ?? '';
+    const short = message.length > 160 ? `${message.slice(0, 157)}...` : message;
+    return status >= 100 ? `HTTP ${status}${short ? ` (${short})` : ''}` : short || 'no answer';
 }
 /** Full-jitter exponential backoff: a random delay in [0, min(max, initial * 2^attempt)]. */
 function backoffDelay(policy, attempt) {
@@ -398,7 +423,7 @@ class GaveUp extends Error {
  * rather than giving up early. An attempt that made progress (bytes an upload session took) calls
  * `progressed`: the clock and the backoff start again at the next failure.
  */
-async function retrying(policy, retryable, attempt, signal) {
+async function retrying(policy, retryable, attempt, signal, what = 'a Google Cloud call') {
     let since = 0;
     let failures = 0;
     const progressed = () => {
@@ -416,7 +441,9 @@ async function retrying(policy, retryable, attempt, signal) {
             const left = policy.deadlineMs - (Date.now() - since);
             if (left <= 0)
                 throw failures > 1 ? new GaveUp(err, failures, Date.now() - since) : err;
-            await sleep(Math.min(backoffDelay(policy, failures - 1), left), signal);
+            const delayMs = Math.min(backoffDelay(policy, failures - 1), left);
+            policy.notify?.({ what, failures, error: err, delayMs, leftMs: left });
+            await sleep(delayMs, signal);
         }
     }
 }
@@ -583,7 +610,7 @@ class RestClient {
             if (v !== undefined)
                 url.searchParams.set(k, String(v));
         try {
-            return await retrying(this.retry, (err) => err instanceof Failure && (err.status === 0 || (0,gcp_errors/* isRetryableStatus */.PS)(err.status)), () => this.once(url, req), this.signal);
+            return await retrying(this.retry, (err) => err instanceof Failure && (err.status === 0 || (0,gcp_errors/* isRetryableStatus */.PS)(err.status)), () => this.once(url, req), this.signal, req.what);
         }
         catch (err) {
             const failure = err instanceof GaveUp ? err.last : err;
@@ -732,7 +759,7 @@ function policyOf(storage) {
 async function storageCall(storage, what, call, signal) {
     try {
         // The library takes no signal: an interrupted run stops waiting for it, and the process exits.
-        return await retrying(policyOf(storage), isTransientStorageError, () => abortable(call(), signal), signal);
+        return await retrying(policyOf(storage), isTransientStorageError, () => abortable(call(), signal), signal, what);
     }
     catch (err) {
         // Interrupted: the signal's reason, not a storage failure.
@@ -882,7 +909,7 @@ async function putSession(uri, path, size, policy, what, on) {
                 return { object: JSON.parse(res.body), crc32c: hasher.toString() };
             const { message, reason } = (0,gcp_errors/* googleErrorMessage */.L4)(res.status, res.body);
             throw new gcp_errors/* GcpApiError */.FL(message, res.status, reason);
-        }, on.signal);
+        }, on.signal, what);
     }
     catch (err) {
         if (on.signal?.aborted)
@@ -2099,7 +2126,7 @@ async function publish(config, reporter, run) {
     const steps = [];
     const endpoints = resolveEndpoints(config.storageEndpoint, config.computeEndpoint);
     const credentials = credentialsFor(endpoints);
-    const retry = retryPolicy(config.retryDeadline);
+    const retry = retryPolicy(config.retryDeadline, reporter);
     // Reads only: fail on a wrong project or bucket before spending minutes on a build.
     const { project, storage } = await reporter.group('Check Google Cloud target', async () => {
         // Mint a token first: without one the storage client would send unauthenticated requests and fail late.
@@ -2568,11 +2595,11 @@ function bootImage(template) {
  * Compute clients for prune, roll and rollback. These commands never touch Cloud Storage, so whether
  * credentials are needed depends on the Compute endpoint alone (the loopback emulator takes none).
  */
-async function lifecycleClients(config, signal) {
+async function lifecycleClients(config, signal, reporter) {
     const endpoints = resolveEndpoints(config.storageEndpoint, config.computeEndpoint);
     const credentials = credentialsFor({ ...endpoints, loopback: isLoopback(endpoints.compute) });
     const project = await resolveProject(config.project, credentials);
-    const rest = new RestClient(endpoints.compute, credentials, retryPolicy(config.retryDeadline), signal);
+    const rest = new RestClient(endpoints.compute, credentials, retryPolicy(config.retryDeadline, reporter), signal);
     return {
         project,
         images: new Images(rest, project),
@@ -3531,7 +3558,7 @@ async function runCommand(config, reporter, run) {
         plan: [],
     };
     let cached;
-    const clients = () => (cached ??= lifecycleClients(config, run.signal));
+    const clients = () => (cached ??= lifecycleClients(config, run.signal, reporter));
     switch (config.command) {
         case 'publish': {
             const published = await publish(config, reporter, run);

@@ -50,6 +50,7 @@ export class RestClient {
         (err) => err instanceof Failure && (err.status === 0 || isRetryableStatus(err.status)),
         () => this.once<T>(url, req),
         this.signal,
+        req.what,
       );
     } catch (err) {
       const failure = err instanceof GaveUp ? err.last : err;

@@ -68,6 +68,7 @@ export async function putSession(
         throw new GcpApiError(message, res.status, reason);
       },
       on.signal,
+      what,
     );
   } catch (err) {
     if (on.signal?.aborted) throw err;

@@ -58,6 +58,7 @@ export async function storageCall<T>(
       isTransientStorageError,
       () => abortable(call(), signal),
       signal,
+      what,
     );
   } catch (err) {
     // Interrupted: the signal's reason, not a storage failure.

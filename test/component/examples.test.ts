@@ -11,7 +11,15 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { INPUTS, OUTPUTS, VERSION } from '../../src/config.ts';
 import { REPO_ROOT } from '../helpers/cli.ts';
-import { componentProject, gitlabCiLocal, plain, preview, requireTool, SELF_INCLUDE } from './helpers.ts';
+import {
+  componentProject,
+  gitlabCiLocal,
+  plain,
+  preview,
+  requireTool,
+  SELF_INCLUDE,
+  scriptSettings,
+} from './helpers.ts';
 
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');
 const DOTENV_KEYS = OUTPUTS.map((o) => o.name.replaceAll('-', '_').toUpperCase());
@@ -36,9 +44,11 @@ describe('examples/gitlab: a consumer pipeline', () => {
     expect(job?.tags).toEqual(['kvm']);
     expect(job?.timeout).toBe('3h');
     expect(job?.id_tokens).toEqual({ GCP_ID_TOKEN: { aud: '$CI_SERVER_URL' } });
+    expect(scriptSettings(job)).toMatchObject({
+      provider_input: '$GCP_WORKLOAD_IDENTITY_PROVIDER',
+      service_account_input: '$GCP_SERVICE_ACCOUNT',
+    });
     expect(job?.variables).toMatchObject({
-      NGR_WORKLOAD_IDENTITY_PROVIDER: '$GCP_WORKLOAD_IDENTITY_PROVIDER',
-      NGR_SERVICE_ACCOUNT: '$GCP_SERVICE_ACCOUNT',
       NGR_INPUT_PROJECT: '$GCP_PROJECT',
       NGR_INPUT_BUCKET: '$GCP_BUCKET',
       NGR_INPUT_EXTRA_MODULES: 'runner.nix',
@@ -71,10 +81,8 @@ describe("this repository's .gitlab-ci.yml", () => {
     expect(job?.rules).toEqual([
       { if: '$CI_COMMIT_BRANCH || $CI_COMMIT_TAG', when: 'manual', allow_failure: true },
     ]);
-    expect(job?.variables).toMatchObject({
-      NGR_TOOL_SOURCE: 'git+$CI_SERVER_URL/$CI_PROJECT_PATH',
-      NGR_INPUT_DRY_RUN: 'true',
-    });
+    expect(scriptSettings(job).tool_source).toBe('git+$CI_SERVER_URL/$CI_PROJECT_PATH');
+    expect(job?.variables).toMatchObject({ NGR_INPUT_DRY_RUN: 'true' });
     expect(pipeline['component-tests']?.script.join('\n')).toContain('npx vitest run test/component');
 
     const release = pipeline['catalog-release'];

@@ -132,3 +132,17 @@ export function plain(text: string): string {
 export function readTemplate(): string {
   return readFileSync(TEMPLATE, 'utf8');
 }
+
+/** The job's own settings, written into its script as `name='value'` when the component is included. */
+export function scriptSettings(job: { script?: string[] } | undefined): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const m of (job?.script ?? []).join('\n').matchAll(/^\s*([a-z_]+)='([^'\n]*)'$/gm))
+    settings[m[1] as string] = m[2] as string;
+  return settings;
+}
+
+/** The input names the job passes on, from the `input_names=( … )` list in its script. */
+export function scriptInputNames(job: { script?: string[] } | undefined): string[] {
+  const m = /input_names=\(([^)]*)\)/.exec((job?.script ?? []).join('\n'));
+  return m ? (m[1] as string).split(/\s+/).filter(Boolean) : [];
+}

@@ -111,8 +111,7 @@ const matches = (declared: string[], used: string[]): boolean =>
  */
 function problem(used: string[], ours: string[][], prose: boolean): string | undefined {
   const [, module, ...rest] = used;
-  const declared =
-    module === 'nix-glab-runner' ? ours : nixpkgs.options.map((option) => option.split('.'));
+  const declared = module === 'nix-glab-runner' ? ours : nixpkgs.options.map((option) => option.split('.'));
   if (module === 'gitlab-runner') {
     const old = Object.keys(nixpkgs.renamed).find((from) => matches(from.split('.'), rest));
     if (old) return `renamed in nixpkgs to services.gitlab-runner.${nixpkgs.renamed[old]}`;
@@ -154,7 +153,9 @@ describe('options set in examples and docs exist', () => {
   ];
 
   it('finds the example modules and the documents to check', () => {
-    expect(modules).toEqual(expect.arrayContaining(['examples/demo/runner.nix', 'examples/github/runner.nix']));
+    expect(modules).toEqual(
+      expect.arrayContaining(['examples/demo/runner.nix', 'examples/github/runner.nix']),
+    );
     expect(prose).toEqual(expect.arrayContaining(['docs/nixos.md', 'README.md']));
   });
 
@@ -174,7 +175,9 @@ describe('options set in examples and docs exist', () => {
     expect(check('services.nix-glab-runner.concurrent')).toEqual([
       'services.nix-glab-runner.concurrent: not declared in nix/modules/options.nix',
     ]);
-    expect(check('services.gitlab-runner.concurrent')[0]).toMatch(/renamed in nixpkgs to .*settings\.concurrent/);
+    expect(check('services.gitlab-runner.concurrent')[0]).toMatch(
+      /renamed in nixpkgs to .*settings\.concurrent/,
+    );
     expect(check('services.gitlab-runner.services.nix.tagLists')[0]).toMatch(/not declared by nixpkgs/);
     expect(check('services.gitlab-runner.settings.concurrent')).toEqual([]);
     expect(check('services.gitlab-runner.services.nix.tagList')).toEqual([]);

@@ -40,15 +40,23 @@ in
     assertions = [
       {
         assertion = !isInStore cfg.tokenFile;
-        message = "services.nix-glab-runner.tokenFile is in the Nix store, which every user can read; give a runtime path such as /etc/gitlab-runner-env.";
+        message =
+          "services.nix-glab-runner.tokenFile is in the Nix store, which every user can read;"
+          + " give a runtime path such as /etc/gitlab-runner-env.";
       }
       {
         assertion = !isInStore runner.authenticationTokenConfigFile;
-        message = "services.gitlab-runner.services.${runnerName}.authenticationTokenConfigFile is in the Nix store, which every user can read; set services.nix-glab-runner.tokenFile to a runtime path instead.";
+        message =
+          "services.gitlab-runner.services.${runnerName}.authenticationTokenConfigFile is in the"
+          + " Nix store, which every user can read; set services.nix-glab-runner.tokenFile to a"
+          + " runtime path instead.";
       }
       {
         assertion = runner.registrationConfigFile == null;
-        message = "services.gitlab-runner.services.${runnerName}.registrationConfigFile is set; remove it and put the token in services.nix-glab-runner.tokenFile (REGISTRATION_TOKEN=glrt-... works there).";
+        message =
+          "services.gitlab-runner.services.${runnerName}.registrationConfigFile is set; remove it"
+          + " and put the token in services.nix-glab-runner.tokenFile"
+          + " (REGISTRATION_TOKEN=glrt-... works there).";
       }
     ];
 

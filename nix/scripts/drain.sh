@@ -1,4 +1,4 @@
-# Guest side of the drain protocol (DESIGN.md, "Contracts").
+# Guest side of the rollout's drain protocol (docs/lifecycle.md, "Drain").
 # Waits for the instance metadata key, stops the runner gracefully within the
 # deadline it holds, and reports progress as guest attributes.
 # Environment (set by the systemd unit):

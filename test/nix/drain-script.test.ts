@@ -9,7 +9,7 @@ import { REPO, requireTool } from './helpers.ts';
 
 /**
  * The drain script (nix/scripts/drain.sh) against a metadata server on loopback that speaks the
- * protocol of DESIGN.md ("Contracts"). systemd and the runner are stand-ins here: the NixOS VM
+ * drain protocol (docs/lifecycle.md, "Drain"). systemd and the runner are stand-ins here: the NixOS VM
  * test (nix/tests/runner.nix) runs the same script under real systemd with a real runner.
  */
 

@@ -87,7 +87,7 @@ rec {
   defaultImageSystem =
     builderSystem: if imageSystems ? ${builderSystem} then builderSystem else "x86_64-linux";
 
-  # The content of nix-support/gce-image.json (see DESIGN.md, "Contracts").
+  # The content of nix-support/gce-image.json, which the publishing pipeline reads.
   gceImageMetadata =
     {
       system,

@@ -1510,7 +1510,11 @@ async function checkModules(extraModules, workspace) {
 }
 /** The flake's revision from `nix flake metadata`; also a clear early error when the flake cannot be fetched. */
 async function flakeRevision(nix, flakeRef, opts, reporter, signal) {
-    const result = await run(nix, [...FLAKES, 'flake', 'metadata', '--json', flakeRef], { signal });
+    // Never write the lock: on a local flake without one, `flake metadata` would create and git-add it
+    // in the user's checkout. The lock changes only through a reviewed commit.
+    const result = await run(nix, [...FLAKES, 'flake', 'metadata', '--no-write-lock-file', '--json', flakeRef], {
+        signal,
+    });
     if (result.code !== 0) {
         const reason = firstError(result.stderrTail) ?? `nix exited with code ${result.code}`;
         throw new errors/* UserError */.f(`The flake input "${opts.flake}" (${flakeRef}) cannot be fetched: ${reason}`, 'flake', errors/* ExitCode */.y.BadInput);

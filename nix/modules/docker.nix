@@ -33,10 +33,6 @@ in
     # GCE's sysctl defaults turn forwarding off; containers need it.
     boot.kernel.sysctl."net.ipv4.ip_forward" = 1;
 
-    boot.kernelModules = lib.optionals (cfg.docker.passKvm && pkgs.stdenv.hostPlatform.isx86_64) [
-      "kvm-intel"
-    ];
-
     services.gitlab-runner.services.${runnerName} = {
       dockerPrivileged = lib.mkDefault (cfg.docker.privileged == "all");
       dockerServicesPrivileged = lib.mkDefault (cfg.docker.privileged == "services");

@@ -124,7 +124,8 @@ in
         default = false;
         description = ''
           Pass `/dev/kvm` into job containers, for GCE instances with nested virtualisation that
-          build NixOS images (including the next runner image) in their jobs.
+          build NixOS images (including the next runner image) in their jobs. Loads `kvm-intel` or
+          `kvm-amd`, whichever the CPU offers.
         '';
       };
 
@@ -232,8 +233,9 @@ in
       type = types.bool;
       default = true;
       description = ''
-        Build the GCE image for UEFI boot (systemd-boot). Required on Arm and for Shielded VMs;
-        the image is then marked UEFI_COMPATIBLE. Legacy BIOS boot leaves nixpkgs in NixOS 26.05.
+        Build the GCE image for UEFI boot: nixpkgs 25.11 installs GRUB with EFI support. Required
+        on Arm and for Shielded VMs; the image is then marked UEFI_COMPATIBLE. Legacy BIOS boot
+        leaves nixpkgs in NixOS 26.05.
       '';
     };
   };

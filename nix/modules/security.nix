@@ -28,9 +28,10 @@ in
           }
         ];
 
+        # Defaults, so a configuration that needs password logins can turn them on.
         services.openssh.settings = {
-          PasswordAuthentication = false;
-          KbdInteractiveAuthentication = false;
+          PasswordAuthentication = lib.mkDefault false;
+          KbdInteractiveAuthentication = lib.mkDefault false;
         };
       }
 

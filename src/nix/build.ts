@@ -132,7 +132,15 @@ async function flakeRevision(
   reporter: Reporter,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
-  const result = await run(nix, [...FLAKES, 'flake', 'metadata', '--json', flakeRef], { signal });
+  // Never write the lock: on a local flake without one, `flake metadata` would create and git-add it
+  // in the user's checkout. The lock changes only through a reviewed commit.
+  const result = await run(
+    nix,
+    [...FLAKES, 'flake', 'metadata', '--no-write-lock-file', '--json', flakeRef],
+    {
+      signal,
+    },
+  );
   if (result.code !== 0) {
     const reason = firstError(result.stderrTail) ?? `nix exited with code ${result.code}`;
     throw new UserError(

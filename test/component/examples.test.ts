@@ -138,21 +138,24 @@ describe('examples/github/rebuild.yml', () => {
     expect(schemaErrors('examples/github/rebuild.yml')).toEqual([]);
   });
 
-  it('runs weekly and on demand, one run at a time, with an OIDC token', () => {
-    expect(workflow.on.schedule).toEqual([{ cron: expect.stringMatching(/^\S+ \S+ \* \* [0-6]$/) }]);
+  it('runs when main changes what the image is built from, and on demand, one run at a time, with an OIDC token', () => {
+    expect(workflow.on.push).toEqual({
+      branches: ['main'],
+      paths: ['flake.lock', 'flake.nix', 'runner.nix'],
+    });
     expect(workflow.on).toHaveProperty('workflow_dispatch');
     expect(workflow.concurrency['cancel-in-progress']).toBe(false);
     expect(workflow.concurrency.group).toBeTruthy();
     expect(workflow.permissions['id-token']).toBe('write');
   });
 
-  it('frees disk without removing gcloud, updates flake.lock, authenticates, then publishes and rolls', () => {
+  it('frees disk without removing gcloud, checks flake.lock, authenticates, then publishes and rolls', () => {
     const freeDisk = index((s) => /rm -rf/.test(s.run ?? ''));
     expect(freeDisk).toBeGreaterThanOrEqual(0);
     expect(steps[freeDisk]?.run).not.toMatch(/google-cloud-sdk|gcloud|\/usr\/lib\b|\/usr\/local\/lib\/?\s/);
     for (const step of steps) expect(step.uses ?? '').not.toMatch(/free-disk-space/);
 
-    const update = index((s) => /nix flake update/.test(s.run ?? ''));
+    const update = index((s) => /nix flake metadata --no-update-lock-file/.test(s.run ?? ''));
     const auth = index((s) => s.uses?.startsWith('google-github-actions/auth@') === true);
     const publish = index((s) => s.uses === 'pcboy/nix-glab-runner@v1');
     expect(update).toBeGreaterThan(freeDisk);
@@ -165,6 +168,12 @@ describe('examples/github/rebuild.yml', () => {
     expect(inputs['instance-group']).toBeTruthy();
     const names = INPUTS.map((s) => s.name);
     for (const key of Object.keys(inputs)) expect(names, key).toContain(key);
+  });
+
+  it('comes with update-lock.yml, which passes the schema and runs weekly', () => {
+    expect(schemaErrors('examples/github/update-lock.yml')).toEqual([]);
+    const update = parse(read('examples/github/update-lock.yml')) as Workflow;
+    expect(update.on.schedule).toEqual([{ cron: expect.stringMatching(/^\S+ \S+ \* \* [0-6]$/) }]);
   });
 
   it('comes with a consumer flake that parses', () => {

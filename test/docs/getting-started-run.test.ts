@@ -54,6 +54,7 @@ describe('docs/getting-started.md against the emulator', () => {
   let emu: Emulator;
   let ws: string;
   let env: NodeJS.ProcessEnv;
+  let rollOutput = '';
 
   const compute = async <T>(path: string, method = 'GET'): Promise<T> => {
     const res = await fetch(`${emu.url}/compute/v1/projects/${project}/${path}`, { method });
@@ -95,6 +96,7 @@ describe('docs/getting-started.md against the emulator', () => {
     // What ran, as the shell expanded it: the record the report quotes.
     const log = readFileSync(logFile, { encoding: 'utf8', flag: 'a+' }).trim();
     if (log) console.log(`docs/getting-started.md, commands run against the emulator:\n${log}`);
+    if (rollOutput) console.log(`The publish with roll and the list-instances after it:\n${rollOutput}`);
   });
 
   /** One block as written, after the variables; stops at once on `stopOn`. Returns its output. */
@@ -158,6 +160,7 @@ describe('docs/getting-started.md against the emulator', () => {
     const stopGuests = drainingGuests(emu, { drainMs: 300 });
     const since = Date.now();
     const output = await runBlock(runs[rollAt] as Block, /cannot report drained|did not report drained/);
+    rollOutput = output;
     stopGuests();
 
     const second = await compute<{ name: string }>(`global/images/family/${FAMILY}`);

@@ -146,7 +146,7 @@ describe('examples/github/rebuild.yml', () => {
 
     const update = index((s) => /nix flake update/.test(s.run ?? ''));
     const auth = index((s) => s.uses?.startsWith('google-github-actions/auth@') === true);
-    const publish = index((s) => s.uses === 'pcboy/nix-glab-runner@v1');
+    const publish = index((s) => s.uses === `pcboy/nix-glab-runner@v${VERSION.split('.')[0]}`);
     expect(update).toBeGreaterThan(freeDisk);
     expect(auth).toBeGreaterThan(update);
     expect(publish).toBeGreaterThan(auth);

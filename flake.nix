@@ -67,5 +67,27 @@
       );
 
       formatter = forSystems allSystems (system: (pkgsFor system).nixfmt-rfc-style);
+
+      # `nix flake init -t github:pcboy/nix-glab-runner`: a repository that rebuilds its runner image weekly.
+      templates = rec {
+        consumer = {
+          path = ./flake-templates/consumer;
+          description = "A runner image repository: flake, runner module, weekly GitHub workflow and GitLab pipeline";
+          welcomeText = ''
+            # Your runner image repository
+
+            - `runner.nix`: your runner's NixOS module; edit it.
+            - `flake.nix`: builds the image with nix-glab-runner's builders; `nix flake lock` pins them.
+            - `.github/workflows/rebuild.yml`: the weekly rebuild on GitHub; it lists the repository
+              variables to set.
+            - `.gitlab-ci.yml`: the same on GitLab, with the component; it lists the CI/CD variables and the
+              schedule to create.
+
+            Keep the one you use. Before nix-glab-runner's first release, pin its refs to a commit
+            (its README, "Versions").
+          '';
+        };
+        default = consumer;
+      };
     };
 }

@@ -19,7 +19,7 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-const SCANNED = ['README.md', 'docs', 'examples', 'templates'].flatMap((entry) => {
+const SCANNED = ['README.md', 'docs', 'examples', 'templates', 'flake-templates'].flatMap((entry) => {
   const path = join(REPO_ROOT, entry);
   return statSync(path).isDirectory() ? filesUnder(path) : [path];
 });

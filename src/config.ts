@@ -441,7 +441,7 @@ export const INPUTS: readonly InputSpec[] = [
     type: 'enum',
     group: 'Image',
     options: ['X86_64', 'ARM64'],
-    description: "Image architecture. Default: from the build's nix-support/gce-image.json, else unset.",
+    description: "Image architecture. Default: from the build's nix-support/gce-image.json, else X86_64.",
   }),
 
   // Retention

@@ -275,7 +275,11 @@ async function obtainImage(
   const facts = await reporter.group('Verify tarball', async () => {
     const check = await verifyImageTarball(built.tarball);
     reporter.info(`${built.tarball}: member ${check.member}, ${check.format} tar, ${check.type}.`);
-    return readImageFacts(outputDir, reporter);
+    return readImageFacts(outputDir, reporter, {
+      imageFile: config.imageFile,
+      architecture: config.architecture,
+      guestOsFeatures: config.guestOsFeatures,
+    });
   });
   return { ...built, facts };
 }

@@ -1607,10 +1607,11 @@ function describe(target, opts) {
 const IMAGE_FACTS_FILE = 'nix-support/gce-image.json';
 const ARCHITECTURES = ['X86_64', 'ARM64'];
 /**
- * Reads `<output>/nix-support/gce-image.json`. A foreign builder without it gets BIOS/X86_64 defaults
- * and a warning; a malformed file is an error, since guessing could publish an unbootable image.
+ * Reads `<output>/nix-support/gce-image.json`. Without it (a prebuilt image-file, or a builder that does
+ * not write it), what the inputs leave open is assumed to be X86_64 and BIOS, with a warning naming the
+ * inputs that change it; a malformed file is an error, since guessing could publish an unbootable image.
  */
-async function readImageFacts(outputDir, reporter) {
+async function readImageFacts(outputDir, reporter, given = { guestOsFeatures: [] }) {
     const path = (0,external_node_path_.join)(outputDir, IMAGE_FACTS_FILE);
     let text;
     try {
@@ -1621,10 +1622,31 @@ async function readImageFacts(outputDir, reporter) {
             err.code !== 'ENOTDIR') {
             throw new errors/* UserError */.f(`Cannot read the image facts file ${path}: ${err.message}.`);
         }
-        reporter.warn(`The build output has no ${IMAGE_FACTS_FILE}, so the image is assumed to be X86_64 without UEFI; add guest-os-features: UEFI_COMPATIBLE (or set architecture) if that is wrong.`);
-        return { efi: false, architecture: 'X86_64', fromFile: false };
+        return assumedFacts(outputDir, given, reporter);
     }
     return parseImageFacts(text, path, reporter);
+}
+function assumedFacts(outputDir, given, reporter) {
+    const architecture = given.architecture ?? 'X86_64';
+    // Arm images on Compute Engine boot only with UEFI.
+    const efi = architecture === 'ARM64' || given.guestOsFeatures.includes('UEFI_COMPATIBLE');
+    const assumed = [];
+    const changes = [];
+    if (given.architecture === undefined) {
+        assumed.push('an X86_64 image');
+        changes.push('set architecture: ARM64');
+    }
+    if (!efi) {
+        assumed.push(assumed.length > 0 ? 'that boots with BIOS' : 'an image that boots with BIOS');
+        changes.push('add UEFI_COMPATIBLE to guest-os-features');
+    }
+    if (assumed.length > 0) {
+        const subject = given.imageFile
+            ? `The image-file ${given.imageFile} comes without a ${IMAGE_FACTS_FILE} beside it`
+            : `The build output ${outputDir} has no ${IMAGE_FACTS_FILE}`;
+        reporter.warn(`${subject}, so it is published as ${assumed.join(' ')}; if that is wrong, ${changes.join(' or ')}.`);
+    }
+    return { efi, architecture, fromFile: false };
 }
 /** Validates the file's JSON; exported for tests. */
 function parseImageFacts(text, path, reporter) {
@@ -2308,7 +2330,11 @@ async function obtainImage(config, reporter, run, steps) {
     const facts = await reporter.group('Verify tarball', async () => {
         const check = await verifyImageTarball(built.tarball);
         reporter.info(`${built.tarball}: member ${check.member}, ${check.format} tar, ${check.type}.`);
-        return readImageFacts(outputDir, reporter);
+        return readImageFacts(outputDir, reporter, {
+            imageFile: config.imageFile,
+            architecture: config.architecture,
+            guestOsFeatures: config.guestOsFeatures,
+        });
     });
     return { ...built, facts };
 }

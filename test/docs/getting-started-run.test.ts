@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '../../src/config.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
 import { REPO_ROOT, runCli } from '../helpers/cli.ts';
 import { gcloudConfigDir, requireGcloud } from '../helpers/gcloud.ts';
@@ -18,16 +19,20 @@ import { type Block, marked } from './marked-blocks.ts';
 const FAMILY = 'nixos-image-gitlab-runner';
 const GROUP = 'gitlab-runners';
 
-/** Logs each gcloud call and runs the real gcloud; stands in for `nix run github:pcboy/nix-glab-runner --`. */
+/**
+ * Logs each gcloud call and runs the real gcloud; stands in for `nix run github:pcboy/nix-glab-runner/<this
+ * version> --`, which cannot be fetched here.
+ */
+const TOOL_REF = `github:pcboy/nix-glab-runner/v${VERSION}`;
 const PRELUDE = `
 gcloud() { printf "gcloud%s\\n" "$(printf " %q" "$@")" >> "$DOC_LOG"; command gcloud "$@"; }
 nix() {
-  if [ "$#" -ge 3 ] && [ "$1" = run ] && [ "$2" = github:pcboy/nix-glab-runner ] && [ "$3" = -- ]; then
+  if [ "$#" -ge 3 ] && [ "$1" = run ] && [ "$2" = ${TOOL_REF} ] && [ "$3" = -- ]; then
     shift 3
-    printf "nix run github:pcboy/nix-glab-runner --%s\\n" "$(printf " %q" "$@")" >> "$DOC_LOG"
+    printf "nix run ${TOOL_REF} --%s\\n" "$(printf " %q" "$@")" >> "$DOC_LOG"
     "$DOC_NODE" "$DOC_CLI" "$@" --flake "$DOC_FLAKE" --storage-endpoint "$DOC_EMULATOR" --compute-endpoint "$DOC_EMULATOR"
   else
-    echo "this test stands in for 'nix run github:pcboy/nix-glab-runner -- …' only, not: nix $*" >&2
+    echo "this test stands in for 'nix run ${TOOL_REF} -- …' only, not: nix $*" >&2
     return 127
   fi
 }

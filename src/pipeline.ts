@@ -308,7 +308,10 @@ async function existingImage(
   nixHash: string,
   reporter: Reporter,
 ): Promise<Image | undefined> {
-  const found = await images.findByNixHash(config.family, nixHash);
+  // Only images we made: a nix-hash label copied onto someone else's image neither skips nor reactivates.
+  const found = (await images.findByNixHash(config.family, nixHash)).filter(
+    (image) => image.labels?.['managed-by'] === MANAGED_BY,
+  );
   const rolledBack = found.find((i) => i.status === 'READY' && deprecationState(i) !== 'ACTIVE');
   if (rolledBack && !config.allowRolledBack) {
     throw new UserError(
@@ -456,7 +459,7 @@ async function imageOfThisBuild(
   }
   if (previous.status === 'FAILED') {
     if (!opts.deleteFailed) return undefined;
-    reporter.warn(`A FAILED image of this build named ${name} is in the way; deleting it and trying again.`);
+    reporter.warn(`A FAILED image named ${name} is in the way; deleting it and trying again.`);
     await images.delete(name, opts.timeoutMs);
     return undefined;
   }

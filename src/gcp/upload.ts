@@ -45,7 +45,7 @@ export async function uploadImageObject(storage: Storage, opts: UploadOptions): 
   const existing = await checkObjectName(storage, opts);
   if (existing) {
     opts.reporter.info(
-      `gs://${opts.bucket}/${opts.object} already holds this build's bytes (CRC32C ${existing.crc32c}); not uploading again.`,
+      `gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${existing.crc32c}), stored by an earlier run of this build; not uploading again.`,
     );
     return result(opts, existing.generation, existing.crc32c, size, true);
   }

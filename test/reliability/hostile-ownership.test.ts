@@ -330,6 +330,18 @@ describe.concurrent('6. Hostile input and ownership', () => {
       expect(await getImage(l, 'runner-stable')).toEqual(ours);
     });
 
+    it("an image in the family with this build's nix-hash label but not ours is not taken as published", async (t) => {
+      const l = await setup(t);
+      // Someone copied our label onto their image: it is neither skipped to nor touched.
+      const theirs = await plantImage(l, 'lookalike', { labels: { 'nix-hash': l.nixHash }, family: FAMILY });
+      const run = await publish(l, []);
+      expect(run.code, run.stderr).toBe(0);
+      const outputs = JSON.parse(run.stdout) as Record<string, string>;
+      expect(outputs).toMatchObject({ 'image-name': `${FAMILY}-${l.nixHash}`, skipped: 'false' });
+      expect((await getImage(l, `${FAMILY}-${l.nixHash}`))?.labels?.['managed-by']).toBe('nix-glab-runner');
+      expect(await getImage(l, 'lookalike')).toEqual(theirs);
+    });
+
     it('the action stops the same way, naming the image', async (t) => {
       const l = await setup(t);
       await plantImage(l, 'db-backup', { labels: { team: 'a' } });

@@ -1067,7 +1067,7 @@ async function uploadImageObject(storage, opts) {
     opts.onSent?.(0, size);
     const existing = await checkObjectName(storage, opts);
     if (existing) {
-        opts.reporter.info(`gs://${opts.bucket}/${opts.object} already holds this build's bytes (CRC32C ${existing.crc32c}); not uploading again.`);
+        opts.reporter.info(`gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${existing.crc32c}), stored by an earlier run of this build; not uploading again.`);
         return result(opts, existing.generation, existing.crc32c, size, true);
     }
     // Create-only, always: an object that appears meanwhile fails the upload with 412, never is replaced.
@@ -2356,7 +2356,8 @@ async function obtainImage(config, reporter, run, steps) {
  * and the caller marks it ACTIVE. A FAILED one is left to createImage, which deletes it for a retry.
  */
 async function existingImage(images, config, nixHash, reporter) {
-    const found = await images.findByNixHash(config.family, nixHash);
+    // Only images we made: a nix-hash label copied onto someone else's image neither skips nor reactivates.
+    const found = (await images.findByNixHash(config.family, nixHash)).filter((image) => image.labels?.['managed-by'] === MANAGED_BY);
     const rolledBack = found.find((i) => i.status === 'READY' && deprecationState(i) !== 'ACTIVE');
     if (rolledBack && !config.allowRolledBack) {
         throw new errors/* UserError */.f(`This build was published as ${rolledBack.name} and later rolled back (${deprecationState(rolledBack)}); set "allow-rolled-back" to make it current again on purpose.`, 'allow-rolled-back', errors/* ExitCode */.y.RolledBack);
@@ -2465,7 +2466,7 @@ async function imageOfThisBuild(images, name, nixHash, reporter, opts) {
     if (previous.status === 'FAILED') {
         if (!opts.deleteFailed)
             return undefined;
-        reporter.warn(`A FAILED image of this build named ${name} is in the way; deleting it and trying again.`);
+        reporter.warn(`A FAILED image named ${name} is in the way; deleting it and trying again.`);
         await images.delete(name, opts.timeoutMs);
         return undefined;
     }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import pkg from '../package.json' with { type: 'json' };
 import { UserError } from './errors.ts';
 import { checkImageNameTemplate, DEFAULT_IMAGE_NAME } from './inputs/image-name.ts';
+import { checkModuleFile } from './inputs/module-file.ts';
 import {
   checkBucket,
   checkEndpoint,
@@ -21,6 +22,7 @@ import {
   MAX_LABELS,
 } from './inputs/rules.ts';
 import { closest } from './inputs/suggest.ts';
+import { checkNoCredentials, checkNotOptionLike, hideCredentials } from './inputs/untrusted.ts';
 import {
   formatDuration,
   invalid,
@@ -90,6 +92,11 @@ interface SpecOf<T extends InputType> {
   max?: number;
   /** Never echoed in messages; entry points mask it. */
   secret?: boolean;
+  /**
+   * Free text that never becomes a command-line argument (a description, nix.conf lines, a token). Every
+   * other string and list input names something (a reference, path or name) and must not start with "-".
+   */
+  freeText?: boolean;
   /** Commands that use this input; default publish only. */
   commands?: readonly Command[];
   /** An action input only: the CLI takes it as its subcommand instead of a flag. */
@@ -126,11 +133,6 @@ function endpoint(name: string) {
     if (broken) throw invalid(name, broken, hideCredentials(value).replace(/([?#]).*$/s, '$1***'));
     return undefined;
   };
-}
-
-/** A URL as shown in a message: its user info, where a password or token sits, replaced by ***. */
-function hideCredentials(value: string): string {
-  return value.replace(/\/\/[^/?#]*@/, '//***@');
 }
 
 export const GUEST_OS_FEATURES = [
@@ -177,11 +179,6 @@ function existingFile(name: string, given: string, workspace: string): string {
   return real;
 }
 
-function inside(dir: string, file: string): boolean {
-  const rel = path.relative(dir, file);
-  return rel !== '' && !rel.startsWith(`..${path.sep}`) && rel !== '..' && !path.isAbsolute(rel);
-}
-
 export const INPUTS: readonly InputSpec[] = [
   // Nix
   input({
@@ -194,15 +191,10 @@ export const INPUTS: readonly InputSpec[] = [
       "Flake to build from: a builder flake exposing builders.<system>.gceImage (the upstream interface), or your own flake (\".\") with flake-attr. Empty means this project's own flake at the action's ref or the CLI's version.",
     validate: (value) => {
       if (/\s/.test(value)) throw invalid('flake', 'must be a flake reference without whitespace', value);
-      // A password (or an http(s) token as user name) in the URL would reach logs, the image description
-      // and the wrapper flake copied into the world-readable Nix store.
-      if (/:\/\/[^/@:]*:[^/@]*@/.test(value) || /^([a-z]+\+)?https?:\/\/[^/@]+@/i.test(value)) {
-        throw invalid(
-          'flake',
-          'must not contain credentials; give them to Nix instead, e.g. access-tokens in extra-nix-config or github-token',
-          hideCredentials(value),
-        );
-      }
+      // A password or token in the URL (user info or query) would reach logs, the image description and
+      // the wrapper flake copied into the world-readable Nix store.
+      const broken = checkNoCredentials(value);
+      if (broken) throw invalid('flake', broken, hideCredentials(value));
       return undefined;
     },
   }),
@@ -229,19 +221,13 @@ export const INPUTS: readonly InputSpec[] = [
     type: 'list',
     group: 'Nix',
     description:
-      'NixOS module files added to the image, separated by newlines or commas. Each must be a file inside the workspace; only these files enter the Nix store.',
+      'NixOS module files added to the image, separated by newlines or commas. Each must be a regular file inside the workspace, not a symlink, nothing under .git/ and no gha-creds-*.json; in a git checkout, a file git tracks. Only these files enter the Nix store.',
     validate: (files, ctx) => {
-      const workspace = realWorkspace(ctx.workspace);
+      realWorkspace(ctx.workspace);
       const resolved = files.map((file) => {
-        const real = existingFile('extra-modules', file, ctx.workspace);
-        if (!inside(workspace, real)) {
-          throw invalid(
-            'extra-modules',
-            'must name files inside the workspace, after following symlinks',
-            file,
-          );
-        }
-        return real;
+        const checked = checkModuleFile(file, ctx.workspace);
+        if ('broken' in checked) throw invalid('extra-modules', checked.broken, file);
+        return checked.path;
       });
       return [...new Set(resolved)];
     },
@@ -283,6 +269,7 @@ export const INPUTS: readonly InputSpec[] = [
     valueName: 'lines',
     group: 'Nix',
     default: '',
+    freeText: true,
     description: 'Lines appended to nix.conf, e.g. substituters and trusted-public-keys.',
   }),
   input({
@@ -291,6 +278,7 @@ export const INPUTS: readonly InputSpec[] = [
     valueName: 'token',
     group: 'Nix',
     secret: true,
+    freeText: true,
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a JS template
     actionDefault: '${{ github.token }}',
     description:
@@ -419,6 +407,7 @@ export const INPUTS: readonly InputSpec[] = [
     type: 'string',
     valueName: 'text',
     group: 'Image',
+    freeText: true,
     description: 'Image description. Default: the flake reference and its revision.',
     validate: (value) => {
       if (value.length > MAX_DESCRIPTION) {
@@ -817,6 +806,18 @@ function typed(spec: InputSpec, text: string): unknown {
   }
 }
 
+/**
+ * The one rule for every input that names something: a value starting with "-" is refused, since the
+ * command it is passed to would read it as an option (`--flake=--version`). Free text is exempt.
+ */
+function refuseOptionLike(spec: InputSpec, value: unknown): void {
+  if (spec.freeText || (spec.type !== 'string' && spec.type !== 'list')) return;
+  for (const item of Array.isArray(value) ? value : [value]) {
+    const broken = checkNotOptionLike(String(item));
+    if (broken) throw invalid(spec.name, broken, spec.secret ? undefined : String(item));
+  }
+}
+
 /** The flake built when `flake` is empty: the action's own checkout, or this version's release. */
 export function defaultFlake(actionPath: string | undefined): string {
   return actionPath ? `path:${path.resolve(actionPath)}` : `${PROJECT_FLAKE}/v${VERSION}`;
@@ -898,6 +899,7 @@ export function parseConfig(
       continue;
     }
     const value = typed(spec, text);
+    refuseOptionLike(spec, value);
     const checked = spec.validate?.(value as never, ctx);
     values[configKey(spec.name)] = checked ?? value;
   }

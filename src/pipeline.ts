@@ -16,8 +16,8 @@ import {
   removeLeftoverObject,
   storageClient,
 } from './gcp/storage.ts';
-import { uploadImageObject } from './gcp/upload.ts';
-import { fileIdentityHash, imageDescription, imageLabels, storePathHash } from './identity.ts';
+import { checkObjectName, uploadImageObject } from './gcp/upload.ts';
+import { fileIdentityHash, imageDescription, imageLabels, MANAGED_BY, storePathHash } from './identity.ts';
 import { renderImageName } from './inputs/image-name.ts';
 import { buildImage } from './nix/build.ts';
 import { type ImageFacts, readImageFacts } from './nix/facts.ts';
@@ -95,13 +95,36 @@ export async function publish(
     skipped: 'false',
   };
 
-  const existing = await reporter.group('Look for an existing image', () =>
+  let existing = await reporter.group('Look for an existing image', () =>
     existingImage(images, config, identity.nixHash, reporter),
   );
   if (existing && deprecationState(existing) !== 'ACTIVE') {
     const family = new ImageFamily(rest, project, config.family);
     return reactivate(family, existing, config, reporter, outputs, steps);
   }
+  const objectName = `${config.objectPrefix}${identity.name}.raw.tar.gz`;
+  const objectMetadata = {
+    'nix-hash': identity.nixHash,
+    'managed-by': MANAGED_BY,
+    // Read by a rerun that finds the image: a tarball this run meant to delete may be deleted then.
+    'keep-object': String(config.keepObject),
+  };
+  // Reads only, before anything is written: a name another build holds stops the run here.
+  existing ??= await reporter.group('Check the image and object names', async () => {
+    const ours = await imageOfThisBuild(images, identity.name, identity.nixHash, reporter, {
+      timeoutMs: config.operationTimeout * 1000,
+      deleteFailed: false,
+    });
+    if (ours) return ours;
+    await checkObjectName(storage, {
+      bucket: config.bucket,
+      object: objectName,
+      file: artifact.tarball,
+      metadata: objectMetadata,
+      signal: run.signal,
+    });
+    return undefined;
+  });
   if (existing) {
     reporter.info(
       `Image ${existing.name} of this build is already READY in family ${config.family}; nothing to publish.`,
@@ -122,7 +145,6 @@ export async function publish(
 
   const guestOsFeatures = guestFeatures(artifact.facts, config);
   const architecture = config.architecture ?? artifact.facts.architecture;
-  const objectName = `${config.objectPrefix}${identity.name}.raw.tar.gz`;
   if (config.dryRun) {
     reporter.info(
       `Dry run: would upload ${artifact.tarball} to gs://${config.bucket}/${objectName} and create image ${identity.name} (${architecture}, ${guestOsFeatures.join(', ')}).`,
@@ -154,12 +176,7 @@ export async function publish(
         bucket: config.bucket,
         object: objectName,
         file: artifact.tarball,
-        metadata: {
-          'nix-hash': identity.nixHash,
-          'managed-by': 'nix-glab-runner',
-          // Read by a rerun that finds the image: a tarball this run meant to delete may be deleted then.
-          'keep-object': String(config.keepObject),
-        },
+        metadata: objectMetadata,
         reporter,
         signal: run.signal,
         onSent: (done, size) => run.state?.sent(done, size),
@@ -295,7 +312,10 @@ async function existingImage(
   nixHash: string,
   reporter: Reporter,
 ): Promise<Image | undefined> {
-  const found = await images.findByNixHash(config.family, nixHash);
+  // Only images we made: a nix-hash label copied onto someone else's image neither skips nor reactivates.
+  const found = (await images.findByNixHash(config.family, nixHash)).filter(
+    (image) => image.labels?.['managed-by'] === MANAGED_BY,
+  );
   const rolledBack = found.find((i) => i.status === 'READY' && deprecationState(i) !== 'ACTIVE');
   if (rolledBack && !config.allowRolledBack) {
     throw new UserError(
@@ -397,7 +417,9 @@ async function createImage(
   image: NewImage,
 ): Promise<{ image: Image; created: boolean }> {
   const timeoutMs = config.operationTimeout * 1000;
-  const theirs = await sameBuildImage(images, image, reporter, timeoutMs);
+  const ownership = { timeoutMs, deleteFailed: true };
+  const nixHash = image.labels['nix-hash'] ?? '';
+  const theirs = await imageOfThisBuild(images, image.name, nixHash, reporter, ownership);
   if (theirs) return { image: theirs, created: false };
   let last = '';
   try {
@@ -411,39 +433,47 @@ async function createImage(
   } catch (err) {
     // Lost a race to insert the same name since the check above.
     if (!(err instanceof GcpApiError && err.status === 409)) throw err;
-    const winner = await sameBuildImage(images, image, reporter, timeoutMs);
+    const winner = await imageOfThisBuild(images, image.name, nixHash, reporter, ownership);
     if (winner) return { image: winner, created: false };
     throw err;
   }
 }
 
-/** The image already holding this name, when it is this build's; refuses one that is not. */
-async function sameBuildImage(
+/**
+ * The image already holding this name, when it is this build's (our managed-by label and this nix-hash):
+ * a READY one, or a PENDING one once it is READY. A FAILED one of ours is deleted for a retry when
+ * `deleteFailed` (never in the read-only check before the upload). An image that is not this build's
+ * stops the run: it is never replaced or deleted.
+ */
+async function imageOfThisBuild(
   images: Images,
-  image: NewImage,
+  name: string,
+  nixHash: string,
   reporter: Reporter,
-  timeoutMs: number,
+  opts: { timeoutMs: number; deleteFailed: boolean },
 ): Promise<Image | undefined> {
-  const previous = await images.get(image.name);
+  const previous = await images.get(name);
   if (!previous) return undefined;
-  if (previous.status === 'FAILED') {
-    reporter.warn(`A FAILED image named ${image.name} is in the way; deleting it and trying again.`);
-    await images.delete(image.name, timeoutMs);
-    return undefined;
-  }
-  if (previous.labels?.['nix-hash'] !== image.labels['nix-hash']) {
-    throw new GcpApiError(
-      `creating image "${image.name}" failed: an image of that name already exists (${previous.status}) without this build's nix-hash label; choose another "image-name"`,
-      409,
-      'alreadyExists',
+  if (previous.labels?.['managed-by'] !== MANAGED_BY || previous.labels['nix-hash'] !== nixHash) {
+    const labels = `managed-by=${previous.labels?.['managed-by'] ?? '(none)'}, nix-hash=${previous.labels?.['nix-hash'] ?? '(none)'}`;
+    throw new UserError(
+      `Image name "${name}" is already taken by an image that is not this build's (${previous.status}, labels ${labels}; this build's nix-hash is ${nixHash}); nothing was uploaded or created. Choose another "image-name".`,
+      'image-name',
     );
   }
-  reporter.info(`Image ${image.name} of this build is being created by another run; waiting for it.`);
+  if (previous.status === 'FAILED') {
+    if (!opts.deleteFailed) return undefined;
+    reporter.warn(`A FAILED image named ${name} is in the way; deleting it and trying again.`);
+    await images.delete(name, opts.timeoutMs);
+    return undefined;
+  }
+  if (previous.status === 'READY') return previous;
+  reporter.info(`Image ${name} of this build is being created by another run; waiting for it.`);
   const settled =
-    previous.status === 'PENDING' ? await images.waitUntilSettled(image.name, timeoutMs) : previous;
+    previous.status === 'PENDING' ? await images.waitUntilSettled(name, opts.timeoutMs) : previous;
   if (settled?.status === 'READY') return settled;
   throw new GcpApiError(
-    `creating image "${image.name}" failed: another run's image of this build ended ${settled?.status ?? 'deleted'}`,
+    `creating image "${name}" failed: another run's image of this build ended ${settled?.status ?? 'deleted'}`,
     409,
     'alreadyExists',
   );

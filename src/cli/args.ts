@@ -47,7 +47,7 @@ const GLOBAL_FLAGS: readonly { flag: string; description: string }[] = [
 export const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
   Ok: 'Success, including a skipped publish of an unchanged build.',
   Failed: 'Unexpected failure: a bug or an unclassified API error.',
-  BadInput: 'Bad input: nothing was built, uploaded or created.',
+  BadInput: 'Bad input, or a name another build holds: nothing was uploaded or created.',
   NixFailed: 'The Nix stage failed (install or build).',
   CloudFailed: 'A Google Cloud call failed after retries.',
   RolledBack: 'The build was rolled back earlier; pass --allow-rolled-back to republish it.',

@@ -1,8 +1,10 @@
-import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { ExitCode, UserError } from '../errors.ts';
+import { checkModuleFile } from '../inputs/module-file.ts';
 import type { Reporter } from '../report/events.ts';
+import { visibleLine } from '../report/visible-line.ts';
 import { resolveFlakeRef } from './flake-ref.ts';
 import { run, shellQuote } from './run.ts';
 import {
@@ -79,6 +81,8 @@ export async function buildImage(
       '--no-link',
       '--json',
       '--print-build-logs',
+      // Ends option parsing: nothing after it is read as an option, whatever the path holds.
+      '--',
       `path:${wrapperDir}#image`,
     ];
     reporter.info(`Building ${describe(target, opts)} with ${modules.length} extra module(s)`);
@@ -103,25 +107,17 @@ export async function buildImage(
   }
 }
 
-/** Resolves and checks the extra module files; config.ts validates them too, but say it clearly here. */
+/** Checks the extra module files by the same rule as config.ts (see inputs/module-file.ts): say it clearly here too. */
 async function checkModules(extraModules: string[], workspace: string): Promise<string[]> {
-  const paths: string[] = [];
-  for (const m of extraModules) {
-    const path = resolve(workspace, m);
-    const info = await stat(path).catch(() => undefined);
-    if (!info)
+  return extraModules.map((m) => {
+    const checked = checkModuleFile(m, workspace);
+    if ('broken' in checked)
       throw new UserError(
-        `The extra-modules input lists ${m}, which does not exist (resolved to ${path}).`,
+        `Input "extra-modules" ${checked.broken} (got ${JSON.stringify(m)}).`,
         'extra-modules',
       );
-    if (!info.isFile())
-      throw new UserError(
-        `The extra-modules input lists ${m}, which is not a file; list NixOS module files (.nix).`,
-        'extra-modules',
-      );
-    paths.push(path);
-  }
-  return paths;
+    return checked.path;
+  });
 }
 
 /** The flake's revision from `nix flake metadata`; also a clear early error when the flake cannot be fetched. */
@@ -136,10 +132,8 @@ async function flakeRevision(
   // in the user's checkout. The lock changes only through a reviewed commit.
   const result = await run(
     nix,
-    [...FLAKES, 'flake', 'metadata', '--no-write-lock-file', '--json', flakeRef],
-    {
-      signal,
-    },
+    [...FLAKES, 'flake', 'metadata', '--no-write-lock-file', '--json', '--', flakeRef],
+    { signal },
   );
   if (result.code !== 0) {
     const reason = firstError(result.stderrTail) ?? `nix exited with code ${result.code}`;
@@ -205,7 +199,7 @@ async function buildFailure(
   const drv = stderr.join('\n').match(/builder for '(\/nix\/store\/[^']+\.drv)' failed/)?.[1];
   let tail = stderr.filter((l) => l.trim() !== '').slice(-LOG_TAIL_LINES);
   if (drv) {
-    const log = await run(nix, [...FLAKES, 'log', drv], { signal, tailLines: LOG_TAIL_LINES }).catch(
+    const log = await run(nix, [...FLAKES, 'log', '--', drv], { signal, tailLines: LOG_TAIL_LINES }).catch(
       () => undefined,
     );
     const lines =
@@ -220,7 +214,7 @@ async function buildFailure(
   const what = drv ? `the builder of ${drv} failed` : (firstError(stderr) ?? 'evaluation failed');
   const reproduce = shellQuote(command.filter((a) => a !== '--json'));
   return new UserError(
-    `The Nix build failed (${what}); reproduce it with: ${reproduce}${drv ? ` (full log: nix ${shellQuote(FLAKES)} log ${drv})` : ''}\n${tail.map((l) => `  ${l}`).join('\n')}`,
+    `The Nix build failed (${what}); reproduce it with: ${reproduce}${drv ? ` (full log: nix ${shellQuote(FLAKES)} log ${drv})` : ''}\n${tail.map((l) => `  ${visibleLine(l)}`).join('\n')}`,
     undefined,
     ExitCode.NixFailed,
   );

@@ -93,6 +93,8 @@ describe('buildImage, mode (a): a builder flake', () => {
       },
       { git: true },
     );
+    // A module of a git checkout must be tracked; the credentials file is not.
+    commitAll(ws, 'modules/extra.nix');
     const before = new Set(readdirSync('/nix/store'));
     const result = await buildImage(opts(ws), silentReporter);
 
@@ -125,7 +127,7 @@ describe('buildImage, mode (a): a builder flake', () => {
       buildImage(opts(ws, { extraModules: ['modules/gone.nix'] }), silentReporter),
     );
     expect(missing.input).toBe('extra-modules');
-    expect(missing.message).toMatch(/lists modules\/gone\.nix, which does not exist/);
+    expect(missing.message).toMatch(/"extra-modules" must name files that exist.*modules\/gone\.nix/);
 
     const noFlake = await failure(buildImage(opts(ws, { flake: './no-such-dir' }), silentReporter));
     expect(noFlake.input).toBe('flake');
@@ -220,6 +222,7 @@ describe('buildImage, mode (b): the user flake', () => {
       `mkdir -p "${ws}/modules" && printf '%s' '${MODULE_A}' > "${ws}/modules/extra.nix"`,
     ]);
     execFileSync('sh', ['-c', `printf '{"canary":"%s"}' '${canary}' > "${ws}/gha-creds-canary.json"`]);
+    commitAll(ws, 'modules/extra.nix');
     const before = new Set(readdirSync('/nix/store'));
 
     const result = await buildImage(

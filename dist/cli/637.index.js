@@ -1,8 +1,8 @@
-export const id = 781;
-export const ids = [781];
+export const id = 637;
+export const ids = [637];
 export const modules = {
 
-/***/ 9781:
+/***/ 5637:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -13,8 +13,8 @@ __webpack_require__.d(__webpack_exports__, {
   runCommand: () => (/* binding */ runCommand)
 });
 
-// EXTERNAL MODULE: ./src/config.ts + 2 modules
-var src_config = __webpack_require__(1943);
+// EXTERNAL MODULE: ./src/config.ts + 3 modules
+var src_config = __webpack_require__(6200);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __webpack_require__(3916);
 // EXTERNAL MODULE: external "node:crypto"
@@ -668,6 +668,40 @@ class RestClient {
 var esm_src = __webpack_require__(3923);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __webpack_require__(3024);
+;// CONCATENATED MODULE: ./src/identity.ts
+
+
+const MANAGED_BY = 'nix-glab-runner';
+/** The 32-character hash of a store path: `/nix/store/<hash>-<name>`. */
+function storePathHash(storePath) {
+    return /^\/nix\/store\/([0-9a-df-np-sv-z]{32})-/.exec(storePath)?.[1];
+}
+/**
+ * Identity of a prebuilt tarball outside the store: the first 32 hex digits of its SHA-256, so the
+ * same bytes always map to the same image.
+ */
+async function fileIdentityHash(path) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for await (const chunk of (0,external_node_fs_.createReadStream)(path, { highWaterMark: 4 * 1024 * 1024 }))
+        hash.update(chunk);
+    return hash.digest('hex').slice(0, 32);
+}
+/** Our labels win over nothing: user labels cannot use the reserved keys (config refuses them). */
+function imageLabels({ nixHash, user, env, flakeRev }) {
+    const gitSha = env.GITHUB_SHA ?? env.CI_COMMIT_SHA;
+    return {
+        ...user,
+        'managed-by': MANAGED_BY,
+        'nix-hash': nixHash,
+        ...(gitSha && /^[0-9a-f]{7,40}$/i.test(gitSha) ? { 'git-sha': gitSha.toLowerCase() } : {}),
+        ...(flakeRev && /^[0-9a-f]{7,40}$/i.test(flakeRev) ? { 'flake-rev': flakeRev.toLowerCase() } : {}),
+    };
+}
+function imageDescription(flakeRef, flakeRev, userDescription) {
+    const built = `Built by nix-glab-runner from ${flakeRef}${flakeRev ? ` at ${flakeRev}` : ''}.`;
+    return (userDescription ? `${userDescription} ${built}` : built).slice(0, 2048);
+}
+
 // EXTERNAL MODULE: ./node_modules/hash-wasm/dist/crc32.umd.min.js
 var crc32_umd_min = __webpack_require__(6261);
 var crc32_umd_min_default = /*#__PURE__*/__webpack_require__.n(crc32_umd_min);
@@ -720,6 +754,7 @@ async function fileCrc32c(path, signal) {
 }
 
 ;// CONCATENATED MODULE: ./src/gcp/storage.ts
+
 
 
 
@@ -822,12 +857,17 @@ async function objectExists(storage, bucket, object) {
 }
 /**
  * Deletes an image object an earlier run of this build left behind (it stopped before its clean-up): only
- * when its `nix-hash` metadata is this build's and the run that uploaded it meant to delete it (its
+ * when its `managed-by` and `nix-hash` metadata are ours and this build's and the run that uploaded it meant to delete it (its
  * `keep-object` metadata is "false"), and only that generation. True when deleted.
  */
 async function removeLeftoverObject(storage, bucket, object, nixHash) {
     const found = await objectMetadata(storage, storage.bucket(bucket).file(object));
-    if (found?.metadata?.['nix-hash'] !== nixHash || found.metadata['keep-object'] !== 'false')
+    if (!found)
+        return false;
+    const meta = found.metadata ?? {};
+    if (meta['managed-by'] !== MANAGED_BY || meta['nix-hash'] !== nixHash)
+        return false;
+    if (meta['keep-object'] !== 'false')
         return false;
     await deleteObject(storage, bucket, object, found.generation);
     return true;
@@ -853,6 +893,45 @@ async function objectMetadata(storage, file, signal) {
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __webpack_require__(1455);
+;// CONCATENATED MODULE: ./src/gcp/object-owner.ts
+
+
+/**
+ * Why an object is not this build's, or undefined when it is: our `managed-by` and this `nix-hash`
+ * metadata, and the same CRC32C and size as the tarball. Only such an object may be reused; any other
+ * is someone else's and is never replaced or deleted.
+ */
+function notThisBuilds(found, build) {
+    const owner = notOurMetadata(found, build.metadata);
+    if (owner)
+        return owner;
+    if (found.crc32c !== build.crc32c || Number(found.size) !== build.size) {
+        return `it holds other bytes (CRC32C ${found.crc32c}, ${found.size} bytes) than this build's tarball (CRC32C ${build.crc32c}, ${build.size} bytes)`;
+    }
+    return undefined;
+}
+/** The metadata half of `notThisBuilds`, which needs no hashing of the tarball. */
+function notOurMetadata(found, ours) {
+    const managedBy = found.metadata?.['managed-by'];
+    if (managedBy !== MANAGED_BY) {
+        return managedBy === undefined
+            ? 'it has no managed-by metadata, so nix-glab-runner did not upload it'
+            : `its managed-by metadata is ${JSON.stringify(String(managedBy))}`;
+    }
+    const nixHash = found.metadata?.['nix-hash'];
+    if (nixHash !== ours['nix-hash']) {
+        return `its nix-hash metadata is ${JSON.stringify(String(nixHash ?? ''))}, not this build's ${ours['nix-hash']}`;
+    }
+    return undefined;
+}
+/**
+ * The run stops, having written nothing: the name this build would upload to is held by an object that
+ * is not this build's. Bad input (exit 2): the name comes from `object-prefix` and `image-name`.
+ */
+function objectNameTaken(uri, why) {
+    return new errors/* UserError */.f(`${uri} already exists and is not this build's (${why}); nothing was uploaded or replaced. Choose another "object-prefix" or "image-name", or delete that object yourself if it is yours to delete.`, 'object-prefix');
+}
+
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __webpack_require__(7067);
 // EXTERNAL MODULE: external "node:https"
@@ -1021,27 +1100,25 @@ async function queryCommitted(uri, size, signal) {
 
 
 
+
 /**
  * Uploads the tarball resumably, CRC32C-validated end to end. The library opens the session (auth,
  * metadata, preconditions); `putSession` streams the bytes in one request (behind an HTTP proxy the
- * library sends them). `ifGenerationMatch: 0` makes it create-only. The content type is tar and there is
+ * library sends them). `ifGenerationMatch: 0` makes it create-only: an object already at the name is
+ * reused when it is this build's and stops the run otherwise (see checkObjectName); none is ever replaced. The content type is tar and there is
  * never a gzip Content-Encoding: GCE refuses gzip-encoded objects.
  */
 async function uploadImageObject(storage, opts) {
     const file = storage.bucket(opts.bucket).file(opts.object);
     const size = (await (0,promises_.stat)(opts.file)).size;
     opts.onSent?.(0, size);
-    const existing = await objectMetadata(storage, file, opts.signal);
-    let ifGenerationMatch = 0;
+    const existing = await checkObjectName(storage, opts);
     if (existing) {
-        const crc32c = await fileCrc32c(opts.file, opts.signal);
-        if (existing.crc32c === crc32c && Number(existing.size) === size) {
-            opts.reporter.info(`gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${crc32c}); not uploading again.`);
-            return result(opts, existing.generation, crc32c, size, true);
-        }
-        opts.reporter.warn(`gs://${opts.bucket}/${opts.object} exists with other content; replacing generation ${existing.generation}.`);
-        ifGenerationMatch = existing.generation;
+        opts.reporter.info(`gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${existing.crc32c}), stored by an earlier run of this build; not uploading again.`);
+        return result(opts, existing.generation, existing.crc32c, size, true);
     }
+    // Create-only, always: an object that appears meanwhile fails the upload with 412, never is replaced.
+    const ifGenerationMatch = 0;
     const what = `uploading to gs://${opts.bucket}/${opts.object}`;
     const failed = (err) => {
         throw err instanceof gcp_errors/* GcpApiError */.FL ? err : storageError(what, err);
@@ -1054,14 +1131,18 @@ async function uploadImageObject(storage, opts) {
         // Interrupted: the signal's reason, not an upload failure.
         if (opts.signal?.aborted)
             throw err;
-        // 412: another run stored the object first (uploads are create-only). The same bytes are as good as ours.
+        // 412: someone stored an object at this name since the check above (uploads are create-only). It
+        // is used only when it is this build's; anything else stops the run, as it would have before.
         if (statusOf(err) !== 412)
             return failed(err);
         const now = await objectMetadata(storage, file, opts.signal);
-        const crc32c = await fileCrc32c(opts.file, opts.signal);
-        if (now?.crc32c !== crc32c || Number(now.size) !== size)
+        if (!now)
             return failed(err);
-        opts.reporter.info(`Another run stored the same bytes at gs://${opts.bucket}/${opts.object} meanwhile; using that object.`);
+        const crc32c = await fileCrc32c(opts.file, opts.signal);
+        const why = notThisBuilds(now, { metadata: opts.metadata, crc32c, size });
+        if (why)
+            throw objectNameTaken(`gs://${opts.bucket}/${opts.object}`, `stored by someone else meanwhile: ${why}`);
+        opts.reporter.info(`Another run of this build stored its bytes at gs://${opts.bucket}/${opts.object} meanwhile; using that object.`);
         return { generation: now.generation, crc32c, reused: true };
     });
     if ('reused' in sent)
@@ -1069,6 +1150,27 @@ async function uploadImageObject(storage, opts) {
     const seconds = (Date.now() - started) / 1000;
     opts.reporter.info(`Uploaded ${(size / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(1)}s (${(size / 2 ** 20 / Math.max(seconds, 0.001)).toFixed(0)} MiB/s), CRC32C ${sent.crc32c}.`);
     return result(opts, sent.generation, sent.crc32c, size, false);
+}
+/**
+ * The object already at the upload's name, when it is this build's (our metadata, the tarball's CRC32C
+ * and size), to be reused; undefined when there is none. Any other object stops the run with a message
+ * naming it, before anything is written: it is never replaced or deleted. A read, and a hash of the
+ * tarball only when the metadata says the object is ours.
+ */
+async function checkObjectName(storage, opts) {
+    const uri = `gs://${opts.bucket}/${opts.object}`;
+    const existing = await objectMetadata(storage, storage.bucket(opts.bucket).file(opts.object), opts.signal);
+    if (!existing)
+        return undefined;
+    const owner = notOurMetadata(existing, opts.metadata);
+    if (owner)
+        throw objectNameTaken(uri, owner);
+    const crc32c = await fileCrc32c(opts.file, opts.signal);
+    const size = (await (0,promises_.stat)(opts.file)).size;
+    const why = notThisBuilds(existing, { metadata: opts.metadata, crc32c, size });
+    if (why)
+        throw objectNameTaken(uri, why);
+    return { generation: existing.generation, crc32c };
 }
 /**
  * An HTTP(S) proxy in the environment: gaxios (the library's transport) honours it and NO_PROXY, our PUT
@@ -1127,44 +1229,14 @@ function result(opts, generation, crc32c, size, reused) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/identity.ts
-
-
-const MANAGED_BY = 'nix-glab-runner';
-/** The 32-character hash of a store path: `/nix/store/<hash>-<name>`. */
-function storePathHash(storePath) {
-    return /^\/nix\/store\/([0-9a-df-np-sv-z]{32})-/.exec(storePath)?.[1];
-}
-/**
- * Identity of a prebuilt tarball outside the store: the first 32 hex digits of its SHA-256, so the
- * same bytes always map to the same image.
- */
-async function fileIdentityHash(path) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    for await (const chunk of (0,external_node_fs_.createReadStream)(path, { highWaterMark: 4 * 1024 * 1024 }))
-        hash.update(chunk);
-    return hash.digest('hex').slice(0, 32);
-}
-/** Our labels win over nothing: user labels cannot use the reserved keys (config refuses them). */
-function imageLabels({ nixHash, user, env, flakeRev }) {
-    const gitSha = env.GITHUB_SHA ?? env.CI_COMMIT_SHA;
-    return {
-        ...user,
-        'managed-by': MANAGED_BY,
-        'nix-hash': nixHash,
-        ...(gitSha && /^[0-9a-f]{7,40}$/i.test(gitSha) ? { 'git-sha': gitSha.toLowerCase() } : {}),
-        ...(flakeRev && /^[0-9a-f]{7,40}$/i.test(flakeRev) ? { 'flake-rev': flakeRev.toLowerCase() } : {}),
-    };
-}
-function imageDescription(flakeRef, flakeRev, userDescription) {
-    const built = `Built by nix-glab-runner from ${flakeRef}${flakeRev ? ` at ${flakeRev}` : ''}.`;
-    return (userDescription ? `${userDescription} ${built}` : built).slice(0, 2048);
-}
-
 // EXTERNAL MODULE: ./src/inputs/image-name.ts
 var image_name = __webpack_require__(1722);
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __webpack_require__(8161);
+// EXTERNAL MODULE: ./src/inputs/module-file.ts
+var module_file = __webpack_require__(5832);
+// EXTERNAL MODULE: ./src/report/visible-line.ts
+var visible_line = __webpack_require__(2287);
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __webpack_require__(1421);
 // EXTERNAL MODULE: external "node:util"
@@ -1434,6 +1506,8 @@ ${body}
 
 
 
+
+
 const LOG_TAIL_LINES = 25;
 /** Flakes on for every call, so the printed command also works where nix.conf does not enable them. */
 const FLAKES = ['--extra-experimental-features', 'nix-command flakes'];
@@ -1467,6 +1541,8 @@ async function buildImage(opts, reporter, signal) {
             '--no-link',
             '--json',
             '--print-build-logs',
+            // Ends option parsing: nothing after it is read as an option, whatever the path holds.
+            '--',
             `path:${wrapperDir}#image`,
         ];
         reporter.info(`Building ${describe(target, opts)} with ${modules.length} extra module(s)`);
@@ -1494,27 +1570,20 @@ async function buildImage(opts, reporter, signal) {
             await (0,promises_.rm)(wrapperDir, { recursive: true, force: true });
     }
 }
-/** Resolves and checks the extra module files; config.ts validates them too, but say it clearly here. */
+/** Checks the extra module files by the same rule as config.ts (see inputs/module-file.ts): say it clearly here too. */
 async function checkModules(extraModules, workspace) {
-    const paths = [];
-    for (const m of extraModules) {
-        const path = (0,external_node_path_.resolve)(workspace, m);
-        const info = await (0,promises_.stat)(path).catch(() => undefined);
-        if (!info)
-            throw new errors/* UserError */.f(`The extra-modules input lists ${m}, which does not exist (resolved to ${path}).`, 'extra-modules');
-        if (!info.isFile())
-            throw new errors/* UserError */.f(`The extra-modules input lists ${m}, which is not a file; list NixOS module files (.nix).`, 'extra-modules');
-        paths.push(path);
-    }
-    return paths;
+    return extraModules.map((m) => {
+        const checked = (0,module_file/* checkModuleFile */.r)(m, workspace);
+        if ('broken' in checked)
+            throw new errors/* UserError */.f(`Input "extra-modules" ${checked.broken} (got ${JSON.stringify(m)}).`, 'extra-modules');
+        return checked.path;
+    });
 }
 /** The flake's revision from `nix flake metadata`; also a clear early error when the flake cannot be fetched. */
 async function flakeRevision(nix, flakeRef, opts, reporter, signal) {
     // Never write the lock: on a local flake without one, `flake metadata` would create and git-add it
     // in the user's checkout. The lock changes only through a reviewed commit.
-    const result = await run(nix, [...FLAKES, 'flake', 'metadata', '--no-write-lock-file', '--json', flakeRef], {
-        signal,
-    });
+    const result = await run(nix, [...FLAKES, 'flake', 'metadata', '--no-write-lock-file', '--json', '--', flakeRef], { signal });
     if (result.code !== 0) {
         const reason = firstError(result.stderrTail) ?? `nix exited with code ${result.code}`;
         throw new errors/* UserError */.f(`The flake input "${opts.flake}" (${flakeRef}) cannot be fetched: ${reason}`, 'flake', errors/* ExitCode */.y.BadInput);
@@ -1558,7 +1627,7 @@ async function buildFailure(nix, command, stderr, signal) {
     const drv = stderr.join('\n').match(/builder for '(\/nix\/store\/[^']+\.drv)' failed/)?.[1];
     let tail = stderr.filter((l) => l.trim() !== '').slice(-LOG_TAIL_LINES);
     if (drv) {
-        const log = await run(nix, [...FLAKES, 'log', drv], { signal, tailLines: LOG_TAIL_LINES }).catch(() => undefined);
+        const log = await run(nix, [...FLAKES, 'log', '--', drv], { signal, tailLines: LOG_TAIL_LINES }).catch(() => undefined);
         const lines = log?.code === 0
             ? log.stdout
                 .split('\n')
@@ -1570,7 +1639,7 @@ async function buildFailure(nix, command, stderr, signal) {
     }
     const what = drv ? `the builder of ${drv} failed` : (firstError(stderr) ?? 'evaluation failed');
     const reproduce = shellQuote(command.filter((a) => a !== '--json'));
-    return new errors/* UserError */.f(`The Nix build failed (${what}); reproduce it with: ${reproduce}${drv ? ` (full log: nix ${shellQuote(FLAKES)} log ${drv})` : ''}\n${tail.map((l) => `  ${l}`).join('\n')}`, undefined, errors/* ExitCode */.y.NixFailed);
+    return new errors/* UserError */.f(`The Nix build failed (${what}); reproduce it with: ${reproduce}${drv ? ` (full log: nix ${shellQuote(FLAKES)} log ${drv})` : ''}\n${tail.map((l) => `  ${(0,visible_line/* visibleLine */.P)(l)}`).join('\n')}`, undefined, errors/* ExitCode */.y.NixFailed);
 }
 /** The first `error:` line Nix printed, without the prefix. */
 function firstError(stderr) {
@@ -2188,11 +2257,35 @@ async function publish(config, reporter, run) {
         'nix-hash': identity.nixHash,
         skipped: 'false',
     };
-    const existing = await reporter.group('Look for an existing image', () => existingImage(images, config, identity.nixHash, reporter));
+    let existing = await reporter.group('Look for an existing image', () => existingImage(images, config, identity.nixHash, reporter));
     if (existing && deprecationState(existing) !== 'ACTIVE') {
         const family = new ImageFamily(rest, project, config.family);
         return reactivate(family, existing, config, reporter, outputs, steps);
     }
+    const objectName = `${config.objectPrefix}${identity.name}.raw.tar.gz`;
+    const objectMetadata = {
+        'nix-hash': identity.nixHash,
+        'managed-by': MANAGED_BY,
+        // Read by a rerun that finds the image: a tarball this run meant to delete may be deleted then.
+        'keep-object': String(config.keepObject),
+    };
+    // Reads only, before anything is written: a name another build holds stops the run here.
+    existing ??= await reporter.group('Check the image and object names', async () => {
+        const ours = await imageOfThisBuild(images, identity.name, identity.nixHash, reporter, {
+            timeoutMs: config.operationTimeout * 1000,
+            deleteFailed: false,
+        });
+        if (ours)
+            return ours;
+        await checkObjectName(storage, {
+            bucket: config.bucket,
+            object: objectName,
+            file: artifact.tarball,
+            metadata: objectMetadata,
+            signal: run.signal,
+        });
+        return undefined;
+    });
     if (existing) {
         reporter.info(`Image ${existing.name} of this build is already READY in family ${config.family}; nothing to publish.`);
         steps.push({ stage: 'image', result: `already published as ${existing.name}` });
@@ -2210,7 +2303,6 @@ async function publish(config, reporter, run) {
     }
     const guestOsFeatures = guestFeatures(artifact.facts, config);
     const architecture = config.architecture ?? artifact.facts.architecture;
-    const objectName = `${config.objectPrefix}${identity.name}.raw.tar.gz`;
     if (config.dryRun) {
         reporter.info(`Dry run: would upload ${artifact.tarball} to gs://${config.bucket}/${objectName} and create image ${identity.name} (${architecture}, ${guestOsFeatures.join(', ')}).`);
         steps.push({ stage: 'dry-run', result: `would create ${identity.name}` });
@@ -2238,12 +2330,7 @@ async function publish(config, reporter, run) {
             bucket: config.bucket,
             object: objectName,
             file: artifact.tarball,
-            metadata: {
-                'nix-hash': identity.nixHash,
-                'managed-by': 'nix-glab-runner',
-                // Read by a rerun that finds the image: a tarball this run meant to delete may be deleted then.
-                'keep-object': String(config.keepObject),
-            },
+            metadata: objectMetadata,
             reporter,
             signal: run.signal,
             onSent: (done, size) => run.state?.sent(done, size),
@@ -2344,7 +2431,8 @@ async function obtainImage(config, reporter, run, steps) {
  * and the caller marks it ACTIVE. A FAILED one is left to createImage, which deletes it for a retry.
  */
 async function existingImage(images, config, nixHash, reporter) {
-    const found = await images.findByNixHash(config.family, nixHash);
+    // Only images we made: a nix-hash label copied onto someone else's image neither skips nor reactivates.
+    const found = (await images.findByNixHash(config.family, nixHash)).filter((image) => image.labels?.['managed-by'] === MANAGED_BY);
     const rolledBack = found.find((i) => i.status === 'READY' && deprecationState(i) !== 'ACTIVE');
     if (rolledBack && !config.allowRolledBack) {
         throw new errors/* UserError */.f(`This build was published as ${rolledBack.name} and later rolled back (${deprecationState(rolledBack)}); set "allow-rolled-back" to make it current again on purpose.`, 'allow-rolled-back', errors/* ExitCode */.y.RolledBack);
@@ -2410,7 +2498,9 @@ async function removeLeftover(storage, image, nixHash, reporter, steps) {
  */
 async function createImage(images, config, reporter, state, image) {
     const timeoutMs = config.operationTimeout * 1000;
-    const theirs = await sameBuildImage(images, image, reporter, timeoutMs);
+    const ownership = { timeoutMs, deleteFailed: true };
+    const nixHash = image.labels['nix-hash'] ?? '';
+    const theirs = await imageOfThisBuild(images, image.name, nixHash, reporter, ownership);
     if (theirs)
         return { image: theirs, created: false };
     let last = '';
@@ -2428,30 +2518,40 @@ async function createImage(images, config, reporter, state, image) {
         // Lost a race to insert the same name since the check above.
         if (!(err instanceof gcp_errors/* GcpApiError */.FL && err.status === 409))
             throw err;
-        const winner = await sameBuildImage(images, image, reporter, timeoutMs);
+        const winner = await imageOfThisBuild(images, image.name, nixHash, reporter, ownership);
         if (winner)
             return { image: winner, created: false };
         throw err;
     }
 }
-/** The image already holding this name, when it is this build's; refuses one that is not. */
-async function sameBuildImage(images, image, reporter, timeoutMs) {
-    const previous = await images.get(image.name);
+/**
+ * The image already holding this name, when it is this build's (our managed-by label and this nix-hash):
+ * a READY one, or a PENDING one once it is READY. A FAILED one of ours is deleted for a retry when
+ * `deleteFailed` (never in the read-only check before the upload). An image that is not this build's
+ * stops the run: it is never replaced or deleted.
+ */
+async function imageOfThisBuild(images, name, nixHash, reporter, opts) {
+    const previous = await images.get(name);
     if (!previous)
         return undefined;
+    if (previous.labels?.['managed-by'] !== MANAGED_BY || previous.labels['nix-hash'] !== nixHash) {
+        const labels = `managed-by=${previous.labels?.['managed-by'] ?? '(none)'}, nix-hash=${previous.labels?.['nix-hash'] ?? '(none)'}`;
+        throw new errors/* UserError */.f(`Image name "${name}" is already taken by an image that is not this build's (${previous.status}, labels ${labels}; this build's nix-hash is ${nixHash}); nothing was uploaded or created. Choose another "image-name".`, 'image-name');
+    }
     if (previous.status === 'FAILED') {
-        reporter.warn(`A FAILED image named ${image.name} is in the way; deleting it and trying again.`);
-        await images.delete(image.name, timeoutMs);
+        if (!opts.deleteFailed)
+            return undefined;
+        reporter.warn(`A FAILED image named ${name} is in the way; deleting it and trying again.`);
+        await images.delete(name, opts.timeoutMs);
         return undefined;
     }
-    if (previous.labels?.['nix-hash'] !== image.labels['nix-hash']) {
-        throw new gcp_errors/* GcpApiError */.FL(`creating image "${image.name}" failed: an image of that name already exists (${previous.status}) without this build's nix-hash label; choose another "image-name"`, 409, 'alreadyExists');
-    }
-    reporter.info(`Image ${image.name} of this build is being created by another run; waiting for it.`);
-    const settled = previous.status === 'PENDING' ? await images.waitUntilSettled(image.name, timeoutMs) : previous;
+    if (previous.status === 'READY')
+        return previous;
+    reporter.info(`Image ${name} of this build is being created by another run; waiting for it.`);
+    const settled = previous.status === 'PENDING' ? await images.waitUntilSettled(name, opts.timeoutMs) : previous;
     if (settled?.status === 'READY')
         return settled;
-    throw new gcp_errors/* GcpApiError */.FL(`creating image "${image.name}" failed: another run's image of this build ended ${settled?.status ?? 'deleted'}`, 409, 'alreadyExists');
+    throw new gcp_errors/* GcpApiError */.FL(`creating image "${name}" failed: another run's image of this build ended ${settled?.status ?? 'deleted'}`, 409, 'alreadyExists');
 }
 function guestFeatures(facts, config) {
     const features = [
@@ -3709,6 +3809,28 @@ function rollOutputs(result, rolled, dryRun) {
             ? `would move to ${rolled.template}`
             : `${rolled.replaced.length} replaced (${rolled.drained.length} drained, ${rolled.drainTimeouts.length} drain timeouts) onto ${rolled.template}`;
     result.steps.push({ stage: 'roll', result: what });
+}
+
+
+/***/ }),
+
+/***/ 2287:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   P: () => (/* binding */ visibleLine)
+/* harmony export */ });
+/**
+ * Text we did not write (a build log line) as it may be printed: every control character but tab is shown
+ * in caret notation (ESC as ^[, CR as ^M), so the line can neither move the cursor, colour or hide text,
+ * nor form GitLab's collapsible-section markers (`section_start:…\r\e[0K`), which need CR and ESC.
+ */
+function visibleLine(line) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we replace
+    return line.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) => {
+        const code = c.charCodeAt(0);
+        return code === 0x7f ? '^?' : `^${String.fromCharCode(code + 0x40)}`;
+    });
 }
 
 

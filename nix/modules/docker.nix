@@ -10,6 +10,7 @@ let
   cfg = config.services.nix-glab-runner;
   runnerName = glab.defaultRunnerName;
   runner = config.services.gitlab-runner.services.${runnerName};
+  servicesOnly = cfg.docker.privileged == "services";
 in
 {
   config = lib.mkIf cfg.enable {
@@ -38,9 +39,11 @@ in
     ];
 
     services.gitlab-runner.services.${runnerName} = {
+      # gitlab-runner's `privileged` covers jobs and services; `services_privileged`
+      # only services, and then only those in `allowed_privileged_services`.
       dockerPrivileged = lib.mkDefault (cfg.docker.privileged == "all");
-      dockerServicesPrivileged = lib.mkDefault (cfg.docker.privileged == "services");
-      dockerAllowedPrivilegedServices = cfg.docker.allowedPrivilegedServices;
+      dockerServicesPrivileged = lib.mkDefault servicesOnly;
+      dockerAllowedPrivilegedServices = lib.optionals servicesOnly cfg.docker.allowedPrivilegedServices;
       dockerAllowedImages = cfg.docker.allowedImages;
       # docker:dind shares its TLS client certificates through /certs/client.
       dockerVolumes =

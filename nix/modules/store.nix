@@ -13,6 +13,16 @@ let
   isolated = cfg.store.mode == "isolated";
   untrustedSocket = hostDaemon && !cfg.store.trustJobs;
   container = glab.daemonContainerName;
+
+  # The job relay connects to the host daemon as this user, which the daemon
+  # does not trust (an assertion keeps it out of nix.settings.trusted-users).
+  relayUser = "nix-glab-runner-jobs";
+  trustedUsers = config.nix.settings.trusted-users or [ "root" ];
+  trustsRelay = lib.any (user: lib.elem user trustedUsers) [
+    relayUser
+    "@${relayUser}"
+    "*"
+  ];
   scripts = import ./scripts.nix {
     inherit pkgs;
     gitlabRunner = config.services.gitlab-runner.package;
@@ -163,9 +173,28 @@ in
       })
 
       # Jobs connect here, not to the host daemon's own socket. Each connection
-      # gets a `nix-daemon --stdio --force-untrusted` that relays to the host
-      # daemon: container root would otherwise count as trusted root.
+      # gets a `nix-daemon --stdio --force-untrusted` relay to the host daemon,
+      # running as an unprivileged user. Since Nix 2.20 a --stdio daemon whose
+      # store is another daemon forwards an untrusted connection raw instead of
+      # processing it (NixOS/nix src/nix/unix/daemon.cc, runDaemon: processOps
+      # stays false for --force-untrusted, then forwardStdioConnection), so the
+      # host daemon judges the relay's own uid. As root, that uid is trusted.
       (lib.mkIf untrustedSocket {
+        assertions = [
+          {
+            assertion = !trustsRelay;
+            message = "nix.settings.trusted-users includes ${relayUser} (or \"*\"), the user CI jobs reach the Nix daemon as, which would make every job a trusted user; remove it, or set services.nix-glab-runner.store.trustJobs = true if that is what you want.";
+          }
+        ];
+        users.users.${relayUser} = {
+          isSystemUser = true;
+          group = relayUser;
+          description = "nix-glab-runner: CI jobs' untrusted Nix daemon connections";
+        };
+        users.groups.${relayUser} = { };
+        # Added to the default "*", so a restricted allowed-users still admits jobs.
+        nix.settings.allowed-users = [ relayUser ];
+
         systemd.sockets.nix-glab-runner-job-daemon = {
           description = "Nix daemon socket for CI jobs (clients are never trusted)";
           wantedBy = [ "sockets.target" ];
@@ -186,9 +215,18 @@ in
           };
           serviceConfig = {
             ExecStart = "${config.nix.package}/bin/nix-daemon --stdio --force-untrusted";
+            User = relayUser;
+            Group = relayUser;
             StandardInput = "socket";
             StandardOutput = "socket";
             StandardError = "journal";
+            # The relay only needs the daemon's Unix socket.
+            NoNewPrivileges = true;
+            PrivateNetwork = true;
+            RestrictAddressFamilies = [ "AF_UNIX" ];
+            ProtectSystem = "strict";
+            ProtectHome = true;
+            PrivateTmp = true;
           };
         };
       })

@@ -6,7 +6,9 @@
 
   nodes.machine = import ./node.nix { inherit runnerModule; };
 
-  testScript = ''
+  testScript =
+    { nodes, ... }:
+    ''
     import json
     import re
     import shlex
@@ -22,13 +24,19 @@
         return machine.succeed(f"systemctl show -P ActiveState {unit}").strip()
 
 
-    def run_job(runner, command):
-        """Runs COMMAND the way the runner runs a job: same image, volumes, pre-build script."""
+    def job_command(runner, command):
+        """COMMAND run the way the runner runs a job: same image, volumes, privilege, pre-build script."""
         volumes = " ".join("-v " + shlex.quote(v) for v in runner["docker"]["volumes"])
+        privileged = "--privileged " if runner["docker"].get("privileged", False) else ""
         script = runner["pre_build_script"] + "\n" + command
-        return machine.succeed(
-            f"docker run --rm -e HOME=/tmp {volumes} local/probe:latest sh -euc {shlex.quote(script)}"
-        )
+        return f"docker run --rm -e HOME=/tmp {privileged}{volumes} local/probe:latest sh -euc {shlex.quote(script)}"
+
+
+    def run_job(runner, command):
+        return machine.succeed(job_command(runner, command))
+
+
+    ${builtins.readFile ./isolation-probes.py}
 
 
     machine.start()
@@ -70,13 +78,14 @@
         assert "FF_NETWORK_PER_BUILD=true" in environment, environment
         assert not any(e.startswith("PATH=") for e in environment), environment
         assert runner["docker"]["network_mtu"] == 1460, runner["docker"]
-        assert runner["docker"]["privileged"] is True, runner["docker"]
         assert "nix-glab-runner-job-tools" in runner["pre_build_script"], runner["pre_build_script"]
         assert config["concurrent"] == 2, config
 
-    with subtest("A job gets the tool environment and an untrusted store connection"):
+    with subtest("A job gets the tool environment"):
         run_job(runner, "nix --version && git --version && ssh -V && bash --version")
         run_job(runner, 'nix-store --query --hash "$(readlink -f "$(command -v git)")"')
+
+    with subtest("The host daemon sees a job as the relay user and does not trust it"):
         job_store = json.loads(run_job(runner, "nix store info --json"))
         assert job_store["trusted"] == 0, job_store
         # Control: the same question from host root through the daemon is trusted.
@@ -84,6 +93,19 @@
             machine.succeed("NIX_REMOTE=daemon nix --extra-experimental-features nix-command store info --json")
         )
         assert host_store["trusted"] == 1, host_store
+        daemon_log = machine.succeed("journalctl -b -u nix-daemon.service -o cat")
+        relay_user = "${nodes.machine.systemd.services."nix-glab-runner-job-daemon@".serviceConfig.User}"
+        assert f", user {relay_user}" in daemon_log, daemon_log
+        assert f", user {relay_user} (trusted)" not in daemon_log, daemon_log
+
+    with subtest("A job cannot import a path without a trusted signature; host root can"):
+        assert_unsigned_import_refused(lambda command: machine.execute(job_command(runner, command)))
+        tools = re.search(r"/nix/store/[^/\"]+-nix-glab-runner-job-tools", runner["pre_build_script"])
+        assert tools is not None, runner["pre_build_script"]
+        machine.succeed(
+            f'p=$(readlink -f {tools.group(0)}/bin/git); p=''${{p%/bin/git}}'
+            ' && nix-store --export "$p" > /tmp/host.nar && NIX_REMOTE=daemon nix-store --import < /tmp/host.nar'
+        )
 
     with subtest("Jobs cannot reach the metadata server over HTTP, yet resolve DNS through it"):
         probe = "wget -q -T 5 -O- http://169.254.169.254/probe"
@@ -96,6 +118,28 @@
                 f"docker run --rm --network {network} local/probe:latest nslookup metadata-probe.test 169.254.169.254"
             )
             assert "10.9.8.7" in answer, answer
+
+    with subtest("A job's fixed-output builds cannot reach the metadata server; the host's own agents can"):
+        run_job_status = lambda command: machine.execute(job_command(runner, command))
+        for url in ("http://169.254.169.254/probe", "http://[fd20:ce::254]/probe"):
+            assert_build_blocked(run_job_status, "metadata-probe", url, "http://127.0.0.1:8081/probe")
+        token = "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token"
+        machine.succeed(f"curl -sf -H 'Metadata-Flavor: Google' {token} | grep -q access_token")
+        machine.succeed("curl -sf http://[fd20:ce::254]/probe")
+
+    with subtest("Job containers are not privileged; a docker:dind service is, other services are not"):
+        docker = runner["docker"]
+        assert docker.get("privileged", False) is False, docker
+        assert docker["services_privileged"] is True, docker
+        expected = json.loads('${builtins.toJSON nodes.machine.services.nix-glab-runner.docker.allowedPrivilegedServices}')
+        assert docker["allowed_privileged_services"] == expected, docker
+        all_capabilities = capabilities("local/probe:latest", privileged=True)
+        job_capabilities = run_job(runner, "grep CapEff /proc/self/status").split()[1]
+        assert job_capabilities != all_capabilities, job_capabilities
+        for image, privileged in (("docker:dind", True), ("docker:27-dind", True), ("postgres:16", False)):
+            machine.succeed(f"docker tag local/probe:latest {image}")
+            service = capabilities(image, service_is_privileged(docker, image))
+            assert (service == all_capabilities) == privileged, (image, service)
 
     with subtest("The runner stops gracefully"):
         assert machine.succeed("systemctl show -P KillSignal gitlab-runner.service").strip() == "3"

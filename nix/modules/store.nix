@@ -174,11 +174,11 @@ in
 
       # Jobs connect here, not to the host daemon's own socket. Each connection
       # gets a `nix-daemon --stdio --force-untrusted` relay to the host daemon,
-      # running as an unprivileged user. Since Nix 2.20 a --stdio daemon whose
-      # store is another daemon forwards an untrusted connection raw instead of
-      # processing it (NixOS/nix src/nix/unix/daemon.cc, runDaemon: processOps
-      # stays false for --force-untrusted, then forwardStdioConnection), so the
-      # host daemon judges the relay's own uid. As root, that uid is trusted.
+      # running as an unprivileged user. Current Nix forwards an untrusted
+      # --stdio connection to a daemon store raw instead of processing it
+      # (NixOS/nix src/nix/unix/daemon.cc, runDaemon: processOps stays false
+      # for --force-untrusted, then forwardStdioConnection), so the host daemon
+      # judges the relay's own uid. As root, that uid would be trusted.
       (lib.mkIf untrustedSocket {
         assertions = [
           {

@@ -96,6 +96,7 @@ describe('section 1: jobs reach the host daemon as an untrusted user', () => {
     expect(serviceConfig).toHaveLength(1);
     expect(serviceConfig[0].User).toBe('nix-glab-runner-jobs');
     expect(serviceConfig[0].ExecStart).toMatch(/nix-daemon --stdio --force-untrusted$/);
+    expect(serviceConfig[0].PrivateNetwork).toBe(true);
     const users = evaluate<Record<string, { isSystemUser: boolean }>[]>(
       'lookup [ "users" "users" ] (evaluate ./nix/modules/store.nix { })',
     );
@@ -123,6 +124,14 @@ describe('section 2: the metadata guard covers the Nix build users', () => {
   beforeAll(requireNixInstantiate);
 
   const GUARD = '[ "systemd" "services" "nix-glab-runner-metadata-guard" "serviceConfig" ]';
+
+  it('runs before Docker and the Nix daemon, which cannot start without it', () => {
+    const [unit] = evaluate<{ requiredBy: string[]; before: string[] }[]>(
+      'lookup [ "systemd" "services" "nix-glab-runner-metadata-guard" ] (evaluate ./nix/modules/security.nix { })',
+    );
+    for (const list of [unit.requiredBy, unit.before])
+      expect([...list].sort()).toEqual(['docker.service', 'nix-daemon.service']);
+  });
 
   it("passes the build users' group to the guard, in both store modes", () => {
     for (const mode of ['host-daemon', 'isolated']) {

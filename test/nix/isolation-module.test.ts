@@ -86,17 +86,24 @@ function evaluate<T>(body: string): T {
   return nixEval<T>(`${STAND_IN} ${body}`);
 }
 
+/** The one value a module sets at a path (lookup returns every value set there). */
+function single<T>(values: T[]): T {
+  expect(values).toHaveLength(1);
+  return values[0] as T;
+}
+
 describe('section 1: jobs reach the host daemon as an untrusted user', () => {
   beforeAll(requireNixInstantiate);
 
   const RELAY = '[ "systemd" "services" "nix-glab-runner-job-daemon@" "serviceConfig" ]';
 
   it('runs the per-connection relay as an unprivileged user, not root', () => {
-    const serviceConfig = evaluate<Record<string, unknown>[]>(`lookup ${RELAY} (evaluate ./nix/modules/store.nix { })`);
-    expect(serviceConfig).toHaveLength(1);
-    expect(serviceConfig[0].User).toBe('nix-glab-runner-jobs');
-    expect(serviceConfig[0].ExecStart).toMatch(/nix-daemon --stdio --force-untrusted$/);
-    expect(serviceConfig[0].PrivateNetwork).toBe(true);
+    const serviceConfig = single(
+      evaluate<Record<string, unknown>[]>(`lookup ${RELAY} (evaluate ./nix/modules/store.nix { })`),
+    );
+    expect(serviceConfig.User).toBe('nix-glab-runner-jobs');
+    expect(serviceConfig.ExecStart).toMatch(/nix-daemon --stdio --force-untrusted$/);
+    expect(serviceConfig.PrivateNetwork).toBe(true);
     const users = evaluate<Record<string, { isSystemUser: boolean }>[]>(
       'lookup [ "users" "users" ] (evaluate ./nix/modules/store.nix { })',
     );
@@ -115,7 +122,9 @@ describe('section 1: jobs reach the host daemon as an untrusted user', () => {
   });
 
   it('keeps upstream behaviour only when asked: trustJobs mounts the host socket and starts no relay', () => {
-    const relay = evaluate<unknown[]>(`lookup ${RELAY} (evaluate ./nix/modules/store.nix { settings.store.trustJobs = true; })`);
+    const relay = evaluate<unknown[]>(
+      `lookup ${RELAY} (evaluate ./nix/modules/store.nix { settings.store.trustJobs = true; })`,
+    );
     expect(relay).toEqual([]);
   });
 });
@@ -126,8 +135,10 @@ describe('section 2: the metadata guard covers the Nix build users', () => {
   const GUARD = '[ "systemd" "services" "nix-glab-runner-metadata-guard" "serviceConfig" ]';
 
   it('runs before Docker and the Nix daemon, which cannot start without it', () => {
-    const [unit] = evaluate<{ requiredBy: string[]; before: string[] }[]>(
-      'lookup [ "systemd" "services" "nix-glab-runner-metadata-guard" ] (evaluate ./nix/modules/security.nix { })',
+    const unit = single(
+      evaluate<{ requiredBy: string[]; before: string[] }[]>(
+        'lookup [ "systemd" "services" "nix-glab-runner-metadata-guard" ] (evaluate ./nix/modules/security.nix { })',
+      ),
     );
     for (const list of [unit.requiredBy, unit.before])
       expect([...list].sort()).toEqual(['docker.service', 'nix-daemon.service']);
@@ -135,23 +146,31 @@ describe('section 2: the metadata guard covers the Nix build users', () => {
 
   it("passes the build users' group to the guard, in both store modes", () => {
     for (const mode of ['host-daemon', 'isolated']) {
-      const [config] = evaluate<{ ExecStart: string; ExecStop: string }[]>(
-        `lookup ${GUARD} (evaluate ./nix/modules/security.nix { settings.store.mode = "${mode}"; })`,
+      const config = single(
+        evaluate<{ ExecStart: string; ExecStop: string }[]>(
+          `lookup ${GUARD} (evaluate ./nix/modules/security.nix { settings.store.mode = "${mode}"; })`,
+        ),
       );
       expect(config.ExecStart).toMatch(/metadata-guard add 80,443 nixbld$/);
       expect(config.ExecStop).toMatch(/metadata-guard remove 80,443 nixbld$/);
     }
-    const [custom] = evaluate<{ ExecStart: string }[]>(
-      `lookup ${GUARD} (evaluate ./nix/modules/security.nix { nixSettings.build-users-group = "builders"; })`,
+    const custom = single(
+      evaluate<{ ExecStart: string }[]>(
+        `lookup ${GUARD} (evaluate ./nix/modules/security.nix { nixSettings.build-users-group = "builders"; })`,
+      ),
     );
     expect(custom.ExecStart).toMatch(/ builders$/);
   });
 
   it('refuses build settings the guard cannot cover', () => {
     expect(evaluate<string[]>('failedAssertions ./nix/modules/security.nix { }')).toEqual([]);
-    const noGroup = evaluate<string[]>('failedAssertions ./nix/modules/security.nix { nixSettings.build-users-group = ""; }');
+    const noGroup = evaluate<string[]>(
+      'failedAssertions ./nix/modules/security.nix { nixSettings.build-users-group = ""; }',
+    );
     expect(noGroup).toEqual([expect.stringMatching(/build-users-group is empty/)]);
-    const autoUids = evaluate<string[]>('failedAssertions ./nix/modules/security.nix { nixSettings.auto-allocate-uids = true; }');
+    const autoUids = evaluate<string[]>(
+      'failedAssertions ./nix/modules/security.nix { nixSettings.auto-allocate-uids = true; }',
+    );
     expect(autoUids).toEqual([expect.stringMatching(/auto-allocate-uids/)]);
     const off = evaluate<string[]>(
       'failedAssertions ./nix/modules/security.nix { settings.security.blockMetadataServer = false; nixSettings.auto-allocate-uids = true; }',
@@ -170,15 +189,16 @@ describe('section 3: job containers are not privileged by default', () => {
   }
 
   function runner(settings: string): Runner {
-    const [values] = evaluate<Runner[]>(`
+    return single(
+      evaluate<Runner[]>(`
       let r = lookup [ "services" "gitlab-runner" "services" "nix" ] (evaluate ./nix/modules/docker.nix { settings = ${settings}; });
           one = name: builtins.head (concatMap (x: lookup [ name ] x) r);
       in [ {
         dockerPrivileged = one "dockerPrivileged";
         dockerServicesPrivileged = one "dockerServicesPrivileged";
         dockerAllowedPrivilegedServices = one "dockerAllowedPrivilegedServices";
-      } ]`);
-    return values;
+      } ]`),
+    );
   }
 
   it('by default, only docker:dind services run privileged', () => {

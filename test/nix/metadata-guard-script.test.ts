@@ -28,7 +28,9 @@ function asRoot(): string[] {
   try {
     execFileSync('sudo', ['-n', 'true'], { stdio: 'ignore' });
   } catch {
-    throw new Error('this test needs root to create network namespaces: run it as root or with passwordless sudo');
+    throw new Error(
+      'this test needs root to create network namespaces: run it as root or with passwordless sudo',
+    );
   }
   return ['sudo', '-n'];
 }
@@ -53,7 +55,7 @@ function runInNamespace(): Run {
   const rules = new Map<string, number>();
   for (const line of out.trim().split('\n')) {
     const fields = line.split(' ');
-    if (fields[0] === 'rules') rules.set(fields[1], Number(fields[2]));
+    if (fields[0] === 'rules') rules.set(fields[1] ?? '', Number(fields[2]));
     else probes.set(fields.slice(0, 4).join(' '), fields[4] as Result);
   }
   return { probes, rules };
@@ -63,7 +65,8 @@ function table(run: Run, phase: string): Record<string, Result | undefined> {
   const rows: Record<string, Result | undefined> = {};
   for (const who of WHO)
     for (const address of ADDRESSES)
-      for (const port of PORTS) rows[`${who} ${address} ${port}`] = run.probes.get(`${phase} ${who} ${address} ${port}`);
+      for (const port of PORTS)
+        rows[`${who} ${address} ${port}`] = run.probes.get(`${phase} ${who} ${address} ${port}`);
   return rows;
 }
 
@@ -97,7 +100,8 @@ describe('metadata guard in a network namespace', () => {
 
   it('keeps port 53 (DNS) open for everyone and the metadata server open to host root', () => {
     const added = table(run, 'added');
-    for (const who of WHO) for (const address of ADDRESSES) expect(added[`${who} ${address} 53`]).toBe('open');
+    for (const who of WHO)
+      for (const address of ADDRESSES) expect(added[`${who} ${address} 53`]).toBe('open');
     for (const address of ADDRESSES) expect(added[`host-root ${address} 80`]).toBe('open');
   });
 

@@ -18,11 +18,14 @@ let
   # does not trust (an assertion keeps it out of nix.settings.trusted-users).
   relayUser = "nix-glab-runner-jobs";
   trustedUsers = config.nix.settings.trusted-users or [ "root" ];
-  trustsRelay = lib.any (user: lib.elem user trustedUsers) [
+  relayNames = [
     relayUser
     "@${relayUser}"
     "*"
   ];
+  trustsRelay = lib.any (user: lib.elem user trustedUsers) relayNames;
+  # Setting allowed-users here would replace NixOS's default "*" for everyone.
+  admitsRelay = lib.any (user: lib.elem user (config.nix.settings.allowed-users or [ "*" ])) relayNames;
   scripts = import ./scripts.nix {
     inherit pkgs;
     gitlabRunner = config.services.gitlab-runner.package;
@@ -185,6 +188,10 @@ in
             assertion = !trustsRelay;
             message = "nix.settings.trusted-users includes ${relayUser} (or \"*\"), the user CI jobs reach the Nix daemon as, which would make every job a trusted user; remove it, or set services.nix-glab-runner.store.trustJobs = true if that is what you want.";
           }
+          {
+            assertion = admitsRelay;
+            message = "nix.settings.allowed-users does not admit ${relayUser}, the user CI jobs reach the Nix daemon as, so no job could use Nix; add \"${relayUser}\" to it.";
+          }
         ];
         users.users.${relayUser} = {
           isSystemUser = true;
@@ -192,8 +199,6 @@ in
           description = "nix-glab-runner: CI jobs' untrusted Nix daemon connections";
         };
         users.groups.${relayUser} = { };
-        # Added to the default "*", so a restricted allowed-users still admits jobs.
-        nix.settings.allowed-users = [ relayUser ];
 
         systemd.sockets.nix-glab-runner-job-daemon = {
           description = "Nix daemon socket for CI jobs (clients are never trusted)";

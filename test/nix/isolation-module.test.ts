@@ -121,6 +121,24 @@ describe('section 1: jobs reach the host daemon as an untrusted user', () => {
     }
   });
 
+  it('leaves allowed-users to the user, and refuses one that shuts the relay out', () => {
+    const settings = evaluate<unknown[]>(
+      'lookup [ "nix" "settings" ] (evaluate ./nix/modules/store.nix { })',
+    );
+    expect(settings.filter((s) => typeof s === 'object' && s !== null && 'allowed-users' in s)).toEqual([]);
+    for (const allowed of ['"*"', '"nix-glab-runner-jobs"', '"@nix-glab-runner-jobs"'])
+      expect(
+        evaluate<string[]>(
+          `failedAssertions ./nix/modules/store.nix { nixSettings.allowed-users = [ ${allowed} ]; }`,
+        ),
+        allowed,
+      ).toEqual([]);
+    const shut = evaluate<string[]>(
+      'failedAssertions ./nix/modules/store.nix { nixSettings.allowed-users = [ "@wheel" ]; }',
+    );
+    expect(shut).toEqual([expect.stringMatching(/allowed-users does not admit nix-glab-runner-jobs/)]);
+  });
+
   it('keeps upstream behaviour only when asked: trustJobs mounts the host socket and starts no relay', () => {
     const relay = evaluate<unknown[]>(
       `lookup ${RELAY} (evaluate ./nix/modules/store.nix { settings.store.trustJobs = true; })`,

@@ -11,6 +11,7 @@ let
   runnerName = glab.defaultRunnerName;
   runner = config.services.gitlab-runner.services.${runnerName};
   servicesOnly = cfg.docker.privileged == "services";
+  privilegedServices = lib.optionals servicesOnly cfg.docker.allowedPrivilegedServices;
 in
 {
   config = lib.mkIf cfg.enable {
@@ -43,7 +44,7 @@ in
       # only services, and then only those in `allowed_privileged_services`.
       dockerPrivileged = lib.mkDefault (cfg.docker.privileged == "all");
       dockerServicesPrivileged = lib.mkDefault servicesOnly;
-      dockerAllowedPrivilegedServices = lib.optionals servicesOnly cfg.docker.allowedPrivilegedServices;
+      dockerAllowedPrivilegedServices = privilegedServices;
       dockerAllowedImages = cfg.docker.allowedImages;
       # docker:dind shares its TLS client certificates through /certs/client.
       dockerVolumes =

@@ -25,7 +25,8 @@ let
   ];
   trustsRelay = lib.any (user: lib.elem user trustedUsers) relayNames;
   # Setting allowed-users here would replace NixOS's default "*" for everyone.
-  admitsRelay = lib.any (user: lib.elem user (config.nix.settings.allowed-users or [ "*" ])) relayNames;
+  allowedUsers = config.nix.settings.allowed-users or [ "*" ];
+  admitsRelay = lib.any (user: lib.elem user allowedUsers) relayNames;
   scripts = import ./scripts.nix {
     inherit pkgs;
     gitlabRunner = config.services.gitlab-runner.package;

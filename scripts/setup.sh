@@ -16,10 +16,12 @@ if [ "$node_major" -lt "$MIN_NODE" ]; then
   exit 1
 fi
 
-# Nix builds the images; rsync is what gitlab-ci-local copies job artifacts with (the component tests).
+# Nix builds the images; rsync is what gitlab-ci-local copies job artifacts with (the component tests);
+# iptables runs the runner's metadata guard in the guard's test.
 missing=()
 command -v nix >/dev/null 2>&1 || missing+=(nix-bin)
 command -v rsync >/dev/null 2>&1 || missing+=(rsync)
+command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing+=(iptables)
 if [ "${#missing[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "Installing ${missing[*]} from Debian's packages..."

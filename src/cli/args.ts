@@ -35,8 +35,7 @@ const COMMAND_SUMMARIES: Record<Command, string> = {
 const GLOBAL_FLAGS: readonly { flag: string; description: string }[] = [
   {
     flag: '--json',
-    description:
-      'Print one JSON object on stdout: the outputs (booleans and numbers typed), or {error, input, exit-code}; logs go to stderr.',
+    description: 'One JSON object on stdout: the outputs, or {error, input, exit-code}; logs on stderr.',
   },
   { flag: '--verbose', description: 'Show debug detail.' },
   { flag: '-h, --help', description: 'Show help.' },

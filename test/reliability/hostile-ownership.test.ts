@@ -324,8 +324,8 @@ describe.concurrent('6. Hostile input and ownership', () => {
       l.emu.requests.clear();
       const run = await publish(l, ['--image-name', 'runner-stable']);
       expect(run.code, run.stderr).toBe(0);
-      const outputs = JSON.parse(run.stdout) as Record<string, string>;
-      expect(outputs).toMatchObject({ 'image-name': 'runner-stable', skipped: 'true', 'gcs-uri': '' });
+      const outputs = JSON.parse(run.stdout) as Record<string, unknown>;
+      expect(outputs).toMatchObject({ 'image-name': 'runner-stable', skipped: true, 'gcs-uri': '' });
       expect(writes(l.emu)).toEqual([]);
       expect(await getImage(l, 'runner-stable')).toEqual(ours);
     });
@@ -336,8 +336,8 @@ describe.concurrent('6. Hostile input and ownership', () => {
       const theirs = await plantImage(l, 'lookalike', { labels: { 'nix-hash': l.nixHash }, family: FAMILY });
       const run = await publish(l, []);
       expect(run.code, run.stderr).toBe(0);
-      const outputs = JSON.parse(run.stdout) as Record<string, string>;
-      expect(outputs).toMatchObject({ 'image-name': `${FAMILY}-${l.nixHash}`, skipped: 'false' });
+      const outputs = JSON.parse(run.stdout) as Record<string, unknown>;
+      expect(outputs).toMatchObject({ 'image-name': `${FAMILY}-${l.nixHash}`, skipped: false });
       expect((await getImage(l, `${FAMILY}-${l.nixHash}`))?.labels?.['managed-by']).toBe('nix-glab-runner');
       expect(await getImage(l, 'lookalike')).toEqual(theirs);
     });

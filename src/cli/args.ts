@@ -35,7 +35,7 @@ const COMMAND_SUMMARIES: Record<Command, string> = {
 const GLOBAL_FLAGS: readonly { flag: string; description: string }[] = [
   {
     flag: '--json',
-    description: 'One JSON object on stdout: the outputs, or {error, input, exit-code}; logs on stderr.',
+    description: 'One JSON object on stdout: the outputs, or {error, input, exit-code}.',
   },
   { flag: '--verbose', description: 'Show debug detail.' },
   { flag: '-h, --help', description: 'Show help.' },

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { UserError } from '../errors.ts';
 
@@ -56,19 +58,171 @@ const BLOCK = 512;
 /** GNU long names are short in practice; a huge one means a corrupt or hostile file. */
 const MAX_LONG_NAME = 64 * 1024;
 const GNU_MAGIC = 'ustar  \0';
+/** Read size of the one pass over the file; gunzip output comes in pieces of this size too. */
+const READ_CHUNK = 1024 * 1024;
+
+export interface ImageTarballPass {
+  check: TarballCheck;
+  /** SHA-256 of the compressed file (hex), when asked for. */
+  sha256?: string;
+}
 
 /**
- * Checks the first tar header of an image tarball against what GCE accepts (FACTS.md, "Tarball"):
- * member `disk.raw`, GNU or old-GNU format, regular or GNU-sparse. Reads only the first header
- * blocks through a streaming gunzip, never the whole disk.
+ * Checks the whole image tarball against what GCE accepts (FACTS.md, "Tarball"): gzip, then a GNU or
+ * old-GNU tar whose only member is `disk.raw` (regular or GNU-sparse, after any GNU long-name entry),
+ * every header checksum right, the member's data complete, and the two zero end blocks with nothing but
+ * zeros after them. One read of the file; `sha256` hashes the same bytes on the way, so the identity of
+ * a prebuilt tarball costs no second pass. A wrong first header fails at once, without reading on.
  */
-export async function verifyImageTarball(path: string): Promise<TarballCheck> {
-  const bytes = await readTarHead(path);
-  let offset = 0;
-  let longName: string | undefined;
-  for (;;) {
-    const header = bytes.subarray(offset, offset + BLOCK);
-    if (header.length < BLOCK || header.every((b) => b === 0)) {
+export async function inspectImageTarball(
+  path: string,
+  opts: { sha256?: boolean; signal?: AbortSignal } = {},
+): Promise<ImageTarballPass> {
+  const magic = await readFirstBytes(path, 2);
+  if (magic.length < 2 || magic[0] !== 0x1f || magic[1] !== 0x8b) {
+    throw new UserError(
+      `The image tarball ${path} is not gzip-compressed; GCE needs a gzip'd GNU tar holding disk.raw.`,
+    );
+  }
+  const hash = opts.sha256 ? createHash('sha256') : undefined;
+  const walker = new TarWalker(path);
+  try {
+    await pipeline(
+      createReadStream(path, { highWaterMark: READ_CHUNK }),
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          hash?.update(chunk);
+          yield chunk;
+        }
+      },
+      createGunzip({ chunkSize: READ_CHUNK }),
+      async (source: AsyncIterable<Buffer>) => {
+        for await (const chunk of source) walker.push(chunk);
+      },
+      { signal: opts.signal },
+    );
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    if ((err as Error).name === 'AbortError') throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code.startsWith('Z_'))
+      throw new UserError(
+        `The image tarball ${path} is not valid gzip data or is truncated (${(err as Error).message}).`,
+      );
+    throw new UserError(`Cannot read the image tarball ${path}: ${(err as Error).message}.`);
+  }
+  const check = walker.end();
+  return hash ? { check, sha256: hash.digest('hex') } : { check };
+}
+
+/** The check alone (see inspectImageTarball). */
+export async function verifyImageTarball(path: string, signal?: AbortSignal): Promise<TarballCheck> {
+  return (await inspectImageTarball(path, { signal })).check;
+}
+
+type WalkState =
+  | { kind: 'header' }
+  | { kind: 'long-name'; typeflag: string; left: number }
+  | { kind: 'sparse-extension' }
+  | { kind: 'data'; left: number }
+  | { kind: 'trailer' };
+
+/**
+ * A streaming walk over the decompressed tar: it is fed the bytes in pieces and keeps only one 512-byte
+ * block (or a long name) at a time. Member data is skipped by counting, never copied.
+ */
+class TarWalker {
+  private state: WalkState = { kind: 'header' };
+  private readonly block = Buffer.alloc(BLOCK);
+  private filled = 0;
+  private longName: Buffer[] = [];
+  private pendingName: string | undefined;
+  private member: TarballCheck | undefined;
+  /** For a GNU-sparse member: the sum of its map's chunk sizes, which must equal its stored size. */
+  private sparseStored = 0;
+  private storedSize = 0;
+  private zeroBlocks = 0;
+
+  constructor(private readonly path: string) {}
+
+  push(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      const state = this.state;
+      if (state.kind === 'data') {
+        const take = Math.min(state.left, chunk.length - at);
+        state.left -= take;
+        at += take;
+        if (state.left === 0) this.state = { kind: 'trailer' };
+        continue;
+      }
+      const take = Math.min(BLOCK - this.filled, chunk.length - at);
+      chunk.copy(this.block, this.filled, at, at + take);
+      this.filled += take;
+      at += take;
+      if (this.filled < BLOCK) return;
+      this.filled = 0;
+      this.onBlock(this.block);
+    }
+  }
+
+  /** Called when the stream ended: the archive must be complete. */
+  end(): TarballCheck {
+    const truncated = (what: string) =>
+      new UserError(`The image tarball ${this.path} is truncated (${what}); rebuild it or copy it again.`);
+    if (this.filled !== 0) throw truncated('it ends inside a 512-byte tar block');
+    switch (this.state.kind) {
+      case 'header':
+        if (this.member === undefined && this.pendingName === undefined)
+          throw new UserError(
+            `The image tarball ${this.path} holds no tar member; GCE needs one member named disk.raw.`,
+          );
+        throw truncated('it ends after a GNU long-name entry');
+      case 'long-name':
+        throw truncated('it ends inside a GNU long-name entry');
+      case 'sparse-extension':
+        throw truncated('it ends inside the sparse map of disk.raw');
+      case 'data':
+        throw truncated(`${this.state.left} bytes of disk.raw are missing`);
+      case 'trailer':
+        if (this.zeroBlocks < 2) throw truncated('the two zero blocks that end a tar archive are missing');
+        return this.member as TarballCheck;
+    }
+  }
+
+  private onBlock(block: Buffer): void {
+    const state = this.state;
+    switch (state.kind) {
+      case 'trailer':
+        if (!isZero(block)) throw this.secondMember(block);
+        this.zeroBlocks++;
+        return;
+      case 'long-name':
+        this.longName.push(Buffer.from(block.subarray(0, Math.min(BLOCK, state.left))));
+        state.left -= Math.min(BLOCK, state.left);
+        if (state.left === 0) {
+          if (state.typeflag === 'L') this.pendingName = cString(Buffer.concat(this.longName));
+          this.longName = [];
+          this.state = { kind: 'header' };
+        }
+        return;
+      case 'sparse-extension':
+        for (let i = 0; i < 21; i++) this.sparseStored += readNumber(block, i * 24 + 12, 12);
+        if (block[504] === 0) this.startData();
+        return;
+      case 'header':
+        this.onHeader(block);
+        return;
+      case 'data':
+        return; // push() skips data without calling here
+    }
+  }
+
+  private onHeader(header: Buffer): void {
+    const path = this.path;
+    if (isZero(header)) {
+      if (this.pendingName !== undefined)
+        throw new UserError(`The image tarball ${path} is truncated (a GNU long name without its member).`);
       throw new UserError(
         `The image tarball ${path} holds no tar member; GCE needs one member named disk.raw.`,
       );
@@ -94,12 +248,11 @@ export async function verifyImageTarball(path: string): Promise<TarballCheck> {
           `The image tarball ${path} has a ${size}-byte GNU long name, which is not a disk image.`,
         );
       }
-      const data = bytes.subarray(offset + BLOCK, offset + BLOCK + size);
-      if (typeflag === 'L') longName = cString(data);
-      offset += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
-      continue;
+      this.state = size === 0 ? { kind: 'header' } : { kind: 'long-name', typeflag, left: size };
+      return;
     }
-    const member = longName ?? cString(header.subarray(0, 100));
+    const member = this.pendingName ?? cString(header.subarray(0, 100));
+    this.pendingName = undefined;
     if (member !== 'disk.raw') {
       throw new UserError(
         `The image tarball ${path} holds "${member}" where GCE needs a member named exactly disk.raw (the NixOS 24.11 image module briefly wrote other names); fix or update the image builder.`,
@@ -115,57 +268,48 @@ export async function verifyImageTarball(path: string): Promise<TarballCheck> {
     }
     // GNU tar sets the file-type bits in the mode field only in the old-GNU format (tar's list.c).
     const format = readNumber(header, 100, 8) > 0o7777 ? 'oldgnu' : 'gnu';
-    const size = type === 'gnu-sparse' ? readNumber(header, 483, 12) : readNumber(header, 124, 12);
-    return { member, format, type, size };
+    // For a GNU-sparse member the size field is what the archive stores (the map's chunks); the real
+    // size of the disk is in the old-GNU header's realsize field.
+    this.storedSize = readNumber(header, 124, 12);
+    const size = type === 'gnu-sparse' ? readNumber(header, 483, 12) : this.storedSize;
+    this.member = { member, format, type, size };
+    if (type === 'gnu-sparse') {
+      for (let i = 0; i < 4; i++) this.sparseStored += readNumber(header, 386 + i * 24 + 12, 12);
+      if (header[482] !== 0) {
+        this.state = { kind: 'sparse-extension' };
+        return;
+      }
+    }
+    this.startData();
+  }
+
+  private startData(): void {
+    if (this.member?.type === 'gnu-sparse' && this.sparseStored !== this.storedSize) {
+      throw new UserError(
+        `The image tarball ${this.path} has a corrupt sparse map for disk.raw (its chunks add up to ${this.sparseStored} bytes, the header says ${this.storedSize}).`,
+      );
+    }
+    const padded = Math.ceil(this.storedSize / BLOCK) * BLOCK;
+    this.state = padded === 0 ? { kind: 'trailer' } : { kind: 'data', left: padded };
+  }
+
+  /** A non-zero block after disk.raw: a second member (named when its header is one), or garbage. */
+  private secondMember(block: Buffer): UserError {
+    const looksLikeHeader = headerChecksumOk(block);
+    const what = looksLikeHeader
+      ? `a second member "${cString(block.subarray(0, 100))}"`
+      : this.zeroBlocks === 0
+        ? 'data after disk.raw that is not a tar header (a corrupt header, or disk.raw longer than its header says)'
+        : 'data after the end of the archive';
+    return new UserError(
+      `The image tarball ${this.path} holds ${what}; GCE needs disk.raw as the only member. Rebuild the tarball with disk.raw alone.`,
+    );
   }
 }
 
-/** Reads the decompressed head of the file: enough for a long-name entry plus one header. */
-async function readTarHead(path: string): Promise<Buffer> {
-  const want = BLOCK * 2 + MAX_LONG_NAME + BLOCK;
-  const magic = await readFirstBytes(path, 2);
-  if (magic.length < 2 || magic[0] !== 0x1f || magic[1] !== 0x8b) {
-    throw new UserError(
-      `The image tarball ${path} is not gzip-compressed; GCE needs a gzip'd GNU tar holding disk.raw.`,
-    );
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let length = 0;
-    const file = createReadStream(path);
-    const gunzip = createGunzip();
-    const finish = () => {
-      file.destroy();
-      gunzip.destroy();
-      resolve(Buffer.concat(chunks, length));
-    };
-    gunzip.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      length += chunk.length;
-      // Stop as soon as the first header (and any long name it announces) is in hand.
-      if (length >= want || headerComplete(Buffer.concat(chunks, length))) finish();
-    });
-    gunzip.on('end', finish);
-    gunzip.on('error', (err) => {
-      file.destroy();
-      reject(new UserError(`The image tarball ${path} is not valid gzip data (${err.message}).`));
-    });
-    file.on('error', (err) =>
-      reject(new UserError(`Cannot read the image tarball ${path}: ${err.message}.`)),
-    );
-    file.pipe(gunzip);
-  });
-}
-
-/** True when `bytes` holds the first real member header (after any long-name entries). */
-function headerComplete(bytes: Buffer): boolean {
-  let offset = 0;
-  while (bytes.length >= offset + BLOCK) {
-    const typeflag = String.fromCharCode(bytes[offset + 156] ?? 0);
-    if (typeflag !== 'L' && typeflag !== 'K') return true;
-    offset += BLOCK + Math.ceil(readNumber(bytes.subarray(offset), 124, 12) / BLOCK) * BLOCK;
-  }
-  return false;
+function isZero(block: Buffer): boolean {
+  for (let i = 0; i < block.length; i++) if (block[i] !== 0) return false;
+  return true;
 }
 
 async function readFirstBytes(path: string, n: number): Promise<Buffer> {
@@ -179,11 +323,21 @@ async function readFirstBytes(path: string, n: number): Promise<Buffer> {
 }
 
 function checkHeaderChecksum(path: string, header: Buffer): void {
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (header[i] ?? 0);
-  if (readNumber(header, 148, 8) !== sum) {
+  if (!headerChecksumOk(header))
     throw new UserError(`The image tarball ${path} has a corrupt tar header (checksum mismatch).`);
+}
+
+/** The header checksum, summed over unsigned bytes (or signed, as some old tars did) with the field as spaces. */
+function headerChecksumOk(header: Buffer): boolean {
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const byte = i >= 148 && i < 156 ? 0x20 : (header[i] ?? 0);
+    unsigned += byte;
+    signed += byte > 127 ? byte - 256 : byte;
   }
+  const stored = readNumber(header, 148, 8);
+  return stored === unsigned || stored === signed;
 }
 
 /** A tar numeric field: NUL/space-terminated octal, or GNU base-256 when the high bit is set. */

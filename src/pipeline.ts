@@ -17,11 +17,16 @@ import {
   storageClient,
   uploadImageObject,
 } from './gcp/storage.ts';
-import { fileIdentityHash, imageDescription, imageLabels, storePathHash } from './identity.ts';
+import { IDENTITY_HASH_LENGTH, imageDescription, imageLabels, storePathHash } from './identity.ts';
 import { renderImageName } from './inputs/image-name.ts';
-import { buildImage } from './nix/build.ts';
+import { type EvaluatedImage, evaluateImage, realiseImage } from './nix/build.ts';
 import { type ImageFacts, readImageFacts } from './nix/facts.ts';
-import { locateImageTarball, verifyImageTarball } from './nix/image-file.ts';
+import {
+  inspectImageTarball,
+  locateImageTarball,
+  type TarballCheck,
+  verifyImageTarball,
+} from './nix/image-file.ts';
 import { ensureNix } from './nix/install.ts';
 import type { Reporter } from './report/events.ts';
 import type { RunState } from './run-state.ts';
@@ -68,35 +73,23 @@ export async function publish(
     return { project, storage };
   });
 
-  const artifact = await obtainImage(config, reporter, run, steps);
+  // The identity comes first, before any build: a Nix image's output path is known after evaluation.
+  const source = await identifyImage(config, reporter, run, steps);
   const rest = new RestClient(endpoints.compute, credentials, retry, run.signal);
   const images = new Images(rest, project);
-  const identity = await reporter.group('Image identity', async () => {
-    const nixHash = artifact.storePath
-      ? (storePathHash(artifact.storePath) as string)
-      : await fileIdentityHash(artifact.tarball);
-    const name = renderImageName(config.imageName ?? '{family}-{hash}', {
-      family: config.family,
-      hash: nixHash,
-      date: new Date().toISOString().slice(0, 10).replaceAll('-', ''),
-      nixos: artifact.facts.nixos ?? '',
-    });
-    reporter.info(`Image ${name} (nix-hash ${nixHash}).`);
-    return { nixHash, name };
-  });
 
   const outputs: PublishOutputs = {
-    'image-name': identity.name,
+    'image-name': '',
     'image-self-link': '',
     'image-family': config.family,
     'gcs-uri': '',
-    'store-path': artifact.storePath ?? '',
-    'nix-hash': identity.nixHash,
+    'store-path': source.storePath ?? '',
+    'nix-hash': source.nixHash,
     skipped: 'false',
   };
 
   const existing = await reporter.group('Look for an existing image', () =>
-    existingImage(images, config, identity.nixHash, reporter),
+    existingImage(images, config, source.nixHash, reporter),
   );
   if (existing && deprecationState(existing) !== 'ACTIVE') {
     const family = new ImageFamily(rest, project, config.family);
@@ -104,11 +97,11 @@ export async function publish(
   }
   if (existing) {
     reporter.info(
-      `Image ${existing.name} of this build is already READY in family ${config.family}; nothing to publish.`,
+      `Image ${existing.name} of this build is already READY in family ${config.family}; nothing to ${source.evaluated ? 'build or ' : ''}publish.`,
     );
     steps.push({ stage: 'image', result: `already published as ${existing.name}` });
     if (!config.keepObject && !config.dryRun)
-      await removeLeftover(storage, existing, identity.nixHash, reporter, steps);
+      await removeLeftover(storage, existing, source.nixHash, reporter, steps);
     return {
       outputs: {
         ...outputs,
@@ -119,6 +112,12 @@ export async function publish(
       steps,
     };
   }
+
+  if (config.dryRun && source.evaluated) return planWithoutBuild(config, source, reporter, outputs, steps);
+  const artifact = source.prepared ?? (await buildAndCheck(source, reporter, run, steps));
+  const identity = { nixHash: source.nixHash, name: imageName(config, source.nixHash, artifact.facts) };
+  reporter.info(`Image ${identity.name} (nix-hash ${identity.nixHash}).`);
+  outputs['image-name'] = identity.name;
 
   const guestOsFeatures = guestFeatures(artifact.facts, config);
   const architecture = config.architecture ?? artifact.facts.architecture;
@@ -135,12 +134,12 @@ export async function publish(
   const newImage: NewImage = {
     name: identity.name,
     family: config.family,
-    description: imageDescription(artifact.flakeRef, artifact.flakeRev, config.description),
+    description: imageDescription(source.flakeRef, source.flakeRev, config.description),
     labels: imageLabels({
       nixHash: identity.nixHash,
       user: config.labels,
       env: run.env,
-      flakeRev: artifact.flakeRev,
+      flakeRev: source.flakeRev,
     }),
     source: rawDiskSource(config.bucket, objectName),
     guestOsFeatures,
@@ -212,72 +211,140 @@ export async function publish(
   };
 }
 
-interface BuiltImage {
-  tarball: string;
+/** What is known of the image before anything is built or uploaded. */
+interface ImageSource {
+  nixHash: string;
   storePath?: string;
-  facts: ImageFacts;
   flakeRef: string;
   flakeRev?: string;
+  /** A Nix image: evaluated, not built yet. */
+  evaluated?: EvaluatedImage;
+  /** A prebuilt tarball: checked already, in the pass that hashed it. */
+  prepared?: PreparedImage;
 }
 
-/** Builds with Nix, or takes the prebuilt tarball; then verifies it and reads its facts. */
-async function obtainImage(
+interface PreparedImage {
+  tarball: string;
+  facts: ImageFacts;
+}
+
+/**
+ * The image's identity. A prebuilt tarball is checked and, outside the store, hashed in one read; a Nix
+ * image is only evaluated: its output path is its identity, so an unchanged build is found before it
+ * is built.
+ */
+async function identifyImage(
   config: Config,
   reporter: Reporter,
   run: PublishEnvironment,
   steps: PublishResult['steps'],
-): Promise<BuiltImage> {
-  let built: Omit<BuiltImage, 'facts'>;
-  let outputDir: string;
+): Promise<ImageSource> {
   if (config.imageFile) {
     const tarball = config.imageFile;
     const storePath = /^\/nix\/store\/[^/]+/.exec(tarball)?.[0];
-    outputDir = storePath ?? dirname(tarball);
-    built = { tarball, storePath, flakeRef: `file ${tarball}` };
     steps.push({ stage: 'build', result: `prebuilt ${tarball}` });
-  } else {
-    const nix = await reporter.group('Ensure Nix', () =>
-      ensureNix(
-        {
-          installNix: config.installNix,
-          nixVersion: config.nixVersion,
-          extraNixConfig: config.extraNixConfig,
-          githubToken: config.githubToken,
-          ci: run.env.CI === 'true',
-        },
-        reporter,
-      ),
-    );
-    run.state?.building();
-    const result = await reporter.group('Build image with Nix', () =>
-      buildImage(
-        {
-          flake: config.flake,
-          flakeAttr: config.flakeAttr,
-          extraModules: config.extraModules,
-          workspace: config.workspace,
-          system: run.system ?? 'x86_64-linux',
-          nixBin: nix.nixBin,
-        },
-        reporter,
-        run.signal,
-      ),
-    );
-    outputDir = result.storePath;
-    built = {
-      tarball: await locateImageTarball(result.storePath),
-      storePath: result.storePath,
-      flakeRef: result.flakeRef,
-      flakeRev: result.flakeRev,
-    };
-    steps.push({ stage: 'build', result: result.storePath });
+    return reporter.group('Verify tarball', async () => {
+      const pass = await inspectImageTarball(tarball, { sha256: !storePath, signal: run.signal });
+      reportCheck(reporter, tarball, pass.check);
+      const facts = await readImageFacts(storePath ?? dirname(tarball), reporter);
+      const nixHash = storePath
+        ? (storePathHash(storePath) as string)
+        : (pass.sha256 as string).slice(0, IDENTITY_HASH_LENGTH);
+      return { nixHash, storePath, flakeRef: `file ${tarball}`, prepared: { tarball, facts } };
+    });
   }
-  const facts = await reporter.group('Verify tarball', async () => {
-    const check = await verifyImageTarball(built.tarball);
-    reporter.info(`${built.tarball}: member ${check.member}, ${check.format} tar, ${check.type}.`);
-    return readImageFacts(outputDir, reporter);
+  const nix = await reporter.group('Ensure Nix', () =>
+    ensureNix(
+      {
+        installNix: config.installNix,
+        nixVersion: config.nixVersion,
+        extraNixConfig: config.extraNixConfig,
+        githubToken: config.githubToken,
+        ci: run.env.CI === 'true',
+      },
+      reporter,
+    ),
+  );
+  run.state?.building();
+  const evaluated = await reporter.group('Evaluate image with Nix', () =>
+    evaluateImage(
+      {
+        flake: config.flake,
+        flakeAttr: config.flakeAttr,
+        extraModules: config.extraModules,
+        workspace: config.workspace,
+        system: run.system ?? 'x86_64-linux',
+        nixBin: nix.nixBin,
+      },
+      reporter,
+      run.signal,
+    ),
+  );
+  return {
+    nixHash: storePathHash(evaluated.storePath) as string,
+    storePath: evaluated.storePath,
+    flakeRef: evaluated.flakeRef,
+    flakeRev: evaluated.flakeRev,
+    evaluated,
+  };
+}
+
+/** Builds exactly the evaluated derivation, then checks its tarball and reads its facts. */
+async function buildAndCheck(
+  source: ImageSource,
+  reporter: Reporter,
+  run: PublishEnvironment,
+  steps: PublishResult['steps'],
+): Promise<PreparedImage> {
+  const evaluated = source.evaluated as EvaluatedImage;
+  run.state?.building();
+  const built = await reporter.group('Build image with Nix', () =>
+    realiseImage(evaluated, reporter, run.signal),
+  );
+  steps.push({ stage: 'build', result: built.storePath });
+  return reporter.group('Verify tarball', async () => {
+    const tarball = await locateImageTarball(built.storePath);
+    // The whole archive, before any upload: a bad one must leave nothing behind in the bucket.
+    reportCheck(reporter, tarball, await verifyImageTarball(tarball, run.signal));
+    return { tarball, facts: await readImageFacts(built.storePath, reporter) };
   });
-  return { ...built, facts };
+}
+
+function reportCheck(reporter: Reporter, tarball: string, check: TarballCheck): void {
+  reporter.info(
+    `${tarball}: member ${check.member} alone, ${check.format} tar, ${check.type}, archive complete.`,
+  );
+}
+
+function imageName(config: Config, nixHash: string, facts: ImageFacts | undefined): string {
+  return renderImageName(config.imageName ?? '{family}-{hash}', {
+    family: config.family,
+    hash: nixHash,
+    date: new Date().toISOString().slice(0, 10).replaceAll('-', ''),
+    nixos: facts?.nixos ?? '',
+  });
+}
+
+/** --dry-run of a Nix image that is not published yet: the plan, without building it. */
+function planWithoutBuild(
+  config: Config,
+  source: ImageSource,
+  reporter: Reporter,
+  outputs: PublishOutputs,
+  steps: PublishResult['steps'],
+): PublishResult {
+  // {nixos} comes from the built image's facts file, so a name using it is known only after the build.
+  const template = config.imageName ?? '{family}-{hash}';
+  const name = template.includes('{nixos}') ? '' : imageName(config, source.nixHash, undefined);
+  const objectName = `${config.objectPrefix}${name || `<image-name>`}.raw.tar.gz`;
+  reporter.info(
+    `Dry run: would build ${source.evaluated?.drvPath} (output ${source.storePath}), upload its tarball to gs://${config.bucket}/${objectName} and create image ${name || `${template} (its {nixos} part is read from the build)`}; nothing was built.`,
+  );
+  steps.push({ stage: 'dry-run', result: `would build ${source.storePath} and create ${name || template}` });
+  return {
+    outputs: { ...outputs, 'image-name': name, 'gcs-uri': name ? `gs://${config.bucket}/${objectName}` : '' },
+    steps,
+  };
 }
 
 /**

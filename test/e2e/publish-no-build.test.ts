@@ -141,6 +141,16 @@ describe('publish decides from evaluation, before any build', () => {
     expect(plan['image-name']).toBe(`no-build-dry-${plan['nix-hash']}`);
     expect(planned.stderr).toMatch(/Dry run: would build \/nix\/store\/\S+\.drv .*nothing was built/);
     expect(emu.requests.mutating()).toEqual([]);
+    // {nixos} comes from the built image's facts file: without a build that name is not known yet.
+    const withNixos = await publish('no-build-dry', modes[0]?.[1] ?? [], [
+      '--dry-run',
+      '--image-name',
+      '{family}-{nixos}-{hash}',
+    ]);
+    expect(withNixos.code, withNixos.stderr).toBe(0);
+    expect(JSON.parse(withNixos.stdout)['image-name']).toBe('');
+    expect(withNixos.stderr).toContain('its {nixos} part is read from the build');
+    expect(existsSync(storePath)).toBe(false);
 
     // Publishing it for real builds that very output path.
     const real = await publish('no-build-dry', modes[0]?.[1] ?? []);

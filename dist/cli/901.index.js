@@ -1,8 +1,8 @@
-export const id = 301;
-export const ids = [301];
+export const id = 901;
+export const ids = [901];
 export const modules = {
 
-/***/ 3301:
+/***/ 4901:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -194,8 +194,6 @@ class Groups {
     }
 }
 
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __webpack_require__(6760);
 // EXTERNAL MODULE: ./node_modules/google-auth-library/build/src/index.js
 var src = __webpack_require__(492);
 ;// CONCATENATED MODULE: ./src/gcp/auth.ts
@@ -1098,6 +1096,8 @@ function imageDescription(flakeRef, flakeRev, userDescription) {
     return (userDescription ? `${userDescription} ${built}` : built).slice(0, 2048);
 }
 
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __webpack_require__(6760);
 // EXTERNAL MODULE: ./src/inputs/image-name.ts
 var image_name = __webpack_require__(1722);
 // EXTERNAL MODULE: external "node:os"
@@ -1626,151 +1626,15 @@ function parseImageFacts(text, path, reporter) {
 
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __webpack_require__(8522);
-;// CONCATENATED MODULE: ./src/nix/image-file.ts
+;// CONCATENATED MODULE: ./src/nix/tar-walk.ts
 
-
-
-
-
-
-const TARBALL_SUFFIX = '.raw.tar.gz';
-/** How deep below the output directory to look (nixpkgs puts it at the top; some builders nest it). */
-const SEARCH_DEPTH = 2;
-/**
- * Finds the single `*.raw.tar.gz` in a build output. The name is globbed, never parsed: it includes
- * `google-compute` since NixOS 24.11 (FACTS.md, "Image modules").
- */
-async function locateImageTarball(storePath) {
-    const info = await (0,promises_.stat)(storePath).catch(() => undefined);
-    if (!info)
-        throw new errors/* UserError */.f(`The build output ${storePath} does not exist.`);
-    if (info.isFile()) {
-        if (storePath.endsWith(TARBALL_SUFFIX))
-            return storePath;
-        throw new errors/* UserError */.f(`The build output ${storePath} is a file, not a *${TARBALL_SUFFIX} image tarball.`);
-    }
-    const found = await findTarballs(storePath, SEARCH_DEPTH);
-    if (found.length === 1 && found[0] !== undefined)
-        return found[0];
-    if (found.length === 0) {
-        throw new errors/* UserError */.f(`The build output ${storePath} holds no *${TARBALL_SUFFIX} file (searched ${SEARCH_DEPTH} levels deep); the builder must produce a GCE image tarball.`);
-    }
-    throw new errors/* UserError */.f(`The build output ${storePath} holds ${found.length} *${TARBALL_SUFFIX} files (${found.join(', ')}); the builder must produce exactly one.`);
-}
-async function findTarballs(dir, depth) {
-    const found = [];
-    for (const entry of (await (0,promises_.readdir)(dir)).sort()) {
-        const path = (0,external_node_path_.join)(dir, entry);
-        const info = await (0,promises_.stat)(path).catch(() => undefined); // follows symlinks, as nixpkgs outputs may use them
-        if (!info)
-            continue;
-        if (info.isFile() && entry.endsWith(TARBALL_SUFFIX))
-            found.push(path);
-        else if (info.isDirectory() && depth > 0)
-            found.push(...(await findTarballs(path, depth - 1)));
-    }
-    return found;
-}
 const BLOCK = 512;
 /** GNU long names are short in practice; a huge one means a corrupt or hostile file. */
 const MAX_LONG_NAME = 64 * 1024;
 const GNU_MAGIC = 'ustar  \0';
-/** The one pass over the file reads into this many reused buffers of this size. */
-const READ_CHUNK = 1024 * 1024;
-const READ_BUFFERS = 4;
-/** Size of gunzip's output pieces: Node's default. 64 KiB and up left garbage for the GC to find late (about 40 MB more peak RSS). */
-const INFLATE_CHUNK = 16 * 1024;
 /**
- * Checks the whole image tarball against what GCE accepts (FACTS.md, "Tarball"): gzip, then a GNU or
- * old-GNU tar whose only member is `disk.raw` (regular or GNU-sparse, after any GNU long-name entry),
- * every header checksum right, the member's data complete, and the two zero end blocks with nothing but
- * zeros after them. One read of the file; `sha256` hashes the same bytes on the way, so the identity of
- * a prebuilt tarball costs no second pass. A wrong first header fails at once, without reading on.
- */
-async function inspectImageTarball(path, opts = {}) {
-    const magic = await readFirstBytes(path, 2);
-    if (magic.length < 2 || magic[0] !== 0x1f || magic[1] !== 0x8b) {
-        throw new errors/* UserError */.f(`The image tarball ${path} is not gzip-compressed; GCE needs a gzip'd GNU tar holding disk.raw.`);
-    }
-    const hash = opts.sha256 ? (0,external_node_crypto_.createHash)('sha256') : undefined;
-    const walker = new TarWalker(path);
-    try {
-        await readThroughGunzip(path, hash, walker, opts.signal);
-    }
-    catch (err) {
-        if (err instanceof errors/* UserError */.f)
-            throw err;
-        if (err.name === 'AbortError')
-            throw err;
-        const code = err.code ?? '';
-        if (code.startsWith('Z_'))
-            throw new errors/* UserError */.f(`The image tarball ${path} is not valid gzip data or is truncated (${err.message}).`);
-        throw new errors/* UserError */.f(`Cannot read the image tarball ${path}: ${err.message}.`);
-    }
-    const check = walker.end();
-    return hash ? { check, sha256: hash.digest('hex') } : { check };
-}
-/**
- * The one read: the file goes through READ_BUFFERS reused buffers (a fresh buffer per read would leave
- * garbage that the GC collects late, which showed as tens of MB of peak RSS), each hashed and handed to
- * gunzip; a buffer is read into again only once zlib has consumed it. zlib inflates on the thread pool
- * while the next buffer is read and hashed here.
- */
-async function readThroughGunzip(path, hash, walker, signal) {
-    const file = await (0,promises_.open)(path, 'r');
-    const gunzip = (0,external_node_zlib_.createGunzip)({ chunkSize: INFLATE_CHUNK });
-    let failure;
-    const fail = (err) => {
-        failure ??= err;
-        gunzip.destroy();
-    };
-    gunzip.on('data', (chunk) => {
-        if (failure === undefined) {
-            try {
-                walker.push(chunk);
-            }
-            catch (err) {
-                fail(err);
-            }
-        }
-    });
-    gunzip.on('error', fail);
-    const closed = new Promise((resolve) => gunzip.once('close', resolve));
-    const buffers = Array.from({ length: READ_BUFFERS }, () => Buffer.allocUnsafe(READ_CHUNK));
-    const consumed = buffers.map(() => Promise.resolve());
-    try {
-        for (let i = 0, position = 0;; i++) {
-            const slot = i % READ_BUFFERS;
-            await Promise.race([consumed[slot], closed]);
-            if (failure !== undefined)
-                break;
-            signal?.throwIfAborted();
-            const buffer = buffers[slot];
-            const { bytesRead } = await file.read(buffer, 0, READ_CHUNK, position);
-            if (bytesRead === 0)
-                break;
-            const piece = buffer.subarray(0, bytesRead);
-            hash?.update(piece);
-            position += bytesRead;
-            consumed[slot] = new Promise((resolve) => gunzip.write(piece, resolve));
-        }
-        if (failure === undefined)
-            gunzip.end();
-        await closed;
-    }
-    finally {
-        gunzip.destroy();
-        await file.close();
-    }
-    if (failure !== undefined)
-        throw failure;
-}
-/** The check alone (see inspectImageTarball). */
-async function verifyImageTarball(path, signal) {
-    return (await inspectImageTarball(path, { signal })).check;
-}
-/**
- * A streaming walk over the decompressed tar: it is fed the bytes in pieces and keeps only one 512-byte
+ * A streaming walk over the decompressed tar of an image tarball, judged as GCE judges it (GNU or old-GNU,
+ * one member disk.raw, regular or GNU-sparse): it is fed the bytes in pieces and keeps only one 512-byte
  * block (or a long name) at a time. Member data is skipped by counting, never copied.
  */
 class TarWalker {
@@ -1942,17 +1806,6 @@ function isZero(block) {
             return false;
     return true;
 }
-async function readFirstBytes(path, n) {
-    const chunks = [];
-    try {
-        for await (const chunk of (0,external_node_fs_.createReadStream)(path, { start: 0, end: n - 1 }))
-            chunks.push(chunk);
-    }
-    catch (err) {
-        throw new errors/* UserError */.f(`Cannot read the image tarball ${path}: ${err.message}.`);
-    }
-    return Buffer.concat(chunks);
-}
 function checkHeaderChecksum(path, header) {
     if (!headerChecksumOk(header))
         throw new errors/* UserError */.f(`The image tarball ${path} has a corrupt tar header (checksum mismatch).`);
@@ -2001,6 +1854,158 @@ function describeType(flag) {
         g: 'PAX global header',
     };
     return names[flag] ?? 'not a regular file';
+}
+
+;// CONCATENATED MODULE: ./src/nix/image-file.ts
+
+
+
+
+
+
+
+const TARBALL_SUFFIX = '.raw.tar.gz';
+/** How deep below the output directory to look (nixpkgs puts it at the top; some builders nest it). */
+const SEARCH_DEPTH = 2;
+/**
+ * Finds the single `*.raw.tar.gz` in a build output. The name is globbed, never parsed: it includes
+ * `google-compute` since NixOS 24.11 (FACTS.md, "Image modules").
+ */
+async function locateImageTarball(storePath) {
+    const info = await (0,promises_.stat)(storePath).catch(() => undefined);
+    if (!info)
+        throw new errors/* UserError */.f(`The build output ${storePath} does not exist.`);
+    if (info.isFile()) {
+        if (storePath.endsWith(TARBALL_SUFFIX))
+            return storePath;
+        throw new errors/* UserError */.f(`The build output ${storePath} is a file, not a *${TARBALL_SUFFIX} image tarball.`);
+    }
+    const found = await findTarballs(storePath, SEARCH_DEPTH);
+    if (found.length === 1 && found[0] !== undefined)
+        return found[0];
+    if (found.length === 0) {
+        throw new errors/* UserError */.f(`The build output ${storePath} holds no *${TARBALL_SUFFIX} file (searched ${SEARCH_DEPTH} levels deep); the builder must produce a GCE image tarball.`);
+    }
+    throw new errors/* UserError */.f(`The build output ${storePath} holds ${found.length} *${TARBALL_SUFFIX} files (${found.join(', ')}); the builder must produce exactly one.`);
+}
+async function findTarballs(dir, depth) {
+    const found = [];
+    for (const entry of (await (0,promises_.readdir)(dir)).sort()) {
+        const path = (0,external_node_path_.join)(dir, entry);
+        const info = await (0,promises_.stat)(path).catch(() => undefined); // follows symlinks, as nixpkgs outputs may use them
+        if (!info)
+            continue;
+        if (info.isFile() && entry.endsWith(TARBALL_SUFFIX))
+            found.push(path);
+        else if (info.isDirectory() && depth > 0)
+            found.push(...(await findTarballs(path, depth - 1)));
+    }
+    return found;
+}
+/** The one pass over the file reads into this many reused buffers of this size. */
+const READ_CHUNK = 1024 * 1024;
+const READ_BUFFERS = 4;
+/** Size of gunzip's output pieces: Node's default. 64 KiB and up left garbage for the GC to find late (about 40 MB more peak RSS). */
+const INFLATE_CHUNK = 16 * 1024;
+/**
+ * Checks the whole image tarball against what GCE accepts: gzip, then a GNU or
+ * old-GNU tar whose only member is `disk.raw` (regular or GNU-sparse, after any GNU long-name entry),
+ * every header checksum right, the member's data complete, and the two zero end blocks with nothing but
+ * zeros after them. One read of the file; `sha256` hashes the same bytes on the way, so the identity of
+ * a prebuilt tarball costs no second pass. A wrong first header fails at once, without reading on.
+ */
+async function inspectImageTarball(path, opts = {}) {
+    const magic = await readFirstBytes(path, 2);
+    if (magic.length < 2 || magic[0] !== 0x1f || magic[1] !== 0x8b) {
+        throw new errors/* UserError */.f(`The image tarball ${path} is not gzip-compressed; GCE needs a gzip'd GNU tar holding disk.raw.`);
+    }
+    const hash = opts.sha256 ? (0,external_node_crypto_.createHash)('sha256') : undefined;
+    const walker = new TarWalker(path);
+    try {
+        await readThroughGunzip(path, hash, walker, opts.signal);
+    }
+    catch (err) {
+        if (err instanceof errors/* UserError */.f)
+            throw err;
+        if (err.name === 'AbortError')
+            throw err;
+        const code = err.code ?? '';
+        if (code.startsWith('Z_'))
+            throw new errors/* UserError */.f(`The image tarball ${path} is not valid gzip data or is truncated (${err.message}).`);
+        throw new errors/* UserError */.f(`Cannot read the image tarball ${path}: ${err.message}.`);
+    }
+    const check = walker.end();
+    return hash ? { check, sha256: hash.digest('hex') } : { check };
+}
+/**
+ * The one read: the file goes through READ_BUFFERS reused buffers (a fresh buffer per read would leave
+ * garbage that the GC collects late, which showed as tens of MB of peak RSS), each hashed and handed to
+ * gunzip; a buffer is read into again only once zlib has consumed it. zlib inflates on the thread pool
+ * while the next buffer is read and hashed here.
+ */
+async function readThroughGunzip(path, hash, walker, signal) {
+    const file = await (0,promises_.open)(path, 'r');
+    const gunzip = (0,external_node_zlib_.createGunzip)({ chunkSize: INFLATE_CHUNK });
+    let failure;
+    const fail = (err) => {
+        failure ??= err;
+        gunzip.destroy();
+    };
+    gunzip.on('data', (chunk) => {
+        if (failure === undefined) {
+            try {
+                walker.push(chunk);
+            }
+            catch (err) {
+                fail(err);
+            }
+        }
+    });
+    gunzip.on('error', fail);
+    const closed = new Promise((resolve) => gunzip.once('close', resolve));
+    const buffers = Array.from({ length: READ_BUFFERS }, () => Buffer.allocUnsafe(READ_CHUNK));
+    const consumed = buffers.map(() => Promise.resolve());
+    try {
+        for (let i = 0, position = 0;; i++) {
+            const slot = i % READ_BUFFERS;
+            await Promise.race([consumed[slot], closed]);
+            if (failure !== undefined)
+                break;
+            signal?.throwIfAborted();
+            const buffer = buffers[slot];
+            const { bytesRead } = await file.read(buffer, 0, READ_CHUNK, position);
+            if (bytesRead === 0)
+                break;
+            const piece = buffer.subarray(0, bytesRead);
+            hash?.update(piece);
+            position += bytesRead;
+            consumed[slot] = new Promise((resolve) => gunzip.write(piece, resolve));
+        }
+        if (failure === undefined)
+            gunzip.end();
+        await closed;
+    }
+    finally {
+        gunzip.destroy();
+        await file.close();
+    }
+    if (failure !== undefined)
+        throw failure;
+}
+/** The check alone (see inspectImageTarball). */
+async function verifyImageTarball(path, signal) {
+    return (await inspectImageTarball(path, { signal })).check;
+}
+async function readFirstBytes(path, n) {
+    const chunks = [];
+    try {
+        for await (const chunk of (0,external_node_fs_.createReadStream)(path, { start: 0, end: n - 1 }))
+            chunks.push(chunk);
+    }
+    catch (err) {
+        throw new errors/* UserError */.f(`Cannot read the image tarball ${path}: ${err.message}.`);
+    }
+    return Buffer.concat(chunks);
 }
 
 ;// CONCATENATED MODULE: ./src/nix/install.ts
@@ -2251,12 +2256,88 @@ async function usable(path) {
     return (0,promises_.access)(path, external_node_fs_.constants.R_OK | external_node_fs_.constants.W_OK).then(() => true, () => false);
 }
 
+;// CONCATENATED MODULE: ./src/image-source.ts
+/**
+ * The image of a publish before it is uploaded: its identity first (a prebuilt tarball checked and hashed in
+ * one read, or a Nix image evaluated), then, only when needed, the build and the check of its tarball.
+ */
+
+
+
+
+
+
+
+/**
+ * The image's identity. A prebuilt tarball is checked and, outside the store, hashed in one read; a Nix
+ * image is only evaluated: its output path is its identity, so an unchanged build is found before it
+ * is built.
+ */
+async function identifyImage(config, reporter, run, steps) {
+    if (config.imageFile) {
+        const tarball = config.imageFile;
+        const storePath = /^\/nix\/store\/[^/]+/.exec(tarball)?.[0];
+        steps.push({ stage: 'build', result: `prebuilt ${tarball}` });
+        return reporter.group('Verify tarball', async () => {
+            const pass = await inspectImageTarball(tarball, { sha256: !storePath, signal: run.signal });
+            reportCheck(reporter, tarball, pass.check);
+            const facts = await readImageFacts(storePath ?? (0,external_node_path_.dirname)(tarball), reporter);
+            const nixHash = storePath
+                ? storePathHash(storePath)
+                : pass.sha256.slice(0, IDENTITY_HASH_LENGTH);
+            return { nixHash, storePath, flakeRef: `file ${tarball}`, prepared: { tarball, facts } };
+        });
+    }
+    const nix = await reporter.group('Ensure Nix', () => ensureNix({
+        installNix: config.installNix,
+        nixVersion: config.nixVersion,
+        extraNixConfig: config.extraNixConfig,
+        githubToken: config.githubToken,
+        ci: run.env.CI === 'true',
+    }, reporter));
+    run.state?.building();
+    const evaluated = await reporter.group('Evaluate image with Nix', () => evaluateImage({
+        flake: config.flake,
+        flakeAttr: config.flakeAttr,
+        extraModules: config.extraModules,
+        workspace: config.workspace,
+        system: run.system ?? 'x86_64-linux',
+        nixBin: nix.nixBin,
+    }, reporter, run.signal));
+    return {
+        nixHash: storePathHash(evaluated.storePath),
+        storePath: evaluated.storePath,
+        flakeRef: evaluated.flakeRef,
+        flakeRev: evaluated.flakeRev,
+        evaluated,
+    };
+}
+/** Builds exactly the evaluated derivation, then checks its tarball and reads its facts. */
+async function buildAndCheck(source, reporter, run, steps) {
+    const evaluated = source.evaluated;
+    run.state?.building();
+    const built = await reporter.group('Build image with Nix', () => realiseImage(evaluated, reporter, run.signal));
+    steps.push({ stage: 'build', result: built.storePath });
+    return reporter.group('Verify tarball', async () => {
+        const tarball = await locateImageTarball(built.storePath);
+        // The whole archive, before any upload: a bad one must leave nothing behind in the bucket.
+        reportCheck(reporter, tarball, await verifyImageTarball(tarball, run.signal));
+        return { tarball, facts: await readImageFacts(built.storePath, reporter) };
+    });
+}
+function reportCheck(reporter, tarball, check) {
+    reporter.info(`${tarball}: member ${check.member} alone, ${check.format} tar, ${check.type}, archive complete.`);
+}
+function imageName(config, nixHash, facts) {
+    return (0,image_name/* renderImageName */.$X)(config.imageName ?? '{family}-{hash}', {
+        family: config.family,
+        hash: nixHash,
+        date: new Date().toISOString().slice(0, 10).replaceAll('-', ''),
+        nixos: facts?.nixos ?? '',
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/pipeline.ts
-
-
-
-
-
 
 
 
@@ -2405,74 +2486,6 @@ async function publish(config, reporter, run) {
         outputs: { ...outputs, 'image-self-link': image.selfLink, 'gcs-uri': uploaded.gcsUri },
         steps,
     };
-}
-/**
- * The image's identity. A prebuilt tarball is checked and, outside the store, hashed in one read; a Nix
- * image is only evaluated: its output path is its identity, so an unchanged build is found before it
- * is built.
- */
-async function identifyImage(config, reporter, run, steps) {
-    if (config.imageFile) {
-        const tarball = config.imageFile;
-        const storePath = /^\/nix\/store\/[^/]+/.exec(tarball)?.[0];
-        steps.push({ stage: 'build', result: `prebuilt ${tarball}` });
-        return reporter.group('Verify tarball', async () => {
-            const pass = await inspectImageTarball(tarball, { sha256: !storePath, signal: run.signal });
-            reportCheck(reporter, tarball, pass.check);
-            const facts = await readImageFacts(storePath ?? (0,external_node_path_.dirname)(tarball), reporter);
-            const nixHash = storePath
-                ? storePathHash(storePath)
-                : pass.sha256.slice(0, IDENTITY_HASH_LENGTH);
-            return { nixHash, storePath, flakeRef: `file ${tarball}`, prepared: { tarball, facts } };
-        });
-    }
-    const nix = await reporter.group('Ensure Nix', () => ensureNix({
-        installNix: config.installNix,
-        nixVersion: config.nixVersion,
-        extraNixConfig: config.extraNixConfig,
-        githubToken: config.githubToken,
-        ci: run.env.CI === 'true',
-    }, reporter));
-    run.state?.building();
-    const evaluated = await reporter.group('Evaluate image with Nix', () => evaluateImage({
-        flake: config.flake,
-        flakeAttr: config.flakeAttr,
-        extraModules: config.extraModules,
-        workspace: config.workspace,
-        system: run.system ?? 'x86_64-linux',
-        nixBin: nix.nixBin,
-    }, reporter, run.signal));
-    return {
-        nixHash: storePathHash(evaluated.storePath),
-        storePath: evaluated.storePath,
-        flakeRef: evaluated.flakeRef,
-        flakeRev: evaluated.flakeRev,
-        evaluated,
-    };
-}
-/** Builds exactly the evaluated derivation, then checks its tarball and reads its facts. */
-async function buildAndCheck(source, reporter, run, steps) {
-    const evaluated = source.evaluated;
-    run.state?.building();
-    const built = await reporter.group('Build image with Nix', () => realiseImage(evaluated, reporter, run.signal));
-    steps.push({ stage: 'build', result: built.storePath });
-    return reporter.group('Verify tarball', async () => {
-        const tarball = await locateImageTarball(built.storePath);
-        // The whole archive, before any upload: a bad one must leave nothing behind in the bucket.
-        reportCheck(reporter, tarball, await verifyImageTarball(tarball, run.signal));
-        return { tarball, facts: await readImageFacts(built.storePath, reporter) };
-    });
-}
-function reportCheck(reporter, tarball, check) {
-    reporter.info(`${tarball}: member ${check.member} alone, ${check.format} tar, ${check.type}, archive complete.`);
-}
-function imageName(config, nixHash, facts) {
-    return (0,image_name/* renderImageName */.$X)(config.imageName ?? '{family}-{hash}', {
-        family: config.family,
-        hash: nixHash,
-        date: new Date().toISOString().slice(0, 10).replaceAll('-', ''),
-        nixos: facts?.nixos ?? '',
-    });
 }
 /** --dry-run of a Nix image that is not published yet: the plan, without building it. */
 function planWithoutBuild(config, source, reporter, outputs, steps) {

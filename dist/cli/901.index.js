@@ -1439,9 +1439,9 @@ async function evaluateImage(opts, reporter, signal) {
     }
 }
 /**
- * Builds exactly the evaluated derivation. `nix-store --realise <drv>` does that on Nix 2.8 and on
- * current Nix alike: `nix build <drv>^out` needs Nix 2.13, and a bare `.drv` argument means the
- * derivation file itself on current Nix.
+ * Builds exactly the evaluated derivation with `nix-store --realise <drv>`, a command every Nix 2 release
+ * has. Nix 2.8 refuses `nix build <drv>^out` and `<drv>!out` (checked), and newer Nix reads a bare `.drv`
+ * argument of `nix build` as the derivation file itself rather than its outputs.
  */
 async function realiseImage(evaluated, reporter, signal) {
     const command = [nixStoreBin(evaluated.nixBin), '--realise', evaluated.drvPath];

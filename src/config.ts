@@ -639,11 +639,19 @@ export const PUBLISH_OUTPUTS = [
 export type OutputType = 'string' | 'boolean' | 'number';
 
 export const OUTPUTS: readonly { name: string; description: string; type?: OutputType }[] = [
-  { name: 'image-name', description: 'Name of the image, created or found.' },
+  {
+    name: 'image-name',
+    description:
+      'Name of the image, created or found; in a dry run of an unbuilt image whose image-name uses {nixos}, empty (that value comes from the build).',
+  },
   { name: 'image-self-link', description: 'Self link of the image.' },
   { name: 'image-family', description: 'Family of the image.' },
   { name: 'gcs-uri', description: 'gs:// URI of the uploaded tarball; empty when nothing was uploaded.' },
-  { name: 'store-path', description: 'Nix store path of the build; empty with image-file.' },
+  {
+    name: 'store-path',
+    description:
+      'Nix store path of the build, as evaluated: an unchanged build is not built, so the path may be absent from the local store; empty with image-file.',
+  },
   {
     name: 'nix-hash',
     description: 'Hash part of the Nix store path (or of the image file), the image identity.',

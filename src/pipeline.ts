@@ -1,4 +1,3 @@
-import { dirname } from 'node:path';
 import type { Storage } from '@google-cloud/storage';
 import type { Config, PUBLISH_OUTPUTS } from './config.ts';
 import { ExitCode, UserError } from './errors.ts';
@@ -17,12 +16,9 @@ import {
   storageClient,
 } from './gcp/storage.ts';
 import { checkObjectName, uploadImageObject } from './gcp/upload.ts';
-import { fileIdentityHash, imageDescription, imageLabels, MANAGED_BY, storePathHash } from './identity.ts';
-import { renderImageName } from './inputs/image-name.ts';
-import { buildImage } from './nix/build.ts';
-import { type ImageFacts, readImageFacts } from './nix/facts.ts';
-import { locateImageTarball, verifyImageTarball } from './nix/image-file.ts';
-import { ensureNix } from './nix/install.ts';
+import { imageDescription, imageLabels, MANAGED_BY } from './identity.ts';
+import { buildAndCheck, type ImageSource, identifyImage, imageName } from './image-source.ts';
+import type { ImageFacts } from './nix/facts.ts';
 import type { Reporter } from './report/events.ts';
 import type { RunState } from './run-state.ts';
 
@@ -68,40 +64,43 @@ export async function publish(
     return { project, storage };
   });
 
-  const artifact = await obtainImage(config, reporter, run, steps);
+  // The identity comes first, before any build: a Nix image's output path is known after evaluation.
+  const source = await identifyImage(config, reporter, run, steps);
   const rest = new RestClient(endpoints.compute, credentials, retry, run.signal);
   const images = new Images(rest, project);
-  const identity = await reporter.group('Image identity', async () => {
-    const nixHash = artifact.storePath
-      ? (storePathHash(artifact.storePath) as string)
-      : await fileIdentityHash(artifact.tarball);
-    const name = renderImageName(config.imageName ?? '{family}-{hash}', {
-      family: config.family,
-      hash: nixHash,
-      date: new Date().toISOString().slice(0, 10).replaceAll('-', ''),
-      nixos: artifact.facts.nixos ?? '',
-    });
-    reporter.info(`Image ${name} (nix-hash ${nixHash}).`);
-    return { nixHash, name };
-  });
 
   const outputs: PublishOutputs = {
-    'image-name': identity.name,
+    'image-name': '',
     'image-self-link': '',
     'image-family': config.family,
     'gcs-uri': '',
-    'store-path': artifact.storePath ?? '',
-    'nix-hash': identity.nixHash,
+    'store-path': source.storePath ?? '',
+    'nix-hash': source.nixHash,
     skipped: 'false',
   };
 
-  let existing = await reporter.group('Look for an existing image', () =>
-    existingImage(images, config, identity.nixHash, reporter),
+  const existing = await reporter.group('Look for an existing image', () =>
+    existingImage(images, config, source.nixHash, reporter),
   );
   if (existing && deprecationState(existing) !== 'ACTIVE') {
     const family = new ImageFamily(rest, project, config.family);
     return reactivate(family, existing, config, reporter, outputs, steps);
   }
+  if (existing) {
+    reporter.info(
+      `Image ${existing.name} of this build is already READY in family ${config.family}; nothing to ${source.evaluated ? 'build or ' : ''}publish.`,
+    );
+    return alreadyPublished(existing, config, storage, source.nixHash, reporter, outputs, steps);
+  }
+
+  if (config.dryRun && source.evaluated) return planWithoutBuild(config, source, reporter, outputs, steps);
+  const artifact = source.prepared ?? (await buildAndCheck(source, config, reporter, run, steps));
+  const identity = { nixHash: source.nixHash, name: imageName(config, source.nixHash, artifact.facts) };
+  reporter.info(`Image ${identity.name} (nix-hash ${identity.nixHash}).`);
+  outputs['image-name'] = identity.name;
+
+  const guestOsFeatures = guestFeatures(artifact.facts, config);
+  const architecture = config.architecture ?? artifact.facts.architecture;
   const objectName = `${config.objectPrefix}${identity.name}.raw.tar.gz`;
   const objectMetadata = {
     'nix-hash': identity.nixHash,
@@ -110,7 +109,7 @@ export async function publish(
     'keep-object': String(config.keepObject),
   };
   // Reads only, before anything is written: a name another build holds stops the run here.
-  existing ??= await reporter.group('Check the image and object names', async () => {
+  const atName = await reporter.group('Check the image and object names', async () => {
     const ours = await imageOfThisBuild(images, identity.name, identity.nixHash, reporter, {
       timeoutMs: config.operationTimeout * 1000,
       deleteFailed: false,
@@ -125,26 +124,10 @@ export async function publish(
     });
     return undefined;
   });
-  if (existing) {
-    reporter.info(
-      `Image ${existing.name} of this build is already READY in family ${config.family}; nothing to publish.`,
-    );
-    steps.push({ stage: 'image', result: `already published as ${existing.name}` });
-    if (!config.keepObject && !config.dryRun)
-      await removeLeftover(storage, existing, identity.nixHash, reporter, steps);
-    return {
-      outputs: {
-        ...outputs,
-        'image-name': existing.name,
-        'image-self-link': existing.selfLink,
-        skipped: 'true',
-      },
-      steps,
-    };
+  if (atName) {
+    reporter.info(`Image ${atName.name} of this build already exists; nothing to publish.`);
+    return alreadyPublished(atName, config, storage, source.nixHash, reporter, outputs, steps);
   }
-
-  const guestOsFeatures = guestFeatures(artifact.facts, config);
-  const architecture = config.architecture ?? artifact.facts.architecture;
   if (config.dryRun) {
     reporter.info(
       `Dry run: would upload ${artifact.tarball} to gs://${config.bucket}/${objectName} and create image ${identity.name} (${architecture}, ${guestOsFeatures.join(', ')}).`,
@@ -157,12 +140,12 @@ export async function publish(
   const newImage: NewImage = {
     name: identity.name,
     family: config.family,
-    description: imageDescription(artifact.flakeRef, artifact.flakeRev, config.description),
+    description: imageDescription(source.flakeRef, source.flakeRev, config.description),
     labels: imageLabels({
       nixHash: identity.nixHash,
       user: config.labels,
       env: run.env,
-      flakeRev: artifact.flakeRev,
+      flakeRev: source.flakeRev,
     }),
     source: rawDiskSource(config.bucket, objectName),
     guestOsFeatures,
@@ -229,76 +212,44 @@ export async function publish(
   };
 }
 
-interface BuiltImage {
-  tarball: string;
-  storePath?: string;
-  facts: ImageFacts;
-  flakeRef: string;
-  flakeRev?: string;
+/** The outputs of a publish that found this build already an image; an earlier run's tarball goes now. */
+async function alreadyPublished(
+  image: Image,
+  config: Config,
+  storage: Storage,
+  nixHash: string,
+  reporter: Reporter,
+  outputs: PublishOutputs,
+  steps: PublishResult['steps'],
+): Promise<PublishResult> {
+  steps.push({ stage: 'image', result: `already published as ${image.name}` });
+  if (!config.keepObject && !config.dryRun) await removeLeftover(storage, image, nixHash, reporter, steps);
+  return {
+    outputs: { ...outputs, 'image-name': image.name, 'image-self-link': image.selfLink, skipped: 'true' },
+    steps,
+  };
 }
 
-/** Builds with Nix, or takes the prebuilt tarball; then verifies it and reads its facts. */
-async function obtainImage(
+/** --dry-run of a Nix image that is not published yet: the plan, without building it. */
+function planWithoutBuild(
   config: Config,
+  source: ImageSource,
   reporter: Reporter,
-  run: PublishEnvironment,
+  outputs: PublishOutputs,
   steps: PublishResult['steps'],
-): Promise<BuiltImage> {
-  let built: Omit<BuiltImage, 'facts'>;
-  let outputDir: string;
-  if (config.imageFile) {
-    const tarball = config.imageFile;
-    const storePath = /^\/nix\/store\/[^/]+/.exec(tarball)?.[0];
-    outputDir = storePath ?? dirname(tarball);
-    built = { tarball, storePath, flakeRef: `file ${tarball}` };
-    steps.push({ stage: 'build', result: `prebuilt ${tarball}` });
-  } else {
-    const nix = await reporter.group('Ensure Nix', () =>
-      ensureNix(
-        {
-          installNix: config.installNix,
-          nixVersion: config.nixVersion,
-          extraNixConfig: config.extraNixConfig,
-          githubToken: config.githubToken,
-          ci: run.env.CI === 'true',
-        },
-        reporter,
-      ),
-    );
-    run.state?.building();
-    const result = await reporter.group('Build image with Nix', () =>
-      buildImage(
-        {
-          flake: config.flake,
-          flakeAttr: config.flakeAttr,
-          extraModules: config.extraModules,
-          workspace: config.workspace,
-          system: run.system ?? 'x86_64-linux',
-          nixBin: nix.nixBin,
-        },
-        reporter,
-        run.signal,
-      ),
-    );
-    outputDir = result.storePath;
-    built = {
-      tarball: await locateImageTarball(result.storePath),
-      storePath: result.storePath,
-      flakeRef: result.flakeRef,
-      flakeRev: result.flakeRev,
-    };
-    steps.push({ stage: 'build', result: result.storePath });
-  }
-  const facts = await reporter.group('Verify tarball', async () => {
-    const check = await verifyImageTarball(built.tarball);
-    reporter.info(`${built.tarball}: member ${check.member}, ${check.format} tar, ${check.type}.`);
-    return readImageFacts(outputDir, reporter, {
-      imageFile: config.imageFile,
-      architecture: config.architecture,
-      guestOsFeatures: config.guestOsFeatures,
-    });
-  });
-  return { ...built, facts };
+): PublishResult {
+  // {nixos} comes from the built image's facts file, so a name using it is known only after the build.
+  const template = config.imageName ?? '{family}-{hash}';
+  const name = template.includes('{nixos}') ? '' : imageName(config, source.nixHash, undefined);
+  const objectName = `${config.objectPrefix}${name || `<image-name>`}.raw.tar.gz`;
+  reporter.info(
+    `Dry run: would build ${source.evaluated?.drvPath} (output ${source.storePath}), upload its tarball to gs://${config.bucket}/${objectName} and create image ${name || `${template} (its {nixos} part is read from the build)`}; nothing was built.`,
+  );
+  steps.push({ stage: 'dry-run', result: `would build ${source.storePath} and create ${name || template}` });
+  return {
+    outputs: { ...outputs, 'image-name': name, 'gcs-uri': name ? `gs://${config.bucket}/${objectName}` : '' },
+    steps,
+  };
 }
 
 /**

@@ -1,8 +1,8 @@
-export const id = 637;
-export const ids = [637];
+export const id = 63;
+export const ids = [63];
 export const modules = {
 
-/***/ 5637:
+/***/ 8063:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -194,8 +194,6 @@ class Groups {
     }
 }
 
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __webpack_require__(6760);
 // EXTERNAL MODULE: ./node_modules/google-auth-library/build/src/index.js
 var src = __webpack_require__(492);
 ;// CONCATENATED MODULE: ./src/gcp/auth.ts
@@ -676,15 +674,17 @@ const MANAGED_BY = 'nix-glab-runner';
 function storePathHash(storePath) {
     return /^\/nix\/store\/([0-9a-df-np-sv-z]{32})-/.exec(storePath)?.[1];
 }
+/** Hex digits of a prebuilt tarball's SHA-256 that make its identity, as long as a store path hash. */
+const IDENTITY_HASH_LENGTH = 32;
 /**
  * Identity of a prebuilt tarball outside the store: the first 32 hex digits of its SHA-256, so the
  * same bytes always map to the same image.
  */
 async function fileIdentityHash(path) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    for await (const chunk of (0,external_node_fs_.createReadStream)(path, { highWaterMark: 4 * 1024 * 1024 }))
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 }))
         hash.update(chunk);
-    return hash.digest('hex').slice(0, 32);
+    return hash.digest('hex').slice(0, IDENTITY_HASH_LENGTH);
 }
 /** Our labels win over nothing: user labels cannot use the reserved keys (config refuses them). */
 function imageLabels({ nixHash, user, env, flakeRev }) {
@@ -1229,6 +1229,8 @@ function result(opts, generation, crc32c, size, reused) {
     };
 }
 
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __webpack_require__(6760);
 // EXTERNAL MODULE: ./src/inputs/image-name.ts
 var image_name = __webpack_require__(1722);
 // EXTERNAL MODULE: external "node:os"
@@ -1512,12 +1514,23 @@ const LOG_TAIL_LINES = 25;
 /** Flakes on for every call, so the printed command also works where nix.conf does not enable them. */
 const FLAKES = ['--extra-experimental-features', 'nix-command flakes'];
 /**
- * Builds the image: mode (a) through a builder flake's `builders.<system>.gceImage`, or mode (b)
- * from the user's flake (`flakeAttr`). Always through a generated wrapper flake whose only inputs are
- * the target flake and copies of the extra module files, so the build is pure and no other workspace
- * file (such as gha-creds-*.json) can reach the world-readable store.
+ * Both paths from one evaluation. The keys are not drvPath/outPath: an attribute set holding `outPath`
+ * prints as that string in JSON. Evaluating drvPath writes the .drv into the store, which is what the
+ * build then realises.
  */
+const DRV_AND_OUT = 'd: { drv = d.drvPath; out = d.outPath; }';
+/** Evaluates, then builds, the image (see evaluateImage and realiseImage). */
 async function buildImage(opts, reporter, signal) {
+    return realiseImage(await evaluateImage(opts, reporter, signal), reporter, signal);
+}
+/**
+ * Evaluates the image's derivation and output path without building anything: mode (a) through a
+ * builder flake's `builders.<system>.gceImage`, or mode (b) from the user's flake (`flakeAttr`). Always
+ * through a generated wrapper flake whose only inputs are the target flake and copies of the extra
+ * module files, so the evaluation is pure and no other workspace file (such as gha-creds-*.json) can
+ * reach the world-readable store. The output path is the image's identity, known before any build.
+ */
+async function evaluateImage(opts, reporter, signal) {
     const nix = opts.nixBin ?? 'nix';
     const modules = await checkModules(opts.extraModules, opts.workspace);
     const flakeRef = await resolveFlakeRef(opts.flake, opts.workspace);
@@ -1534,23 +1547,18 @@ async function buildImage(opts, reporter, signal) {
         const flakeNix = wrapperFlake(target);
         await (0,promises_.writeFile)((0,external_node_path_.join)(wrapperDir, 'flake.nix'), flakeNix);
         reporter.debug(`wrapper flake ${wrapperDir}/flake.nix:\n${flakeNix}`);
-        const command = [
-            nix,
-            ...FLAKES,
-            'build',
-            '--no-link',
-            '--json',
-            '--print-build-logs',
-            // Ends option parsing: nothing after it is read as an option, whatever the path holds.
-            '--',
-            `path:${wrapperDir}#image`,
-        ];
-        reporter.info(`Building ${describe(target, opts)} with ${modules.length} extra module(s)`);
-        const result = await run(command[0] ?? nix, command.slice(1), {
+        const installable = `path:${wrapperDir}#image`;
+        // `--` ends option parsing: nothing after it is read as an option, whatever the path holds.
+        const evalCommand = [nix, ...FLAKES, 'eval', '--json', '--apply', DRV_AND_OUT, '--', installable];
+        const description = describe(target, opts);
+        reporter.info(`Evaluating ${description} with ${modules.length} extra module(s)`);
+        const result = await run(evalCommand[0] ?? nix, evalCommand.slice(1), {
             signal,
             onStderrLine: (line) => reporter.log(line),
             tailLines: 200,
         });
+        // The command a user runs to reproduce a failure: it builds from the kept wrapper flake.
+        const command = [nix, ...FLAKES, 'build', '--no-link', '--print-build-logs', installable];
         if (result.code !== 0) {
             const code = wrapperErrorCode(result.stderrTail);
             if (code)
@@ -1558,17 +1566,44 @@ async function buildImage(opts, reporter, signal) {
             keepWrapper = true;
             throw await buildFailure(nix, command, result.stderrTail, signal);
         }
-        const outputs = parseBuildJson(result.stdout, command);
-        const built = { ...outputs, flakeRef, command };
+        const paths = parseEvalJson(result.stdout, evalCommand);
+        reporter.info(`Evaluated ${paths.storePath} (${paths.drvPath})`);
+        const evaluated = { ...paths, flakeRef, command, nixBin: nix, description };
         if (flakeRev !== undefined)
-            built.flakeRev = flakeRev;
-        reporter.info(`Built ${built.storePath}`);
-        return built;
+            evaluated.flakeRev = flakeRev;
+        return evaluated;
     }
     finally {
         if (!keepWrapper)
             await (0,promises_.rm)(wrapperDir, { recursive: true, force: true });
     }
+}
+/**
+ * Builds exactly the evaluated derivation with `nix-store --realise <drv>`, a command every Nix 2 release
+ * has. Nix 2.8 refuses `nix build <drv>^out` and `<drv>!out` (checked), and newer Nix reads a bare `.drv`
+ * argument of `nix build` as the derivation file itself rather than its outputs.
+ */
+async function realiseImage(evaluated, reporter, signal) {
+    const command = [nixStoreBin(evaluated.nixBin), '--realise', evaluated.drvPath];
+    reporter.info(`Building ${evaluated.description}`);
+    const result = await run(command[0] ?? 'nix-store', command.slice(1), {
+        signal,
+        onStderrLine: (line) => reporter.log(line),
+        tailLines: 200,
+    });
+    if (result.code !== 0)
+        throw await buildFailure(evaluated.nixBin, command, result.stderrTail, signal);
+    const outputs = result.stdout.split('\n').filter((l) => l.startsWith('/nix/store/'));
+    if (!outputs.includes(evaluated.storePath)) {
+        throw new errors/* UserError */.f(`${shellQuote(command)} built ${outputs.join(', ') || 'nothing'}, not the evaluated ${evaluated.storePath}.`, undefined, errors/* ExitCode */.y.NixFailed);
+    }
+    const { nixBin: _nix, description: _d, ...built } = evaluated;
+    reporter.info(`Built ${built.storePath}`);
+    return { ...built, command };
+}
+/** `nix-store` next to the `nix` in use (an installed Nix is not always on PATH). */
+function nixStoreBin(nix) {
+    return nix.includes('/') ? (0,external_node_path_.join)((0,external_node_path_.dirname)(nix), 'nix-store') : 'nix-store';
 }
 /** Checks the extra module files by the same rule as config.ts (see inputs/module-file.ts): say it clearly here too. */
 async function checkModules(extraModules, workspace) {
@@ -1646,17 +1681,16 @@ function firstError(stderr) {
     const line = stderr.find((l) => /^\s*error:/.test(l));
     return line?.replace(/^\s*error:\s*/, '').trim() || undefined;
 }
-function parseBuildJson(stdout, command) {
+function parseEvalJson(stdout, command) {
     try {
-        const [first] = JSON.parse(stdout);
-        const storePath = first?.outputs?.out;
-        if (first?.drvPath && storePath)
-            return { storePath, drvPath: first.drvPath };
+        const { drv, out } = JSON.parse(stdout);
+        if (typeof drv === 'string' && typeof out === 'string' && drv.endsWith('.drv'))
+            return { storePath: out, drvPath: drv };
     }
     catch {
         // fall through
     }
-    throw new errors/* UserError */.f(`${shellQuote(command)} printed no output path (got: ${stdout.slice(0, 200)}).`, undefined, errors/* ExitCode */.y.NixFailed);
+    throw new errors/* UserError */.f(`${shellQuote(command)} printed no derivation and output path (got: ${stdout.slice(0, 200)}).`, undefined, errors/* ExitCode */.y.NixFailed);
 }
 function describe(target, opts) {
     switch (target.kind) {
@@ -1751,7 +1785,239 @@ function parseImageFacts(text, path, reporter) {
 
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __webpack_require__(8522);
+;// CONCATENATED MODULE: ./src/nix/tar-walk.ts
+
+const BLOCK = 512;
+/** GNU long names are short in practice; a huge one means a corrupt or hostile file. */
+const MAX_LONG_NAME = 64 * 1024;
+const GNU_MAGIC = 'ustar  \0';
+/**
+ * A streaming walk over the decompressed tar of an image tarball, judged as GCE judges it (GNU or old-GNU,
+ * one member disk.raw, regular or GNU-sparse): it is fed the bytes in pieces and keeps only one 512-byte
+ * block (or a long name) at a time. Member data is skipped by counting, never copied.
+ */
+class TarWalker {
+    path;
+    state = { kind: 'header' };
+    block = Buffer.alloc(BLOCK);
+    filled = 0;
+    longName = [];
+    pendingName;
+    member;
+    /** For a GNU-sparse member: the sum of its map's chunk sizes, which must equal its stored size. */
+    sparseStored = 0;
+    storedSize = 0;
+    zeroBlocks = 0;
+    constructor(path) {
+        this.path = path;
+    }
+    push(chunk) {
+        let at = 0;
+        while (at < chunk.length) {
+            const state = this.state;
+            if (state.kind === 'data') {
+                const take = Math.min(state.left, chunk.length - at);
+                state.left -= take;
+                at += take;
+                if (state.left === 0)
+                    this.state = { kind: 'trailer' };
+                continue;
+            }
+            const take = Math.min(BLOCK - this.filled, chunk.length - at);
+            chunk.copy(this.block, this.filled, at, at + take);
+            this.filled += take;
+            at += take;
+            if (this.filled < BLOCK)
+                return;
+            this.filled = 0;
+            this.onBlock(this.block);
+        }
+    }
+    /** Called when the stream ended: the archive must be complete. */
+    end() {
+        const truncated = (what) => new errors/* UserError */.f(`The image tarball ${this.path} is truncated (${what}); rebuild it or copy it again.`);
+        if (this.filled !== 0)
+            throw truncated('it ends inside a 512-byte tar block');
+        switch (this.state.kind) {
+            case 'header':
+                if (this.member === undefined && this.pendingName === undefined)
+                    throw new errors/* UserError */.f(`The image tarball ${this.path} holds no tar member; GCE needs one member named disk.raw.`);
+                throw truncated('it ends after a GNU long-name entry');
+            case 'long-name':
+                throw truncated('it ends inside a GNU long-name entry');
+            case 'sparse-extension':
+                throw truncated('it ends inside the sparse map of disk.raw');
+            case 'data':
+                throw truncated(`${this.state.left} bytes of disk.raw are missing`);
+            case 'trailer':
+                if (this.zeroBlocks < 2)
+                    throw truncated('the two zero blocks that end a tar archive are missing');
+                return this.member;
+        }
+    }
+    onBlock(block) {
+        const state = this.state;
+        switch (state.kind) {
+            case 'trailer':
+                if (!isZero(block))
+                    throw this.secondMember(block);
+                this.zeroBlocks++;
+                return;
+            case 'long-name':
+                this.longName.push(Buffer.from(block.subarray(0, Math.min(BLOCK, state.left))));
+                state.left -= Math.min(BLOCK, state.left);
+                if (state.left === 0) {
+                    if (state.typeflag === 'L')
+                        this.pendingName = cString(Buffer.concat(this.longName));
+                    this.longName = [];
+                    this.state = { kind: 'header' };
+                }
+                return;
+            case 'sparse-extension':
+                for (let i = 0; i < 21; i++)
+                    this.sparseStored += readNumber(block, i * 24 + 12, 12);
+                if (block[504] === 0)
+                    this.startData();
+                return;
+            case 'header':
+                this.onHeader(block);
+                return;
+            case 'data':
+                return; // push() skips data without calling here
+        }
+    }
+    onHeader(header) {
+        const path = this.path;
+        if (isZero(header)) {
+            if (this.pendingName !== undefined)
+                throw new errors/* UserError */.f(`The image tarball ${path} is truncated (a GNU long name without its member).`);
+            throw new errors/* UserError */.f(`The image tarball ${path} holds no tar member; GCE needs one member named disk.raw.`);
+        }
+        checkHeaderChecksum(path, header);
+        const magic = header.subarray(257, 265).toString('latin1');
+        if (magic.startsWith('ustar\0')) {
+            throw new errors/* UserError */.f(`The image tarball ${path} is a POSIX/PAX tar, which GCE refuses ("Supported formats are: GNU and OLDGNU"); create it with tar --format=gnu.`);
+        }
+        if (magic !== GNU_MAGIC) {
+            throw new errors/* UserError */.f(`The image tarball ${path} is not a GNU tar (no "ustar  " magic), which GCE refuses ("Supported formats are: GNU and OLDGNU"); create it with tar --format=gnu.`);
+        }
+        const typeflag = String.fromCharCode(header[156] ?? 0);
+        if (typeflag === 'L' || typeflag === 'K') {
+            // A GNU long-name (or long-link) entry: its data blocks hold the name of the next member.
+            const size = readNumber(header, 124, 12);
+            if (size > MAX_LONG_NAME) {
+                throw new errors/* UserError */.f(`The image tarball ${path} has a ${size}-byte GNU long name, which is not a disk image.`);
+            }
+            this.state = size === 0 ? { kind: 'header' } : { kind: 'long-name', typeflag, left: size };
+            return;
+        }
+        const member = this.pendingName ?? cString(header.subarray(0, 100));
+        this.pendingName = undefined;
+        if (member !== 'disk.raw') {
+            throw new errors/* UserError */.f(`The image tarball ${path} holds "${member}" where GCE needs a member named exactly disk.raw (the NixOS 24.11 image module briefly wrote other names); fix or update the image builder.`);
+        }
+        let type;
+        if (typeflag === '0' || typeflag === '\0')
+            type = 'regular';
+        else if (typeflag === 'S')
+            type = 'gnu-sparse';
+        else {
+            throw new errors/* UserError */.f(`The image tarball ${path} stores disk.raw as tar type '${typeflag}' (${describeType(typeflag)}); GCE needs a regular or GNU-sparse file.`);
+        }
+        // GNU tar sets the file-type bits in the mode field only in the old-GNU format (tar's list.c).
+        const format = readNumber(header, 100, 8) > 0o7777 ? 'oldgnu' : 'gnu';
+        // For a GNU-sparse member the size field is what the archive stores (the map's chunks); the real
+        // size of the disk is in the old-GNU header's realsize field.
+        this.storedSize = readNumber(header, 124, 12);
+        const size = type === 'gnu-sparse' ? readNumber(header, 483, 12) : this.storedSize;
+        this.member = { member, format, type, size };
+        if (type === 'gnu-sparse') {
+            for (let i = 0; i < 4; i++)
+                this.sparseStored += readNumber(header, 386 + i * 24 + 12, 12);
+            if (header[482] !== 0) {
+                this.state = { kind: 'sparse-extension' };
+                return;
+            }
+        }
+        this.startData();
+    }
+    startData() {
+        if (this.member?.type === 'gnu-sparse' && this.sparseStored !== this.storedSize) {
+            throw new errors/* UserError */.f(`The image tarball ${this.path} has a corrupt sparse map for disk.raw (its chunks add up to ${this.sparseStored} bytes, the header says ${this.storedSize}).`);
+        }
+        const padded = Math.ceil(this.storedSize / BLOCK) * BLOCK;
+        this.state = padded === 0 ? { kind: 'trailer' } : { kind: 'data', left: padded };
+    }
+    /** A non-zero block after disk.raw: a second member (named when its header is one), or garbage. */
+    secondMember(block) {
+        const looksLikeHeader = headerChecksumOk(block);
+        const what = looksLikeHeader
+            ? `a second member "${cString(block.subarray(0, 100))}"`
+            : this.zeroBlocks === 0
+                ? 'data after disk.raw that is not a tar header (a corrupt header, or disk.raw longer than its header says)'
+                : 'data after the end of the archive';
+        return new errors/* UserError */.f(`The image tarball ${this.path} holds ${what}; GCE needs disk.raw as the only member. Rebuild the tarball with disk.raw alone.`);
+    }
+}
+function isZero(block) {
+    for (let i = 0; i < block.length; i++)
+        if (block[i] !== 0)
+            return false;
+    return true;
+}
+function checkHeaderChecksum(path, header) {
+    if (!headerChecksumOk(header))
+        throw new errors/* UserError */.f(`The image tarball ${path} has a corrupt tar header (checksum mismatch).`);
+}
+/** The header checksum, summed over unsigned bytes (or signed, as some old tars did) with the field as spaces. */
+function headerChecksumOk(header) {
+    let unsigned = 0;
+    let signed = 0;
+    for (let i = 0; i < BLOCK; i++) {
+        const byte = i >= 148 && i < 156 ? 0x20 : (header[i] ?? 0);
+        unsigned += byte;
+        signed += byte > 127 ? byte - 256 : byte;
+    }
+    const stored = readNumber(header, 148, 8);
+    return stored === unsigned || stored === signed;
+}
+/** A tar numeric field: NUL/space-terminated octal, or GNU base-256 when the high bit is set. */
+function readNumber(buf, offset, length) {
+    const field = buf.subarray(offset, offset + length);
+    if (((field[0] ?? 0) & 0x80) !== 0) {
+        let value = (field[0] ?? 0) & 0x7f;
+        for (let i = 1; i < field.length; i++)
+            value = value * 256 + (field[i] ?? 0);
+        return value;
+    }
+    const text = field
+        .toString('latin1')
+        .replace(/^ +/, '')
+        .replace(/[\0 ].*$/s, '');
+    return text === '' ? 0 : Number.parseInt(text, 8);
+}
+function cString(buf) {
+    const end = buf.indexOf(0);
+    return buf.subarray(0, end === -1 ? buf.length : end).toString('utf8');
+}
+function describeType(flag) {
+    const names = {
+        '1': 'hard link',
+        '2': 'symlink',
+        '3': 'character device',
+        '4': 'block device',
+        '5': 'directory',
+        '6': 'FIFO',
+        '7': 'contiguous file',
+        x: 'PAX extended header',
+        g: 'PAX global header',
+    };
+    return names[flag] ?? 'not a regular file';
+}
+
 ;// CONCATENATED MODULE: ./src/nix/image-file.ts
+
+
 
 
 
@@ -1795,106 +2061,99 @@ async function findTarballs(dir, depth) {
     }
     return found;
 }
-const BLOCK = 512;
-/** GNU long names are short in practice; a huge one means a corrupt or hostile file. */
-const MAX_LONG_NAME = 64 * 1024;
-const GNU_MAGIC = 'ustar  \0';
+/** The one pass over the file reads into this many reused buffers of this size. */
+const READ_CHUNK = 1024 * 1024;
+const READ_BUFFERS = 4;
+/** Size of gunzip's output pieces: Node's default. 64 KiB and up left garbage for the GC to find late (about 40 MB more peak RSS). */
+const INFLATE_CHUNK = 16 * 1024;
 /**
- * Checks the first tar header of an image tarball against what GCE accepts (docs/architecture.md, "Compute Engine images"):
- * member `disk.raw`, GNU or old-GNU format, regular or GNU-sparse. Reads only the first header
- * blocks through a streaming gunzip, never the whole disk.
+ * Checks the whole image tarball against what GCE accepts: gzip, then a GNU or
+ * old-GNU tar whose only member is `disk.raw` (regular or GNU-sparse, after any GNU long-name entry),
+ * every header checksum right, the member's data complete, and the two zero end blocks with nothing but
+ * zeros after them. One read of the file; `sha256` hashes the same bytes on the way, so the identity of
+ * a prebuilt tarball costs no second pass. A wrong first header fails at once, without reading on.
  */
-async function verifyImageTarball(path) {
-    const bytes = await readTarHead(path);
-    let offset = 0;
-    let longName;
-    for (;;) {
-        const header = bytes.subarray(offset, offset + BLOCK);
-        if (header.length < BLOCK || header.every((b) => b === 0)) {
-            throw new errors/* UserError */.f(`The image tarball ${path} holds no tar member; GCE needs one member named disk.raw.`);
-        }
-        checkHeaderChecksum(path, header);
-        const magic = header.subarray(257, 265).toString('latin1');
-        if (magic.startsWith('ustar\0')) {
-            throw new errors/* UserError */.f(`The image tarball ${path} is a POSIX/PAX tar, which GCE refuses ("Supported formats are: GNU and OLDGNU"); create it with tar --format=gnu.`);
-        }
-        if (magic !== GNU_MAGIC) {
-            throw new errors/* UserError */.f(`The image tarball ${path} is not a GNU tar (no "ustar  " magic), which GCE refuses ("Supported formats are: GNU and OLDGNU"); create it with tar --format=gnu.`);
-        }
-        const typeflag = String.fromCharCode(header[156] ?? 0);
-        if (typeflag === 'L' || typeflag === 'K') {
-            // A GNU long-name (or long-link) entry: its data blocks hold the name of the next member.
-            const size = readNumber(header, 124, 12);
-            if (size > MAX_LONG_NAME) {
-                throw new errors/* UserError */.f(`The image tarball ${path} has a ${size}-byte GNU long name, which is not a disk image.`);
-            }
-            const data = bytes.subarray(offset + BLOCK, offset + BLOCK + size);
-            if (typeflag === 'L')
-                longName = cString(data);
-            offset += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
-            continue;
-        }
-        const member = longName ?? cString(header.subarray(0, 100));
-        if (member !== 'disk.raw') {
-            throw new errors/* UserError */.f(`The image tarball ${path} holds "${member}" where GCE needs a member named exactly disk.raw (the NixOS 24.11 image module briefly wrote other names); fix or update the image builder.`);
-        }
-        let type;
-        if (typeflag === '0' || typeflag === '\0')
-            type = 'regular';
-        else if (typeflag === 'S')
-            type = 'gnu-sparse';
-        else {
-            throw new errors/* UserError */.f(`The image tarball ${path} stores disk.raw as tar type '${typeflag}' (${describeType(typeflag)}); GCE needs a regular or GNU-sparse file.`);
-        }
-        // GNU tar sets the file-type bits in the mode field only in the old-GNU format (tar's list.c).
-        const format = readNumber(header, 100, 8) > 0o7777 ? 'oldgnu' : 'gnu';
-        const size = type === 'gnu-sparse' ? readNumber(header, 483, 12) : readNumber(header, 124, 12);
-        return { member, format, type, size };
-    }
-}
-/** Reads the decompressed head of the file: enough for a long-name entry plus one header. */
-async function readTarHead(path) {
-    const want = BLOCK * 2 + MAX_LONG_NAME + BLOCK;
+async function inspectImageTarball(path, opts = {}) {
     const magic = await readFirstBytes(path, 2);
     if (magic.length < 2 || magic[0] !== 0x1f || magic[1] !== 0x8b) {
         throw new errors/* UserError */.f(`The image tarball ${path} is not gzip-compressed; GCE needs a gzip'd GNU tar holding disk.raw.`);
     }
-    return new Promise((resolve, reject) => {
-        const chunks = [];
-        let length = 0;
-        const file = (0,external_node_fs_.createReadStream)(path);
-        const gunzip = (0,external_node_zlib_.createGunzip)();
-        const finish = () => {
-            file.destroy();
-            gunzip.destroy();
-            resolve(Buffer.concat(chunks, length));
-        };
-        gunzip.on('data', (chunk) => {
-            chunks.push(chunk);
-            length += chunk.length;
-            // Stop as soon as the first header (and any long name it announces) is in hand.
-            if (length >= want || headerComplete(Buffer.concat(chunks, length)))
-                finish();
-        });
-        gunzip.on('end', finish);
-        gunzip.on('error', (err) => {
-            file.destroy();
-            reject(new errors/* UserError */.f(`The image tarball ${path} is not valid gzip data (${err.message}).`));
-        });
-        file.on('error', (err) => reject(new errors/* UserError */.f(`Cannot read the image tarball ${path}: ${err.message}.`)));
-        file.pipe(gunzip);
-    });
-}
-/** True when `bytes` holds the first real member header (after any long-name entries). */
-function headerComplete(bytes) {
-    let offset = 0;
-    while (bytes.length >= offset + BLOCK) {
-        const typeflag = String.fromCharCode(bytes[offset + 156] ?? 0);
-        if (typeflag !== 'L' && typeflag !== 'K')
-            return true;
-        offset += BLOCK + Math.ceil(readNumber(bytes.subarray(offset), 124, 12) / BLOCK) * BLOCK;
+    const hash = opts.sha256 ? (0,external_node_crypto_.createHash)('sha256') : undefined;
+    const walker = new TarWalker(path);
+    try {
+        await readThroughGunzip(path, hash, walker, opts.signal);
     }
-    return false;
+    catch (err) {
+        if (err instanceof errors/* UserError */.f)
+            throw err;
+        if (err.name === 'AbortError')
+            throw err;
+        const code = err.code ?? '';
+        if (code.startsWith('Z_'))
+            throw new errors/* UserError */.f(`The image tarball ${path} is not valid gzip data or is truncated (${err.message}).`);
+        throw new errors/* UserError */.f(`Cannot read the image tarball ${path}: ${err.message}.`);
+    }
+    const check = walker.end();
+    return hash ? { check, sha256: hash.digest('hex') } : { check };
+}
+/**
+ * The one read: the file goes through READ_BUFFERS reused buffers (a fresh buffer per read would leave
+ * garbage that the GC collects late, which showed as tens of MB of peak RSS), each hashed and handed to
+ * gunzip; a buffer is read into again only once zlib has consumed it. zlib inflates on the thread pool
+ * while the next buffer is read and hashed here.
+ */
+async function readThroughGunzip(path, hash, walker, signal) {
+    const file = await (0,promises_.open)(path, 'r');
+    const gunzip = (0,external_node_zlib_.createGunzip)({ chunkSize: INFLATE_CHUNK });
+    let failure;
+    const fail = (err) => {
+        failure ??= err;
+        gunzip.destroy();
+    };
+    gunzip.on('data', (chunk) => {
+        if (failure === undefined) {
+            try {
+                walker.push(chunk);
+            }
+            catch (err) {
+                fail(err);
+            }
+        }
+    });
+    gunzip.on('error', fail);
+    const closed = new Promise((resolve) => gunzip.once('close', resolve));
+    const buffers = Array.from({ length: READ_BUFFERS }, () => Buffer.allocUnsafe(READ_CHUNK));
+    const consumed = buffers.map(() => Promise.resolve());
+    try {
+        for (let i = 0, position = 0;; i++) {
+            const slot = i % READ_BUFFERS;
+            await Promise.race([consumed[slot], closed]);
+            if (failure !== undefined)
+                break;
+            signal?.throwIfAborted();
+            const buffer = buffers[slot];
+            const { bytesRead } = await file.read(buffer, 0, READ_CHUNK, position);
+            if (bytesRead === 0)
+                break;
+            const piece = buffer.subarray(0, bytesRead);
+            hash?.update(piece);
+            position += bytesRead;
+            consumed[slot] = new Promise((resolve) => gunzip.write(piece, resolve));
+        }
+        if (failure === undefined)
+            gunzip.end();
+        await closed;
+    }
+    finally {
+        gunzip.destroy();
+        await file.close();
+    }
+    if (failure !== undefined)
+        throw failure;
+}
+/** The check alone (see inspectImageTarball). */
+async function verifyImageTarball(path, signal) {
+    return (await inspectImageTarball(path, { signal })).check;
 }
 async function readFirstBytes(path, n) {
     const chunks = [];
@@ -1906,47 +2165,6 @@ async function readFirstBytes(path, n) {
         throw new errors/* UserError */.f(`Cannot read the image tarball ${path}: ${err.message}.`);
     }
     return Buffer.concat(chunks);
-}
-function checkHeaderChecksum(path, header) {
-    let sum = 0;
-    for (let i = 0; i < BLOCK; i++)
-        sum += i >= 148 && i < 156 ? 0x20 : (header[i] ?? 0);
-    if (readNumber(header, 148, 8) !== sum) {
-        throw new errors/* UserError */.f(`The image tarball ${path} has a corrupt tar header (checksum mismatch).`);
-    }
-}
-/** A tar numeric field: NUL/space-terminated octal, or GNU base-256 when the high bit is set. */
-function readNumber(buf, offset, length) {
-    const field = buf.subarray(offset, offset + length);
-    if (((field[0] ?? 0) & 0x80) !== 0) {
-        let value = (field[0] ?? 0) & 0x7f;
-        for (let i = 1; i < field.length; i++)
-            value = value * 256 + (field[i] ?? 0);
-        return value;
-    }
-    const text = field
-        .toString('latin1')
-        .replace(/^ +/, '')
-        .replace(/[\0 ].*$/s, '');
-    return text === '' ? 0 : Number.parseInt(text, 8);
-}
-function cString(buf) {
-    const end = buf.indexOf(0);
-    return buf.subarray(0, end === -1 ? buf.length : end).toString('utf8');
-}
-function describeType(flag) {
-    const names = {
-        '1': 'hard link',
-        '2': 'symlink',
-        '3': 'character device',
-        '4': 'block device',
-        '5': 'directory',
-        '6': 'FIFO',
-        '7': 'contiguous file',
-        x: 'PAX extended header',
-        g: 'PAX global header',
-    };
-    return names[flag] ?? 'not a regular file';
 }
 
 ;// CONCATENATED MODULE: ./src/nix/install.ts
@@ -2197,12 +2415,93 @@ async function usable(path) {
     return (0,promises_.access)(path, external_node_fs_.constants.R_OK | external_node_fs_.constants.W_OK).then(() => true, () => false);
 }
 
+;// CONCATENATED MODULE: ./src/image-source.ts
+/**
+ * The image of a publish before it is uploaded: its identity first (a prebuilt tarball checked and hashed in
+ * one read, or a Nix image evaluated), then, only when needed, the build and the check of its tarball.
+ */
+
+
+
+
+
+
+
+/**
+ * The image's identity. A prebuilt tarball is checked and, outside the store, hashed in one read; a Nix
+ * image is only evaluated: its output path is its identity, so an unchanged build is found before it
+ * is built.
+ */
+async function identifyImage(config, reporter, run, steps) {
+    if (config.imageFile) {
+        const tarball = config.imageFile;
+        const storePath = /^\/nix\/store\/[^/]+/.exec(tarball)?.[0];
+        steps.push({ stage: 'build', result: `prebuilt ${tarball}` });
+        return reporter.group('Verify tarball', async () => {
+            const pass = await inspectImageTarball(tarball, { sha256: !storePath, signal: run.signal });
+            reportCheck(reporter, tarball, pass.check);
+            const facts = await readImageFacts(storePath ?? (0,external_node_path_.dirname)(tarball), reporter, {
+                imageFile: config.imageFile,
+                architecture: config.architecture,
+                guestOsFeatures: config.guestOsFeatures,
+            });
+            const nixHash = storePath
+                ? storePathHash(storePath)
+                : pass.sha256.slice(0, IDENTITY_HASH_LENGTH);
+            return { nixHash, storePath, flakeRef: `file ${tarball}`, prepared: { tarball, facts } };
+        });
+    }
+    const nix = await reporter.group('Ensure Nix', () => ensureNix({
+        installNix: config.installNix,
+        nixVersion: config.nixVersion,
+        extraNixConfig: config.extraNixConfig,
+        githubToken: config.githubToken,
+        ci: run.env.CI === 'true',
+    }, reporter));
+    run.state?.building();
+    const evaluated = await reporter.group('Evaluate image with Nix', () => evaluateImage({
+        flake: config.flake,
+        flakeAttr: config.flakeAttr,
+        extraModules: config.extraModules,
+        workspace: config.workspace,
+        system: run.system ?? 'x86_64-linux',
+        nixBin: nix.nixBin,
+    }, reporter, run.signal));
+    return {
+        nixHash: storePathHash(evaluated.storePath),
+        storePath: evaluated.storePath,
+        flakeRef: evaluated.flakeRef,
+        flakeRev: evaluated.flakeRev,
+        evaluated,
+    };
+}
+/** Builds exactly the evaluated derivation, then checks its tarball and reads its facts. */
+async function buildAndCheck(source, config, reporter, run, steps) {
+    const evaluated = source.evaluated;
+    run.state?.building();
+    const built = await reporter.group('Build image with Nix', () => realiseImage(evaluated, reporter, run.signal));
+    steps.push({ stage: 'build', result: built.storePath });
+    return reporter.group('Verify tarball', async () => {
+        const tarball = await locateImageTarball(built.storePath);
+        // The whole archive, before any upload: a bad one must leave nothing behind in the bucket.
+        reportCheck(reporter, tarball, await verifyImageTarball(tarball, run.signal));
+        const given = { architecture: config.architecture, guestOsFeatures: config.guestOsFeatures };
+        return { tarball, facts: await readImageFacts(built.storePath, reporter, given) };
+    });
+}
+function reportCheck(reporter, tarball, check) {
+    reporter.info(`${tarball}: member ${check.member} alone, ${check.format} tar, ${check.type}, archive complete.`);
+}
+function imageName(config, nixHash, facts) {
+    return (0,image_name/* renderImageName */.$X)(config.imageName ?? '{family}-{hash}', {
+        family: config.family,
+        hash: nixHash,
+        date: new Date().toISOString().slice(0, 10).replaceAll('-', ''),
+        nixos: facts?.nixos ?? '',
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/pipeline.ts
-
-
-
-
-
 
 
 
@@ -2232,36 +2531,36 @@ async function publish(config, reporter, run) {
         reporter.info(`Project ${project}, bucket gs://${config.bucket}, family ${config.family}.`);
         return { project, storage };
     });
-    const artifact = await obtainImage(config, reporter, run, steps);
+    // The identity comes first, before any build: a Nix image's output path is known after evaluation.
+    const source = await identifyImage(config, reporter, run, steps);
     const rest = new RestClient(endpoints.compute, credentials, retry, run.signal);
     const images = new Images(rest, project);
-    const identity = await reporter.group('Image identity', async () => {
-        const nixHash = artifact.storePath
-            ? storePathHash(artifact.storePath)
-            : await fileIdentityHash(artifact.tarball);
-        const name = (0,image_name/* renderImageName */.$X)(config.imageName ?? '{family}-{hash}', {
-            family: config.family,
-            hash: nixHash,
-            date: new Date().toISOString().slice(0, 10).replaceAll('-', ''),
-            nixos: artifact.facts.nixos ?? '',
-        });
-        reporter.info(`Image ${name} (nix-hash ${nixHash}).`);
-        return { nixHash, name };
-    });
     const outputs = {
-        'image-name': identity.name,
+        'image-name': '',
         'image-self-link': '',
         'image-family': config.family,
         'gcs-uri': '',
-        'store-path': artifact.storePath ?? '',
-        'nix-hash': identity.nixHash,
+        'store-path': source.storePath ?? '',
+        'nix-hash': source.nixHash,
         skipped: 'false',
     };
-    let existing = await reporter.group('Look for an existing image', () => existingImage(images, config, identity.nixHash, reporter));
+    const existing = await reporter.group('Look for an existing image', () => existingImage(images, config, source.nixHash, reporter));
     if (existing && deprecationState(existing) !== 'ACTIVE') {
         const family = new ImageFamily(rest, project, config.family);
         return reactivate(family, existing, config, reporter, outputs, steps);
     }
+    if (existing) {
+        reporter.info(`Image ${existing.name} of this build is already READY in family ${config.family}; nothing to ${source.evaluated ? 'build or ' : ''}publish.`);
+        return alreadyPublished(existing, config, storage, source.nixHash, reporter, outputs, steps);
+    }
+    if (config.dryRun && source.evaluated)
+        return planWithoutBuild(config, source, reporter, outputs, steps);
+    const artifact = source.prepared ?? (await buildAndCheck(source, config, reporter, run, steps));
+    const identity = { nixHash: source.nixHash, name: imageName(config, source.nixHash, artifact.facts) };
+    reporter.info(`Image ${identity.name} (nix-hash ${identity.nixHash}).`);
+    outputs['image-name'] = identity.name;
+    const guestOsFeatures = guestFeatures(artifact.facts, config);
+    const architecture = config.architecture ?? artifact.facts.architecture;
     const objectName = `${config.objectPrefix}${identity.name}.raw.tar.gz`;
     const objectMetadata = {
         'nix-hash': identity.nixHash,
@@ -2270,7 +2569,7 @@ async function publish(config, reporter, run) {
         'keep-object': String(config.keepObject),
     };
     // Reads only, before anything is written: a name another build holds stops the run here.
-    existing ??= await reporter.group('Check the image and object names', async () => {
+    const atName = await reporter.group('Check the image and object names', async () => {
         const ours = await imageOfThisBuild(images, identity.name, identity.nixHash, reporter, {
             timeoutMs: config.operationTimeout * 1000,
             deleteFailed: false,
@@ -2286,23 +2585,10 @@ async function publish(config, reporter, run) {
         });
         return undefined;
     });
-    if (existing) {
-        reporter.info(`Image ${existing.name} of this build is already READY in family ${config.family}; nothing to publish.`);
-        steps.push({ stage: 'image', result: `already published as ${existing.name}` });
-        if (!config.keepObject && !config.dryRun)
-            await removeLeftover(storage, existing, identity.nixHash, reporter, steps);
-        return {
-            outputs: {
-                ...outputs,
-                'image-name': existing.name,
-                'image-self-link': existing.selfLink,
-                skipped: 'true',
-            },
-            steps,
-        };
+    if (atName) {
+        reporter.info(`Image ${atName.name} of this build already exists; nothing to publish.`);
+        return alreadyPublished(atName, config, storage, source.nixHash, reporter, outputs, steps);
     }
-    const guestOsFeatures = guestFeatures(artifact.facts, config);
-    const architecture = config.architecture ?? artifact.facts.architecture;
     if (config.dryRun) {
         reporter.info(`Dry run: would upload ${artifact.tarball} to gs://${config.bucket}/${objectName} and create image ${identity.name} (${architecture}, ${guestOsFeatures.join(', ')}).`);
         steps.push({ stage: 'dry-run', result: `would create ${identity.name}` });
@@ -2312,12 +2598,12 @@ async function publish(config, reporter, run) {
     const newImage = {
         name: identity.name,
         family: config.family,
-        description: imageDescription(artifact.flakeRef, artifact.flakeRev, config.description),
+        description: imageDescription(source.flakeRef, source.flakeRev, config.description),
         labels: imageLabels({
             nixHash: identity.nixHash,
             user: config.labels,
             env: run.env,
-            flakeRev: artifact.flakeRev,
+            flakeRev: source.flakeRev,
         }),
         source: rawDiskSource(config.bucket, objectName),
         guestOsFeatures,
@@ -2377,53 +2663,28 @@ async function publish(config, reporter, run) {
         steps,
     };
 }
-/** Builds with Nix, or takes the prebuilt tarball; then verifies it and reads its facts. */
-async function obtainImage(config, reporter, run, steps) {
-    let built;
-    let outputDir;
-    if (config.imageFile) {
-        const tarball = config.imageFile;
-        const storePath = /^\/nix\/store\/[^/]+/.exec(tarball)?.[0];
-        outputDir = storePath ?? (0,external_node_path_.dirname)(tarball);
-        built = { tarball, storePath, flakeRef: `file ${tarball}` };
-        steps.push({ stage: 'build', result: `prebuilt ${tarball}` });
-    }
-    else {
-        const nix = await reporter.group('Ensure Nix', () => ensureNix({
-            installNix: config.installNix,
-            nixVersion: config.nixVersion,
-            extraNixConfig: config.extraNixConfig,
-            githubToken: config.githubToken,
-            ci: run.env.CI === 'true',
-        }, reporter));
-        run.state?.building();
-        const result = await reporter.group('Build image with Nix', () => buildImage({
-            flake: config.flake,
-            flakeAttr: config.flakeAttr,
-            extraModules: config.extraModules,
-            workspace: config.workspace,
-            system: run.system ?? 'x86_64-linux',
-            nixBin: nix.nixBin,
-        }, reporter, run.signal));
-        outputDir = result.storePath;
-        built = {
-            tarball: await locateImageTarball(result.storePath),
-            storePath: result.storePath,
-            flakeRef: result.flakeRef,
-            flakeRev: result.flakeRev,
-        };
-        steps.push({ stage: 'build', result: result.storePath });
-    }
-    const facts = await reporter.group('Verify tarball', async () => {
-        const check = await verifyImageTarball(built.tarball);
-        reporter.info(`${built.tarball}: member ${check.member}, ${check.format} tar, ${check.type}.`);
-        return readImageFacts(outputDir, reporter, {
-            imageFile: config.imageFile,
-            architecture: config.architecture,
-            guestOsFeatures: config.guestOsFeatures,
-        });
-    });
-    return { ...built, facts };
+/** The outputs of a publish that found this build already an image; an earlier run's tarball goes now. */
+async function alreadyPublished(image, config, storage, nixHash, reporter, outputs, steps) {
+    steps.push({ stage: 'image', result: `already published as ${image.name}` });
+    if (!config.keepObject && !config.dryRun)
+        await removeLeftover(storage, image, nixHash, reporter, steps);
+    return {
+        outputs: { ...outputs, 'image-name': image.name, 'image-self-link': image.selfLink, skipped: 'true' },
+        steps,
+    };
+}
+/** --dry-run of a Nix image that is not published yet: the plan, without building it. */
+function planWithoutBuild(config, source, reporter, outputs, steps) {
+    // {nixos} comes from the built image's facts file, so a name using it is known only after the build.
+    const template = config.imageName ?? '{family}-{hash}';
+    const name = template.includes('{nixos}') ? '' : imageName(config, source.nixHash, undefined);
+    const objectName = `${config.objectPrefix}${name || `<image-name>`}.raw.tar.gz`;
+    reporter.info(`Dry run: would build ${source.evaluated?.drvPath} (output ${source.storePath}), upload its tarball to gs://${config.bucket}/${objectName} and create image ${name || `${template} (its {nixos} part is read from the build)`}; nothing was built.`);
+    steps.push({ stage: 'dry-run', result: `would build ${source.storePath} and create ${name || template}` });
+    return {
+        outputs: { ...outputs, 'image-name': name, 'gcs-uri': name ? `gs://${config.bucket}/${objectName}` : '' },
+        steps,
+    };
 }
 /**
  * The image of this build that makes publishing unnecessary, if any: READY, or PENDING and then READY.

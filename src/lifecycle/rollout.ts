@@ -6,6 +6,7 @@
  * drain it is a plain PROACTIVE rolling replace on the group's own schedule.
  */
 import { UserError } from '../errors.ts';
+import type { UpdatePolicyResource } from '../gcp/compute-api.ts';
 import { ConflictError, GcpApiError } from '../gcp/errors.ts';
 import {
   type GroupRef,
@@ -338,7 +339,7 @@ async function patchGroup(
   opts: RollOptions,
   result: RollResult,
 ): Promise<boolean> {
-  const updatePolicy: Record<string, unknown> = {
+  const updatePolicy: UpdatePolicyResource = {
     type: opts.drain ? 'OPPORTUNISTIC' : 'PROACTIVE',
     minimalAction: 'REPLACE',
     replacementMethod: opts.replacementMethod,

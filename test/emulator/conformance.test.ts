@@ -10,6 +10,9 @@ import { type Emulator, startEmulator } from './index.ts';
 const project = 'p';
 const zone = 'us-central1-a';
 
+/** Marks a request that sends an undefined name on purpose, so the suite-wide check (global-setup.ts) expects its refusal. */
+const REFUSAL_EXPECTED = { 'content-type': 'application/json', 'x-emulator-expect-refusal': '1' };
+
 /** Google's answer to a name the method does not define, as the emulator must give it. */
 function unknownName(message: string, field?: string) {
   return {
@@ -85,7 +88,7 @@ describe('the emulator refuses what Google refuses: names a method does not defi
       `${compute()}/zones/${zone}/instanceGroupManagers/g/applyUpdatesToInstances?requestId=0b7c1a7e-5d8e-4e39-9d56-3f0a3c1c6f10`,
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: REFUSAL_EXPECTED,
         body: JSON.stringify({ instances: [], minimalAction: 'NONE' }),
       },
     );
@@ -101,7 +104,7 @@ describe('the emulator refuses what Google refuses: names a method does not defi
   it('answers an unknown body field, at any depth, with the place Google names', async () => {
     const res = await fetch(`${compute()}/global/images`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: REFUSAL_EXPECTED,
       body: JSON.stringify({
         name: 'i',
         rawDisk: { source: 'https://storage.googleapis.com/b/o', sha256: 'x' },
@@ -116,7 +119,7 @@ describe('the emulator refuses what Google refuses: names a method does not defi
     );
     const list = await fetch(`${compute()}/global/images`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: REFUSAL_EXPECTED,
       body: JSON.stringify({ name: 'i', guestOsFeatures: [{ type: 'GVNIC' }, { kind: 'x' }] }),
     });
     expect(((await list.json()) as { error: { message: string } }).error.message).toContain(
@@ -131,6 +134,50 @@ describe('the emulator refuses what Google refuses: names a method does not defi
     expect(res.status).toBe(200);
     const list = await fetch(`${compute()}/global/images?max_results=1&filter=name%3Dx`);
     expect(list.status).toBe(200);
+  });
+
+  it('holds Cloud Storage calls to the JSON API reference too', async () => {
+    const storage = `${emu.url}/storage/v1`;
+    expect(
+      (
+        await fetch(`${storage}/b?project=${project}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"name":"bkt"}',
+        })
+      ).status,
+    ).toBe(200);
+    const typo = await fetch(
+      `${emu.url}/upload/storage/v1/b/bkt/o?uploadType=resumable&name=o&ifGenerationMatches=0`,
+      {
+        method: 'POST',
+        headers: REFUSAL_EXPECTED,
+        body: '{}',
+      },
+    );
+    expect(typo.status).toBe(400);
+    expect(((await typo.json()) as { error: { message: string } }).error.message).toContain(
+      'Unknown name "ifGenerationMatches"',
+    );
+    const body = await fetch(
+      `${emu.url}/upload/storage/v1/b/bkt/o?uploadType=resumable&name=o&ifGenerationMatch=0`,
+      {
+        method: 'POST',
+        headers: REFUSAL_EXPECTED,
+        body: JSON.stringify({ contentType: 'application/x-tar', contentEncodings: 'gzip' }),
+      },
+    );
+    expect(body.status).toBe(400);
+    expect(((await body.json()) as { error: { message: string } }).error.message).toContain(
+      'Unknown name "contentEncodings"',
+    );
+    const get = await fetch(
+      `${storage}/b/bkt/o?alt=json&fields=items(name)&prettyPrint=false&userProject=p&versions=true`,
+    );
+    expect(get.status).toBe(200);
+    expect(emu.requests.entries.map((e) => e.api)).toEqual(
+      expect.arrayContaining(['storage.buckets.insert', 'storage.objects.insert', 'storage.objects.list']),
+    );
   });
 
   it('takes our own applyUpdatesToInstances call: minimalAction NONE, no requestId', async () => {

@@ -7,6 +7,7 @@ import {
   unknownQueryError,
   unknownQueryParameters,
 } from './conformance/index.ts';
+import { noteApiCall } from './conformance/suite-log.ts';
 import type { EmulatorContext, EmulatorOptions, EmulatorService } from './context.ts';
 import { type FaultRule, type FaultRuleInput, FaultRules } from './faults.ts';
 import { ApiError, faultyBody, type RouteContext, Router, readJson, sendError, sendJson } from './http.ts';
@@ -106,6 +107,12 @@ async function handle(ctx: EmulatorContext, req: IncomingMessage, res: ServerRes
       ...(api ? { api: api.id } : {}),
       ...(refused ? { refused } : {}),
     });
+    if (api)
+      noteApiCall({
+        api: api.id,
+        ...(refused ? { refused } : {}),
+        ...(req.headers['x-emulator-expect-refusal'] ? { expected: true } : {}),
+      });
   });
   try {
     if (fault?.delayMs) await sleep(fault.delayMs);

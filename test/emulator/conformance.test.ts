@@ -171,6 +171,28 @@ describe('the emulator refuses what Google refuses: names a method does not defi
     expect(((await body.json()) as { error: { message: string } }).error.message).toContain(
       'Unknown name "contentEncodings"',
     );
+    const boundary = 'b0undary';
+    const multipart = await fetch(`${emu.url}/upload/storage/v1/b/bkt/o?uploadType=multipart`, {
+      method: 'POST',
+      headers: { ...REFUSAL_EXPECTED, 'content-type': `multipart/related; boundary=${boundary}` },
+      body: [
+        `--${boundary}`,
+        'content-type: application/json; charset=UTF-8',
+        '',
+        JSON.stringify({ name: 'm', metadata: { a: 'b' }, md5: 'x' }),
+        `--${boundary}`,
+        'content-type: application/x-tar',
+        '',
+        'bytes',
+        `--${boundary}--`,
+        '',
+      ].join('\r\n'),
+    });
+    expect(multipart.status).toBe(400);
+    expect(((await multipart.json()) as { error: { message: string } }).error.message).toContain(
+      'Unknown name "md5"',
+    );
+    expect((await fetch(`${storage}/b/bkt/o/m`)).status).toBe(404);
     const get = await fetch(
       `${storage}/b/bkt/o?alt=json&fields=items(name)&prettyPrint=false&userProject=p&versions=true`,
     );

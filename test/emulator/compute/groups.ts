@@ -494,11 +494,10 @@ export class Groups {
     });
   }
 
+  /** No requestId: the method does not define one, and minimalAction NONE is what makes a repeat harmless. */
   private async applyUpdates(rc: RouteContext, scope: string): Promise<void> {
     const project = rc.params.project as string;
-    const { requestId, previous } = requestIdOf(this.core, rc);
     const input = await readJson<Json>(rc);
-    if (previous) return sendOperation(this.core, rc, previous);
     const g = this.find(project, scope, rc.params.group as string);
     const minimal = (input.minimalAction as string | undefined) ?? 'NONE';
     const most = (input.mostDisruptiveAllowedAction as string | undefined) ?? 'REPLACE';
@@ -529,7 +528,6 @@ export class Groups {
         action,
       },
       fault: rc.fault,
-      ...(requestId ? { requestId } : {}),
     });
     sendOperation(this.core, rc, op);
   }

@@ -31,6 +31,7 @@ import {
   parseList,
   parseMap,
 } from './inputs/values.ts';
+import { PINNED_NIX_RELEASES, releaseSha256 } from './nix/releases.ts';
 
 /** The one version: the action ref, the component version, the flake ref and `--version` (docs/architecture.md, "Versions"). */
 export const VERSION: string = pkg.version;
@@ -270,11 +271,23 @@ export const INPUTS: readonly InputSpec[] = [
     valueName: 'version',
     group: 'Nix',
     default: '2.28.3',
-    description: 'Nix release to install when Nix is installed.',
+    description: `Nix release to install when Nix is installed. Versions with a pinned installer hash: ${Object.keys(PINNED_NIX_RELEASES).join(', ')}; any other needs nix-sha256.`,
     validate: (value) => {
       if (!/^\d+\.\d+\.\d+$/.test(value))
         throw invalid('nix-version', 'must be a release such as 2.28.3', value);
       return undefined;
+    },
+  }),
+  input({
+    name: 'nix-sha256',
+    type: 'string',
+    valueName: 'hex',
+    group: 'Nix',
+    description:
+      'SHA-256 of the release tarball nix-VERSION-SYSTEM.tar.xz, from a source you trust; required for a nix-version without a pinned hash. The installer is checked against it before every run, downloaded or cached.',
+    validate: (value) => {
+      if (!/^[0-9a-fA-F]{64}$/.test(value)) throw invalid('nix-sha256', 'must be 64 hex digits', value);
+      return value.toLowerCase();
     },
   }),
   input({
@@ -705,6 +718,7 @@ export interface Config {
   imageFile?: string;
   installNix: 'auto' | 'always' | 'never';
   nixVersion: string;
+  nixSha256?: string;
   extraNixConfig: string;
   githubToken?: string;
   project?: string;
@@ -837,6 +851,12 @@ function crossCheck(config: Config): void {
         'image-file',
       );
     }
+  }
+  // Installing Nix runs its installer as root: refuse a version whose installer we cannot check, before
+  // anything is done (ensureNix checks again when it installs).
+  if (config.command === 'publish' && config.imageFile === undefined && config.installNix !== 'never') {
+    const system = process.arch === 'arm64' ? 'aarch64-linux' : 'x86_64-linux';
+    releaseSha256(config.nixVersion, system, config.nixSha256);
   }
   if (config.command === 'publish') {
     const template = config.imageName ?? DEFAULT_IMAGE_NAME;

@@ -241,6 +241,7 @@ async function obtainImage(
         {
           installNix: config.installNix,
           nixVersion: config.nixVersion,
+          nixSha256: config.nixSha256,
           extraNixConfig: config.extraNixConfig,
           githubToken: config.githubToken,
           ci: run.env.CI === 'true',

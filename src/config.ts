@@ -89,7 +89,10 @@ interface SpecOf<T extends InputType> {
   /** Bounds for `number` and `duration` (seconds). */
   min?: number;
   max?: number;
-  /** Never echoed in messages; entry points mask it. */
+  /**
+   * May hold a secret: never echoed in messages; entry points mask it; the CLI also reads it from
+   * NGR_INPUT_<NAME>, and the GitLab component passes it there rather than on the command line.
+   */
   secret?: boolean;
   /** Commands that use this input; default publish only. */
   commands?: readonly Command[];
@@ -296,7 +299,10 @@ export const INPUTS: readonly InputSpec[] = [
     valueName: 'lines',
     group: 'Nix',
     default: '',
-    description: 'Lines appended to nix.conf, e.g. substituters and trusted-public-keys.',
+    // It may hold access-tokens: the component passes it to the CLI in the environment, not on argv.
+    secret: true,
+    description:
+      'Lines appended to nix.conf, e.g. substituters and trusted-public-keys. access-tokens lines reach Nix only through the environment (NIX_CONFIG), never the nix.conf file the installer writes, which every user can read. The CLI also reads NGR_INPUT_EXTRA_NIX_CONFIG.',
   }),
   input({
     name: 'github-token',
@@ -307,7 +313,7 @@ export const INPUTS: readonly InputSpec[] = [
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a JS template
     actionDefault: '${{ github.token }}',
     description:
-      'Token for github.com flake inputs (access-tokens in nix.conf), avoiding API rate limits. The action uses the job token by default.',
+      'Token for github.com flake inputs, avoiding API rate limits; Nix gets it as access-tokens through the environment (NIX_CONFIG), never a nix.conf file or a command line. The action uses the job token by default; the CLI also reads NGR_INPUT_GITHUB_TOKEN.',
   }),
 
   // GCP target

@@ -156,9 +156,14 @@ describe('the component spec', () => {
 });
 
 describe('the component job', () => {
-  it('hands every schema input to the tool through its own variable, and nothing else', () => {
+  it('hands every schema input to the tool through its own variable, and nothing else; secrets not as flags', () => {
     const names = componentSchemaInputs().map((s) => s.name);
-    expect(scriptInputNames(job)).toEqual(names);
+    // Secret inputs stay in their variables (the tool reads them there), never on the command line.
+    const secret = componentSchemaInputs()
+      .filter((s) => s.secret)
+      .map((s) => s.name);
+    expect(secret).toEqual(['extra-nix-config', 'github-token']);
+    expect(scriptInputNames(job)).toEqual(names.filter((n) => !secret.includes(n)));
     for (const name of names) expect(job.variables[inputVariable(name)], name).toBe(`$[[ inputs.${name} ]]`);
     const inputVariables = Object.keys(job.variables).filter((k) => k.startsWith('NGR_INPUT_'));
     expect(inputVariables).toHaveLength(names.length);

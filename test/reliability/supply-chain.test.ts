@@ -1,11 +1,18 @@
 /**
- * Issue 13, item 12 (e): Nix's installer runs as root, so a nix-version whose installer hash this tool
- * does not pin needs the hash as an input (nix-sha256); without it the run is bad input, refused before
- * anything is built or sent. The install itself (cache, hash before every run, tokens kept out of nix.conf)
- * is tested in test/nix-stage/installer-cache.test.ts.
+ * Issue 13, item 12.
+ * (e) Nix's installer runs as root, so a nix-version whose installer hash this tool does not pin needs the
+ * hash as an input (nix-sha256); without it the run is bad input, refused before anything is built or
+ * sent. The install itself (cache, hash before every run, tokens kept out of nix.conf) is tested in
+ * test/nix-stage/installer-cache.test.ts.
+ * (c) The component hands github-token and extra-nix-config to the tool in its environment, never on its
+ * command line, which every local user can read in /proc/<pid>/cmdline: the real component job runs under
+ * gitlab-ci-local with a stand-in tool that records its own /proc/<pid>/cmdline and environment.
  */
+import { chmodSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { componentProject, gitlabCiLocal, includeComponent, requireTool } from '../component/helpers.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
 import { runBundledAction, runCli } from '../helpers/cli.ts';
 import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir, workspace } from '../nix-stage/helpers.ts';
@@ -76,5 +83,74 @@ describe('6. Hostile input and ownership', () => {
       expect(run.stderr).toMatch(/^error: .*"nix-sha256".*64 hex digits/m);
       expect(emu.requests.mutating()).toEqual([]);
     });
+  });
+
+  describe('CLI: secret inputs from the environment', () => {
+    let emu: Emulator;
+    beforeAll(async () => {
+      requireNix();
+      emu = await startEmulator({ dataDir: tempDir('supply-env-emu') });
+      await new Storage({ apiEndpoint: emu.url, projectId: PROJECT }).createBucket(BUCKET);
+    });
+    afterAll(() => emu?.stop());
+
+    it('reads github-token from NGR_INPUT_GITHUB_TOKEN (a value no token has is refused, hidden)', async () => {
+      emu.requests.clear();
+      const run = await runCli(
+        [
+          'publish',
+          ...['--project', PROJECT, '--bucket', BUCKET, '--flake', fixtureRepo()],
+          ...['--storage-endpoint', emu.url, '--compute-endpoint', emu.url],
+        ],
+        {
+          cwd: workspace({}),
+          env: { NIX_CONFIG: TEST_NIX_CONFIG, NGR_INPUT_GITHUB_TOKEN: 'ghp_env canary' },
+        },
+      );
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(/^error: The github-token input contains whitespace/m);
+      expect(run.stderr + run.stdout).not.toContain('ghp_env');
+      expect(emu.requests.mutating()).toEqual([]);
+    });
+  });
+
+  describe('component: secrets in the environment, not on the command line', () => {
+    /** Records its own command line (from /proc, as another user would read it) and the two variables. */
+    const RECORDING_TOOL = `#!/usr/bin/env bash
+set -euo pipefail
+tr '\\0' '\\n' < /proc/$$/cmdline > "$STUB_OUT/cmdline"
+printf '%s' "\${NGR_INPUT_GITHUB_TOKEN:-}" > "$STUB_OUT/token"
+printf '%s' "\${NGR_INPUT_EXTRA_NIX_CONFIG:-}" > "$STUB_OUT/extra"
+echo '{"image-name":"stub-image","skipped":true}'
+`;
+    const TOKEN = 'ghp_componentCanary0123456789';
+
+    it('github-token and extra-nix-config reach the tool as variables only', async () => {
+      requireTool('rsync', 'gitlab-ci-local copies artifacts with it: apt-get install -y rsync');
+      const { dir } = componentProject({
+        'recording-tool': RECORDING_TOOL,
+        '.gitlab-ci.yml': includeComponent({
+          'tool-command': './recording-tool',
+          kvm: 'optional',
+          bucket: 'b',
+          'github-token': TOKEN,
+          'extra-nix-config': `access-tokens = github.com=${TOKEN}x`,
+        }),
+      });
+      chmodSync(join(dir, 'recording-tool'), 0o755);
+      const out = tempDir('component-argv');
+      const run = await gitlabCiLocal(
+        ['--force-shell-executor', '--variable', 'CI_PIPELINE_SOURCE=schedule', 'nix-glab-runner-publish'],
+        { cwd: dir, env: { STUB_OUT: out }, timeoutMs: 120_000 },
+      );
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      const argv = readFileSync(join(out, 'cmdline'), 'utf8');
+      expect(argv).toContain('publish');
+      expect(argv).toContain('--bucket=b');
+      expect(argv).not.toContain(TOKEN);
+      expect(argv).not.toMatch(/--github-token|--extra-nix-config/);
+      expect(readFileSync(join(out, 'token'), 'utf8')).toBe(TOKEN);
+      expect(readFileSync(join(out, 'extra'), 'utf8')).toBe(`access-tokens = github.com=${TOKEN}x`);
+    }, 150_000);
   });
 });

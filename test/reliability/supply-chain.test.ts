@@ -7,14 +7,17 @@
  * (c) The component hands github-token and extra-nix-config to the tool in its environment, never on its
  * command line, which every local user can read in /proc/<pid>/cmdline: the real component job runs under
  * gitlab-ci-local with a stand-in tool that records its own /proc/<pid>/cmdline and environment.
+ * (a) Every third-party action in our workflows, and in the workflow examples users copy (examples/github,
+ * the README), is pinned by full commit SHA with the release in a comment: a tag can be moved to other code.
  */
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { componentProject, gitlabCiLocal, includeComponent, requireTool } from '../component/helpers.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
-import { runBundledAction, runCli } from '../helpers/cli.ts';
+import { REPO_ROOT, runBundledAction, runCli } from '../helpers/cli.ts';
 import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir, workspace } from '../nix-stage/helpers.ts';
 
 const PROJECT = 'supply-chain-project';
@@ -152,5 +155,59 @@ echo '{"image-name":"stub-image","skipped":true}'
       expect(readFileSync(join(out, 'token'), 'utf8')).toBe(TOKEN);
       expect(readFileSync(join(out, 'extra'), 'utf8')).toBe(`access-tokens = github.com=${TOKEN}x`);
     }, 150_000);
+  });
+
+  describe('third-party actions pinned by commit', () => {
+    /** Our own action: examples show its release tag, which users pin as they choose. */
+    const OWN_ACTION = /^pcboy\/nix-glab-runner@/;
+    /** `owner/repo[/path]@<40 hex>`, and the line carries a `# v…` comment naming the release. */
+    const PINNED = /^[\w.-]+\/[\w.-]+(?:\/[\w./-]+)?@[0-9a-f]{40}$/;
+
+    /** Every `uses:` of a workflow file: steps' actions and jobs' reusable workflows. */
+    function usesOf(file: string): string[] {
+      const doc = parse(readFileSync(file, 'utf8')) as {
+        jobs?: Record<string, { uses?: string; steps?: { uses?: string }[] }>;
+      };
+      const found: string[] = [];
+      for (const job of Object.values(doc.jobs ?? {})) {
+        if (job.uses) found.push(job.uses);
+        for (const step of job.steps ?? []) if (step.uses) found.push(step.uses);
+      }
+      return found;
+    }
+    const yamlFiles = (dir: string) =>
+      readdirSync(join(REPO_ROOT, dir))
+        .filter((f) => /\.ya?ml$/.test(f))
+        .map((f) => join(REPO_ROOT, dir, f));
+
+    for (const dir of ['.github/workflows', 'examples/github']) {
+      it(`every action in ${dir} is a local one or pinned by commit SHA with its release`, () => {
+        const files = yamlFiles(dir);
+        expect(files.length).toBeGreaterThan(0);
+        for (const file of files) {
+          const text = readFileSync(file, 'utf8');
+          const uses = usesOf(file);
+          expect(uses.length, file).toBeGreaterThan(0);
+          for (const ref of uses) {
+            if (ref.startsWith('./') || OWN_ACTION.test(ref)) continue;
+            expect(ref, `${file}: ${ref}`).toMatch(PINNED);
+            const line = text.split('\n').find((l) => l.includes(ref)) ?? '';
+            expect(line, `${file}: ${ref}`).toMatch(/@[0-9a-f]{40} # v\d+(\.\d+)*$/);
+          }
+        }
+      });
+    }
+
+    it("so is every action in the README's workflow snippets", () => {
+      const uses = [
+        ...readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').matchAll(/^\s*-?\s*uses:\s*(\S+)(.*)$/gm),
+      ];
+      expect(uses.length).toBeGreaterThan(0);
+      for (const [, ref = '', rest = ''] of uses) {
+        if (OWN_ACTION.test(ref)) continue;
+        expect(ref).toMatch(PINNED);
+        expect(rest).toMatch(/^ # v\d+(\.\d+)*$/);
+      }
+    });
   });
 });

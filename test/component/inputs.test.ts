@@ -132,9 +132,10 @@ describe('the component spec', () => {
     }
   });
 
-  it('pins the default tool to the project flake and runs in nixos/nix', () => {
+  it('pins the default tool to the project flake and runs in nixos/nix, pinned by digest', () => {
     expect(inputs['tool-source']?.default).toBe(PROJECT_FLAKE);
-    expect(String(inputs['job-image']?.default)).toMatch(/^nixos\/nix(:|$)/);
+    // A tag can be re-pushed; the digest fixes the image the job runs in (the tag stays for readers).
+    expect(String(inputs['job-image']?.default)).toMatch(/^nixos\/nix:\d+\.\d+\.\d+@sha256:[0-9a-f]{64}$/);
     expect(inputs.kvm?.options).toEqual(['required', 'optional']);
     expect(inputs.kvm?.default).toBe('required');
   });

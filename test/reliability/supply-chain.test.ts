@@ -10,7 +10,8 @@
  * (a) Every third-party action in our workflows, and in the workflow examples users copy (examples/github,
  * the README), is pinned by full commit SHA with the release in a comment: a tag can be moved to other code.
  */
-import { chmodSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,11 @@ import { REPO_ROOT, runBundledAction, runCli } from '../helpers/cli.ts';
 import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir, workspace } from '../nix-stage/helpers.ts';
 
 const PROJECT = 'supply-chain-project';
+
+/** The nix on PATH, which the test wraps. */
+function realNix(): string {
+  return execFileSync('sh', ['-c', 'command -v nix'], { encoding: 'utf8' }).trim();
+}
 const BUCKET = 'supply-chain-images';
 
 describe('6. Hostile input and ownership', () => {
@@ -115,6 +121,66 @@ describe('6. Hostile input and ownership', () => {
       expect(run.stderr + run.stdout).not.toContain('ghp_env');
       expect(emu.requests.mutating()).toEqual([]);
     });
+  });
+
+  describe('CLI: nix gets the token in its environment, not its command line', () => {
+    let emu: Emulator;
+    beforeAll(async () => {
+      requireNix();
+      emu = await startEmulator({ dataDir: tempDir('supply-nix-emu') });
+      await new Storage({ apiEndpoint: emu.url, projectId: PROJECT }).createBucket(BUCKET);
+    });
+    afterAll(() => emu?.stop());
+
+    it('every nix the publish runs is a real child whose /proc/<pid>/cmdline holds no token', async () => {
+      const token = 'ghp_nixChildCanary0123456789';
+      const rec = tempDir('nix-argv');
+      const bin = tempDir('nix-wrapper');
+      // Records each nix process's own command line and whether its NIX_CONFIG carries the token, then
+      // becomes the real nix (exec keeps the pid, so what it recorded is that process).
+      writeFileSync(
+        join(bin, 'nix'),
+        `#!/bin/sh
+tr '\\0' ' ' < /proc/$$/cmdline >> "${rec}/argv"
+echo >> "${rec}/argv"
+case "$NIX_CONFIG" in *"access-tokens = github.com=${token}"*) echo yes ;; *) echo no ;; esac >> "${rec}/env"
+exec ${realNix()} "$@"
+`,
+        { mode: 0o755 },
+      );
+      const run = await runCli(
+        [
+          'publish',
+          ...['--project', PROJECT, '--bucket', BUCKET, '--flake', fixtureRepo()],
+          ...['--storage-endpoint', emu.url, '--compute-endpoint', emu.url],
+        ],
+        {
+          cwd: workspace({}),
+          env: {
+            NIX_CONFIG: TEST_NIX_CONFIG,
+            NGR_INPUT_GITHUB_TOKEN: token,
+            PATH: `${bin}:${process.env.PATH}`,
+          },
+          timeoutMs: 240_000,
+        },
+      );
+      expect(run.code, run.stderr).toBe(0);
+      const argv = readFileSync(join(rec, 'argv'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((a) => a.trim());
+      // --version probes, flake metadata, the build: several real nix processes ran.
+      expect(argv.length).toBeGreaterThan(2);
+      expect(
+        argv.some((a) => / build /.test(a)),
+        argv.join('\n'),
+      ).toBe(true);
+      for (const line of argv) expect(line).not.toContain(token);
+      // All but the --version probe, which runs before the settings are made, had it in their environment.
+      expect(readFileSync(join(rec, 'env'), 'utf8').trim().split('\n')).toEqual(
+        argv.map((a) => (a.endsWith(' --version') ? 'no' : 'yes')),
+      );
+    }, 300_000);
   });
 
   describe('component: secrets in the environment, not on the command line', () => {

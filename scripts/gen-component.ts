@@ -110,11 +110,15 @@ function variablesBlock(): string[] {
 }
 
 /**
- * The names of the inputs the job passes on, written into the script itself: a list in a variable could
- * be replaced by a pipeline variable and make the job read any variable it names.
+ * The names of the inputs the job passes on as flags, written into the script itself: a list in a variable
+ * could be replaced by a pipeline variable and make the job read any variable it names. Secret inputs are
+ * left out: they stay in the job's NGR_INPUT_* variables, which the tool reads, because every user of
+ * the machine can read a process's command line.
  */
 function inputNamesBlock(): string[] {
-  const names = componentSchemaInputs().map((s) => s.name);
+  const names = componentSchemaInputs()
+    .filter((s) => !s.secret)
+    .map((s) => s.name);
   const lines = ['      input_names=('];
   for (const name of names) lines.push(`        ${name}`);
   lines.push('      )');

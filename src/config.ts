@@ -34,6 +34,7 @@ import {
   parseList,
   parseMap,
 } from './inputs/values.ts';
+import { PINNED_NIX_RELEASES, releaseSha256 } from './nix/releases.ts';
 
 /** The one version: the action ref, the component version, the flake ref and `--version` (docs/architecture.md, "Versions"). */
 export const VERSION: string = pkg.version;
@@ -91,7 +92,10 @@ interface SpecOf<T extends InputType> {
   /** Bounds for `number` and `duration` (seconds). */
   min?: number;
   max?: number;
-  /** Never echoed in messages; entry points mask it. */
+  /**
+   * May hold a secret: never echoed in messages; entry points mask it; the CLI also reads it from
+   * NGR_INPUT_<NAME>, and the GitLab component passes it there rather than on the command line.
+   */
   secret?: boolean;
   /**
    * Free text that never becomes a command-line argument (a description, nix.conf lines, a token). Every
@@ -269,11 +273,23 @@ export const INPUTS: readonly InputSpec[] = [
     valueName: 'version',
     group: 'Nix',
     default: '2.28.3',
-    description: 'Nix release to install when Nix is installed.',
+    description: `Nix release to install when Nix is installed. Versions with a pinned installer hash: ${Object.keys(PINNED_NIX_RELEASES).join(', ')}; any other needs nix-sha256.`,
     validate: (value) => {
       if (!/^\d+\.\d+\.\d+$/.test(value))
         throw invalid('nix-version', 'must be a release such as 2.28.3', value);
       return undefined;
+    },
+  }),
+  input({
+    name: 'nix-sha256',
+    type: 'string',
+    valueName: 'hex',
+    group: 'Nix',
+    description:
+      'SHA-256 of the release tarball nix-VERSION-SYSTEM.tar.xz, from a source you trust; required for a nix-version without a pinned hash. The installer is checked against it before every run, downloaded or cached.',
+    validate: (value) => {
+      if (!/^[0-9a-fA-F]{64}$/.test(value)) throw invalid('nix-sha256', 'must be 64 hex digits', value);
+      return value.toLowerCase();
     },
   }),
   input({
@@ -283,7 +299,10 @@ export const INPUTS: readonly InputSpec[] = [
     group: 'Nix',
     default: '',
     freeText: true,
-    description: 'Lines appended to nix.conf, e.g. substituters and trusted-public-keys.',
+    // It may hold access-tokens: the component passes it to the CLI in the environment, not on argv.
+    secret: true,
+    description:
+      'Lines appended to nix.conf, e.g. substituters and trusted-public-keys. access-tokens lines reach Nix only through the environment (NIX_CONFIG), never the nix.conf file the installer writes, which every user can read. The CLI also reads NGR_INPUT_EXTRA_NIX_CONFIG.',
   }),
   input({
     name: 'github-token',
@@ -295,7 +314,7 @@ export const INPUTS: readonly InputSpec[] = [
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a JS template
     actionDefault: '${{ github.token }}',
     description:
-      'Token for github.com flake inputs (access-tokens in nix.conf), avoiding API rate limits. The action uses the job token by default.',
+      'Token for github.com flake inputs, avoiding API rate limits; Nix gets it as access-tokens through the environment (NIX_CONFIG), never a nix.conf file or a command line. The action uses the job token by default; the CLI also reads NGR_INPUT_GITHUB_TOKEN.',
   }),
 
   // GCP target
@@ -715,6 +734,7 @@ export interface Config {
   imageFile?: string;
   installNix: 'auto' | 'always' | 'never';
   nixVersion: string;
+  nixSha256?: string;
   extraNixConfig: string;
   githubToken?: string;
   project?: string;
@@ -859,6 +879,12 @@ function crossCheck(config: Config): void {
         'image-file',
       );
     }
+  }
+  // Installing Nix runs its installer as root: refuse a version whose installer we cannot check, before
+  // anything is done (ensureNix checks again when it installs).
+  if (config.command === 'publish' && config.imageFile === undefined && config.installNix !== 'never') {
+    const system = process.arch === 'arm64' ? 'aarch64-linux' : 'x86_64-linux';
+    releaseSha256(config.nixVersion, system, config.nixSha256);
   }
   if (config.command === 'publish') {
     const template = config.imageName ?? DEFAULT_IMAGE_NAME;

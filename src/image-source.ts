@@ -69,6 +69,7 @@ export async function identifyImage(
       {
         installNix: config.installNix,
         nixVersion: config.nixVersion,
+        nixSha256: config.nixSha256,
         extraNixConfig: config.extraNixConfig,
         githubToken: config.githubToken,
         ci: run.env.CI === 'true',

@@ -152,6 +152,26 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   return { command, raw, ...base };
 }
 
+/** The environment variable a secret input may be given in instead of a flag: github-token → NGR_INPUT_GITHUB_TOKEN. */
+export function secretInputVariable(name: string): string {
+  return `NGR_INPUT_${name.replaceAll('-', '_').toUpperCase()}`;
+}
+
+/**
+ * Adds the secret inputs of the command (github-token, extra-nix-config) not given as flags from their
+ * NGR_INPUT_* variables: any local user can read a process's command line, only its owner its environment.
+ */
+export function withSecretInputsFromEnv(args: ParsedArgs, env: NodeJS.ProcessEnv): ParsedArgs {
+  if (args.command === 'help' || args.command === 'version') return args;
+  const raw = { ...args.raw };
+  for (const spec of flagsFor(args.command)) {
+    const value = env[secretInputVariable(spec.name)];
+    if (spec.secret && raw[spec.name] === undefined && value !== undefined && value !== '')
+      raw[spec.name] = value;
+  }
+  return { ...args, raw };
+}
+
 /** Inputs a command takes as flags: all but the action-only ones (the subcommand is the command). */
 function flagsFor(command: Command): InputSpec[] {
   return inputsFor(command).filter((spec) => !spec.actionOnly);
@@ -205,6 +225,8 @@ function flagHelp(spec: InputSpec): string[] {
   if (spec.required) notes.push('Required.');
   if (spec.type === 'list' && spec.options) notes.push(`One or more of ${spec.options.join(', ')}.`);
   if (spec.default !== undefined && spec.default !== '') notes.push(`Default: ${spec.default}.`);
+  if (spec.secret)
+    notes.push(`Or the variable ${secretInputVariable(spec.name)}, which other users cannot read.`);
   return [`  --${spec.name}${valueHint(spec)}`, ...wrap([spec.description, ...notes].join(' '), INDENT)];
 }
 

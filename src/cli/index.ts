@@ -7,13 +7,13 @@ import { PUBLISH_OUTPUTS, parseConfig, VERSION } from '../config.ts';
 import { ExitCode } from '../errors.ts';
 import { describeFailure } from '../failure.ts';
 import { handleInterrupts, type Interruption } from '../interrupt.ts';
-import { helpText, parseArgs } from './args.ts';
+import { helpText, parseArgs, withSecretInputsFromEnv } from './args.ts';
 import { failureJson, outputsJson } from './json-output.ts';
 
 async function main(argv: string[]): Promise<number> {
   let args: ReturnType<typeof parseArgs>;
   try {
-    args = parseArgs(argv);
+    args = withSecretInputsFromEnv(parseArgs(argv), process.env);
   } catch (err) {
     return fail(err, { json: argv.includes('--json') });
   }

@@ -1,49 +1,44 @@
 import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { access, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { ExitCode, UserError } from '../errors.ts';
 import type { Reporter } from '../report/events.ts';
+import { copyCached, dropCached, installerCacheDir, privateDir, storeInCache } from './installer-cache.ts';
+import { hostNixSystem, nixRelease } from './releases.ts';
 import { run } from './run.ts';
 
 export interface EnsureNixOptions {
   installNix: 'auto' | 'always' | 'never';
   nixVersion: string;
   extraNixConfig: string;
-  githubToken?: string;
+  /** SHA-256 of the release tarball, required for a nix-version we do not pin (a required key, so no
+   * caller can forget to pass the input on). */
+  nixSha256: string | undefined;
+  githubToken?: string | undefined;
   ci: boolean;
+  /** Where releases are downloaded from; tests point it at a loopback server. */
+  releasesUrl?: string;
 }
 
-/**
- * Pinned Nix release tarballs (https://releases.nixos.org/nix/nix-V/nix-V-SYSTEM.tar.xz) and their
- * SHA-256, as published by the Nix project:
- * - 2.28.3: the hashes embedded in the official installer https://releases.nixos.org/nix/nix-2.28.3/install;
- * - 2.34.7: the published `.sha256` files, as pinned by projectbluefin/dakota elements/bluefin/nix.bst.
- * A version not listed falls back to the `.sha256` file published beside the tarball, with a warning.
- */
-export const PINNED_NIX_RELEASES: Record<string, Partial<Record<NixSystem, string>>> = {
-  '2.28.3': {
-    'x86_64-linux': '85d1847d06d5d56167796d3f61cd992908de84584db3e700da031a782b59ea22',
-    'aarch64-linux': '3dffb118772382e35526806fb97acc05df7ad6dc29dbe52b921b77e52e39f571',
-  },
-  '2.34.7': {
-    'x86_64-linux': 'eafe5042404e818505e28c5ca3d0885f3ec45c31f955489a25bb38258f87560e',
-    'aarch64-linux': 'f1cee64ae7a02330c6421924c28f597c41813f2214ff108622087d8056378b08',
-  },
-};
-/** Matches the `nix-version` default in src/config.ts; a test keeps it pinned. */
-export const DEFAULT_NIX_VERSION = '2.28.3';
+export {
+  DEFAULT_NIX_VERSION,
+  hostNixSystem,
+  type NixSystem,
+  nixRelease,
+  PINNED_NIX_RELEASES,
+} from './releases.ts';
 
-export type NixSystem = 'x86_64-linux' | 'aarch64-linux';
 /** Nix 2.4 introduced flakes and the `extra-` setting prefix this stage relies on. */
 const MIN_NIX = [2, 4] as const;
 
 /**
  * Makes a working, flake-enabled `nix` available. Uses an existing one unless `installNix` is
  * `always`; installs a pinned release only in CI (`auto`) or when asked (`always`), never on a laptop.
- * Configuration reaches our nix child processes through NIX_CONFIG (set on process.env), so the
- * GitHub token never lands in a world-readable nix.conf.
+ * Configuration reaches our nix child processes through NIX_CONFIG (set on process.env). The nix.conf the
+ * installer writes is world-readable, so access tokens (the GitHub token, and any in extra-nix-config) go
+ * only to NIX_CONFIG, which only this user's processes can read.
  */
 export async function ensureNix(
   opts: EnsureNixOptions,
@@ -52,14 +47,20 @@ export async function ensureNix(
   const onPath = await findOnPath('nix');
   const found = onPath ? await probeNix(onPath) : undefined;
   const action = decideInstall(opts.installNix, opts.ci, found);
+  // Bad input stops the run before anything is downloaded or changed.
+  const release =
+    action === 'install'
+      ? nixRelease(opts.nixVersion, hostNixSystem(), opts.nixSha256, opts.releasesUrl)
+      : undefined;
   let nixBin = onPath ?? 'nix';
   let version = found?.version ?? '';
   // Before installing: the daemon enables the kvm system feature only if /dev/kvm is usable at start.
   const kvm = await ensureKvm(opts.ci, reporter);
-  if (action === 'install') {
+  if (release) {
     nixBin = await installNix(
       opts.nixVersion,
-      nixConfigText({ ...opts, githubToken: undefined, kvm }),
+      release,
+      withoutAccessTokens(nixConfigText({ ...opts, githubToken: undefined, kvm })),
       reporter,
     );
     const probed = await probeNix(nixBin);
@@ -171,6 +172,12 @@ export function appendNixConfig(existing: string | undefined, addition: string):
   return base ? `${base}\n${addition}` : addition;
 }
 
+/** nix.conf text without access-tokens settings, for a file others can read. */
+export function withoutAccessTokens(text: string): string {
+  return text.replace(ACCESS_TOKENS_LINE, '');
+}
+const ACCESS_TOKENS_LINE = /^[ \t]*(?:extra-)?access-tokens[ \t]*=.*(?:\n|$)/gm;
+
 /** NIX_CONFIG text safe to log: access tokens are replaced. */
 export function redactNixConfig(text: string | undefined): string {
   return (text ?? '').replace(/^(\s*(?:extra-)?access-tokens\s*=).*$/gm, '$1 ***');
@@ -190,71 +197,44 @@ export async function verifySha256(file: string, expected: string, what = file):
   const got = hash.digest('hex');
   if (got !== want) {
     throw new UserError(
-      `The download of ${what} has SHA-256 ${got}, not the published ${want}; refusing to install it.`,
+      `${what} has SHA-256 ${got}, not the expected ${want}; refusing to install it.`,
       'nix-version',
       ExitCode.NixFailed,
     );
   }
 }
 
-/** The release tarball for a version and system, with its pinned hash when we have one. */
-export function nixRelease(version: string, system: NixSystem): { url: string; sha256?: string } {
-  if (!/^\d+\.\d+\.\d+$/.test(version)) {
-    throw new UserError(
-      `The nix-version input "${version}" must be an exact release such as ${DEFAULT_NIX_VERSION}.`,
-      'nix-version',
-    );
-  }
-  const url = `https://releases.nixos.org/nix/nix-${version}/nix-${version}-${system}.tar.xz`;
-  const sha256 = PINNED_NIX_RELEASES[version]?.[system];
-  return sha256 ? { url, sha256 } : { url };
-}
-
-export function hostNixSystem(): NixSystem {
-  if (process.platform === 'linux' && process.arch === 'x64') return 'x86_64-linux';
-  if (process.platform === 'linux' && process.arch === 'arm64') return 'aarch64-linux';
-  throw new UserError(
-    `Installing Nix is supported on x86_64 and aarch64 Linux only, not ${process.platform}/${process.arch}; install Nix yourself.`,
-    'install-nix',
-  );
-}
-
-/** Downloads (with retries), verifies, caches and runs the pinned installer. Returns the nix binary. */
-async function installNix(version: string, confText: string, reporter: Reporter): Promise<string> {
+/**
+ * Runs the release's installer, from a private copy of the tarball whose SHA-256 was checked just before:
+ * from the cache when it holds the right file, else downloaded (with retries) and then cached.
+ */
+async function installNix(
+  version: string,
+  release: { url: string; sha256: string },
+  confText: string,
+  reporter: Reporter,
+): Promise<string> {
   const tc = await import('@actions/tool-cache');
-  const system = hostNixSystem();
-  const arch = system === 'x86_64-linux' ? 'x64' : 'arm64';
-  const { url, sha256 } = nixRelease(version, system);
-  // tool-cache needs these; GitLab CI and laptops do not set them.
+  // tool-cache needs it; GitLab CI and laptops do not set it. mkdtemp makes our work directory 0700.
   process.env.RUNNER_TEMP ||= tmpdir();
-  process.env.RUNNER_TOOL_CACHE ||= join(tmpdir(), 'nix-glab-runner-tool-cache');
-
-  let dir = tc.find('nix', version, arch);
-  if (!dir) {
-    reporter.info(`Downloading Nix ${version} from ${url}`);
-    const file = await withRetries(3, () => tc.downloadTool(url), reporter);
-    let expected = sha256;
-    if (!expected) {
-      reporter.warn(`Nix ${version} is not pinned here; trusting the SHA-256 published at ${url}.sha256.`);
-      const sumFile = await withRetries(3, () => tc.downloadTool(`${url}.sha256`), reporter);
-      expected = (await readFile(sumFile, 'utf8')).trim().split(/\s+/)[0] ?? '';
-    }
-    await verifySha256(file, expected, url);
-    const extracted = await tc.extractTar(file, undefined, 'xJ');
-    // The tarball holds one directory, nix-<version>-<system>, with the installer in it.
-    const top = (await readdir(extracted)).find((e) => e.startsWith('nix-'));
-    if (!top)
-      throw new UserError(
-        `The Nix ${version} tarball from ${url} holds no nix-* directory.`,
-        'nix-version',
-        ExitCode.NixFailed,
-      );
-    dir = await tc.cacheDir(join(extracted, top), 'nix', version, arch);
-  }
+  const work = await mkdtemp(join(process.env.RUNNER_TEMP, 'nix-glab-runner-install-'));
+  const tarball = await verifiedTarball(release, work, reporter, (url, dest) =>
+    withRetries(3, () => tc.downloadTool(url, dest), reporter),
+  );
+  const extracted = await tc.extractTar(tarball, join(work, 'unpacked'), 'xJ');
+  // The tarball holds one directory, nix-<version>-<system>, with the installer in it.
+  const top = (await readdir(extracted)).find((e) => e.startsWith('nix-'));
+  if (!top)
+    throw new UserError(
+      `The Nix ${version} tarball from ${release.url} holds no nix-* directory.`,
+      'nix-version',
+      ExitCode.NixFailed,
+    );
+  const dir = join(extracted, top);
   // Multi-user where systemd runs (GitHub runners); single-user in containers (GitLab docker executors),
   // where build users and the namespace sandbox are usually unavailable.
   const daemon = await exists('/run/systemd/system');
-  const confFile = join(await mkdtemp(join(process.env.RUNNER_TEMP, 'nix-conf-')), 'nix.conf');
+  const confFile = join(work, 'nix.conf');
   await writeFile(confFile, daemon ? confText : `build-users-group =\nsandbox = false\n${confText}`);
   const args = [
     daemon ? '--daemon' : '--no-daemon',
@@ -279,14 +259,47 @@ async function installNix(version: string, confText: string, reporter: Reporter)
   return join(profile, 'nix');
 }
 
+/** A copy of the release tarball in `work` with the expected SHA-256: the cached one if good, else downloaded. */
+async function verifiedTarball(
+  release: { url: string; sha256: string },
+  work: string,
+  reporter: Reporter,
+  download: (url: string, dest: string) => Promise<string>,
+): Promise<string> {
+  const name = basename(release.url);
+  const cacheDir = installerCacheDir(process.env);
+  const unsafe = await privateDir(cacheDir);
+  if (unsafe) reporter.warn(`Not using ${cacheDir} to cache the Nix installer: ${unsafe}.`);
+  const copy = join(work, name);
+  if (!unsafe && (await copyCached(cacheDir, name, copy))) {
+    try {
+      await verifySha256(copy, release.sha256, `The cached ${join(cacheDir, name)}`);
+      reporter.info(`Using the cached ${name} (SHA-256 checked)`);
+      return copy;
+    } catch (err) {
+      reporter.warn(`${(err as Error).message} Downloading it again.`);
+      await dropCached(cacheDir, name);
+      await rm(copy, { force: true });
+    }
+  }
+  reporter.info(`Downloading ${release.url}`);
+  await download(release.url, copy);
+  await verifySha256(copy, release.sha256, `The download of ${release.url}`);
+  if (!unsafe) await storeInCache(cacheDir, copy, reporter);
+  return copy;
+}
+
 async function withRetries<T>(attempts: number, fn: () => Promise<T>, reporter: Reporter): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await fn();
     } catch (err) {
-      if (i >= attempts)
+      // A 404 or 403 will not change on a retry; a reset, a 5xx, 408 or 429 may.
+      const status = (err as { httpStatusCode?: number }).httpStatusCode;
+      const final = status !== undefined && status < 500 && status !== 408 && status !== 429;
+      if (i >= attempts || final)
         throw new UserError(
-          `Downloading Nix failed after ${attempts} attempts: ${(err as Error).message}.`,
+          `Downloading Nix failed after ${i} attempt${i === 1 ? '' : 's'}: ${(err as Error).message}.`,
           'install-nix',
           ExitCode.NixFailed,
         );

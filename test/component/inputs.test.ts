@@ -132,9 +132,10 @@ describe('the component spec', () => {
     }
   });
 
-  it('pins the default tool to the project flake and runs in nixos/nix', () => {
+  it('pins the default tool to the project flake and runs in nixos/nix, pinned by digest', () => {
     expect(inputs['tool-source']?.default).toBe(PROJECT_FLAKE);
-    expect(String(inputs['job-image']?.default)).toMatch(/^nixos\/nix(:|$)/);
+    // A tag can be re-pushed; the digest fixes the image the job runs in (the tag stays for readers).
+    expect(String(inputs['job-image']?.default)).toMatch(/^nixos\/nix:\d+\.\d+\.\d+@sha256:[0-9a-f]{64}$/);
     expect(inputs.kvm?.options).toEqual(['required', 'optional']);
     expect(inputs.kvm?.default).toBe('required');
   });
@@ -156,9 +157,14 @@ describe('the component spec', () => {
 });
 
 describe('the component job', () => {
-  it('hands every schema input to the tool through its own variable, and nothing else', () => {
+  it('hands every schema input to the tool through its own variable, and nothing else; secrets not as flags', () => {
     const names = componentSchemaInputs().map((s) => s.name);
-    expect(scriptInputNames(job)).toEqual(names);
+    // Secret inputs stay in their variables (the tool reads them there), never on the command line.
+    const secret = componentSchemaInputs()
+      .filter((s) => s.secret)
+      .map((s) => s.name);
+    expect(secret).toEqual(['extra-nix-config', 'github-token']);
+    expect(scriptInputNames(job)).toEqual(names.filter((n) => !secret.includes(n)));
     for (const name of names) expect(job.variables[inputVariable(name)], name).toBe(`$[[ inputs.${name} ]]`);
     const inputVariables = Object.keys(job.variables).filter((k) => k.startsWith('NGR_INPUT_'));
     expect(inputVariables).toHaveLength(names.length);

@@ -22,7 +22,9 @@ describe('rendering the component with gitlab-ci-local --preview', () => {
     expect(Object.keys(pipeline).sort()).toEqual(['nix-glab-runner-publish', 'stages']);
     const job = pipeline['nix-glab-runner-publish'];
     expect(job?.stage).toBe('deploy');
-    expect(job?.image).toEqual({ name: 'nixos/nix:2.28.3' });
+    expect(job?.image).toEqual({
+      name: 'nixos/nix:2.28.3@sha256:e623d73af9cac82d1b50784c83e0cf2a4b83bfd2cfe8d5b67809a2fc94e043ac',
+    });
     expect(job?.rules).toEqual([
       { if: '$CI_PIPELINE_SOURCE == "schedule"' },
       { if: '$CI_PIPELINE_SOURCE == "web"' },

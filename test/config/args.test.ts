@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EXIT_CODE_MEANINGS, helpText, parseArgs } from '../../src/cli/args.ts';
+import { EXIT_CODE_MEANINGS, helpText, parseArgs, withSecretInputsFromEnv } from '../../src/cli/args.ts';
 import { COMMANDS, inputsFor, parseConfig } from '../../src/config.ts';
 import { ExitCode, UserError } from '../../src/errors.ts';
 
@@ -105,6 +105,30 @@ describe('parseArgs', () => {
       expect(error.exitCode).toBe(ExitCode.BadInput);
       expect(error.message).not.toContain('\n');
     }
+  });
+});
+
+describe('secret inputs from the environment', () => {
+  const env = {
+    NGR_INPUT_GITHUB_TOKEN: 'ghp_env',
+    NGR_INPUT_EXTRA_NIX_CONFIG: 'access-tokens = github.com=ghp_env',
+    NGR_INPUT_BUCKET: 'not-a-secret-input',
+  };
+  it('reads github-token and extra-nix-config from NGR_INPUT_*, and no other input', () => {
+    expect(withSecretInputsFromEnv(parseArgs(['publish', '--bucket', 'b']), env).raw).toEqual({
+      bucket: 'b',
+      'github-token': 'ghp_env',
+      'extra-nix-config': 'access-tokens = github.com=ghp_env',
+    });
+    expect(withSecretInputsFromEnv(parseArgs(['publish']), env).raw).not.toHaveProperty('bucket');
+  });
+  it('lets a flag win, and ignores commands without those inputs', () => {
+    const args = withSecretInputsFromEnv(parseArgs(['publish', '--github-token', 'flag']), env);
+    expect(args.raw['github-token']).toBe('flag');
+    expect(withSecretInputsFromEnv(parseArgs(['prune', '--family', 'f']), env).raw).toEqual({ family: 'f' });
+  });
+  it('says so in help', () => {
+    expect(helpText('publish')).toContain('NGR_INPUT_GITHUB_TOKEN');
   });
 });
 

@@ -14,6 +14,7 @@ import {
   renderInputsMd,
 } from '../../scripts/gen-docs.ts';
 import { COMMANDS, configKey, INPUT_GROUPS, INPUTS, OUTPUTS, parseConfig } from '../../src/config.ts';
+import { DEFAULT_NIX_VERSION, hostNixSystem, releaseSha256 } from '../../src/nix/releases.ts';
 
 interface ActionYml {
   runs: { using: string; main: string };
@@ -46,6 +47,8 @@ describe('the schema itself', () => {
       'extra-modules': 'package.json',
       'image-file': 'package.json',
       'github-token': 'token',
+      // The pinned hash of the default nix-version: a different one would contradict the pin.
+      'nix-sha256': releaseSha256(DEFAULT_NIX_VERSION, hostNixSystem()),
       project: 'my-project',
       'storage-endpoint': 'http://127.0.0.1:1',
       'compute-endpoint': 'http://127.0.0.1:1',

@@ -48,8 +48,11 @@ function refsIn(path: string): Ref[] {
       refs.push({ where, kind: 'component', ref: m[1] as string, context });
     for (const m of line.matchAll(/github:pcboy\/nix-glab-runner(?:\/([^\s`"'#?]+))?/g))
       refs.push({ where, kind: 'flake', ref: m[1] ?? '', context });
-    for (const m of line.matchAll(/\bv\d+\.\d+\.\d+\b/g))
-      refs.push({ where, kind: 'release', ref: m[0], context });
+    // A third-party action pinned by commit names its own release in a comment: not ours.
+    const pinnedElsewhere = /uses:\s*(?!pcboy\/)[\w.-]+\/[\w./-]+@[0-9a-f]{40}\b/.test(line);
+    if (!pinnedElsewhere)
+      for (const m of line.matchAll(/\bv\d+\.\d+\.\d+\b/g))
+        refs.push({ where, kind: 'release', ref: m[0], context });
   });
   return refs;
 }

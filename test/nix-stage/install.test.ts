@@ -17,7 +17,13 @@ import {
 import { recordingReporter } from '../../src/report/events.ts';
 import { requireTool, tempDir } from './helpers.ts';
 
-const base: EnsureNixOptions = { installNix: 'auto', nixVersion: '2.34.7', extraNixConfig: '', ci: false };
+const base: EnsureNixOptions = {
+  installNix: 'auto',
+  nixVersion: '2.34.7',
+  nixSha256: undefined,
+  extraNixConfig: '',
+  ci: false,
+};
 
 describe('ensureNix', () => {
   let saved: { PATH?: string; NIX_CONFIG?: string };
@@ -130,7 +136,8 @@ describe('release pins and checksum verification', () => {
       url: 'https://releases.nixos.org/nix/nix-2.34.7/nix-2.34.7-aarch64-linux.tar.xz',
       sha256: PINNED_NIX_RELEASES['2.34.7']?.['aarch64-linux'],
     });
-    expect(nixRelease('2.99.0', 'x86_64-linux').sha256).toBeUndefined();
+    expect(() => nixRelease('2.99.0', 'x86_64-linux')).toThrow(/nix-sha256/);
+    expect(nixRelease('2.99.0', 'x86_64-linux', 'C'.repeat(64)).sha256).toBe('c'.repeat(64));
     expect(() => nixRelease('latest', 'x86_64-linux')).toThrow(/nix-version/);
   });
 
@@ -142,7 +149,7 @@ describe('release pins and checksum verification', () => {
     await expect(verifySha256(file, good)).resolves.toBeUndefined();
     await expect(verifySha256(file, good.toUpperCase())).resolves.toBeUndefined();
     writeFileSync(file, 'hellO\n');
-    await expect(verifySha256(file, good)).rejects.toThrow(/not the published 5891b5b5/);
+    await expect(verifySha256(file, good)).rejects.toThrow(/not the expected 5891b5b5/);
     await expect(verifySha256(file, 'abc')).rejects.toThrow(/not 64 hex digits/);
   });
 });

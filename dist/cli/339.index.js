@@ -1,8 +1,8 @@
-export const id = 63;
-export const ids = [63];
+export const id = 339;
+export const ids = [339];
 export const modules = {
 
-/***/ 8063:
+/***/ 1339:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -2174,6 +2174,94 @@ async function readFirstBytes(path, n) {
     return Buffer.concat(chunks);
 }
 
+// EXTERNAL MODULE: external "node:stream/promises"
+var external_node_stream_promises_ = __webpack_require__(6466);
+;// CONCATENATED MODULE: ./src/nix/installer-cache.ts
+
+
+
+
+
+/**
+ * Where downloaded Nix release tarballs are kept between runs. The installer runs as root, so the cache
+ * must be one only this user can write: a tarball in it is still hashed before every use, and a directory
+ * anyone else could write to is not used at all.
+ */
+function installerCacheDir(env) {
+    const base = env.RUNNER_TOOL_CACHE || env.XDG_CACHE_HOME || (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), '.cache');
+    return (0,external_node_path_.join)(base, 'nix-glab-runner');
+}
+/**
+ * Makes `dir` a private directory: creates it 0700, or accepts an existing real directory (never a symlink)
+ * owned by this user that neither group nor others can write, narrowing its mode to 0700. Returns why
+ * not otherwise; the caller then works without a cache.
+ */
+async function privateDir(dir) {
+    try {
+        await (0,promises_.mkdir)(dir, { recursive: true, mode: 0o700 });
+    }
+    catch (err) {
+        return `it cannot be created (${err.message})`;
+    }
+    const info = await (0,promises_.lstat)(dir);
+    if (info.isSymbolicLink())
+        return 'it is a symbolic link';
+    if (!info.isDirectory())
+        return 'it is not a directory';
+    const uid = process.getuid?.();
+    if (uid !== undefined && info.uid !== uid)
+        return `it belongs to user ${info.uid}, not to us (${uid})`;
+    if ((info.mode & 0o022) !== 0) {
+        return `group or others may write to it (mode ${(info.mode & 0o777).toString(8)}), so anything in it may be planted`;
+    }
+    if ((info.mode & 0o777) !== 0o700)
+        await (0,promises_.chmod)(dir, 0o700);
+    return undefined;
+}
+/**
+ * Copies the cached tarball, if there is one, into `dest` without following a symlink. The copy, which
+ * nobody else can change, is what the caller verifies and unpacks. False when there is none.
+ */
+async function copyCached(cacheDir, name, dest) {
+    const handle = await (0,promises_.open)((0,external_node_path_.join)(cacheDir, name), external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NOFOLLOW).catch(() => undefined);
+    if (!handle)
+        return false;
+    try {
+        if (!(await handle.stat()).isFile())
+            return false;
+        await (0,external_node_stream_promises_.pipeline)(handle.createReadStream({ autoClose: false }), (0,external_node_fs_.createWriteStream)(dest, { mode: 0o600 }));
+        return true;
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** Stores a verified tarball in the cache: written beside its final name, then renamed into place. */
+async function storeInCache(cacheDir, file, reporter) {
+    const name = (0,external_node_path_.basename)(file);
+    const partial = (0,external_node_path_.join)(cacheDir, `.${name}.${process.pid}.partial`);
+    try {
+        const handle = await (0,promises_.open)(file, external_node_fs_.constants.O_RDONLY);
+        try {
+            await (0,external_node_stream_promises_.pipeline)(handle.createReadStream({ autoClose: false }), (0,external_node_fs_.createWriteStream)(partial, { mode: 0o600 }));
+        }
+        finally {
+            await handle.close();
+        }
+        await (0,promises_.rename)(partial, (0,external_node_path_.join)(cacheDir, name));
+    }
+    catch (err) {
+        await (0,promises_.rm)(partial, { force: true });
+        reporter.debug(`Could not cache ${name} in ${cacheDir}: ${err.message}`);
+    }
+}
+/** Removes a cached tarball that failed verification, so the next run does not try it again. */
+async function dropCached(cacheDir, name) {
+    await (0,promises_.rm)((0,external_node_path_.join)(cacheDir, name), { force: true });
+}
+
+// EXTERNAL MODULE: ./src/nix/releases.ts
+var releases = __webpack_require__(6757);
 ;// CONCATENATED MODULE: ./src/nix/install.ts
 
 
@@ -2182,43 +2270,32 @@ async function readFirstBytes(path, n) {
 
 
 
-/**
- * Pinned Nix release tarballs (https://releases.nixos.org/nix/nix-V/nix-V-SYSTEM.tar.xz) and their
- * SHA-256, as published by the Nix project:
- * - 2.28.3: the hashes embedded in the official installer https://releases.nixos.org/nix/nix-2.28.3/install;
- * - 2.34.7: the published `.sha256` files, as pinned by projectbluefin/dakota elements/bluefin/nix.bst.
- * A version not listed falls back to the `.sha256` file published beside the tarball, with a warning.
- */
-const PINNED_NIX_RELEASES = {
-    '2.28.3': {
-        'x86_64-linux': '85d1847d06d5d56167796d3f61cd992908de84584db3e700da031a782b59ea22',
-        'aarch64-linux': '3dffb118772382e35526806fb97acc05df7ad6dc29dbe52b921b77e52e39f571',
-    },
-    '2.34.7': {
-        'x86_64-linux': 'eafe5042404e818505e28c5ca3d0885f3ec45c31f955489a25bb38258f87560e',
-        'aarch64-linux': 'f1cee64ae7a02330c6421924c28f597c41813f2214ff108622087d8056378b08',
-    },
-};
-/** Matches the `nix-version` default in src/config.ts; a test keeps it pinned. */
-const DEFAULT_NIX_VERSION = '2.28.3';
+
+
+
 /** Nix 2.4 introduced flakes and the `extra-` setting prefix this stage relies on. */
 const MIN_NIX = [2, 4];
 /**
  * Makes a working, flake-enabled `nix` available. Uses an existing one unless `installNix` is
  * `always`; installs a pinned release only in CI (`auto`) or when asked (`always`), never on a laptop.
- * Configuration reaches our nix child processes through NIX_CONFIG (set on process.env), so the
- * GitHub token never lands in a world-readable nix.conf.
+ * Configuration reaches our nix child processes through NIX_CONFIG (set on process.env). The nix.conf the
+ * installer writes is world-readable, so access tokens (the GitHub token, and any in extra-nix-config) go
+ * only to NIX_CONFIG, which only this user's processes can read.
  */
 async function ensureNix(opts, reporter) {
     const onPath = await findOnPath('nix');
     const found = onPath ? await probeNix(onPath) : undefined;
     const action = decideInstall(opts.installNix, opts.ci, found);
+    // Bad input stops the run before anything is downloaded or changed.
+    const release = action === 'install'
+        ? (0,releases/* nixRelease */.NW)(opts.nixVersion, (0,releases/* hostNixSystem */.N3)(), opts.nixSha256, opts.releasesUrl)
+        : undefined;
     let nixBin = onPath ?? 'nix';
     let version = found?.version ?? '';
     // Before installing: the daemon enables the kvm system feature only if /dev/kvm is usable at start.
     const kvm = await ensureKvm(opts.ci, reporter);
-    if (action === 'install') {
-        nixBin = await installNix(opts.nixVersion, nixConfigText({ ...opts, githubToken: undefined, kvm }), reporter);
+    if (release) {
+        nixBin = await installNix(opts.nixVersion, release, withoutAccessTokens(nixConfigText({ ...opts, githubToken: undefined, kvm })), reporter);
         const probed = await probeNix(nixBin);
         if (!probed)
             throw new errors/* UserError */.f(`The Nix ${opts.nixVersion} installer finished but ${nixBin} does not run.`, 'nix-version', errors/* ExitCode */.y.NixFailed);
@@ -2300,6 +2377,11 @@ function appendNixConfig(existing, addition) {
         return existing ?? addition; // ensureNix ran before: nothing new
     return base ? `${base}\n${addition}` : addition;
 }
+/** nix.conf text without access-tokens settings, for a file others can read. */
+function withoutAccessTokens(text) {
+    return text.replace(ACCESS_TOKENS_LINE, '');
+}
+const ACCESS_TOKENS_LINE = /^[ \t]*(?:extra-)?access-tokens[ \t]*=.*(?:\n|$)/gm;
 /** NIX_CONFIG text safe to log: access tokens are replaced. */
 function redactNixConfig(text) {
     return (text ?? '').replace(/^(\s*(?:extra-)?access-tokens\s*=).*$/gm, '$1 ***');
@@ -2314,56 +2396,29 @@ async function verifySha256(file, expected, what = file) {
         hash.update(chunk);
     const got = hash.digest('hex');
     if (got !== want) {
-        throw new errors/* UserError */.f(`The download of ${what} has SHA-256 ${got}, not the published ${want}; refusing to install it.`, 'nix-version', errors/* ExitCode */.y.NixFailed);
+        throw new errors/* UserError */.f(`${what} has SHA-256 ${got}, not the expected ${want}; refusing to install it.`, 'nix-version', errors/* ExitCode */.y.NixFailed);
     }
 }
-/** The release tarball for a version and system, with its pinned hash when we have one. */
-function nixRelease(version, system) {
-    if (!/^\d+\.\d+\.\d+$/.test(version)) {
-        throw new errors/* UserError */.f(`The nix-version input "${version}" must be an exact release such as ${DEFAULT_NIX_VERSION}.`, 'nix-version');
-    }
-    const url = `https://releases.nixos.org/nix/nix-${version}/nix-${version}-${system}.tar.xz`;
-    const sha256 = PINNED_NIX_RELEASES[version]?.[system];
-    return sha256 ? { url, sha256 } : { url };
-}
-function hostNixSystem() {
-    if (process.platform === 'linux' && process.arch === 'x64')
-        return 'x86_64-linux';
-    if (process.platform === 'linux' && process.arch === 'arm64')
-        return 'aarch64-linux';
-    throw new errors/* UserError */.f(`Installing Nix is supported on x86_64 and aarch64 Linux only, not ${process.platform}/${process.arch}; install Nix yourself.`, 'install-nix');
-}
-/** Downloads (with retries), verifies, caches and runs the pinned installer. Returns the nix binary. */
-async function installNix(version, confText, reporter) {
+/**
+ * Runs the release's installer, from a private copy of the tarball whose SHA-256 was checked just before:
+ * from the cache when it holds the right file, else downloaded (with retries) and then cached.
+ */
+async function installNix(version, release, confText, reporter) {
     const tc = await __webpack_require__.e(/* import() */ 991).then(__webpack_require__.bind(__webpack_require__, 5991));
-    const system = hostNixSystem();
-    const arch = system === 'x86_64-linux' ? 'x64' : 'arm64';
-    const { url, sha256 } = nixRelease(version, system);
-    // tool-cache needs these; GitLab CI and laptops do not set them.
+    // tool-cache needs it; GitLab CI and laptops do not set it. mkdtemp makes our work directory 0700.
     process.env.RUNNER_TEMP ||= (0,external_node_os_.tmpdir)();
-    process.env.RUNNER_TOOL_CACHE ||= (0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'nix-glab-runner-tool-cache');
-    let dir = tc.find('nix', version, arch);
-    if (!dir) {
-        reporter.info(`Downloading Nix ${version} from ${url}`);
-        const file = await withRetries(3, () => tc.downloadTool(url), reporter);
-        let expected = sha256;
-        if (!expected) {
-            reporter.warn(`Nix ${version} is not pinned here; trusting the SHA-256 published at ${url}.sha256.`);
-            const sumFile = await withRetries(3, () => tc.downloadTool(`${url}.sha256`), reporter);
-            expected = (await (0,promises_.readFile)(sumFile, 'utf8')).trim().split(/\s+/)[0] ?? '';
-        }
-        await verifySha256(file, expected, url);
-        const extracted = await tc.extractTar(file, undefined, 'xJ');
-        // The tarball holds one directory, nix-<version>-<system>, with the installer in it.
-        const top = (await (0,promises_.readdir)(extracted)).find((e) => e.startsWith('nix-'));
-        if (!top)
-            throw new errors/* UserError */.f(`The Nix ${version} tarball from ${url} holds no nix-* directory.`, 'nix-version', errors/* ExitCode */.y.NixFailed);
-        dir = await tc.cacheDir((0,external_node_path_.join)(extracted, top), 'nix', version, arch);
-    }
+    const work = await (0,promises_.mkdtemp)((0,external_node_path_.join)(process.env.RUNNER_TEMP, 'nix-glab-runner-install-'));
+    const tarball = await verifiedTarball(release, work, reporter, (url, dest) => withRetries(3, () => tc.downloadTool(url, dest), reporter));
+    const extracted = await tc.extractTar(tarball, (0,external_node_path_.join)(work, 'unpacked'), 'xJ');
+    // The tarball holds one directory, nix-<version>-<system>, with the installer in it.
+    const top = (await (0,promises_.readdir)(extracted)).find((e) => e.startsWith('nix-'));
+    if (!top)
+        throw new errors/* UserError */.f(`The Nix ${version} tarball from ${release.url} holds no nix-* directory.`, 'nix-version', errors/* ExitCode */.y.NixFailed);
+    const dir = (0,external_node_path_.join)(extracted, top);
     // Multi-user where systemd runs (GitHub runners); single-user in containers (GitLab docker executors),
     // where build users and the namespace sandbox are usually unavailable.
     const daemon = await exists('/run/systemd/system');
-    const confFile = (0,external_node_path_.join)(await (0,promises_.mkdtemp)((0,external_node_path_.join)(process.env.RUNNER_TEMP, 'nix-conf-')), 'nix.conf');
+    const confFile = (0,external_node_path_.join)(work, 'nix.conf');
     await (0,promises_.writeFile)(confFile, daemon ? confText : `build-users-group =\nsandbox = false\n${confText}`);
     const args = [
         daemon ? '--daemon' : '--no-daemon',
@@ -2383,14 +2438,44 @@ async function installNix(version, confText, reporter) {
     process.env.PATH = `${profile}${external_node_path_.delimiter}${process.env.PATH ?? ''}`;
     return (0,external_node_path_.join)(profile, 'nix');
 }
+/** A copy of the release tarball in `work` with the expected SHA-256: the cached one if good, else downloaded. */
+async function verifiedTarball(release, work, reporter, download) {
+    const name = (0,external_node_path_.basename)(release.url);
+    const cacheDir = installerCacheDir(process.env);
+    const unsafe = await privateDir(cacheDir);
+    if (unsafe)
+        reporter.warn(`Not using ${cacheDir} to cache the Nix installer: ${unsafe}.`);
+    const copy = (0,external_node_path_.join)(work, name);
+    if (!unsafe && (await copyCached(cacheDir, name, copy))) {
+        try {
+            await verifySha256(copy, release.sha256, `The cached ${(0,external_node_path_.join)(cacheDir, name)}`);
+            reporter.info(`Using the cached ${name} (SHA-256 checked)`);
+            return copy;
+        }
+        catch (err) {
+            reporter.warn(`${err.message} Downloading it again.`);
+            await dropCached(cacheDir, name);
+            await (0,promises_.rm)(copy, { force: true });
+        }
+    }
+    reporter.info(`Downloading ${release.url}`);
+    await download(release.url, copy);
+    await verifySha256(copy, release.sha256, `The download of ${release.url}`);
+    if (!unsafe)
+        await storeInCache(cacheDir, copy, reporter);
+    return copy;
+}
 async function withRetries(attempts, fn, reporter) {
     for (let i = 1;; i++) {
         try {
             return await fn();
         }
         catch (err) {
-            if (i >= attempts)
-                throw new errors/* UserError */.f(`Downloading Nix failed after ${attempts} attempts: ${err.message}.`, 'install-nix', errors/* ExitCode */.y.NixFailed);
+            // A 404 or 403 will not change on a retry; a reset, a 5xx, 408 or 429 may.
+            const status = err.httpStatusCode;
+            const final = status !== undefined && status < 500 && status !== 408 && status !== 429;
+            if (i >= attempts || final)
+                throw new errors/* UserError */.f(`Downloading Nix failed after ${i} attempt${i === 1 ? '' : 's'}: ${err.message}.`, 'install-nix', errors/* ExitCode */.y.NixFailed);
             reporter.warn(`Download attempt ${i} failed (${err.message}); retrying`);
             await new Promise((r) => setTimeout(r, 2000 * i));
         }
@@ -2461,6 +2546,7 @@ async function identifyImage(config, reporter, run, steps) {
     const nix = await reporter.group('Ensure Nix', () => ensureNix({
         installNix: config.installNix,
         nixVersion: config.nixVersion,
+        nixSha256: config.nixSha256,
         extraNixConfig: config.extraNixConfig,
         githubToken: config.githubToken,
         ci: run.env.CI === 'true',

@@ -628,7 +628,7 @@ export const INPUTS: readonly InputSpec[] = [
     group: 'Run',
     default: 'false',
     description:
-      'Make a build whose image was deprecated by a rollback current again (its image is marked ACTIVE; nothing is uploaded). Without it, such a build stops with an error.',
+      'Make a build that a rollback deprecated (its image carries the label nix-glab-runner-rolled-back) current again: the mark is removed, the image marked ACTIVE and newer managed images deprecated in its favour; nothing is uploaded. Without it, such a build stops with exit code 5. A build that retention deprecated needs no override.',
   }),
 ];
 

@@ -116,6 +116,26 @@ export class Images {
     await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
   }
 
+  /**
+   * Replaces the image's labels, guarded by the fingerprint they were read with: Google answers 412 when
+   * someone changed them since. The method takes no requestId.
+   */
+  async setLabels(
+    name: string,
+    labels: Record<string, string>,
+    labelFingerprint: string,
+    timeoutMs: number,
+  ): Promise<void> {
+    const what = `setting the labels of image "${name}"`;
+    const op = await this.rest.call<Operation>({
+      method: 'POST',
+      path: `${this.base}/${name}/setLabels`,
+      body: { labels, labelFingerprint },
+      what,
+    });
+    await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
+  }
+
   /** Polls a PENDING image (someone else's insert, or our own from an interrupted run) until it settles. */
   async waitUntilSettled(name: string, timeoutMs: number, pollMs = 3000): Promise<Image | undefined> {
     const deadline = Date.now() + timeoutMs;

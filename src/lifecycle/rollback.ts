@@ -1,7 +1,7 @@
 /**
- * Rollback: deprecate the newest managed image so the family points at the previous one again, then roll
- * the group back onto that image. Deprecation is irreversible in Google's current docs (FACTS.md
- * "Deprecation"), so it needs an older ACTIVE managed image to fall back to before touching anything.
+ * Rollback: mark the newest managed image rolled back and deprecate it, so the family points at the previous
+ * one again, then roll the group back onto that image. It needs an older ACTIVE managed image to fall back
+ * to before touching anything: Google's current docs call deprecation irreversible.
  */
 import { UserError } from '../errors.ts';
 import { ConflictError, GcpApiError } from '../gcp/errors.ts';
@@ -11,6 +11,7 @@ import type { Reporter } from '../report/events.ts';
 import type { Clients } from './clients.ts';
 import type { PlanStep } from './plan.ts';
 import { activeManaged } from './retention.ts';
+import { markRolledBack, unmarkRolledBack } from './rolled-back.ts';
 import { type RollOptions, type RollResult, roll } from './rollout.ts';
 
 export interface RollbackResult {
@@ -87,7 +88,12 @@ async function deprecateNewest(
     );
   }
   const already = `${newest} was already ${now ? deprecationState(now) : 'deleted'} by someone else; family ${family} gives ${previous.name}.`;
-  if (!now || deprecationState(now) !== 'ACTIVE') {
+  // Marked first, so a deprecated image without the mark is never one a rollback meant (rolled-back.ts).
+  if (!now || !(await markRolledBack(clients.images, newest, timeoutMs))) {
+    reporter.info(already);
+    return false;
+  }
+  if (deprecationState(now) !== 'ACTIVE') {
     reporter.info(already);
     return false;
   }
@@ -95,7 +101,7 @@ async function deprecateNewest(
     await clients.family.deprecate(newest, previous.selfLink, timeoutMs);
   } catch (err) {
     if (!(err instanceof GcpApiError && err.status === 404))
-      throw await deprecationOutcome(clients, err, newest, previous.name, group);
+      throw await deprecationOutcome(clients, err, newest, previous.name, group, timeoutMs);
     reporter.info(
       `${newest} was deleted by someone else meanwhile; family ${family} gives ${previous.name}.`,
     );
@@ -115,9 +121,13 @@ async function deprecationOutcome(
   newest: string,
   previous: string,
   group: GroupRef | undefined,
+  timeoutMs: number,
 ): Promise<unknown> {
   if (!(err instanceof Error)) return err;
   const now = await clients.images.get(newest).catch(() => undefined);
+  // Not rolled back after all: the mark goes, or a later retention would make the build look rolled back.
+  if (now && deprecationState(now) === 'ACTIVE')
+    await unmarkRolledBack(clients.images, newest, timeoutMs).catch(() => false);
   if (!now || deprecationState(now) === 'ACTIVE') return err;
   err.message += group
     ? ` (image ${newest} is deprecated all the same and the family gives ${previous}; run "roll" to move the group onto ${previous})`

@@ -151,6 +151,26 @@ export class Groups {
     return out;
   }
 
+  /** Every managed instance group of the project, zonal and regional (aggregatedList, all pages). */
+  async listAll(): Promise<ManagedGroup[]> {
+    const out: ManagedGroup[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await this.rest.call<{
+        items?: Record<string, { instanceGroupManagers?: ManagedGroup[] }>;
+        nextPageToken?: string;
+      }>({
+        method: 'GET',
+        path: `/projects/${this.project}/aggregated/instanceGroupManagers`,
+        query: { maxResults: 500, pageToken },
+        what: `listing the instance groups of project "${this.project}"`,
+      });
+      for (const scoped of Object.values(res.items ?? {})) out.push(...(scoped.instanceGroupManagers ?? []));
+      pageToken = res.nextPageToken;
+    } while (pageToken);
+    return out;
+  }
+
   /**
    * Replaces the given members that are not on the group's current version yet, now, whatever the update
    * policy. minimalAction NONE makes a second request for the same instance (another run of the rollout,

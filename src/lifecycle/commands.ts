@@ -5,6 +5,7 @@
 import { type Command, type Config, OUTPUTS } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { groupRef } from '../gcp/groups.ts';
+import { lastSegment } from '../gcp/resource-path.ts';
 import { type PublishEnvironment, publish } from '../pipeline.ts';
 import type { Reporter } from '../report/events.ts';
 import { type Clients, lifecycleClients } from './clients.ts';
@@ -12,6 +13,7 @@ import type { PlanStep } from './plan.ts';
 import { prune } from './retention.ts';
 import { rollback } from './rollback.ts';
 import { type RollOptions, type RollResult, roll } from './rollout.ts';
+import { removeUnusedTemplates } from './template-cleanup.ts';
 
 export type Outputs = Record<string, string>;
 
@@ -64,7 +66,16 @@ export async function runCommand(
       if (created)
         await runPrune(config, await clients(), reporter, result, run, config.dryRun ? image : undefined);
       if (config.roll === 'mig')
-        await runRoll(config, await clients(), reporter, result, image, run, config.dryRun && created);
+        await runRoll(
+          config,
+          await clients(),
+          reporter,
+          result,
+          image,
+          run,
+          started,
+          config.dryRun && created,
+        );
       break;
     }
     case 'prune':
@@ -78,7 +89,7 @@ export async function runCommand(
           `Family ${config.family} has no ACTIVE image to roll onto; publish one or pass "image".`,
           'image',
         );
-      await runRoll(config, c, reporter, result, image, run);
+      await runRoll(config, c, reporter, result, image, run, started);
       break;
     }
     case 'rollback': {
@@ -95,7 +106,11 @@ export async function runCommand(
         stage: 'rollback',
         result: `${config.dryRun ? 'would deprecate' : 'deprecated'} ${done.from}; family gives ${done.to}`,
       });
-      if (done.roll) rollOutputs(result, done.roll, config.dryRun);
+      if (done.roll) {
+        rollOutputs(result, done.roll, config.dryRun);
+        // The group's previous template boots the image just rolled back: nothing to keep it for.
+        await cleanUpTemplates(config, c, reporter, result, done.roll, [], started);
+      }
       break;
     }
   }
@@ -173,6 +188,7 @@ async function runRoll(
   result: CommandResult,
   image: string,
   run: RunEnvironment,
+  startedMs: number,
   pendingImage = false,
 ): Promise<void> {
   const ref = groupRef(clients.project, config.instanceGroup as string);
@@ -182,6 +198,41 @@ async function runRoll(
   result.plan.push(...rolled.plan);
   result.outputs['image-name'] ||= image;
   rollOutputs(result, rolled, config.dryRun);
+  // The template the group ran before boots the image a rollback would go back to: it stays.
+  await cleanUpTemplates(config, clients, reporter, result, rolled, [rolled.from], startedMs);
+}
+
+/** After a roll that moved the group: our templates no group uses any more are removed (template-cleanup.ts). */
+async function cleanUpTemplates(
+  config: Config,
+  clients: Clients,
+  reporter: Reporter,
+  result: CommandResult,
+  rolled: RollResult,
+  keep: string[],
+  startedMs: number,
+): Promise<void> {
+  // A roll that found the group already on its image knows no previous template to keep.
+  if (rolled.noop) return;
+  const plan = await reporter.group('Unused templates', () =>
+    removeUnusedTemplates(
+      clients,
+      {
+        keep,
+        rolled: { group: rolled.group, template: rolled.template },
+        startedMs,
+        dryRun: config.dryRun,
+        operationTimeoutMs: config.operationTimeout * 1000,
+      },
+      reporter,
+    ),
+  );
+  result.plan.push(...plan);
+  if (plan.length > 0)
+    result.steps.push({
+      stage: 'templates',
+      result: `${config.dryRun ? 'would remove' : 'removed'} ${plan.map((p) => lastSegment(p.resource)).join(', ')}`,
+    });
 }
 
 function rollOutputs(result: CommandResult, rolled: RollResult, dryRun: boolean): void {

@@ -477,6 +477,21 @@ export const INPUTS: readonly InputSpec[] = [
       'Only images at least this old get the retention action, e.g. 168h for a week. Default: any age.',
   }),
 
+  input({
+    name: 'retention-check-projects',
+    type: 'list',
+    valueName: 'ids',
+    group: 'Retention',
+    default: '',
+    commands: ['publish', 'prune'],
+    description:
+      "Other projects whose instance templates may boot this project's images, separated by newlines or commas. Retention lists their templates too (global and regional) and keeps every image one of them uses, by name or through the family; it needs compute.instanceTemplates.list there. Their instances and disks are not checked.",
+    validate: (projects) => {
+      for (const project of projects) rule(checkProjectId, 'retention-check-projects')(project);
+      return undefined;
+    },
+  }),
+
   // Rollout
   input({
     name: 'roll',
@@ -727,6 +742,8 @@ export interface Config {
   retention: 'deprecate' | 'delete';
   /** Seconds; absent means any age. */
   minAge?: number;
+  /** Other projects whose instance templates retention checks for images in use. */
+  retentionCheckProjects: string[];
   /** After publish: roll the group or not. */
   roll: 'none' | 'mig';
   /** `zones/Z/instanceGroupManagers/N` or `regions/R/instanceGroupManagers/N`. */

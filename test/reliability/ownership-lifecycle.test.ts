@@ -11,7 +11,7 @@ import type { InstanceTemplate } from '../../src/gcp/templates.ts';
 import { templateForImage, templateName } from '../../src/lifecycle/template-for-image.ts';
 import { runCli } from '../helpers/cli.ts';
 import { localAction, outputsOf } from '../helpers/local-action.ts';
-import { FAMILY, type Lab, PROJECT } from '../lifecycle/helpers.ts';
+import { FAMILY, type Lab, PROJECT, template } from '../lifecycle/helpers.ts';
 import { tempDir } from '../nix-stage/helpers.ts';
 import {
   bench,
@@ -168,7 +168,7 @@ describe('6. Hostile input and ownership', () => {
       expect(outputsOf(out)['instance-template'] ?? '').toBe('');
       expect(l.emu.requests.mutating()).toEqual([]);
       expect(await groupImage(l, 'action')).toBe(first);
-    }, 60_000);
+    }, 180_000);
 
     it('the exact template an earlier run made is reused (CLI), so an interrupted roll still resumes', async ({
       onTestFinished,
@@ -189,6 +189,108 @@ describe('6. Hostile input and ownership', () => {
       );
       expect(l.emu.requests.matching(/^POST .*\/instanceTemplates$/)).toEqual([]);
       expect(await groupImage(l, 'resumed')).toBe(second);
+    });
+  });
+
+  describe.concurrent('retention across projects: templates of the projects named are checked', () => {
+    const OTHER = 'lc-other-project';
+    /** Three images, the oldest booted by a template in another project; prune keeps only the newest. */
+    async function setUp(onTestFinished: Parameters<typeof bench>[0]) {
+      const { l, images } = await bench(onTestFinished, { images: 3 });
+      const [oldest] = images as [string, string, string];
+      l.emu.compute.admin.createTemplate(
+        { ...template('elsewhere', oldest), name: 'elsewhere' },
+        { project: OTHER, scope: 'regions/europe-west1' },
+      );
+      return { l, images: images as [string, string, string] };
+    }
+    const prune = (l: Lab, extra: string[]) =>
+      runCli(['prune', ...cliTarget(l), '--keep', '1', '--retention', 'delete', '--json', ...extra], {
+        cwd: l.ws,
+      });
+    const names = async (l: Lab) => (await l.images()).map((i) => i.name).sort();
+
+    it('without the input only this project is checked: the image the other project boots is deleted', async ({
+      onTestFinished,
+    }) => {
+      const { l, images } = await setUp(onTestFinished);
+      const r = await prune(l, []);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await names(l)).toEqual([images[2]]);
+    });
+
+    it('with retention-check-projects (CLI) the image a template there boots is kept, the others go', async ({
+      onTestFinished,
+    }) => {
+      const { l, images } = await setUp(onTestFinished);
+      const r = await prune(l, ['--retention-check-projects', OTHER]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)['images-deleted']).toBe(images[1]);
+      expect(await names(l)).toEqual([images[0], images[2]].sort());
+      expect(r.stdout + r.stderr).toContain(
+        `Kept ${images[0]}: in use by instance template elsewhere of project ${OTHER}.`,
+      );
+      expect(
+        l.emu.requests.matching(new RegExp(`^GET .*/projects/${OTHER}/aggregated/instanceTemplates`)),
+      ).not.toEqual([]);
+    });
+
+    it('with retention-check-projects (action) the same', async ({ onTestFinished }) => {
+      const { l, images } = await setUp(onTestFinished);
+      const dir = tempDir('ownership-retention');
+      const file = join(dir, 'prune.env');
+      writeFileSync(join(dir, 'summary.md'), '');
+      writeFileSync(
+        file,
+        [
+          'INPUT_COMMAND=prune',
+          `INPUT_PROJECT=${PROJECT}`,
+          `INPUT_FAMILY=${FAMILY}`,
+          `INPUT_COMPUTE-ENDPOINT=${l.emu.url}`,
+          'INPUT_KEEP=1',
+          'INPUT_RETENTION=delete',
+          `INPUT_RETENTION-CHECK-PROJECTS=${OTHER}`,
+          `GITHUB_WORKSPACE=${l.ws}`,
+          `GITHUB_STEP_SUMMARY=${join(dir, 'summary.md')}`,
+          '',
+        ].join('\n'),
+      );
+      const { code, out } = await localAction(file);
+      expect(code, out).toBe(0);
+      expect(outputsOf(out)['images-deleted']).toBe(images[1]);
+      expect(await names(l)).toEqual([images[0], images[2]].sort());
+    }, 180_000);
+
+    it('a listed project whose templates cannot be listed (403): exit 4 before anything is deprecated or deleted', async ({
+      onTestFinished,
+    }) => {
+      const { l, images } = await setUp(onTestFinished);
+      l.emu.faults.add({
+        method: 'GET',
+        path: `/projects/${OTHER}/aggregated/instanceTemplates$`,
+        status: 403,
+      });
+      l.emu.requests.clear();
+      const r = await prune(l, ['--retention-check-projects', OTHER]);
+      expect(r.code, r.stderr).toBe(4);
+      expect(errorLine(r.stderr)).toMatch(
+        new RegExp(`^listing the instance templates of project "${OTHER}" failed: `),
+      );
+      expect(l.emu.requests.mutating()).toEqual([]);
+      expect(await names(l)).toEqual([...images].sort());
+    });
+
+    it('a project id that is not one: exit 2, one sentence naming the input, nothing changed', async ({
+      onTestFinished,
+    }) => {
+      const { l } = await setUp(onTestFinished);
+      l.emu.requests.clear();
+      const r = await prune(l, ['--retention-check-projects', `${OTHER},Not_A_Project`]);
+      expect(r.code).toBe(2);
+      expect(errorLine(r.stderr)).toMatch(
+        /^Input "retention-check-projects" must be a project id: .* \(got "Not_A_Project"\)\.$/,
+      );
+      expect(l.emu.requests.mutating()).toEqual([]);
     });
   });
 });

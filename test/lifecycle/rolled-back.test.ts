@@ -6,9 +6,11 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Storage } from '@google-cloud/storage';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeImageTarball } from '../emulator/compute/test-tarball.ts';
 import { runCli } from '../helpers/cli.ts';
+import { compute } from '../reliability/races.ts';
 import { BUCKET, FAMILY, type Image, type Lab, lab, PROJECT } from './helpers.ts';
 
 const MARK = 'nix-glab-runner-rolled-back';
@@ -46,6 +48,13 @@ describe('rolled back versus deprecated by retention', () => {
     expect((await image(l, first)).labels?.[MARK]).toBeUndefined();
 
     l.emu.requests.clear();
+    const planned = await publish(l, 1, ['--keep', '1', '--dry-run']);
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(planned.stderr).toContain(
+      `Dry run: would mark the deprecated image ${first} ACTIVE again and deprecate ${second} in its favour.`,
+    );
+    expect(l.emu.requests.mutating()).toEqual([]);
+
     const again = await publish(l, 1, ['--keep', '1']);
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)['image-name']).toBe(first);
@@ -89,5 +98,44 @@ describe('rolled back versus deprecated by retention', () => {
     expect((await l.fromFamily())?.name).toBe(second);
     // Made current on purpose: no longer a rolled-back build.
     expect((await image(l, second)).labels?.[MARK]).toBeUndefined();
+  }, 120_000);
+
+  it('a rollback whose deprecation fails takes its mark off again: the build stays publishable', async () => {
+    l = await lab();
+    await published(l, 1);
+    const second = await published(l, 2);
+    l.emu.faults.add({
+      method: 'POST',
+      path: `/images/${second}/deprecate$`,
+      operationError: { code: 'INTERNAL_ERROR', message: 'deprecation failed' },
+    });
+    const rolled = await runCli(['rollback', ...target(l)], { cwd: l.ws });
+    expect(rolled.code).toBe(4);
+    const after = await image(l, second);
+    expect(after.deprecated?.state ?? 'ACTIVE').toBe('ACTIVE');
+    expect(after.labels?.[MARK]).toBeUndefined();
+    expect(l.emu.requests.matching(new RegExp(`^POST .*/images/${second}/setLabels$`))).toHaveLength(2);
+  }, 120_000);
+
+  it('an image of the family without our label is not deprecated in favour of a republished build', async () => {
+    l = await lab();
+    const first = await published(l, 1, ['--keep', '1']);
+    await published(l, 2, ['--keep', '1']);
+    // Someone else's image in the family, newest of all, made from an object of theirs.
+    const object = 'theirs/disk.raw.tar.gz';
+    await new Storage({ apiEndpoint: l.emu.url, projectId: PROJECT })
+      .bucket(BUCKET)
+      .file(object)
+      .save(makeImageTarball({ data: Buffer.alloc(4096, 9) }), { contentType: 'application/x-tar' });
+    await compute(l, 'POST', 'global/images', {
+      name: 'someone-elses',
+      family: FAMILY,
+      rawDisk: { source: `https://storage.googleapis.com/${BUCKET}/${object}` },
+    });
+    const again = await publish(l, 1, ['--keep', '1']);
+    expect(again.code, again.stderr).toBe(0);
+    expect((await image(l, first)).deprecated?.state ?? 'ACTIVE').toBe('ACTIVE');
+    expect((await image(l, 'someone-elses')).deprecated).toBeUndefined();
+    expect((await l.fromFamily())?.name).toBe('someone-elses');
   }, 120_000);
 });

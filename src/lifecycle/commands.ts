@@ -108,8 +108,11 @@ export async function runCommand(
       });
       if (done.roll) {
         rollOutputs(result, done.roll, config.dryRun);
-        // The group's previous template boots the image just rolled back: nothing to keep it for.
-        await cleanUpTemplates(config, c, reporter, result, done.roll, [], started);
+        // Rollback run again would go back one image more; a roll onto the same image is a no-op that cleans up.
+        const again = `the rollback itself finished (group ${done.roll.group} targets template ${lastSegment(done.roll.template)}); do not run rollback again, which would go back one image more, but roll onto ${done.to} (run "roll" to move the group onto ${done.to}), which removes the templates no group uses`;
+        await cleanUpTemplates(config, c, reporter, result, done.roll, started, again, {
+          deprecating: done.from,
+        });
       }
       break;
     }
@@ -198,35 +201,51 @@ async function runRoll(
   result.plan.push(...rolled.plan);
   result.outputs['image-name'] ||= image;
   rollOutputs(result, rolled, config.dryRun);
-  // The template the group ran before boots the image a rollback would go back to: it stays.
-  await cleanUpTemplates(config, clients, reporter, result, rolled, [rolled.from], startedMs);
+  await cleanUpTemplates(
+    config,
+    clients,
+    reporter,
+    result,
+    rolled,
+    startedMs,
+    `the roll itself finished: group ${rolled.group} targets template ${lastSegment(rolled.template)}; run roll again to remove the templates no group uses`,
+    pendingImage ? { pendingImage: image } : {},
+  );
 }
 
-/** After a roll that moved the group: our templates no group uses any more are removed (template-cleanup.ts). */
+/**
+ * After a roll or rollback: our templates no group uses any more are removed (template-cleanup.ts). The
+ * roll itself is done by then, so a failure here says so, and how to finish.
+ */
 async function cleanUpTemplates(
   config: Config,
   clients: Clients,
   reporter: Reporter,
   result: CommandResult,
   rolled: RollResult,
-  keep: string[],
   startedMs: number,
+  /** What a failure here says about the command's own work, and how to finish. */
+  again: string,
+  family: { pendingImage?: string; deprecating?: string },
 ): Promise<void> {
-  // A roll that found the group already on its image knows no previous template to keep.
-  if (rolled.noop) return;
-  const plan = await reporter.group('Unused templates', () =>
-    removeUnusedTemplates(
-      clients,
-      {
-        keep,
-        rolled: { group: rolled.group, template: rolled.template },
-        startedMs,
-        dryRun: config.dryRun,
-        operationTimeoutMs: config.operationTimeout * 1000,
-      },
-      reporter,
-    ),
-  );
+  const plan = await reporter.group('Unused templates', async () => {
+    try {
+      return await removeUnusedTemplates(
+        clients,
+        {
+          rolled: { group: rolled.group, template: rolled.template },
+          ...family,
+          startedMs,
+          dryRun: config.dryRun,
+          operationTimeoutMs: config.operationTimeout * 1000,
+        },
+        reporter,
+      );
+    } catch (err) {
+      if (err instanceof Error && !config.dryRun) err.message += `; ${again}`;
+      throw err;
+    }
+  });
   result.plan.push(...plan);
   if (plan.length > 0)
     result.steps.push({

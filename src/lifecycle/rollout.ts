@@ -61,8 +61,6 @@ export interface RollOptions {
 
 export interface RollResult {
   group: string;
-  /** The template the group ran before the roll. */
-  from: string;
   /** The template the group runs (created, reused, or already there). */
   template: string;
   templateCreated: boolean;
@@ -127,7 +125,6 @@ export async function roll(
   }
   const result: RollResult = {
     group: ref.path,
-    from: currentRef,
     template: currentRef,
     templateCreated: false,
     replaced: [],

@@ -1,8 +1,8 @@
-export const id = 729;
-export const ids = [729];
+export const id = 855;
+export const ids = [855];
 export const modules = {
 
-/***/ 6729:
+/***/ 9855:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG

@@ -1,8 +1,8 @@
-export const id = 507;
-export const ids = [507];
+export const id = 447;
+export const ids = [447];
 export const modules = {
 
-/***/ 6691:
+/***/ 9469:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 var __webpack_unused_export__;
@@ -27,8 +27,8 @@ __webpack_unused_export__ = exports.KY = __webpack_unused_export__ = void 0;
 /*!
  * @module common/paginator
  */
-const extend = __webpack_require__(7262);
-const resource_stream_1 = __webpack_require__(1523);
+const extend = __webpack_require__(3860);
+const resource_stream_1 = __webpack_require__(7618);
 __webpack_unused_export__ = ({ enumerable: true, get: function () { return resource_stream_1.ResourceStream; } });
 /*! Developer Documentation
  *
@@ -220,7 +220,7 @@ exports.KY = paginator;
 
 /***/ }),
 
-/***/ 1523:
+/***/ 7618:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -316,7 +316,7 @@ exports.ResourceStream = ResourceStream;
 
 /***/ }),
 
-/***/ 4577:
+/***/ 7635:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 var __webpack_unused_export__;
@@ -386,7 +386,7 @@ exports.$d = MissingProjectIdError;
 
 /***/ }),
 
-/***/ 9324:
+/***/ 206:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -539,7 +539,7 @@ Class, options) {
 
 /***/ }),
 
-/***/ 3549:
+/***/ 5183:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -611,7 +611,7 @@ exports.req = req;
 
 /***/ }),
 
-/***/ 7808:
+/***/ 8894:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -646,7 +646,7 @@ exports.Agent = void 0;
 const net = __importStar(__webpack_require__(9278));
 const http = __importStar(__webpack_require__(8611));
 const https_1 = __webpack_require__(5692);
-__exportStar(__webpack_require__(3549), exports);
+__exportStar(__webpack_require__(5183), exports);
 const INTERNAL = Symbol('AgentBaseInternalState');
 class Agent extends http.Agent {
     constructor(opts) {
@@ -795,11 +795,11 @@ exports.Agent = Agent;
 
 /***/ }),
 
-/***/ 1553:
+/***/ 5195:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 // Packages
-var retrier = __webpack_require__(1556);
+var retrier = __webpack_require__(5546);
 
 function retry(fn, opts) {
   function run(resolve, reject) {
@@ -863,7 +863,7 @@ module.exports = retry;
 
 /***/ }),
 
-/***/ 2199:
+/***/ 8793:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1020,7 +1020,7 @@ function fromByteArray (uint8) {
 
 /***/ }),
 
-/***/ 7505:
+/***/ 1259:
 /***/ (function(module) {
 
 ;(function (globalObject) {
@@ -3949,7 +3949,7 @@ function fromByteArray (uint8) {
 
 /***/ }),
 
-/***/ 3198:
+/***/ 9732:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 /*jshint node:true */
@@ -3997,7 +3997,7 @@ bufferEq.restore = function() {
 
 /***/ }),
 
-/***/ 620:
+/***/ 6110:
 /***/ ((module, exports, __webpack_require__) => {
 
 /* eslint-env browser */
@@ -4257,7 +4257,7 @@ function localstorage() {
 	}
 }
 
-module.exports = __webpack_require__(7203)(exports);
+module.exports = __webpack_require__(897)(exports);
 
 const {formatters} = module.exports;
 
@@ -4276,7 +4276,7 @@ formatters.j = function (v) {
 
 /***/ }),
 
-/***/ 7203:
+/***/ 897:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -4292,7 +4292,7 @@ function setup(env) {
 	createDebug.disable = disable;
 	createDebug.enable = enable;
 	createDebug.enabled = enabled;
-	createDebug.humanize = __webpack_require__(6274);
+	createDebug.humanize = __webpack_require__(744);
 	createDebug.destroy = destroy;
 
 	Object.keys(env).forEach(key => {
@@ -4575,7 +4575,7 @@ module.exports = setup;
 
 /***/ }),
 
-/***/ 4240:
+/***/ 2830:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 /**
@@ -4584,15 +4584,15 @@ module.exports = setup;
  */
 
 if (typeof process === 'undefined' || process.type === 'renderer' || process.browser === true || process.__nwjs) {
-	module.exports = __webpack_require__(620);
+	module.exports = __webpack_require__(6110);
 } else {
-	module.exports = __webpack_require__(494);
+	module.exports = __webpack_require__(5108);
 }
 
 
 /***/ }),
 
-/***/ 494:
+/***/ 5108:
 /***/ ((module, exports, __webpack_require__) => {
 
 /**
@@ -4626,7 +4626,7 @@ exports.colors = [6, 2, 3, 4, 5, 1];
 try {
 	// Optional dependency (as in, doesn't need to be installed, NOT like optionalDependencies in package.json)
 	// eslint-disable-next-line import/no-extraneous-dependencies
-	const supportsColor = __webpack_require__(654);
+	const supportsColor = __webpack_require__(75);
 
 	if (supportsColor && (supportsColor.stderr || supportsColor).level >= 2) {
 		exports.colors = [
@@ -4834,7 +4834,7 @@ function init(debug) {
 	}
 }
 
-module.exports = __webpack_require__(7203)(exports);
+module.exports = __webpack_require__(897)(exports);
 
 const {formatters} = module.exports;
 
@@ -4862,13 +4862,13 @@ formatters.O = function (v) {
 
 /***/ }),
 
-/***/ 958:
+/***/ 9112:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-var stream = __webpack_require__(3389)
-var eos = __webpack_require__(8158)
-var inherits = __webpack_require__(2772)
-var shift = __webpack_require__(3735)
+var stream = __webpack_require__(6131)
+var eos = __webpack_require__(1424)
+var inherits = __webpack_require__(9598)
+var shift = __webpack_require__(4633)
 
 var SIGNAL_FLUSH = (Buffer.from && Buffer.from !== Uint8Array.from)
   ? Buffer.from([0])
@@ -5107,14 +5107,14 @@ module.exports = Duplexify
 
 /***/ }),
 
-/***/ 8723:
+/***/ 325:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-var Buffer = (__webpack_require__(6132).Buffer);
+var Buffer = (__webpack_require__(3058).Buffer);
 
-var getParamBytesForAlg = __webpack_require__(6958);
+var getParamBytesForAlg = __webpack_require__(5028);
 
 var MAX_OCTET = 0x80,
 	CLASS_UNIVERSAL = 0,
@@ -5301,7 +5301,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6958:
+/***/ 5028:
 /***/ ((module) => {
 
 
@@ -5331,10 +5331,10 @@ module.exports = getParamBytesForAlg;
 
 /***/ }),
 
-/***/ 8158:
+/***/ 1424:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-var once = __webpack_require__(5646);
+var once = __webpack_require__(5560);
 
 var noop = function() {};
 
@@ -5434,7 +5434,7 @@ module.exports = eos;
 
 /***/ }),
 
-/***/ 7262:
+/***/ 3860:
 /***/ ((module) => {
 
 
@@ -5558,7 +5558,7 @@ module.exports = function extend() {
 
 /***/ }),
 
-/***/ 3011:
+/***/ 4037:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -5580,8 +5580,8 @@ var __importDefault = (this && this.__importDefault) || function (mod) {
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.GaxiosError = exports.GAXIOS_ERROR_SYMBOL = void 0;
 exports.defaultErrorRedactor = defaultErrorRedactor;
-const extend_1 = __importDefault(__webpack_require__(7262));
-const util_cjs_1 = __importDefault(__webpack_require__(2341));
+const extend_1 = __importDefault(__webpack_require__(3860));
+const util_cjs_1 = __importDefault(__webpack_require__(6995));
 const pkg = util_cjs_1.default.pkg;
 /**
  * Support `instanceof` operator for `GaxiosError`s in different versions of this library.
@@ -5875,7 +5875,7 @@ function defaultErrorRedactor(data) {
 
 /***/ }),
 
-/***/ 2075:
+/***/ 2593:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -5897,12 +5897,12 @@ var __importDefault = (this && this.__importDefault) || function (mod) {
 var _a;
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.Gaxios = void 0;
-const extend_1 = __importDefault(__webpack_require__(7262));
+const extend_1 = __importDefault(__webpack_require__(3860));
 const https_1 = __webpack_require__(5692);
-const common_js_1 = __webpack_require__(3011);
-const retry_js_1 = __webpack_require__(10);
+const common_js_1 = __webpack_require__(4037);
+const retry_js_1 = __webpack_require__(6144);
 const stream_1 = __webpack_require__(2203);
-const interceptor_js_1 = __webpack_require__(4435);
+const interceptor_js_1 = __webpack_require__(2309);
 const randomUUID = async () => globalThis.crypto?.randomUUID() || (await Promise.resolve(/* import() */).then(__webpack_require__.t.bind(__webpack_require__, 6982, 23))).randomUUID();
 const HTTP_STATUS_NO_CONTENT = 204;
 class Gaxios {
@@ -6436,7 +6436,7 @@ class Gaxios {
      * @returns A proxy agent
      */
     static async #getProxyAgent() {
-        this.#proxyAgent ||= (await Promise.resolve(/* import() */).then(__webpack_require__.t.bind(__webpack_require__, 5543, 23))).HttpsProxyAgent;
+        this.#proxyAgent ||= (await Promise.resolve(/* import() */).then(__webpack_require__.t.bind(__webpack_require__, 3669, 23))).HttpsProxyAgent;
         return this.#proxyAgent;
     }
     static #createBunFetch() {
@@ -6576,7 +6576,7 @@ class Gaxios {
             this.#bunFetch ||= this.#createBunFetch();
             return this.#bunFetch;
         }
-        this.#fetch ||= (await __webpack_require__.e(/* import() */ 782).then(__webpack_require__.bind(__webpack_require__, 2782))).default;
+        this.#fetch ||= (await __webpack_require__.e(/* import() */ 816).then(__webpack_require__.bind(__webpack_require__, 816))).default;
         return this.#fetch;
     }
     /**
@@ -6614,7 +6614,7 @@ _a = Gaxios;
 
 /***/ }),
 
-/***/ 4128:
+/***/ 1098:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -6647,11 +6647,11 @@ var __exportStar = (this && this.__exportStar) || function(m, exports) {
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.instance = exports.Gaxios = exports.GaxiosError = void 0;
 exports.request = request;
-const gaxios_js_1 = __webpack_require__(2075);
+const gaxios_js_1 = __webpack_require__(2593);
 Object.defineProperty(exports, "Gaxios", ({ enumerable: true, get: function () { return gaxios_js_1.Gaxios; } }));
-var common_js_1 = __webpack_require__(3011);
+var common_js_1 = __webpack_require__(4037);
 Object.defineProperty(exports, "GaxiosError", ({ enumerable: true, get: function () { return common_js_1.GaxiosError; } }));
-__exportStar(__webpack_require__(4435), exports);
+__exportStar(__webpack_require__(2309), exports);
 /**
  * The default instance used when the `request` method is directly
  * invoked.
@@ -6668,7 +6668,7 @@ async function request(opts) {
 
 /***/ }),
 
-/***/ 4435:
+/***/ 2309:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -6696,7 +6696,7 @@ exports.GaxiosInterceptorManager = GaxiosInterceptorManager;
 
 /***/ }),
 
-/***/ 10:
+/***/ 6144:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -6877,7 +6877,7 @@ function getNextRetryDelay(config) {
 
 /***/ }),
 
-/***/ 4864:
+/***/ 4810:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -6897,10 +6897,10 @@ function getNextRetryDelay(config) {
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.AuthClient = exports.DEFAULT_EAGER_REFRESH_THRESHOLD_MILLIS = exports.DEFAULT_UNIVERSE = void 0;
 const events_1 = __webpack_require__(4434);
-const gaxios_1 = __webpack_require__(9814);
-const util_1 = __webpack_require__(7484);
-const google_logging_utils_1 = __webpack_require__(3183);
-const shared_cjs_1 = __webpack_require__(5408);
+const gaxios_1 = __webpack_require__(9816);
+const util_1 = __webpack_require__(7870);
+const google_logging_utils_1 = __webpack_require__(1577);
+const shared_cjs_1 = __webpack_require__(5470);
 /**
  * The default cloud universe
  *
@@ -7169,7 +7169,7 @@ exports.AuthClient = AuthClient;
 
 /***/ }),
 
-/***/ 6959:
+/***/ 1261:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -7188,11 +7188,11 @@ exports.AuthClient = AuthClient;
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.AwsClient = void 0;
-const awsrequestsigner_1 = __webpack_require__(8525);
-const baseexternalclient_1 = __webpack_require__(52);
-const defaultawssecuritycredentialssupplier_1 = __webpack_require__(5191);
-const util_1 = __webpack_require__(7484);
-const gaxios_1 = __webpack_require__(9814);
+const awsrequestsigner_1 = __webpack_require__(7647);
+const baseexternalclient_1 = __webpack_require__(142);
+const defaultawssecuritycredentialssupplier_1 = __webpack_require__(9157);
+const util_1 = __webpack_require__(7870);
+const gaxios_1 = __webpack_require__(9816);
 /**
  * AWS external account client. This is used for AWS workloads, where
  * AWS STS GetCallerIdentity serialized signed requests are exchanged for
@@ -7329,7 +7329,7 @@ exports.AwsClient = AwsClient;
 
 /***/ }),
 
-/***/ 8525:
+/***/ 7647:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -7348,8 +7348,8 @@ exports.AwsClient = AwsClient;
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.AwsRequestSigner = void 0;
-const gaxios_1 = __webpack_require__(9814);
-const crypto_1 = __webpack_require__(5921);
+const gaxios_1 = __webpack_require__(9816);
+const crypto_1 = __webpack_require__(8851);
 /** AWS Signature Version 4 signing algorithm identifier.  */
 const AWS_ALGORITHM = 'AWS4-HMAC-SHA256';
 /**
@@ -7549,7 +7549,7 @@ async function generateAuthenticationHeaderMap(options) {
 
 /***/ }),
 
-/***/ 52:
+/***/ 142:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -7568,12 +7568,12 @@ async function generateAuthenticationHeaderMap(options) {
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.BaseExternalAccountClient = exports.CLOUD_RESOURCE_MANAGER = exports.EXTERNAL_ACCOUNT_TYPE = exports.EXPIRATION_TIME_OFFSET = void 0;
-const gaxios_1 = __webpack_require__(9814);
+const gaxios_1 = __webpack_require__(9816);
 const stream = __webpack_require__(2203);
-const authclient_1 = __webpack_require__(4864);
-const sts = __webpack_require__(1399);
-const util_1 = __webpack_require__(7484);
-const shared_cjs_1 = __webpack_require__(5408);
+const authclient_1 = __webpack_require__(4810);
+const sts = __webpack_require__(121);
+const util_1 = __webpack_require__(7870);
+const shared_cjs_1 = __webpack_require__(5470);
 /**
  * The required token exchange grant_type: rfc8693#section-2.1
  */
@@ -8032,7 +8032,7 @@ exports.BaseExternalAccountClient = BaseExternalAccountClient;
 
 /***/ }),
 
-/***/ 6455:
+/***/ 6129:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -8051,7 +8051,7 @@ exports.BaseExternalAccountClient = BaseExternalAccountClient;
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.CertificateSubjectTokenSupplier = exports.InvalidConfigurationError = exports.CertificateSourceUnavailableError = exports.CERTIFICATE_CONFIGURATION_ENV_VARIABLE = void 0;
-const util_1 = __webpack_require__(7484);
+const util_1 = __webpack_require__(7870);
 const fs = __webpack_require__(9896);
 const crypto_1 = __webpack_require__(6982);
 const https = __webpack_require__(5692);
@@ -8261,7 +8261,7 @@ exports.CertificateSubjectTokenSupplier = CertificateSubjectTokenSupplier;
 
 /***/ }),
 
-/***/ 8243:
+/***/ 977:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -8280,9 +8280,9 @@ exports.CertificateSubjectTokenSupplier = CertificateSubjectTokenSupplier;
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.Compute = void 0;
-const gaxios_1 = __webpack_require__(9814);
-const gcpMetadata = __webpack_require__(8445);
-const oauth2client_1 = __webpack_require__(2609);
+const gaxios_1 = __webpack_require__(9816);
+const gcpMetadata = __webpack_require__(9595);
+const oauth2client_1 = __webpack_require__(91);
 class Compute extends oauth2client_1.OAuth2Client {
     serviceAccountEmail;
     scopes;
@@ -8385,7 +8385,7 @@ exports.Compute = Compute;
 
 /***/ }),
 
-/***/ 5191:
+/***/ 9157:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -8404,7 +8404,7 @@ exports.Compute = Compute;
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.DefaultAwsSecurityCredentialsSupplier = void 0;
-const authclient_1 = __webpack_require__(4864);
+const authclient_1 = __webpack_require__(4810);
 /**
  * Internal AWS security credentials supplier implementation used by {@link AwsClient}
  * when a credential source is provided instead of a user defined supplier.
@@ -8590,7 +8590,7 @@ exports.DefaultAwsSecurityCredentialsSupplier = DefaultAwsSecurityCredentialsSup
 
 /***/ }),
 
-/***/ 9002:
+/***/ 7556:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -8609,10 +8609,10 @@ exports.DefaultAwsSecurityCredentialsSupplier = DefaultAwsSecurityCredentialsSup
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.DownscopedClient = exports.EXPIRATION_TIME_OFFSET = exports.MAX_ACCESS_BOUNDARY_RULES_COUNT = void 0;
-const gaxios_1 = __webpack_require__(9814);
+const gaxios_1 = __webpack_require__(9816);
 const stream = __webpack_require__(2203);
-const authclient_1 = __webpack_require__(4864);
-const sts = __webpack_require__(1399);
+const authclient_1 = __webpack_require__(4810);
+const sts = __webpack_require__(121);
 /**
  * The required token exchange grant_type: rfc8693#section-2.1
  */
@@ -8869,7 +8869,7 @@ exports.DownscopedClient = DownscopedClient;
 
 /***/ }),
 
-/***/ 9249:
+/***/ 963:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -8890,7 +8890,7 @@ Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.GCPEnv = void 0;
 exports.clear = clear;
 exports.getEnv = getEnv;
-const gcpMetadata = __webpack_require__(8445);
+const gcpMetadata = __webpack_require__(9595);
 var GCPEnv;
 (function (GCPEnv) {
     GCPEnv["APP_ENGINE"] = "APP_ENGINE";
@@ -8972,7 +8972,7 @@ async function isComputeEngine() {
 
 /***/ }),
 
-/***/ 1005:
+/***/ 3247:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -9156,7 +9156,7 @@ exports.InvalidSubjectTokenError = InvalidSubjectTokenError;
 
 /***/ }),
 
-/***/ 5606:
+/***/ 4240:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -9175,11 +9175,11 @@ exports.InvalidSubjectTokenError = InvalidSubjectTokenError;
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.ExternalAccountAuthorizedUserClient = exports.EXTERNAL_ACCOUNT_AUTHORIZED_USER_TYPE = void 0;
-const authclient_1 = __webpack_require__(4864);
-const oauth2common_1 = __webpack_require__(8923);
-const gaxios_1 = __webpack_require__(9814);
+const authclient_1 = __webpack_require__(4810);
+const oauth2common_1 = __webpack_require__(6653);
+const gaxios_1 = __webpack_require__(9816);
 const stream = __webpack_require__(2203);
-const baseexternalclient_1 = __webpack_require__(52);
+const baseexternalclient_1 = __webpack_require__(142);
 /**
  * The credentials JSON file type for external account authorized user clients.
  */
@@ -9395,7 +9395,7 @@ exports.ExternalAccountAuthorizedUserClient = ExternalAccountAuthorizedUserClien
 
 /***/ }),
 
-/***/ 6289:
+/***/ 8323:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -9414,11 +9414,11 @@ exports.ExternalAccountAuthorizedUserClient = ExternalAccountAuthorizedUserClien
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.ExternalAccountClient = void 0;
-const baseexternalclient_1 = __webpack_require__(52);
-const identitypoolclient_1 = __webpack_require__(930);
-const awsclient_1 = __webpack_require__(6959);
-const pluggable_auth_client_1 = __webpack_require__(3387);
-const util_1 = __webpack_require__(7484);
+const baseexternalclient_1 = __webpack_require__(142);
+const identitypoolclient_1 = __webpack_require__(9960);
+const awsclient_1 = __webpack_require__(1261);
+const pluggable_auth_client_1 = __webpack_require__(6077);
+const util_1 = __webpack_require__(7870);
 /**
  * Dummy class with no constructor. Developers are expected to use fromJSON.
  */
@@ -9473,7 +9473,7 @@ exports.ExternalAccountClient = ExternalAccountClient;
 
 /***/ }),
 
-/***/ 3458:
+/***/ 8551:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -9563,7 +9563,7 @@ exports.FileSubjectTokenSupplier = FileSubjectTokenSupplier;
 
 /***/ }),
 
-/***/ 7374:
+/***/ 5072:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -9585,7 +9585,7 @@ exports.GdchClient = exports.GDCH_SERVICE_ACCOUNT_TYPE = void 0;
 const crypto = __webpack_require__(6982);
 const fs = __webpack_require__(9896);
 const https = __webpack_require__(5692);
-const oauth2client_1 = __webpack_require__(2609);
+const oauth2client_1 = __webpack_require__(91);
 const DEFAULT_LIFETIME_IN_SECONDS = 3600;
 exports.GDCH_SERVICE_ACCOUNT_TYPE = 'gdch_service_account';
 class GdchClient extends oauth2client_1.OAuth2Client {
@@ -9876,7 +9876,7 @@ exports.GdchClient = GdchClient;
 
 /***/ }),
 
-/***/ 1124:
+/***/ 5934:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -9897,23 +9897,23 @@ Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.GoogleAuth = exports.GoogleAuthExceptionMessages = void 0;
 const child_process_1 = __webpack_require__(5317);
 const fs = __webpack_require__(9896);
-const gaxios_1 = __webpack_require__(9814);
-const gcpMetadata = __webpack_require__(8445);
+const gaxios_1 = __webpack_require__(9816);
+const gcpMetadata = __webpack_require__(9595);
 const os = __webpack_require__(857);
 const path = __webpack_require__(6928);
-const crypto_1 = __webpack_require__(5921);
-const computeclient_1 = __webpack_require__(8243);
-const idtokenclient_1 = __webpack_require__(7764);
-const envDetect_1 = __webpack_require__(9249);
-const jwtclient_1 = __webpack_require__(5564);
-const refreshclient_1 = __webpack_require__(8433);
-const impersonated_1 = __webpack_require__(5322);
-const externalclient_1 = __webpack_require__(6289);
-const baseexternalclient_1 = __webpack_require__(52);
-const authclient_1 = __webpack_require__(4864);
-const externalAccountAuthorizedUserClient_1 = __webpack_require__(5606);
-const gdchclient_1 = __webpack_require__(7374);
-const util_1 = __webpack_require__(7484);
+const crypto_1 = __webpack_require__(8851);
+const computeclient_1 = __webpack_require__(977);
+const idtokenclient_1 = __webpack_require__(2718);
+const envDetect_1 = __webpack_require__(963);
+const jwtclient_1 = __webpack_require__(5277);
+const refreshclient_1 = __webpack_require__(9807);
+const impersonated_1 = __webpack_require__(9964);
+const externalclient_1 = __webpack_require__(8323);
+const baseexternalclient_1 = __webpack_require__(142);
+const authclient_1 = __webpack_require__(4810);
+const externalAccountAuthorizedUserClient_1 = __webpack_require__(4240);
+const gdchclient_1 = __webpack_require__(5072);
+const util_1 = __webpack_require__(7870);
 exports.GoogleAuthExceptionMessages = {
     API_KEY_WITH_CREDENTIALS: 'API Keys and Credentials are mutually exclusive authentication methods and cannot be used together.',
     NO_PROJECT_ID_FOUND: 'Unable to detect a Project Id in the current environment. \n' +
@@ -10824,7 +10824,7 @@ exports.GoogleAuth = GoogleAuth;
 
 /***/ }),
 
-/***/ 3904:
+/***/ 9390:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -10874,7 +10874,7 @@ exports.IAMAuth = IAMAuth;
 
 /***/ }),
 
-/***/ 930:
+/***/ 9960:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -10893,13 +10893,13 @@ exports.IAMAuth = IAMAuth;
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.IdentityPoolClient = void 0;
-const baseexternalclient_1 = __webpack_require__(52);
-const util_1 = __webpack_require__(7484);
-const filesubjecttokensupplier_1 = __webpack_require__(3458);
-const urlsubjecttokensupplier_1 = __webpack_require__(6445);
-const certificatesubjecttokensupplier_1 = __webpack_require__(6455);
-const stscredentials_1 = __webpack_require__(1399);
-const gaxios_1 = __webpack_require__(9814);
+const baseexternalclient_1 = __webpack_require__(142);
+const util_1 = __webpack_require__(7870);
+const filesubjecttokensupplier_1 = __webpack_require__(8551);
+const urlsubjecttokensupplier_1 = __webpack_require__(4627);
+const certificatesubjecttokensupplier_1 = __webpack_require__(6129);
+const stscredentials_1 = __webpack_require__(121);
+const gaxios_1 = __webpack_require__(9816);
 /**
  * Defines the Url-sourced and file-sourced external account clients mainly
  * used for K8s and Azure workloads.
@@ -11011,7 +11011,7 @@ exports.IdentityPoolClient = IdentityPoolClient;
 
 /***/ }),
 
-/***/ 7764:
+/***/ 2718:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -11030,7 +11030,7 @@ exports.IdentityPoolClient = IdentityPoolClient;
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.IdTokenClient = void 0;
-const oauth2client_1 = __webpack_require__(2609);
+const oauth2client_1 = __webpack_require__(91);
 class IdTokenClient extends oauth2client_1.OAuth2Client {
     targetAudience;
     idTokenProvider;
@@ -11073,7 +11073,7 @@ exports.IdTokenClient = IdTokenClient;
 
 /***/ }),
 
-/***/ 5322:
+/***/ 9964:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -11094,9 +11094,9 @@ exports.IdTokenClient = IdTokenClient;
  */
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.Impersonated = exports.IMPERSONATED_ACCOUNT_TYPE = void 0;
-const oauth2client_1 = __webpack_require__(2609);
-const gaxios_1 = __webpack_require__(9814);
-const util_1 = __webpack_require__(7484);
+const oauth2client_1 = __webpack_require__(91);
+const gaxios_1 = __webpack_require__(9816);
+const util_1 = __webpack_require__(7870);
 exports.IMPERSONATED_ACCOUNT_TYPE = 'impersonated_service_account';
 class Impersonated extends oauth2client_1.OAuth2Client {
     sourceClient;
@@ -11279,7 +11279,7 @@ exports.Impersonated = Impersonated;
 
 /***/ }),
 
-/***/ 8694:
+/***/ 7060:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -11298,8 +11298,8 @@ exports.Impersonated = Impersonated;
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.JWTAccess = void 0;
-const jws = __webpack_require__(5698);
-const util_1 = __webpack_require__(7484);
+const jws = __webpack_require__(3324);
+const util_1 = __webpack_require__(7870);
 const DEFAULT_HEADER = {
     alg: 'RS256',
     typ: 'JWT',
@@ -11486,7 +11486,7 @@ exports.JWTAccess = JWTAccess;
 
 /***/ }),
 
-/***/ 5564:
+/***/ 5277:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -11505,11 +11505,11 @@ exports.JWTAccess = JWTAccess;
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.JWT = void 0;
-const googleToken_1 = __webpack_require__(3465);
-const getCredentials_1 = __webpack_require__(3495);
-const jwtaccess_1 = __webpack_require__(8694);
-const oauth2client_1 = __webpack_require__(2609);
-const authclient_1 = __webpack_require__(4864);
+const googleToken_1 = __webpack_require__(3067);
+const getCredentials_1 = __webpack_require__(3165);
+const jwtaccess_1 = __webpack_require__(7060);
+const oauth2client_1 = __webpack_require__(91);
+const authclient_1 = __webpack_require__(4810);
 class JWT extends oauth2client_1.OAuth2Client {
     email;
     keyFile;
@@ -11793,7 +11793,7 @@ exports.JWT = JWT;
 
 /***/ }),
 
-/***/ 9088:
+/***/ 3882:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -11859,7 +11859,7 @@ exports.LoginTicket = LoginTicket;
 
 /***/ }),
 
-/***/ 2609:
+/***/ 91:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -11878,14 +11878,14 @@ exports.LoginTicket = LoginTicket;
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.OAuth2Client = exports.ClientAuthentication = exports.CertificateFormat = exports.CodeChallengeMethod = void 0;
-const gaxios_1 = __webpack_require__(9814);
+const gaxios_1 = __webpack_require__(9816);
 const querystring = __webpack_require__(3480);
 const stream = __webpack_require__(2203);
-const formatEcdsa = __webpack_require__(8723);
-const util_1 = __webpack_require__(7484);
-const crypto_1 = __webpack_require__(5921);
-const authclient_1 = __webpack_require__(4864);
-const loginticket_1 = __webpack_require__(9088);
+const formatEcdsa = __webpack_require__(325);
+const util_1 = __webpack_require__(7870);
+const crypto_1 = __webpack_require__(8851);
+const authclient_1 = __webpack_require__(4810);
+const loginticket_1 = __webpack_require__(3882);
 var CodeChallengeMethod;
 (function (CodeChallengeMethod) {
     CodeChallengeMethod["Plain"] = "plain";
@@ -12685,7 +12685,7 @@ exports.OAuth2Client = OAuth2Client;
 
 /***/ }),
 
-/***/ 8923:
+/***/ 6653:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -12705,8 +12705,8 @@ exports.OAuth2Client = OAuth2Client;
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.OAuthClientAuthHandler = void 0;
 exports.getErrorFromOAuthErrorResponse = getErrorFromOAuthErrorResponse;
-const gaxios_1 = __webpack_require__(9814);
-const crypto_1 = __webpack_require__(5921);
+const gaxios_1 = __webpack_require__(9816);
+const crypto_1 = __webpack_require__(8851);
 /** List of HTTP methods that accept request bodies. */
 const METHODS_SUPPORTING_REQUEST_BODY = ['PUT', 'POST', 'PATCH'];
 /**
@@ -12880,7 +12880,7 @@ function getErrorFromOAuthErrorResponse(resp, err) {
 
 /***/ }),
 
-/***/ 4059:
+/***/ 2045:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -12899,7 +12899,7 @@ function getErrorFromOAuthErrorResponse(resp, err) {
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.PassThroughClient = void 0;
-const authclient_1 = __webpack_require__(4864);
+const authclient_1 = __webpack_require__(4810);
 /**
  * An AuthClient without any Authentication information. Useful for:
  * - Anonymous access
@@ -12946,7 +12946,7 @@ exports.PassThroughClient = PassThroughClient;
 
 /***/ }),
 
-/***/ 3387:
+/***/ 6077:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -12965,10 +12965,10 @@ exports.PassThroughClient = PassThroughClient;
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.PluggableAuthClient = exports.ExecutableError = void 0;
-const baseexternalclient_1 = __webpack_require__(52);
-const executable_response_1 = __webpack_require__(1005);
-const pluggable_auth_handler_1 = __webpack_require__(2494);
-var pluggable_auth_handler_2 = __webpack_require__(2494);
+const baseexternalclient_1 = __webpack_require__(142);
+const executable_response_1 = __webpack_require__(3247);
+const pluggable_auth_handler_1 = __webpack_require__(908);
+var pluggable_auth_handler_2 = __webpack_require__(908);
 Object.defineProperty(exports, "ExecutableError", ({ enumerable: true, get: function () { return pluggable_auth_handler_2.ExecutableError; } }));
 /**
  * The default executable timeout when none is provided, in milliseconds.
@@ -13172,7 +13172,7 @@ exports.PluggableAuthClient = PluggableAuthClient;
 
 /***/ }),
 
-/***/ 2494:
+/***/ 908:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -13191,7 +13191,7 @@ exports.PluggableAuthClient = PluggableAuthClient;
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.PluggableAuthHandler = exports.ExecutableError = void 0;
-const executable_response_1 = __webpack_require__(1005);
+const executable_response_1 = __webpack_require__(3247);
 const childProcess = __webpack_require__(5317);
 const fs = __webpack_require__(9896);
 /**
@@ -13352,7 +13352,7 @@ exports.PluggableAuthHandler = PluggableAuthHandler;
 
 /***/ }),
 
-/***/ 8433:
+/***/ 9807:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -13371,8 +13371,8 @@ exports.PluggableAuthHandler = PluggableAuthHandler;
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.UserRefreshClient = exports.USER_REFRESH_ACCOUNT_TYPE = void 0;
-const oauth2client_1 = __webpack_require__(2609);
-const authclient_1 = __webpack_require__(4864);
+const oauth2client_1 = __webpack_require__(91);
+const authclient_1 = __webpack_require__(4810);
 exports.USER_REFRESH_ACCOUNT_TYPE = 'authorized_user';
 class UserRefreshClient extends oauth2client_1.OAuth2Client {
     // TODO: refactor tests to make this private
@@ -13518,7 +13518,7 @@ exports.UserRefreshClient = UserRefreshClient;
 
 /***/ }),
 
-/***/ 1399:
+/***/ 121:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -13537,10 +13537,10 @@ exports.UserRefreshClient = UserRefreshClient;
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.StsCredentials = void 0;
-const gaxios_1 = __webpack_require__(9814);
-const authclient_1 = __webpack_require__(4864);
-const oauth2common_1 = __webpack_require__(8923);
-const util_1 = __webpack_require__(7484);
+const gaxios_1 = __webpack_require__(9816);
+const authclient_1 = __webpack_require__(4810);
+const oauth2common_1 = __webpack_require__(6653);
+const util_1 = __webpack_require__(7870);
 /**
  * Implements the OAuth 2.0 token exchange based on
  * https://tools.ietf.org/html/rfc8693
@@ -13631,7 +13631,7 @@ exports.StsCredentials = StsCredentials;
 
 /***/ }),
 
-/***/ 6445:
+/***/ 4627:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -13650,7 +13650,7 @@ exports.StsCredentials = StsCredentials;
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.UrlSubjectTokenSupplier = void 0;
-const authclient_1 = __webpack_require__(4864);
+const authclient_1 = __webpack_require__(4810);
 /**
  * Internal subject token supplier implementation used when a URL
  * is configured in the credential configuration used to build an {@link IdentityPoolClient}
@@ -13708,7 +13708,7 @@ exports.UrlSubjectTokenSupplier = UrlSubjectTokenSupplier;
 
 /***/ }),
 
-/***/ 6504:
+/***/ 3438:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -13730,8 +13730,8 @@ Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.BrowserCrypto = void 0;
 // This file implements crypto functions we need using in-browser
 // SubtleCrypto interface `window.crypto.subtle`.
-const base64js = __webpack_require__(2199);
-const shared_1 = __webpack_require__(473);
+const base64js = __webpack_require__(8793);
+const shared_1 = __webpack_require__(6831);
 class BrowserCrypto {
     constructor() {
         if (typeof window === 'undefined' ||
@@ -13841,7 +13841,7 @@ exports.BrowserCrypto = BrowserCrypto;
 
 /***/ }),
 
-/***/ 5921:
+/***/ 8851:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -13876,9 +13876,9 @@ var __exportStar = (this && this.__exportStar) || function(m, exports) {
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.createCrypto = createCrypto;
 exports.hasBrowserCrypto = hasBrowserCrypto;
-const crypto_1 = __webpack_require__(6504);
-const crypto_2 = __webpack_require__(578);
-__exportStar(__webpack_require__(473), exports);
+const crypto_1 = __webpack_require__(3438);
+const crypto_2 = __webpack_require__(7388);
+__exportStar(__webpack_require__(6831), exports);
 // Crypto interface will provide required crypto functions.
 // Use `createCrypto()` factory function to create an instance
 // of Crypto. It will either use Node.js `crypto` module, or
@@ -13901,7 +13901,7 @@ function hasBrowserCrypto() {
 
 /***/ }),
 
-/***/ 578:
+/***/ 7388:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -13995,7 +13995,7 @@ function toBuffer(arrayBuffer) {
 
 /***/ }),
 
-/***/ 473:
+/***/ 6831:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -14033,7 +14033,7 @@ function fromArrayBufferToHex(arrayBuffer) {
 
 /***/ }),
 
-/***/ 3882:
+/***/ 5412:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -14064,7 +14064,7 @@ exports.ErrorWithCode = ErrorWithCode;
 
 /***/ }),
 
-/***/ 3495:
+/***/ 3165:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -14086,7 +14086,7 @@ exports.getCredentials = getCredentials;
 const path = __webpack_require__(6928);
 const fs = __webpack_require__(9896);
 const util_1 = __webpack_require__(9023);
-const errorWithCode_1 = __webpack_require__(3882);
+const errorWithCode_1 = __webpack_require__(5412);
 const readFile = fs.readFile
     ? (0, util_1.promisify)(fs.readFile)
     : async () => {
@@ -14202,7 +14202,7 @@ async function getCredentials(keyFilePath) {
 
 /***/ }),
 
-/***/ 9584:
+/***/ 7362:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -14221,7 +14221,7 @@ async function getCredentials(keyFilePath) {
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.getToken = getToken;
-const jwsSign_1 = __webpack_require__(6924);
+const jwsSign_1 = __webpack_require__(6490);
 /** The URL for Google's OAuth 2.0 token endpoint. */
 const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 /** The grant type for JWT-based authorization. */
@@ -14274,7 +14274,7 @@ async function getToken(tokenOptions) {
 
 /***/ }),
 
-/***/ 3465:
+/***/ 3067:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -14293,9 +14293,9 @@ async function getToken(tokenOptions) {
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.GoogleToken = void 0;
-const gaxios_1 = __webpack_require__(9814);
-const tokenHandler_1 = __webpack_require__(6530);
-const revokeToken_1 = __webpack_require__(9654);
+const gaxios_1 = __webpack_require__(9816);
+const tokenHandler_1 = __webpack_require__(1488);
+const revokeToken_1 = __webpack_require__(8024);
 /**
  * The GoogleToken class is used to manage authentication with Google's OAuth 2.0 authorization server.
  * It handles fetching, caching, and refreshing of access tokens.
@@ -14405,7 +14405,7 @@ exports.GoogleToken = GoogleToken;
 
 /***/ }),
 
-/***/ 6924:
+/***/ 6490:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -14425,7 +14425,7 @@ exports.GoogleToken = GoogleToken;
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.buildPayloadForJwsSign = buildPayloadForJwsSign;
 exports.getJwsSign = getJwsSign;
-const jws_1 = __webpack_require__(5698);
+const jws_1 = __webpack_require__(3324);
 /** The default algorithm for signing JWTs. */
 const ALG_RS256 = 'RS256';
 /** The URL for Google's OAuth 2.0 token endpoint. */
@@ -14465,7 +14465,7 @@ function getJwsSign(tokenOptions) {
 
 /***/ }),
 
-/***/ 9654:
+/***/ 8024:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -14505,7 +14505,7 @@ async function revokeToken(accessToken, transporter) {
 
 /***/ }),
 
-/***/ 6530:
+/***/ 1488:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -14524,8 +14524,8 @@ async function revokeToken(accessToken, transporter) {
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.TokenHandler = void 0;
-const getToken_1 = __webpack_require__(9584);
-const getCredentials_1 = __webpack_require__(3495);
+const getToken_1 = __webpack_require__(7362);
+const getCredentials_1 = __webpack_require__(3165);
 /**
  * Manages the fetching and caching of access tokens.
  */
@@ -14621,7 +14621,7 @@ exports.TokenHandler = TokenHandler;
 
 /***/ }),
 
-/***/ 4626:
+/***/ 492:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -14654,68 +14654,68 @@ exports.GoogleAuth = exports.auth = exports.GDCH_SERVICE_ACCOUNT_TYPE = exports.
 // WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 // See the License for the specific language governing permissions and
 // limitations under the License.
-const googleauth_1 = __webpack_require__(1124);
+const googleauth_1 = __webpack_require__(5934);
 Object.defineProperty(exports, "GoogleAuth", ({ enumerable: true, get: function () { return googleauth_1.GoogleAuth; } }));
 // Export common deps to ensure types/instances are the exact match. Useful
 // for consistently configuring the library across versions.
-exports.gcpMetadata = __webpack_require__(8445);
-exports.gaxios = __webpack_require__(9814);
-var authclient_1 = __webpack_require__(4864);
+exports.gcpMetadata = __webpack_require__(9595);
+exports.gaxios = __webpack_require__(9816);
+var authclient_1 = __webpack_require__(4810);
 Object.defineProperty(exports, "AuthClient", ({ enumerable: true, get: function () { return authclient_1.AuthClient; } }));
 Object.defineProperty(exports, "DEFAULT_UNIVERSE", ({ enumerable: true, get: function () { return authclient_1.DEFAULT_UNIVERSE; } }));
-var computeclient_1 = __webpack_require__(8243);
+var computeclient_1 = __webpack_require__(977);
 Object.defineProperty(exports, "Compute", ({ enumerable: true, get: function () { return computeclient_1.Compute; } }));
-var envDetect_1 = __webpack_require__(9249);
+var envDetect_1 = __webpack_require__(963);
 Object.defineProperty(exports, "GCPEnv", ({ enumerable: true, get: function () { return envDetect_1.GCPEnv; } }));
-var iam_1 = __webpack_require__(3904);
+var iam_1 = __webpack_require__(9390);
 Object.defineProperty(exports, "IAMAuth", ({ enumerable: true, get: function () { return iam_1.IAMAuth; } }));
-var idtokenclient_1 = __webpack_require__(7764);
+var idtokenclient_1 = __webpack_require__(2718);
 Object.defineProperty(exports, "IdTokenClient", ({ enumerable: true, get: function () { return idtokenclient_1.IdTokenClient; } }));
-var jwtaccess_1 = __webpack_require__(8694);
+var jwtaccess_1 = __webpack_require__(7060);
 Object.defineProperty(exports, "JWTAccess", ({ enumerable: true, get: function () { return jwtaccess_1.JWTAccess; } }));
-var jwtclient_1 = __webpack_require__(5564);
+var jwtclient_1 = __webpack_require__(5277);
 Object.defineProperty(exports, "JWT", ({ enumerable: true, get: function () { return jwtclient_1.JWT; } }));
-var impersonated_1 = __webpack_require__(5322);
+var impersonated_1 = __webpack_require__(9964);
 Object.defineProperty(exports, "Impersonated", ({ enumerable: true, get: function () { return impersonated_1.Impersonated; } }));
-var oauth2client_1 = __webpack_require__(2609);
+var oauth2client_1 = __webpack_require__(91);
 Object.defineProperty(exports, "CodeChallengeMethod", ({ enumerable: true, get: function () { return oauth2client_1.CodeChallengeMethod; } }));
 Object.defineProperty(exports, "OAuth2Client", ({ enumerable: true, get: function () { return oauth2client_1.OAuth2Client; } }));
 Object.defineProperty(exports, "ClientAuthentication", ({ enumerable: true, get: function () { return oauth2client_1.ClientAuthentication; } }));
-var loginticket_1 = __webpack_require__(9088);
+var loginticket_1 = __webpack_require__(3882);
 Object.defineProperty(exports, "LoginTicket", ({ enumerable: true, get: function () { return loginticket_1.LoginTicket; } }));
-var refreshclient_1 = __webpack_require__(8433);
+var refreshclient_1 = __webpack_require__(9807);
 Object.defineProperty(exports, "UserRefreshClient", ({ enumerable: true, get: function () { return refreshclient_1.UserRefreshClient; } }));
-var awsclient_1 = __webpack_require__(6959);
+var awsclient_1 = __webpack_require__(1261);
 Object.defineProperty(exports, "AwsClient", ({ enumerable: true, get: function () { return awsclient_1.AwsClient; } }));
-var awsrequestsigner_1 = __webpack_require__(8525);
+var awsrequestsigner_1 = __webpack_require__(7647);
 Object.defineProperty(exports, "AwsRequestSigner", ({ enumerable: true, get: function () { return awsrequestsigner_1.AwsRequestSigner; } }));
-var identitypoolclient_1 = __webpack_require__(930);
+var identitypoolclient_1 = __webpack_require__(9960);
 Object.defineProperty(exports, "IdentityPoolClient", ({ enumerable: true, get: function () { return identitypoolclient_1.IdentityPoolClient; } }));
-var externalclient_1 = __webpack_require__(6289);
+var externalclient_1 = __webpack_require__(8323);
 Object.defineProperty(exports, "ExternalAccountClient", ({ enumerable: true, get: function () { return externalclient_1.ExternalAccountClient; } }));
-var baseexternalclient_1 = __webpack_require__(52);
+var baseexternalclient_1 = __webpack_require__(142);
 Object.defineProperty(exports, "BaseExternalAccountClient", ({ enumerable: true, get: function () { return baseexternalclient_1.BaseExternalAccountClient; } }));
-var downscopedclient_1 = __webpack_require__(9002);
+var downscopedclient_1 = __webpack_require__(7556);
 Object.defineProperty(exports, "DownscopedClient", ({ enumerable: true, get: function () { return downscopedclient_1.DownscopedClient; } }));
-var pluggable_auth_client_1 = __webpack_require__(3387);
+var pluggable_auth_client_1 = __webpack_require__(6077);
 Object.defineProperty(exports, "PluggableAuthClient", ({ enumerable: true, get: function () { return pluggable_auth_client_1.PluggableAuthClient; } }));
 Object.defineProperty(exports, "ExecutableError", ({ enumerable: true, get: function () { return pluggable_auth_client_1.ExecutableError; } }));
-var externalAccountAuthorizedUserClient_1 = __webpack_require__(5606);
+var externalAccountAuthorizedUserClient_1 = __webpack_require__(4240);
 Object.defineProperty(exports, "EXTERNAL_ACCOUNT_AUTHORIZED_USER_TYPE", ({ enumerable: true, get: function () { return externalAccountAuthorizedUserClient_1.EXTERNAL_ACCOUNT_AUTHORIZED_USER_TYPE; } }));
 Object.defineProperty(exports, "ExternalAccountAuthorizedUserClient", ({ enumerable: true, get: function () { return externalAccountAuthorizedUserClient_1.ExternalAccountAuthorizedUserClient; } }));
-var passthrough_1 = __webpack_require__(4059);
+var passthrough_1 = __webpack_require__(2045);
 Object.defineProperty(exports, "PassThroughClient", ({ enumerable: true, get: function () { return passthrough_1.PassThroughClient; } }));
-var gdchclient_1 = __webpack_require__(7374);
+var gdchclient_1 = __webpack_require__(5072);
 Object.defineProperty(exports, "GdchClient", ({ enumerable: true, get: function () { return gdchclient_1.GdchClient; } }));
 Object.defineProperty(exports, "GDCH_SERVICE_ACCOUNT_TYPE", ({ enumerable: true, get: function () { return gdchclient_1.GDCH_SERVICE_ACCOUNT_TYPE; } }));
-__exportStar(__webpack_require__(3465), exports);
+__exportStar(__webpack_require__(3067), exports);
 const auth = new googleauth_1.GoogleAuth();
 exports.auth = auth;
 //# sourceMappingURL=index.js.map
 
 /***/ }),
 
-/***/ 7484:
+/***/ 7870:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -14943,7 +14943,7 @@ function suppressFromJsonWarning(fn) {
 
 /***/ }),
 
-/***/ 7049:
+/***/ 4763:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -14965,8 +14965,8 @@ var __importDefault = (this && this.__importDefault) || function (mod) {
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.GaxiosError = exports.GAXIOS_ERROR_SYMBOL = void 0;
 exports.defaultErrorRedactor = defaultErrorRedactor;
-const extend_1 = __importDefault(__webpack_require__(7262));
-const util_cjs_1 = __importDefault(__webpack_require__(3587));
+const extend_1 = __importDefault(__webpack_require__(3860));
+const util_cjs_1 = __importDefault(__webpack_require__(7273));
 const pkg = util_cjs_1.default.pkg;
 /**
  * Support `instanceof` operator for `GaxiosError`s in different versions of this library.
@@ -15260,7 +15260,7 @@ function defaultErrorRedactor(data) {
 
 /***/ }),
 
-/***/ 9581:
+/***/ 4051:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -15282,12 +15282,12 @@ var __importDefault = (this && this.__importDefault) || function (mod) {
 var _a;
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.Gaxios = void 0;
-const extend_1 = __importDefault(__webpack_require__(7262));
+const extend_1 = __importDefault(__webpack_require__(3860));
 const https_1 = __webpack_require__(5692);
-const common_js_1 = __webpack_require__(7049);
-const retry_js_1 = __webpack_require__(7108);
+const common_js_1 = __webpack_require__(4763);
+const retry_js_1 = __webpack_require__(9106);
 const stream_1 = __webpack_require__(2203);
-const interceptor_js_1 = __webpack_require__(6825);
+const interceptor_js_1 = __webpack_require__(1755);
 const randomUUID = async () => globalThis.crypto?.randomUUID() || (await Promise.resolve(/* import() */).then(__webpack_require__.t.bind(__webpack_require__, 6982, 23))).randomUUID();
 const HTTP_STATUS_NO_CONTENT = 204;
 class Gaxios {
@@ -15821,7 +15821,7 @@ class Gaxios {
      * @returns A proxy agent
      */
     static async #getProxyAgent() {
-        this.#proxyAgent ||= (await Promise.resolve(/* import() */).then(__webpack_require__.t.bind(__webpack_require__, 5543, 23))).HttpsProxyAgent;
+        this.#proxyAgent ||= (await Promise.resolve(/* import() */).then(__webpack_require__.t.bind(__webpack_require__, 3669, 23))).HttpsProxyAgent;
         return this.#proxyAgent;
     }
     static #createBunFetch() {
@@ -15961,7 +15961,7 @@ class Gaxios {
             this.#bunFetch ||= this.#createBunFetch();
             return this.#bunFetch;
         }
-        this.#fetch ||= (await __webpack_require__.e(/* import() */ 782).then(__webpack_require__.bind(__webpack_require__, 2782))).default;
+        this.#fetch ||= (await __webpack_require__.e(/* import() */ 816).then(__webpack_require__.bind(__webpack_require__, 816))).default;
         return this.#fetch;
     }
     /**
@@ -15999,7 +15999,7 @@ _a = Gaxios;
 
 /***/ }),
 
-/***/ 9814:
+/***/ 9816:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -16032,11 +16032,11 @@ var __exportStar = (this && this.__exportStar) || function(m, exports) {
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.instance = exports.Gaxios = exports.GaxiosError = void 0;
 exports.request = request;
-const gaxios_js_1 = __webpack_require__(9581);
+const gaxios_js_1 = __webpack_require__(4051);
 Object.defineProperty(exports, "Gaxios", ({ enumerable: true, get: function () { return gaxios_js_1.Gaxios; } }));
-var common_js_1 = __webpack_require__(7049);
+var common_js_1 = __webpack_require__(4763);
 Object.defineProperty(exports, "GaxiosError", ({ enumerable: true, get: function () { return common_js_1.GaxiosError; } }));
-__exportStar(__webpack_require__(6825), exports);
+__exportStar(__webpack_require__(1755), exports);
 /**
  * The default instance used when the `request` method is directly
  * invoked.
@@ -16053,7 +16053,7 @@ async function request(opts) {
 
 /***/ }),
 
-/***/ 6825:
+/***/ 1755:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -16081,7 +16081,7 @@ exports.GaxiosInterceptorManager = GaxiosInterceptorManager;
 
 /***/ }),
 
-/***/ 7108:
+/***/ 9106:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -16262,7 +16262,7 @@ function getNextRetryDelay(config) {
 
 /***/ }),
 
-/***/ 4706:
+/***/ 1628:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -16349,7 +16349,7 @@ Colours.refresh();
 
 /***/ }),
 
-/***/ 3183:
+/***/ 1577:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -16382,15 +16382,15 @@ var __exportStar = (this && this.__exportStar) || function(m, exports) {
 };
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.LogSeverity = void 0;
-__exportStar(__webpack_require__(8894), exports);
+__exportStar(__webpack_require__(4788), exports);
 // 🌟 ADDED EXPORT FOR TYPES 🌟
-var types_1 = __webpack_require__(3846);
+var types_1 = __webpack_require__(2440);
 Object.defineProperty(exports, "LogSeverity", ({ enumerable: true, get: function () { return types_1.LogSeverity; } }));
 //# sourceMappingURL=index.js.map
 
 /***/ }),
 
-/***/ 8894:
+/***/ 4788:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -16450,8 +16450,8 @@ exports.log = log;
 const events_1 = __webpack_require__(4434);
 const process = __importStar(__webpack_require__(932));
 const util = __importStar(__webpack_require__(9023));
-const colours_1 = __webpack_require__(4706);
-const types_1 = __webpack_require__(3846);
+const colours_1 = __webpack_require__(1628);
+const types_1 = __webpack_require__(2440);
 // Some functions (as noted) are based on the Node standard library, from
 // the following file:
 //
@@ -16810,7 +16810,7 @@ function log(namespace, parent) {
 
 /***/ }),
 
-/***/ 3846:
+/***/ 2440:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -16832,7 +16832,7 @@ var LogSeverity;
 
 /***/ }),
 
-/***/ 5379:
+/***/ 6261:
 /***/ (function(__unused_webpack_module, exports) {
 
 /*!
@@ -16846,7 +16846,7 @@ var LogSeverity;
 
 /***/ }),
 
-/***/ 7004:
+/***/ 1970:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -16880,9 +16880,9 @@ Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.HttpProxyAgent = void 0;
 const net = __importStar(__webpack_require__(9278));
 const tls = __importStar(__webpack_require__(4756));
-const debug_1 = __importDefault(__webpack_require__(4240));
+const debug_1 = __importDefault(__webpack_require__(2830));
 const events_1 = __webpack_require__(4434);
-const agent_base_1 = __webpack_require__(7808);
+const agent_base_1 = __webpack_require__(8894);
 const url_1 = __webpack_require__(7016);
 const debug = (0, debug_1.default)('http-proxy-agent');
 /**
@@ -17000,7 +17000,7 @@ function omit(obj, ...keys) {
 
 /***/ }),
 
-/***/ 5543:
+/***/ 3669:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -17035,10 +17035,10 @@ exports.HttpsProxyAgent = void 0;
 const net = __importStar(__webpack_require__(9278));
 const tls = __importStar(__webpack_require__(4756));
 const assert_1 = __importDefault(__webpack_require__(2613));
-const debug_1 = __importDefault(__webpack_require__(4240));
-const agent_base_1 = __webpack_require__(7808);
+const debug_1 = __importDefault(__webpack_require__(2830));
+const agent_base_1 = __webpack_require__(8894);
 const url_1 = __webpack_require__(7016);
-const parse_proxy_response_1 = __webpack_require__(1925);
+const parse_proxy_response_1 = __webpack_require__(7943);
 const debug = (0, debug_1.default)('https-proxy-agent');
 const setServernameFromNonIpHost = (options) => {
     if (options.servername === undefined &&
@@ -17186,7 +17186,7 @@ function omit(obj, ...keys) {
 
 /***/ }),
 
-/***/ 1925:
+/***/ 7943:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -17195,7 +17195,7 @@ var __importDefault = (this && this.__importDefault) || function (mod) {
 };
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.parseProxyResponse = void 0;
-const debug_1 = __importDefault(__webpack_require__(4240));
+const debug_1 = __importDefault(__webpack_require__(2830));
 const debug = (0, debug_1.default)('https-proxy-agent:parse-proxy-response');
 function parseProxyResponse(socket) {
     return new Promise((resolve, reject) => {
@@ -17293,7 +17293,7 @@ exports.parseProxyResponse = parseProxyResponse;
 
 /***/ }),
 
-/***/ 2772:
+/***/ 9598:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 try {
@@ -17303,13 +17303,13 @@ try {
   module.exports = util.inherits;
 } catch (e) {
   /* istanbul ignore next */
-  module.exports = __webpack_require__(5948);
+  module.exports = __webpack_require__(6589);
 }
 
 
 /***/ }),
 
-/***/ 5948:
+/***/ 6589:
 /***/ ((module) => {
 
 if (typeof Object.create === 'function') {
@@ -17343,11 +17343,11 @@ if (typeof Object.create === 'function') {
 
 /***/ }),
 
-/***/ 1200:
+/***/ 4826:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-var json_stringify = (__webpack_require__(3905).stringify);
-var json_parse     = __webpack_require__(8959);
+var json_stringify = (__webpack_require__(3651).stringify);
+var json_parse     = __webpack_require__(3197);
 
 module.exports = function(options) {
     return  {
@@ -17362,7 +17362,7 @@ module.exports.stringify = json_stringify;
 
 /***/ }),
 
-/***/ 8959:
+/***/ 3197:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 var BigNumber = null;
@@ -17572,7 +17572,7 @@ var json_parse = function (options) {
       if (!isFinite(number)) {
         error('Bad number');
       } else {
-        if (BigNumber == null) BigNumber = __webpack_require__(7505);
+        if (BigNumber == null) BigNumber = __webpack_require__(1259);
         //if (number > 9007199254740992 || number < -9007199254740992)
         // Bignumber has stricter check: everything with length > 15 digits disallowed
         if (string.length > 15)
@@ -17812,10 +17812,10 @@ module.exports = json_parse;
 
 /***/ }),
 
-/***/ 3905:
+/***/ 3651:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-var BigNumber = __webpack_require__(7505);
+var BigNumber = __webpack_require__(1259);
 
 /*
     json2.js
@@ -18203,12 +18203,12 @@ var JSON = module.exports;
 
 /***/ }),
 
-/***/ 9104:
+/***/ 8622:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-var Buffer = (__webpack_require__(6132).Buffer);
+var Buffer = (__webpack_require__(3058).Buffer);
 var crypto = __webpack_require__(6982);
-var formatEcdsa = __webpack_require__(8723);
+var formatEcdsa = __webpack_require__(325);
 var util = __webpack_require__(9023);
 
 var MSG_INVALID_ALGORITHM = '"%s" is not a valid algorithm.\n  Supported algorithms are:\n  "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512" and "none".'
@@ -18351,7 +18351,7 @@ var timingSafeEqual = 'timingSafeEqual' in crypto ? function timingSafeEqual(a, 
   return crypto.timingSafeEqual(a, b)
 } : function timingSafeEqual(a, b) {
   if (!bufferEqual) {
-    bufferEqual = __webpack_require__(3198);
+    bufferEqual = __webpack_require__(9732);
   }
 
   return bufferEqual(a, b)
@@ -18476,12 +18476,12 @@ module.exports = function jwa(algorithm) {
 
 /***/ }),
 
-/***/ 5698:
+/***/ 3324:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 /*global exports*/
-var SignStream = __webpack_require__(9006);
-var VerifyStream = __webpack_require__(7230);
+var SignStream = __webpack_require__(8600);
+var VerifyStream = __webpack_require__(4368);
 
 var ALGORITHMS = [
   'HS256', 'HS384', 'HS512',
@@ -18505,11 +18505,11 @@ exports.createVerify = function createVerify(opts) {
 
 /***/ }),
 
-/***/ 6977:
+/***/ 1831:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 /*global module, process*/
-var Buffer = (__webpack_require__(6132).Buffer);
+var Buffer = (__webpack_require__(3058).Buffer);
 var Stream = __webpack_require__(2203);
 var util = __webpack_require__(9023);
 
@@ -18567,15 +18567,15 @@ module.exports = DataStream;
 
 /***/ }),
 
-/***/ 9006:
+/***/ 8600:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 /*global module*/
-var Buffer = (__webpack_require__(6132).Buffer);
-var DataStream = __webpack_require__(6977);
-var jwa = __webpack_require__(9104);
+var Buffer = (__webpack_require__(3058).Buffer);
+var DataStream = __webpack_require__(1831);
+var jwa = __webpack_require__(8622);
 var Stream = __webpack_require__(2203);
-var toString = __webpack_require__(2208);
+var toString = __webpack_require__(5126);
 var util = __webpack_require__(9023);
 
 function base64url(string, encoding) {
@@ -18657,7 +18657,7 @@ module.exports = SignStream;
 
 /***/ }),
 
-/***/ 2208:
+/***/ 5126:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 /*global module*/
@@ -18674,15 +18674,15 @@ module.exports = function toString(obj) {
 
 /***/ }),
 
-/***/ 7230:
+/***/ 4368:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 /*global module*/
-var Buffer = (__webpack_require__(6132).Buffer);
-var DataStream = __webpack_require__(6977);
-var jwa = __webpack_require__(9104);
+var Buffer = (__webpack_require__(3058).Buffer);
+var DataStream = __webpack_require__(1831);
+var jwa = __webpack_require__(8622);
 var Stream = __webpack_require__(2203);
-var toString = __webpack_require__(2208);
+var toString = __webpack_require__(5126);
 var util = __webpack_require__(9023);
 var JWS_REGEX = /^[a-zA-Z0-9\-_]+?\.[a-zA-Z0-9\-_]+?\.([a-zA-Z0-9\-_]+)?$/;
 
@@ -18806,7 +18806,7 @@ module.exports = VerifyStream;
 
 /***/ }),
 
-/***/ 6274:
+/***/ 744:
 /***/ ((module) => {
 
 /**
@@ -18975,10 +18975,10 @@ function plural(ms, msAbs, n, name) {
 
 /***/ }),
 
-/***/ 5646:
+/***/ 5560:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-var wrappy = __webpack_require__(4206)
+var wrappy = __webpack_require__(8264)
 module.exports = wrappy(once)
 module.exports.strict = wrappy(onceStrict)
 
@@ -19024,7 +19024,7 @@ function onceStrict (fn) {
 
 /***/ }),
 
-/***/ 1850:
+/***/ 5500:
 /***/ ((module) => {
 
 
@@ -19147,7 +19147,7 @@ module.exports.F = codes;
 
 /***/ }),
 
-/***/ 8193:
+/***/ 2063:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 // Copyright Joyent, Inc. and other Node contributors.
@@ -19187,9 +19187,9 @@ var objectKeys = Object.keys || function (obj) {
 /*</replacement>*/
 
 module.exports = Duplex;
-var Readable = __webpack_require__(6887);
-var Writable = __webpack_require__(3979);
-__webpack_require__(2772)(Duplex, Readable);
+var Readable = __webpack_require__(6893);
+var Writable = __webpack_require__(8797);
+__webpack_require__(9598)(Duplex, Readable);
 {
   // Allow the keys array to be GC'ed.
   var keys = objectKeys(Writable.prototype);
@@ -19279,7 +19279,7 @@ Object.defineProperty(Duplex.prototype, 'destroyed', {
 
 /***/ }),
 
-/***/ 117:
+/***/ 5283:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 // Copyright Joyent, Inc. and other Node contributors.
@@ -19310,8 +19310,8 @@ Object.defineProperty(Duplex.prototype, 'destroyed', {
 
 
 module.exports = PassThrough;
-var Transform = __webpack_require__(23);
-__webpack_require__(2772)(PassThrough, Transform);
+var Transform = __webpack_require__(2337);
+__webpack_require__(9598)(PassThrough, Transform);
 function PassThrough(options) {
   if (!(this instanceof PassThrough)) return new PassThrough(options);
   Transform.call(this, options);
@@ -19322,7 +19322,7 @@ PassThrough.prototype._transform = function (chunk, encoding, cb) {
 
 /***/ }),
 
-/***/ 6887:
+/***/ 6893:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 // Copyright Joyent, Inc. and other Node contributors.
@@ -19364,7 +19364,7 @@ var EElistenerCount = function EElistenerCount(emitter, type) {
 /*</replacement>*/
 
 /*<replacement>*/
-var Stream = __webpack_require__(5737);
+var Stream = __webpack_require__(3283);
 /*</replacement>*/
 
 var Buffer = (__webpack_require__(181).Buffer);
@@ -19386,11 +19386,11 @@ if (debugUtil && debugUtil.debuglog) {
 }
 /*</replacement>*/
 
-var BufferList = __webpack_require__(6466);
-var destroyImpl = __webpack_require__(9535);
-var _require = __webpack_require__(5296),
+var BufferList = __webpack_require__(7336);
+var destroyImpl = __webpack_require__(5089);
+var _require = __webpack_require__(4874),
   getHighWaterMark = _require.getHighWaterMark;
-var _require$codes = (__webpack_require__(1850)/* .codes */ .F),
+var _require$codes = (__webpack_require__(5500)/* .codes */ .F),
   ERR_INVALID_ARG_TYPE = _require$codes.ERR_INVALID_ARG_TYPE,
   ERR_STREAM_PUSH_AFTER_EOF = _require$codes.ERR_STREAM_PUSH_AFTER_EOF,
   ERR_METHOD_NOT_IMPLEMENTED = _require$codes.ERR_METHOD_NOT_IMPLEMENTED,
@@ -19400,7 +19400,7 @@ var _require$codes = (__webpack_require__(1850)/* .codes */ .F),
 var StringDecoder;
 var createReadableStreamAsyncIterator;
 var from;
-__webpack_require__(2772)(Readable, Stream);
+__webpack_require__(9598)(Readable, Stream);
 var errorOrDestroy = destroyImpl.errorOrDestroy;
 var kProxyEvents = ['error', 'close', 'destroy', 'pause', 'resume'];
 function prependListener(emitter, event, fn) {
@@ -19415,7 +19415,7 @@ function prependListener(emitter, event, fn) {
   if (!emitter._events || !emitter._events[event]) emitter.on(event, fn);else if (Array.isArray(emitter._events[event])) emitter._events[event].unshift(fn);else emitter._events[event] = [fn, emitter._events[event]];
 }
 function ReadableState(options, stream, isDuplex) {
-  Duplex = Duplex || __webpack_require__(8193);
+  Duplex = Duplex || __webpack_require__(2063);
   options = options || {};
 
   // Duplex streams are both readable and writable, but share
@@ -19482,13 +19482,13 @@ function ReadableState(options, stream, isDuplex) {
   this.decoder = null;
   this.encoding = null;
   if (options.encoding) {
-    if (!StringDecoder) StringDecoder = (__webpack_require__(744)/* .StringDecoder */ .I);
+    if (!StringDecoder) StringDecoder = (__webpack_require__(634)/* .StringDecoder */ .I);
     this.decoder = new StringDecoder(options.encoding);
     this.encoding = options.encoding;
   }
 }
 function Readable(options) {
-  Duplex = Duplex || __webpack_require__(8193);
+  Duplex = Duplex || __webpack_require__(2063);
   if (!(this instanceof Readable)) return new Readable(options);
 
   // Checking for a Stream.Duplex instance is faster here instead of inside
@@ -19625,7 +19625,7 @@ Readable.prototype.isPaused = function () {
 
 // backwards compatibility.
 Readable.prototype.setEncoding = function (enc) {
-  if (!StringDecoder) StringDecoder = (__webpack_require__(744)/* .StringDecoder */ .I);
+  if (!StringDecoder) StringDecoder = (__webpack_require__(634)/* .StringDecoder */ .I);
   var decoder = new StringDecoder(enc);
   this._readableState.decoder = decoder;
   // If setEncoding(null), decoder.encoding equals utf8
@@ -20244,7 +20244,7 @@ Readable.prototype.wrap = function (stream) {
 if (typeof Symbol === 'function') {
   Readable.prototype[Symbol.asyncIterator] = function () {
     if (createReadableStreamAsyncIterator === undefined) {
-      createReadableStreamAsyncIterator = __webpack_require__(3270);
+      createReadableStreamAsyncIterator = __webpack_require__(4868);
     }
     return createReadableStreamAsyncIterator(this);
   };
@@ -20341,7 +20341,7 @@ function endReadableNT(state, stream) {
 if (typeof Symbol === 'function') {
   Readable.from = function (iterable, opts) {
     if (from === undefined) {
-      from = __webpack_require__(2877);
+      from = __webpack_require__(4659);
     }
     return from(Readable, iterable, opts);
   };
@@ -20355,7 +20355,7 @@ function indexOf(xs, x) {
 
 /***/ }),
 
-/***/ 23:
+/***/ 2337:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 // Copyright Joyent, Inc. and other Node contributors.
@@ -20424,13 +20424,13 @@ function indexOf(xs, x) {
 
 
 module.exports = Transform;
-var _require$codes = (__webpack_require__(1850)/* .codes */ .F),
+var _require$codes = (__webpack_require__(5500)/* .codes */ .F),
   ERR_METHOD_NOT_IMPLEMENTED = _require$codes.ERR_METHOD_NOT_IMPLEMENTED,
   ERR_MULTIPLE_CALLBACK = _require$codes.ERR_MULTIPLE_CALLBACK,
   ERR_TRANSFORM_ALREADY_TRANSFORMING = _require$codes.ERR_TRANSFORM_ALREADY_TRANSFORMING,
   ERR_TRANSFORM_WITH_LENGTH_0 = _require$codes.ERR_TRANSFORM_WITH_LENGTH_0;
-var Duplex = __webpack_require__(8193);
-__webpack_require__(2772)(Transform, Duplex);
+var Duplex = __webpack_require__(2063);
+__webpack_require__(9598)(Transform, Duplex);
 function afterTransform(er, data) {
   var ts = this._transformState;
   ts.transforming = false;
@@ -20551,7 +20551,7 @@ function done(stream, er, data) {
 
 /***/ }),
 
-/***/ 3979:
+/***/ 8797:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 // Copyright Joyent, Inc. and other Node contributors.
@@ -20611,12 +20611,12 @@ Writable.WritableState = WritableState;
 
 /*<replacement>*/
 var internalUtil = {
-  deprecate: __webpack_require__(4190)
+  deprecate: __webpack_require__(4488)
 };
 /*</replacement>*/
 
 /*<replacement>*/
-var Stream = __webpack_require__(5737);
+var Stream = __webpack_require__(3283);
 /*</replacement>*/
 
 var Buffer = (__webpack_require__(181).Buffer);
@@ -20627,10 +20627,10 @@ function _uint8ArrayToBuffer(chunk) {
 function _isUint8Array(obj) {
   return Buffer.isBuffer(obj) || obj instanceof OurUint8Array;
 }
-var destroyImpl = __webpack_require__(9535);
-var _require = __webpack_require__(5296),
+var destroyImpl = __webpack_require__(5089);
+var _require = __webpack_require__(4874),
   getHighWaterMark = _require.getHighWaterMark;
-var _require$codes = (__webpack_require__(1850)/* .codes */ .F),
+var _require$codes = (__webpack_require__(5500)/* .codes */ .F),
   ERR_INVALID_ARG_TYPE = _require$codes.ERR_INVALID_ARG_TYPE,
   ERR_METHOD_NOT_IMPLEMENTED = _require$codes.ERR_METHOD_NOT_IMPLEMENTED,
   ERR_MULTIPLE_CALLBACK = _require$codes.ERR_MULTIPLE_CALLBACK,
@@ -20640,10 +20640,10 @@ var _require$codes = (__webpack_require__(1850)/* .codes */ .F),
   ERR_STREAM_WRITE_AFTER_END = _require$codes.ERR_STREAM_WRITE_AFTER_END,
   ERR_UNKNOWN_ENCODING = _require$codes.ERR_UNKNOWN_ENCODING;
 var errorOrDestroy = destroyImpl.errorOrDestroy;
-__webpack_require__(2772)(Writable, Stream);
+__webpack_require__(9598)(Writable, Stream);
 function nop() {}
 function WritableState(options, stream, isDuplex) {
-  Duplex = Duplex || __webpack_require__(8193);
+  Duplex = Duplex || __webpack_require__(2063);
   options = options || {};
 
   // Duplex streams are both readable and writable, but share
@@ -20785,7 +20785,7 @@ if (typeof Symbol === 'function' && Symbol.hasInstance && typeof Function.protot
   };
 }
 function Writable(options) {
-  Duplex = Duplex || __webpack_require__(8193);
+  Duplex = Duplex || __webpack_require__(2063);
 
   // Writable ctor is applied to Duplexes, too.
   // `realHasInstance` is necessary because using plain `instanceof`
@@ -21198,7 +21198,7 @@ Writable.prototype._destroy = function (err, cb) {
 
 /***/ }),
 
-/***/ 3270:
+/***/ 4868:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -21207,7 +21207,7 @@ var _Object$setPrototypeO;
 function _defineProperty(obj, key, value) { key = _toPropertyKey(key); if (key in obj) { Object.defineProperty(obj, key, { value: value, enumerable: true, configurable: true, writable: true }); } else { obj[key] = value; } return obj; }
 function _toPropertyKey(arg) { var key = _toPrimitive(arg, "string"); return typeof key === "symbol" ? key : String(key); }
 function _toPrimitive(input, hint) { if (typeof input !== "object" || input === null) return input; var prim = input[Symbol.toPrimitive]; if (prim !== undefined) { var res = prim.call(input, hint || "default"); if (typeof res !== "object") return res; throw new TypeError("@@toPrimitive must return a primitive value."); } return (hint === "string" ? String : Number)(input); }
-var finished = __webpack_require__(3109);
+var finished = __webpack_require__(6815);
 var kLastResolve = Symbol('lastResolve');
 var kLastReject = Symbol('lastReject');
 var kError = Symbol('error');
@@ -21384,7 +21384,7 @@ module.exports = createReadableStreamAsyncIterator;
 
 /***/ }),
 
-/***/ 6466:
+/***/ 7336:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -21573,7 +21573,7 @@ module.exports = /*#__PURE__*/function () {
 
 /***/ }),
 
-/***/ 9535:
+/***/ 5089:
 /***/ ((module) => {
 
 
@@ -21675,7 +21675,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3109:
+/***/ 6815:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 // Ported from https://github.com/mafintosh/end-of-stream with
@@ -21683,7 +21683,7 @@ module.exports = {
 
 
 
-var ERR_STREAM_PREMATURE_CLOSE = (__webpack_require__(1850)/* .codes */ .F).ERR_STREAM_PREMATURE_CLOSE;
+var ERR_STREAM_PREMATURE_CLOSE = (__webpack_require__(5500)/* .codes */ .F).ERR_STREAM_PREMATURE_CLOSE;
 function once(callback) {
   var called = false;
   return function () {
@@ -21767,7 +21767,7 @@ module.exports = eos;
 
 /***/ }),
 
-/***/ 2877:
+/***/ 4659:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -21779,7 +21779,7 @@ function _objectSpread(target) { for (var i = 1; i < arguments.length; i++) { va
 function _defineProperty(obj, key, value) { key = _toPropertyKey(key); if (key in obj) { Object.defineProperty(obj, key, { value: value, enumerable: true, configurable: true, writable: true }); } else { obj[key] = value; } return obj; }
 function _toPropertyKey(arg) { var key = _toPrimitive(arg, "string"); return typeof key === "symbol" ? key : String(key); }
 function _toPrimitive(input, hint) { if (typeof input !== "object" || input === null) return input; var prim = input[Symbol.toPrimitive]; if (prim !== undefined) { var res = prim.call(input, hint || "default"); if (typeof res !== "object") return res; throw new TypeError("@@toPrimitive must return a primitive value."); } return (hint === "string" ? String : Number)(input); }
-var ERR_INVALID_ARG_TYPE = (__webpack_require__(1850)/* .codes */ .F).ERR_INVALID_ARG_TYPE;
+var ERR_INVALID_ARG_TYPE = (__webpack_require__(5500)/* .codes */ .F).ERR_INVALID_ARG_TYPE;
 function from(Readable, iterable, opts) {
   var iterator;
   if (iterable && typeof iterable.next === 'function') {
@@ -21826,7 +21826,7 @@ module.exports = from;
 
 /***/ }),
 
-/***/ 7631:
+/***/ 6701:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 // Ported from https://github.com/mafintosh/pump with
@@ -21843,7 +21843,7 @@ function once(callback) {
     callback.apply(void 0, arguments);
   };
 }
-var _require$codes = (__webpack_require__(1850)/* .codes */ .F),
+var _require$codes = (__webpack_require__(5500)/* .codes */ .F),
   ERR_MISSING_ARGS = _require$codes.ERR_MISSING_ARGS,
   ERR_STREAM_DESTROYED = _require$codes.ERR_STREAM_DESTROYED;
 function noop(err) {
@@ -21859,7 +21859,7 @@ function destroyer(stream, reading, writing, callback) {
   stream.on('close', function () {
     closed = true;
   });
-  if (eos === undefined) eos = __webpack_require__(3109);
+  if (eos === undefined) eos = __webpack_require__(6815);
   eos(stream, {
     readable: reading,
     writable: writing
@@ -21918,12 +21918,12 @@ module.exports = pipeline;
 
 /***/ }),
 
-/***/ 5296:
+/***/ 4874:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-var ERR_INVALID_OPT_VALUE = (__webpack_require__(1850)/* .codes */ .F).ERR_INVALID_OPT_VALUE;
+var ERR_INVALID_OPT_VALUE = (__webpack_require__(5500)/* .codes */ .F).ERR_INVALID_OPT_VALUE;
 function highWaterMarkFrom(options, isDuplex, duplexKey) {
   return options.highWaterMark != null ? options.highWaterMark : isDuplex ? options[duplexKey] : null;
 }
@@ -21946,7 +21946,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5737:
+/***/ 3283:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 module.exports = __webpack_require__(2203);
@@ -21954,7 +21954,7 @@ module.exports = __webpack_require__(2203);
 
 /***/ }),
 
-/***/ 3389:
+/***/ 6131:
 /***/ ((module, exports, __webpack_require__) => {
 
 var Stream = __webpack_require__(2203);
@@ -21963,27 +21963,27 @@ if (process.env.READABLE_STREAM === 'disable' && Stream) {
   Object.assign(module.exports, Stream);
   module.exports.Stream = Stream;
 } else {
-  exports = module.exports = __webpack_require__(6887);
+  exports = module.exports = __webpack_require__(6893);
   exports.Stream = Stream || exports;
   exports.Readable = exports;
-  exports.Writable = __webpack_require__(3979);
-  exports.Duplex = __webpack_require__(8193);
-  exports.Transform = __webpack_require__(23);
-  exports.PassThrough = __webpack_require__(117);
-  exports.finished = __webpack_require__(3109);
-  exports.pipeline = __webpack_require__(7631);
+  exports.Writable = __webpack_require__(8797);
+  exports.Duplex = __webpack_require__(2063);
+  exports.Transform = __webpack_require__(2337);
+  exports.PassThrough = __webpack_require__(5283);
+  exports.finished = __webpack_require__(6815);
+  exports.pipeline = __webpack_require__(6701);
 }
 
 
 /***/ }),
 
-/***/ 668:
+/***/ 7842:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
 const {PassThrough} = __webpack_require__(2203);
-const extend = __webpack_require__(7262);
+const extend = __webpack_require__(3860);
 
 let debug = () => {};
 if (
@@ -22277,17 +22277,17 @@ module.exports.getNextRetryDelay = getNextRetryDelay;
 
 /***/ }),
 
-/***/ 1556:
+/***/ 5546:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
-module.exports = __webpack_require__(5594);
+module.exports = __webpack_require__(7084);
 
 /***/ }),
 
-/***/ 5594:
+/***/ 7084:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
-var RetryOperation = __webpack_require__(1836);
+var RetryOperation = __webpack_require__(9538);
 
 exports.operation = function(options) {
   var timeouts = exports.timeouts(options);
@@ -22391,7 +22391,7 @@ exports.wrap = function(obj, options, methods) {
 
 /***/ }),
 
-/***/ 1836:
+/***/ 9538:
 /***/ ((module) => {
 
 function RetryOperation(timeouts, options) {
@@ -22560,7 +22560,7 @@ RetryOperation.prototype.mainError = function() {
 
 /***/ }),
 
-/***/ 6132:
+/***/ 3058:
 /***/ ((module, exports, __webpack_require__) => {
 
 /*! safe-buffer. MIT License. Feross Aboukhadijeh <https://feross.org/opensource> */
@@ -22632,12 +22632,12 @@ SafeBuffer.allocUnsafeSlow = function (size) {
 
 /***/ }),
 
-/***/ 4784:
+/***/ 1546:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
 
-var stubs = __webpack_require__(3567)
+var stubs = __webpack_require__(3897)
 
 /*
  * StreamEvents can be used 2 ways:
@@ -22669,7 +22669,7 @@ module.exports = StreamEvents
 
 /***/ }),
 
-/***/ 3735:
+/***/ 4633:
 /***/ ((module) => {
 
 module.exports = shift
@@ -22697,7 +22697,7 @@ function getStateLength (state) {
 
 /***/ }),
 
-/***/ 744:
+/***/ 634:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 // Copyright Joyent, Inc. and other Node contributors.
@@ -22725,7 +22725,7 @@ function getStateLength (state) {
 
 /*<replacement>*/
 
-var Buffer = (__webpack_require__(6132).Buffer);
+var Buffer = (__webpack_require__(3058).Buffer);
 /*</replacement>*/
 
 var isEncoding = Buffer.isEncoding || function (encoding) {
@@ -22999,7 +22999,7 @@ function simpleEnd(buf) {
 
 /***/ }),
 
-/***/ 3567:
+/***/ 3897:
 /***/ ((module) => {
 
 
@@ -23041,7 +23041,7 @@ module.exports = function stubs(obj, method, cfg, stub) {
 
 /***/ }),
 
-/***/ 3831:
+/***/ 7745:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -23208,7 +23208,7 @@ exports.TeenyStatistics = TeenyStatistics;
 
 /***/ }),
 
-/***/ 2965:
+/***/ 4003:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -23280,8 +23280,8 @@ function getAgent(uri, reqOpts) {
     const shouldUseProxy = manuallyProvidedProxy || shouldUseProxyForURI(uri);
     if (proxy && shouldUseProxy) {
         // tslint:disable-next-line variable-name
-        const { HttpProxyAgent } = __webpack_require__(7004);
-        const { HttpsProxyAgent } = __webpack_require__(5543);
+        const { HttpProxyAgent } = __webpack_require__(1970);
+        const { HttpsProxyAgent } = __webpack_require__(3669);
         const Agent = isHttp ? HttpProxyAgent : HttpsProxyAgent;
         return new Agent(proxy, poolOptions);
     }
@@ -23300,7 +23300,7 @@ function getAgent(uri, reqOpts) {
 
 /***/ }),
 
-/***/ 2647:
+/***/ 321:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -23360,11 +23360,11 @@ const https = __importStar(__webpack_require__(5692));
 const http = __importStar(__webpack_require__(8611));
 const stream_1 = __webpack_require__(2203);
 const zlib = __importStar(__webpack_require__(3106));
-const agents_1 = __webpack_require__(2965);
-const TeenyStatistics_1 = __webpack_require__(3831);
+const agents_1 = __webpack_require__(4003);
+const TeenyStatistics_1 = __webpack_require__(7745);
 const crypto_1 = __webpack_require__(6982);
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const streamEvents = __webpack_require__(4784);
+const streamEvents = __webpack_require__(1546);
 const MAX_REDIRECTS = 20;
 const REDIRECT_STATUS_CODES = new Set([301, 302, 303, 307, 308]);
 function bunFetch(url, init = {}, redirectCount = 0) {
@@ -23597,7 +23597,7 @@ function bunFetch(url, init = {}, redirectCount = 0) {
 }
 const fetch = (...args) => 'Bun' in globalThis
     ? bunFetch(args[0], args[1])
-    : __webpack_require__.e(/* import() */ 782).then(__webpack_require__.bind(__webpack_require__, 2782)).then(({ default: fetch }) => fetch(...args));
+    : __webpack_require__.e(/* import() */ 816).then(__webpack_require__.bind(__webpack_require__, 816)).then(({ default: fetch }) => fetch(...args));
 class RequestError extends Error {
     code;
 }
@@ -23841,7 +23841,7 @@ teenyRequest.resetStats = () => {
 
 /***/ }),
 
-/***/ 4190:
+/***/ 4488:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -23854,7 +23854,7 @@ module.exports = __webpack_require__(9023).deprecate;
 
 /***/ }),
 
-/***/ 4206:
+/***/ 8264:
 /***/ ((module) => {
 
 // Returns a wrapper function that returns a wrapped callback
@@ -23894,7 +23894,7 @@ function wrappy (fn, cb) {
 
 /***/ }),
 
-/***/ 654:
+/***/ 75:
 /***/ ((module) => {
 
 module.exports = eval("require")("supports-color");
@@ -23902,7 +23902,7 @@ module.exports = eval("require")("supports-color");
 
 /***/ }),
 
-/***/ 2750:
+/***/ 6128:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -24027,7 +24027,7 @@ function detectGCPResidency() {
 
 /***/ }),
 
-/***/ 8445:
+/***/ 9595:
 /***/ (function(__unused_webpack_module, exports, __webpack_require__) {
 
 
@@ -24093,10 +24093,10 @@ exports.requestTimeout = requestTimeout;
  * See the License for the specific language governing permissions and
  * limitations under the License.
  */
-const gaxios_1 = __webpack_require__(4128);
-const jsonBigint = __webpack_require__(1200);
-const gcp_residency_1 = __webpack_require__(2750);
-const logger = __importStar(__webpack_require__(3183));
+const gaxios_1 = __webpack_require__(1098);
+const jsonBigint = __webpack_require__(4826);
+const gcp_residency_1 = __webpack_require__(6128);
+const logger = __importStar(__webpack_require__(1577));
 exports.BASE_PATH = '/computeMetadata/v1';
 exports.HOST_ADDRESS = 'http://169.254.169.254';
 exports.SECONDARY_HOST_ADDRESS = 'http://metadata.google.internal.';
@@ -24492,12 +24492,12 @@ function setGCPResidency(value = null) {
 function requestTimeout() {
     return getGCPResidency() ? 0 : 3000;
 }
-__exportStar(__webpack_require__(2750), exports);
+__exportStar(__webpack_require__(6128), exports);
 //# sourceMappingURL=index.js.map
 
 /***/ }),
 
-/***/ 3816:
+/***/ 6522:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 // Copyright 2023 Google LLC
@@ -24515,7 +24515,7 @@ __exportStar(__webpack_require__(2750), exports);
 // limitations under the License.
 
 function getPackageJSON() {
-  return __webpack_require__(1976);
+  return __webpack_require__(2721);
 }
 
 exports.V = getPackageJSON;
@@ -24523,7 +24523,7 @@ exports.V = getPackageJSON;
 
 /***/ }),
 
-/***/ 6024:
+/***/ 4490:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 // Copyright 2023 Google LLC
@@ -24538,13 +24538,13 @@ exports.V = getPackageJSON;
 // WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 // See the License for the specific language governing permissions and
 // limitations under the License.
-const pkg = __webpack_require__(3027);
+const pkg = __webpack_require__(6495);
 module.exports = { pkg };
 //# sourceMappingURL=util.cjs.map
 
 /***/ }),
 
-/***/ 2341:
+/***/ 6995:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -24560,13 +24560,13 @@ module.exports = { pkg };
 // WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 // See the License for the specific language governing permissions and
 // limitations under the License.
-const pkg = __webpack_require__(3172);
+const pkg = __webpack_require__(6543);
 module.exports = { pkg };
 //# sourceMappingURL=util.cjs.map
 
 /***/ }),
 
-/***/ 5408:
+/***/ 5470:
 /***/ ((__unused_webpack_module, exports, __webpack_require__) => {
 
 
@@ -24584,7 +24584,7 @@ module.exports = { pkg };
 // limitations under the License.
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.USER_AGENT = exports.PRODUCT_NAME = exports.pkg = void 0;
-const pkg = __webpack_require__(4003);
+const pkg = __webpack_require__(6066);
 exports.pkg = pkg;
 const PRODUCT_NAME = 'google-api-nodejs-client';
 exports.PRODUCT_NAME = PRODUCT_NAME;
@@ -24594,7 +24594,7 @@ exports.USER_AGENT = USER_AGENT;
 
 /***/ }),
 
-/***/ 3587:
+/***/ 7273:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
@@ -24610,13 +24610,13 @@ exports.USER_AGENT = USER_AGENT;
 // WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 // See the License for the specific language governing permissions and
 // limitations under the License.
-const pkg = __webpack_require__(130);
+const pkg = __webpack_require__(8535);
 module.exports = { pkg };
 //# sourceMappingURL=util.cjs.map
 
 /***/ }),
 
-/***/ 6909:
+/***/ 3923:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
 
 
@@ -24627,7 +24627,7 @@ __webpack_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: ApiError, Bucket, CRC32C, CRC32C_DEFAULT_VALIDATOR_GENERATOR, CRC32C_EXCEPTION_MESSAGES, CRC32C_EXTENSIONS, CRC32C_EXTENSION_TABLE, Channel, ComposeCleanupError, File, HashStreamValidator, HmacKey, Iam, IdempotencyStrategy, MultiPartUploadError, Notification, RETRYABLE_ERR_FN_DEFAULT, TransferManager
 
-// NAMESPACE OBJECT: ../../main/node_modules/gaxios/build/esm/src/index.js
+// NAMESPACE OBJECT: ./node_modules/gaxios/build/esm/src/index.js
 var esm_src_namespaceObject = {};
 __webpack_require__.r(esm_src_namespaceObject);
 __webpack_require__.d(esm_src_namespaceObject, {
@@ -24638,11 +24638,11 @@ __webpack_require__.d(esm_src_namespaceObject, {
   request: () => (request)
 });
 
-// EXTERNAL MODULE: ../../main/node_modules/google-auth-library/build/src/index.js
-var src = __webpack_require__(4626);
-// EXTERNAL MODULE: ../../main/node_modules/@google-cloud/projectify/build/src/index.js
-var build_src = __webpack_require__(4577);
-;// CONCATENATED MODULE: ../../main/node_modules/html-entities/dist/esm/named-references.js
+// EXTERNAL MODULE: ./node_modules/google-auth-library/build/src/index.js
+var src = __webpack_require__(492);
+// EXTERNAL MODULE: ./node_modules/@google-cloud/projectify/build/src/index.js
+var build_src = __webpack_require__(7635);
+;// CONCATENATED MODULE: ./node_modules/html-entities/dist/esm/named-references.js
 var __assign = (undefined && undefined.__assign) || function () {
     __assign = Object.assign || function(t) {
         for (var s, i = 1, n = arguments.length; i < n; i++) {
@@ -24690,7 +24690,7 @@ namedReferences['xml'] = generateNamedReferences("lt~<~gt~>~quot~\"~apos~'~amp~&
 namedReferences['html4'] = generateNamedReferences("apos~'~OElig~Œ~oelig~œ~Scaron~Š~scaron~š~Yuml~Ÿ~circ~ˆ~tilde~˜~ensp~ ~emsp~ ~thinsp~ ~zwnj~‌~zwj~‍~lrm~‎~rlm~‏~ndash~–~mdash~—~lsquo~‘~rsquo~’~sbquo~‚~ldquo~“~rdquo~”~bdquo~„~dagger~†~Dagger~‡~permil~‰~lsaquo~‹~rsaquo~›~euro~€~fnof~ƒ~Alpha~Α~Beta~Β~Gamma~Γ~Delta~Δ~Epsilon~Ε~Zeta~Ζ~Eta~Η~Theta~Θ~Iota~Ι~Kappa~Κ~Lambda~Λ~Mu~Μ~Nu~Ν~Xi~Ξ~Omicron~Ο~Pi~Π~Rho~Ρ~Sigma~Σ~Tau~Τ~Upsilon~Υ~Phi~Φ~Chi~Χ~Psi~Ψ~Omega~Ω~alpha~α~beta~β~gamma~γ~delta~δ~epsilon~ε~zeta~ζ~eta~η~theta~θ~iota~ι~kappa~κ~lambda~λ~mu~μ~nu~ν~xi~ξ~omicron~ο~pi~π~rho~ρ~sigmaf~ς~sigma~σ~tau~τ~upsilon~υ~phi~φ~chi~χ~psi~ψ~omega~ω~thetasym~ϑ~upsih~ϒ~piv~ϖ~bull~•~hellip~…~prime~′~Prime~″~oline~‾~frasl~⁄~weierp~℘~image~ℑ~real~ℜ~trade~™~alefsym~ℵ~larr~←~uarr~↑~rarr~→~darr~↓~harr~↔~crarr~↵~lArr~⇐~uArr~⇑~rArr~⇒~dArr~⇓~hArr~⇔~forall~∀~part~∂~exist~∃~empty~∅~nabla~∇~isin~∈~notin~∉~ni~∋~prod~∏~sum~∑~minus~−~lowast~∗~radic~√~prop~∝~infin~∞~ang~∠~and~∧~or~∨~cap~∩~cup~∪~int~∫~there4~∴~sim~∼~cong~≅~asymp~≈~ne~≠~equiv~≡~le~≤~ge~≥~sub~⊂~sup~⊃~nsub~⊄~sube~⊆~supe~⊇~oplus~⊕~otimes~⊗~perp~⊥~sdot~⋅~lceil~⌈~rceil~⌉~lfloor~⌊~rfloor~⌋~lang~〈~rang~〉~loz~◊~spades~♠~clubs~♣~hearts~♥~diams~♦~~nbsp~ ~iexcl~¡~cent~¢~pound~£~curren~¤~yen~¥~brvbar~¦~sect~§~uml~¨~copy~©~ordf~ª~laquo~«~not~¬~shy~­~reg~®~macr~¯~deg~°~plusmn~±~sup2~²~sup3~³~acute~´~micro~µ~para~¶~middot~·~cedil~¸~sup1~¹~ordm~º~raquo~»~frac14~¼~frac12~½~frac34~¾~iquest~¿~Agrave~À~Aacute~Á~Acirc~Â~Atilde~Ã~Auml~Ä~Aring~Å~AElig~Æ~Ccedil~Ç~Egrave~È~Eacute~É~Ecirc~Ê~Euml~Ë~Igrave~Ì~Iacute~Í~Icirc~Î~Iuml~Ï~ETH~Ð~Ntilde~Ñ~Ograve~Ò~Oacute~Ó~Ocirc~Ô~Otilde~Õ~Ouml~Ö~times~×~Oslash~Ø~Ugrave~Ù~Uacute~Ú~Ucirc~Û~Uuml~Ü~Yacute~Ý~THORN~Þ~szlig~ß~agrave~à~aacute~á~acirc~â~atilde~ã~auml~ä~aring~å~aelig~æ~ccedil~ç~egrave~è~eacute~é~ecirc~ê~euml~ë~igrave~ì~iacute~í~icirc~î~iuml~ï~eth~ð~ntilde~ñ~ograve~ò~oacute~ó~ocirc~ô~otilde~õ~ouml~ö~divide~÷~oslash~ø~ugrave~ù~uacute~ú~ucirc~û~uuml~ü~yacute~ý~thorn~þ~yuml~ÿ~quot~\"~amp~&~lt~<~gt~>");
 namedReferences['html5'] = generateNamedReferences("Abreve~Ă~Acy~А~Afr~𝔄~Amacr~Ā~And~⩓~Aogon~Ą~Aopf~𝔸~ApplyFunction~⁡~Ascr~𝒜~Assign~≔~Backslash~∖~Barv~⫧~Barwed~⌆~Bcy~Б~Because~∵~Bernoullis~ℬ~Bfr~𝔅~Bopf~𝔹~Breve~˘~Bscr~ℬ~Bumpeq~≎~CHcy~Ч~Cacute~Ć~Cap~⋒~CapitalDifferentialD~ⅅ~Cayleys~ℭ~Ccaron~Č~Ccirc~Ĉ~Cconint~∰~Cdot~Ċ~Cedilla~¸~CenterDot~·~Cfr~ℭ~CircleDot~⊙~CircleMinus~⊖~CirclePlus~⊕~CircleTimes~⊗~ClockwiseContourIntegral~∲~CloseCurlyDoubleQuote~”~CloseCurlyQuote~’~Colon~∷~Colone~⩴~Congruent~≡~Conint~∯~ContourIntegral~∮~Copf~ℂ~Coproduct~∐~CounterClockwiseContourIntegral~∳~Cross~⨯~Cscr~𝒞~Cup~⋓~CupCap~≍~DD~ⅅ~DDotrahd~⤑~DJcy~Ђ~DScy~Ѕ~DZcy~Џ~Darr~↡~Dashv~⫤~Dcaron~Ď~Dcy~Д~Del~∇~Dfr~𝔇~DiacriticalAcute~´~DiacriticalDot~˙~DiacriticalDoubleAcute~˝~DiacriticalGrave~`~DiacriticalTilde~˜~Diamond~⋄~DifferentialD~ⅆ~Dopf~𝔻~Dot~¨~DotDot~⃜~DotEqual~≐~DoubleContourIntegral~∯~DoubleDot~¨~DoubleDownArrow~⇓~DoubleLeftArrow~⇐~DoubleLeftRightArrow~⇔~DoubleLeftTee~⫤~DoubleLongLeftArrow~⟸~DoubleLongLeftRightArrow~⟺~DoubleLongRightArrow~⟹~DoubleRightArrow~⇒~DoubleRightTee~⊨~DoubleUpArrow~⇑~DoubleUpDownArrow~⇕~DoubleVerticalBar~∥~DownArrow~↓~DownArrowBar~⤓~DownArrowUpArrow~⇵~DownBreve~̑~DownLeftRightVector~⥐~DownLeftTeeVector~⥞~DownLeftVector~↽~DownLeftVectorBar~⥖~DownRightTeeVector~⥟~DownRightVector~⇁~DownRightVectorBar~⥗~DownTee~⊤~DownTeeArrow~↧~Downarrow~⇓~Dscr~𝒟~Dstrok~Đ~ENG~Ŋ~Ecaron~Ě~Ecy~Э~Edot~Ė~Efr~𝔈~Element~∈~Emacr~Ē~EmptySmallSquare~◻~EmptyVerySmallSquare~▫~Eogon~Ę~Eopf~𝔼~Equal~⩵~EqualTilde~≂~Equilibrium~⇌~Escr~ℰ~Esim~⩳~Exists~∃~ExponentialE~ⅇ~Fcy~Ф~Ffr~𝔉~FilledSmallSquare~◼~FilledVerySmallSquare~▪~Fopf~𝔽~ForAll~∀~Fouriertrf~ℱ~Fscr~ℱ~GJcy~Ѓ~Gammad~Ϝ~Gbreve~Ğ~Gcedil~Ģ~Gcirc~Ĝ~Gcy~Г~Gdot~Ġ~Gfr~𝔊~Gg~⋙~Gopf~𝔾~GreaterEqual~≥~GreaterEqualLess~⋛~GreaterFullEqual~≧~GreaterGreater~⪢~GreaterLess~≷~GreaterSlantEqual~⩾~GreaterTilde~≳~Gscr~𝒢~Gt~≫~HARDcy~Ъ~Hacek~ˇ~Hat~^~Hcirc~Ĥ~Hfr~ℌ~HilbertSpace~ℋ~Hopf~ℍ~HorizontalLine~─~Hscr~ℋ~Hstrok~Ħ~HumpDownHump~≎~HumpEqual~≏~IEcy~Е~IJlig~Ĳ~IOcy~Ё~Icy~И~Idot~İ~Ifr~ℑ~Im~ℑ~Imacr~Ī~ImaginaryI~ⅈ~Implies~⇒~Int~∬~Integral~∫~Intersection~⋂~InvisibleComma~⁣~InvisibleTimes~⁢~Iogon~Į~Iopf~𝕀~Iscr~ℐ~Itilde~Ĩ~Iukcy~І~Jcirc~Ĵ~Jcy~Й~Jfr~𝔍~Jopf~𝕁~Jscr~𝒥~Jsercy~Ј~Jukcy~Є~KHcy~Х~KJcy~Ќ~Kcedil~Ķ~Kcy~К~Kfr~𝔎~Kopf~𝕂~Kscr~𝒦~LJcy~Љ~Lacute~Ĺ~Lang~⟪~Laplacetrf~ℒ~Larr~↞~Lcaron~Ľ~Lcedil~Ļ~Lcy~Л~LeftAngleBracket~⟨~LeftArrow~←~LeftArrowBar~⇤~LeftArrowRightArrow~⇆~LeftCeiling~⌈~LeftDoubleBracket~⟦~LeftDownTeeVector~⥡~LeftDownVector~⇃~LeftDownVectorBar~⥙~LeftFloor~⌊~LeftRightArrow~↔~LeftRightVector~⥎~LeftTee~⊣~LeftTeeArrow~↤~LeftTeeVector~⥚~LeftTriangle~⊲~LeftTriangleBar~⧏~LeftTriangleEqual~⊴~LeftUpDownVector~⥑~LeftUpTeeVector~⥠~LeftUpVector~↿~LeftUpVectorBar~⥘~LeftVector~↼~LeftVectorBar~⥒~Leftarrow~⇐~Leftrightarrow~⇔~LessEqualGreater~⋚~LessFullEqual~≦~LessGreater~≶~LessLess~⪡~LessSlantEqual~⩽~LessTilde~≲~Lfr~𝔏~Ll~⋘~Lleftarrow~⇚~Lmidot~Ŀ~LongLeftArrow~⟵~LongLeftRightArrow~⟷~LongRightArrow~⟶~Longleftarrow~⟸~Longleftrightarrow~⟺~Longrightarrow~⟹~Lopf~𝕃~LowerLeftArrow~↙~LowerRightArrow~↘~Lscr~ℒ~Lsh~↰~Lstrok~Ł~Lt~≪~Map~⤅~Mcy~М~MediumSpace~ ~Mellintrf~ℳ~Mfr~𝔐~MinusPlus~∓~Mopf~𝕄~Mscr~ℳ~NJcy~Њ~Nacute~Ń~Ncaron~Ň~Ncedil~Ņ~Ncy~Н~NegativeMediumSpace~​~NegativeThickSpace~​~NegativeThinSpace~​~NegativeVeryThinSpace~​~NestedGreaterGreater~≫~NestedLessLess~≪~NewLine~\n~Nfr~𝔑~NoBreak~⁠~NonBreakingSpace~ ~Nopf~ℕ~Not~⫬~NotCongruent~≢~NotCupCap~≭~NotDoubleVerticalBar~∦~NotElement~∉~NotEqual~≠~NotEqualTilde~≂̸~NotExists~∄~NotGreater~≯~NotGreaterEqual~≱~NotGreaterFullEqual~≧̸~NotGreaterGreater~≫̸~NotGreaterLess~≹~NotGreaterSlantEqual~⩾̸~NotGreaterTilde~≵~NotHumpDownHump~≎̸~NotHumpEqual~≏̸~NotLeftTriangle~⋪~NotLeftTriangleBar~⧏̸~NotLeftTriangleEqual~⋬~NotLess~≮~NotLessEqual~≰~NotLessGreater~≸~NotLessLess~≪̸~NotLessSlantEqual~⩽̸~NotLessTilde~≴~NotNestedGreaterGreater~⪢̸~NotNestedLessLess~⪡̸~NotPrecedes~⊀~NotPrecedesEqual~⪯̸~NotPrecedesSlantEqual~⋠~NotReverseElement~∌~NotRightTriangle~⋫~NotRightTriangleBar~⧐̸~NotRightTriangleEqual~⋭~NotSquareSubset~⊏̸~NotSquareSubsetEqual~⋢~NotSquareSuperset~⊐̸~NotSquareSupersetEqual~⋣~NotSubset~⊂⃒~NotSubsetEqual~⊈~NotSucceeds~⊁~NotSucceedsEqual~⪰̸~NotSucceedsSlantEqual~⋡~NotSucceedsTilde~≿̸~NotSuperset~⊃⃒~NotSupersetEqual~⊉~NotTilde~≁~NotTildeEqual~≄~NotTildeFullEqual~≇~NotTildeTilde~≉~NotVerticalBar~∤~Nscr~𝒩~Ocy~О~Odblac~Ő~Ofr~𝔒~Omacr~Ō~Oopf~𝕆~OpenCurlyDoubleQuote~“~OpenCurlyQuote~‘~Or~⩔~Oscr~𝒪~Otimes~⨷~OverBar~‾~OverBrace~⏞~OverBracket~⎴~OverParenthesis~⏜~PartialD~∂~Pcy~П~Pfr~𝔓~PlusMinus~±~Poincareplane~ℌ~Popf~ℙ~Pr~⪻~Precedes~≺~PrecedesEqual~⪯~PrecedesSlantEqual~≼~PrecedesTilde~≾~Product~∏~Proportion~∷~Proportional~∝~Pscr~𝒫~Qfr~𝔔~Qopf~ℚ~Qscr~𝒬~RBarr~⤐~Racute~Ŕ~Rang~⟫~Rarr~↠~Rarrtl~⤖~Rcaron~Ř~Rcedil~Ŗ~Rcy~Р~Re~ℜ~ReverseElement~∋~ReverseEquilibrium~⇋~ReverseUpEquilibrium~⥯~Rfr~ℜ~RightAngleBracket~⟩~RightArrow~→~RightArrowBar~⇥~RightArrowLeftArrow~⇄~RightCeiling~⌉~RightDoubleBracket~⟧~RightDownTeeVector~⥝~RightDownVector~⇂~RightDownVectorBar~⥕~RightFloor~⌋~RightTee~⊢~RightTeeArrow~↦~RightTeeVector~⥛~RightTriangle~⊳~RightTriangleBar~⧐~RightTriangleEqual~⊵~RightUpDownVector~⥏~RightUpTeeVector~⥜~RightUpVector~↾~RightUpVectorBar~⥔~RightVector~⇀~RightVectorBar~⥓~Rightarrow~⇒~Ropf~ℝ~RoundImplies~⥰~Rrightarrow~⇛~Rscr~ℛ~Rsh~↱~RuleDelayed~⧴~SHCHcy~Щ~SHcy~Ш~SOFTcy~Ь~Sacute~Ś~Sc~⪼~Scedil~Ş~Scirc~Ŝ~Scy~С~Sfr~𝔖~ShortDownArrow~↓~ShortLeftArrow~←~ShortRightArrow~→~ShortUpArrow~↑~SmallCircle~∘~Sopf~𝕊~Sqrt~√~Square~□~SquareIntersection~⊓~SquareSubset~⊏~SquareSubsetEqual~⊑~SquareSuperset~⊐~SquareSupersetEqual~⊒~SquareUnion~⊔~Sscr~𝒮~Star~⋆~Sub~⋐~Subset~⋐~SubsetEqual~⊆~Succeeds~≻~SucceedsEqual~⪰~SucceedsSlantEqual~≽~SucceedsTilde~≿~SuchThat~∋~Sum~∑~Sup~⋑~Superset~⊃~SupersetEqual~⊇~Supset~⋑~TRADE~™~TSHcy~Ћ~TScy~Ц~Tab~\t~Tcaron~Ť~Tcedil~Ţ~Tcy~Т~Tfr~𝔗~Therefore~∴~ThickSpace~  ~ThinSpace~ ~Tilde~∼~TildeEqual~≃~TildeFullEqual~≅~TildeTilde~≈~Topf~𝕋~TripleDot~⃛~Tscr~𝒯~Tstrok~Ŧ~Uarr~↟~Uarrocir~⥉~Ubrcy~Ў~Ubreve~Ŭ~Ucy~У~Udblac~Ű~Ufr~𝔘~Umacr~Ū~UnderBar~_~UnderBrace~⏟~UnderBracket~⎵~UnderParenthesis~⏝~Union~⋃~UnionPlus~⊎~Uogon~Ų~Uopf~𝕌~UpArrow~↑~UpArrowBar~⤒~UpArrowDownArrow~⇅~UpDownArrow~↕~UpEquilibrium~⥮~UpTee~⊥~UpTeeArrow~↥~Uparrow~⇑~Updownarrow~⇕~UpperLeftArrow~↖~UpperRightArrow~↗~Upsi~ϒ~Uring~Ů~Uscr~𝒰~Utilde~Ũ~VDash~⊫~Vbar~⫫~Vcy~В~Vdash~⊩~Vdashl~⫦~Vee~⋁~Verbar~‖~Vert~‖~VerticalBar~∣~VerticalLine~|~VerticalSeparator~❘~VerticalTilde~≀~VeryThinSpace~ ~Vfr~𝔙~Vopf~𝕍~Vscr~𝒱~Vvdash~⊪~Wcirc~Ŵ~Wedge~⋀~Wfr~𝔚~Wopf~𝕎~Wscr~𝒲~Xfr~𝔛~Xopf~𝕏~Xscr~𝒳~YAcy~Я~YIcy~Ї~YUcy~Ю~Ycirc~Ŷ~Ycy~Ы~Yfr~𝔜~Yopf~𝕐~Yscr~𝒴~ZHcy~Ж~Zacute~Ź~Zcaron~Ž~Zcy~З~Zdot~Ż~ZeroWidthSpace~​~Zfr~ℨ~Zopf~ℤ~Zscr~𝒵~abreve~ă~ac~∾~acE~∾̳~acd~∿~acy~а~af~⁡~afr~𝔞~aleph~ℵ~amacr~ā~amalg~⨿~andand~⩕~andd~⩜~andslope~⩘~andv~⩚~ange~⦤~angle~∠~angmsd~∡~angmsdaa~⦨~angmsdab~⦩~angmsdac~⦪~angmsdad~⦫~angmsdae~⦬~angmsdaf~⦭~angmsdag~⦮~angmsdah~⦯~angrt~∟~angrtvb~⊾~angrtvbd~⦝~angsph~∢~angst~Å~angzarr~⍼~aogon~ą~aopf~𝕒~ap~≈~apE~⩰~apacir~⩯~ape~≊~apid~≋~approx~≈~approxeq~≊~ascr~𝒶~ast~*~asympeq~≍~awconint~∳~awint~⨑~bNot~⫭~backcong~≌~backepsilon~϶~backprime~‵~backsim~∽~backsimeq~⋍~barvee~⊽~barwed~⌅~barwedge~⌅~bbrk~⎵~bbrktbrk~⎶~bcong~≌~bcy~б~becaus~∵~because~∵~bemptyv~⦰~bepsi~϶~bernou~ℬ~beth~ℶ~between~≬~bfr~𝔟~bigcap~⋂~bigcirc~◯~bigcup~⋃~bigodot~⨀~bigoplus~⨁~bigotimes~⨂~bigsqcup~⨆~bigstar~★~bigtriangledown~▽~bigtriangleup~△~biguplus~⨄~bigvee~⋁~bigwedge~⋀~bkarow~⤍~blacklozenge~⧫~blacksquare~▪~blacktriangle~▴~blacktriangledown~▾~blacktriangleleft~◂~blacktriangleright~▸~blank~␣~blk12~▒~blk14~░~blk34~▓~block~█~bne~=⃥~bnequiv~≡⃥~bnot~⌐~bopf~𝕓~bot~⊥~bottom~⊥~bowtie~⋈~boxDL~╗~boxDR~╔~boxDl~╖~boxDr~╓~boxH~═~boxHD~╦~boxHU~╩~boxHd~╤~boxHu~╧~boxUL~╝~boxUR~╚~boxUl~╜~boxUr~╙~boxV~║~boxVH~╬~boxVL~╣~boxVR~╠~boxVh~╫~boxVl~╢~boxVr~╟~boxbox~⧉~boxdL~╕~boxdR~╒~boxdl~┐~boxdr~┌~boxh~─~boxhD~╥~boxhU~╨~boxhd~┬~boxhu~┴~boxminus~⊟~boxplus~⊞~boxtimes~⊠~boxuL~╛~boxuR~╘~boxul~┘~boxur~└~boxv~│~boxvH~╪~boxvL~╡~boxvR~╞~boxvh~┼~boxvl~┤~boxvr~├~bprime~‵~breve~˘~bscr~𝒷~bsemi~⁏~bsim~∽~bsime~⋍~bsol~\\~bsolb~⧅~bsolhsub~⟈~bullet~•~bump~≎~bumpE~⪮~bumpe~≏~bumpeq~≏~cacute~ć~capand~⩄~capbrcup~⩉~capcap~⩋~capcup~⩇~capdot~⩀~caps~∩︀~caret~⁁~caron~ˇ~ccaps~⩍~ccaron~č~ccirc~ĉ~ccups~⩌~ccupssm~⩐~cdot~ċ~cemptyv~⦲~centerdot~·~cfr~𝔠~chcy~ч~check~✓~checkmark~✓~cir~○~cirE~⧃~circeq~≗~circlearrowleft~↺~circlearrowright~↻~circledR~®~circledS~Ⓢ~circledast~⊛~circledcirc~⊚~circleddash~⊝~cire~≗~cirfnint~⨐~cirmid~⫯~cirscir~⧂~clubsuit~♣~colon~:~colone~≔~coloneq~≔~comma~,~commat~@~comp~∁~compfn~∘~complement~∁~complexes~ℂ~congdot~⩭~conint~∮~copf~𝕔~coprod~∐~copysr~℗~cross~✗~cscr~𝒸~csub~⫏~csube~⫑~csup~⫐~csupe~⫒~ctdot~⋯~cudarrl~⤸~cudarrr~⤵~cuepr~⋞~cuesc~⋟~cularr~↶~cularrp~⤽~cupbrcap~⩈~cupcap~⩆~cupcup~⩊~cupdot~⊍~cupor~⩅~cups~∪︀~curarr~↷~curarrm~⤼~curlyeqprec~⋞~curlyeqsucc~⋟~curlyvee~⋎~curlywedge~⋏~curvearrowleft~↶~curvearrowright~↷~cuvee~⋎~cuwed~⋏~cwconint~∲~cwint~∱~cylcty~⌭~dHar~⥥~daleth~ℸ~dash~‐~dashv~⊣~dbkarow~⤏~dblac~˝~dcaron~ď~dcy~д~dd~ⅆ~ddagger~‡~ddarr~⇊~ddotseq~⩷~demptyv~⦱~dfisht~⥿~dfr~𝔡~dharl~⇃~dharr~⇂~diam~⋄~diamond~⋄~diamondsuit~♦~die~¨~digamma~ϝ~disin~⋲~div~÷~divideontimes~⋇~divonx~⋇~djcy~ђ~dlcorn~⌞~dlcrop~⌍~dollar~$~dopf~𝕕~dot~˙~doteq~≐~doteqdot~≑~dotminus~∸~dotplus~∔~dotsquare~⊡~doublebarwedge~⌆~downarrow~↓~downdownarrows~⇊~downharpoonleft~⇃~downharpoonright~⇂~drbkarow~⤐~drcorn~⌟~drcrop~⌌~dscr~𝒹~dscy~ѕ~dsol~⧶~dstrok~đ~dtdot~⋱~dtri~▿~dtrif~▾~duarr~⇵~duhar~⥯~dwangle~⦦~dzcy~џ~dzigrarr~⟿~eDDot~⩷~eDot~≑~easter~⩮~ecaron~ě~ecir~≖~ecolon~≕~ecy~э~edot~ė~ee~ⅇ~efDot~≒~efr~𝔢~eg~⪚~egs~⪖~egsdot~⪘~el~⪙~elinters~⏧~ell~ℓ~els~⪕~elsdot~⪗~emacr~ē~emptyset~∅~emptyv~∅~emsp13~ ~emsp14~ ~eng~ŋ~eogon~ę~eopf~𝕖~epar~⋕~eparsl~⧣~eplus~⩱~epsi~ε~epsiv~ϵ~eqcirc~≖~eqcolon~≕~eqsim~≂~eqslantgtr~⪖~eqslantless~⪕~equals~=~equest~≟~equivDD~⩸~eqvparsl~⧥~erDot~≓~erarr~⥱~escr~ℯ~esdot~≐~esim~≂~excl~!~expectation~ℰ~exponentiale~ⅇ~fallingdotseq~≒~fcy~ф~female~♀~ffilig~ﬃ~fflig~ﬀ~ffllig~ﬄ~ffr~𝔣~filig~ﬁ~fjlig~fj~flat~♭~fllig~ﬂ~fltns~▱~fopf~𝕗~fork~⋔~forkv~⫙~fpartint~⨍~frac13~⅓~frac15~⅕~frac16~⅙~frac18~⅛~frac23~⅔~frac25~⅖~frac35~⅗~frac38~⅜~frac45~⅘~frac56~⅚~frac58~⅝~frac78~⅞~frown~⌢~fscr~𝒻~gE~≧~gEl~⪌~gacute~ǵ~gammad~ϝ~gap~⪆~gbreve~ğ~gcirc~ĝ~gcy~г~gdot~ġ~gel~⋛~geq~≥~geqq~≧~geqslant~⩾~ges~⩾~gescc~⪩~gesdot~⪀~gesdoto~⪂~gesdotol~⪄~gesl~⋛︀~gesles~⪔~gfr~𝔤~gg~≫~ggg~⋙~gimel~ℷ~gjcy~ѓ~gl~≷~glE~⪒~gla~⪥~glj~⪤~gnE~≩~gnap~⪊~gnapprox~⪊~gne~⪈~gneq~⪈~gneqq~≩~gnsim~⋧~gopf~𝕘~grave~`~gscr~ℊ~gsim~≳~gsime~⪎~gsiml~⪐~gtcc~⪧~gtcir~⩺~gtdot~⋗~gtlPar~⦕~gtquest~⩼~gtrapprox~⪆~gtrarr~⥸~gtrdot~⋗~gtreqless~⋛~gtreqqless~⪌~gtrless~≷~gtrsim~≳~gvertneqq~≩︀~gvnE~≩︀~hairsp~ ~half~½~hamilt~ℋ~hardcy~ъ~harrcir~⥈~harrw~↭~hbar~ℏ~hcirc~ĥ~heartsuit~♥~hercon~⊹~hfr~𝔥~hksearow~⤥~hkswarow~⤦~hoarr~⇿~homtht~∻~hookleftarrow~↩~hookrightarrow~↪~hopf~𝕙~horbar~―~hscr~𝒽~hslash~ℏ~hstrok~ħ~hybull~⁃~hyphen~‐~ic~⁣~icy~и~iecy~е~iff~⇔~ifr~𝔦~ii~ⅈ~iiiint~⨌~iiint~∭~iinfin~⧜~iiota~℩~ijlig~ĳ~imacr~ī~imagline~ℐ~imagpart~ℑ~imath~ı~imof~⊷~imped~Ƶ~in~∈~incare~℅~infintie~⧝~inodot~ı~intcal~⊺~integers~ℤ~intercal~⊺~intlarhk~⨗~intprod~⨼~iocy~ё~iogon~į~iopf~𝕚~iprod~⨼~iscr~𝒾~isinE~⋹~isindot~⋵~isins~⋴~isinsv~⋳~isinv~∈~it~⁢~itilde~ĩ~iukcy~і~jcirc~ĵ~jcy~й~jfr~𝔧~jmath~ȷ~jopf~𝕛~jscr~𝒿~jsercy~ј~jukcy~є~kappav~ϰ~kcedil~ķ~kcy~к~kfr~𝔨~kgreen~ĸ~khcy~х~kjcy~ќ~kopf~𝕜~kscr~𝓀~lAarr~⇚~lAtail~⤛~lBarr~⤎~lE~≦~lEg~⪋~lHar~⥢~lacute~ĺ~laemptyv~⦴~lagran~ℒ~langd~⦑~langle~⟨~lap~⪅~larrb~⇤~larrbfs~⤟~larrfs~⤝~larrhk~↩~larrlp~↫~larrpl~⤹~larrsim~⥳~larrtl~↢~lat~⪫~latail~⤙~late~⪭~lates~⪭︀~lbarr~⤌~lbbrk~❲~lbrace~{~lbrack~[~lbrke~⦋~lbrksld~⦏~lbrkslu~⦍~lcaron~ľ~lcedil~ļ~lcub~{~lcy~л~ldca~⤶~ldquor~„~ldrdhar~⥧~ldrushar~⥋~ldsh~↲~leftarrow~←~leftarrowtail~↢~leftharpoondown~↽~leftharpoonup~↼~leftleftarrows~⇇~leftrightarrow~↔~leftrightarrows~⇆~leftrightharpoons~⇋~leftrightsquigarrow~↭~leftthreetimes~⋋~leg~⋚~leq~≤~leqq~≦~leqslant~⩽~les~⩽~lescc~⪨~lesdot~⩿~lesdoto~⪁~lesdotor~⪃~lesg~⋚︀~lesges~⪓~lessapprox~⪅~lessdot~⋖~lesseqgtr~⋚~lesseqqgtr~⪋~lessgtr~≶~lesssim~≲~lfisht~⥼~lfr~𝔩~lg~≶~lgE~⪑~lhard~↽~lharu~↼~lharul~⥪~lhblk~▄~ljcy~љ~ll~≪~llarr~⇇~llcorner~⌞~llhard~⥫~lltri~◺~lmidot~ŀ~lmoust~⎰~lmoustache~⎰~lnE~≨~lnap~⪉~lnapprox~⪉~lne~⪇~lneq~⪇~lneqq~≨~lnsim~⋦~loang~⟬~loarr~⇽~lobrk~⟦~longleftarrow~⟵~longleftrightarrow~⟷~longmapsto~⟼~longrightarrow~⟶~looparrowleft~↫~looparrowright~↬~lopar~⦅~lopf~𝕝~loplus~⨭~lotimes~⨴~lowbar~_~lozenge~◊~lozf~⧫~lpar~(~lparlt~⦓~lrarr~⇆~lrcorner~⌟~lrhar~⇋~lrhard~⥭~lrtri~⊿~lscr~𝓁~lsh~↰~lsim~≲~lsime~⪍~lsimg~⪏~lsqb~[~lsquor~‚~lstrok~ł~ltcc~⪦~ltcir~⩹~ltdot~⋖~lthree~⋋~ltimes~⋉~ltlarr~⥶~ltquest~⩻~ltrPar~⦖~ltri~◃~ltrie~⊴~ltrif~◂~lurdshar~⥊~luruhar~⥦~lvertneqq~≨︀~lvnE~≨︀~mDDot~∺~male~♂~malt~✠~maltese~✠~map~↦~mapsto~↦~mapstodown~↧~mapstoleft~↤~mapstoup~↥~marker~▮~mcomma~⨩~mcy~м~measuredangle~∡~mfr~𝔪~mho~℧~mid~∣~midast~*~midcir~⫰~minusb~⊟~minusd~∸~minusdu~⨪~mlcp~⫛~mldr~…~mnplus~∓~models~⊧~mopf~𝕞~mp~∓~mscr~𝓂~mstpos~∾~multimap~⊸~mumap~⊸~nGg~⋙̸~nGt~≫⃒~nGtv~≫̸~nLeftarrow~⇍~nLeftrightarrow~⇎~nLl~⋘̸~nLt~≪⃒~nLtv~≪̸~nRightarrow~⇏~nVDash~⊯~nVdash~⊮~nacute~ń~nang~∠⃒~nap~≉~napE~⩰̸~napid~≋̸~napos~ŉ~napprox~≉~natur~♮~natural~♮~naturals~ℕ~nbump~≎̸~nbumpe~≏̸~ncap~⩃~ncaron~ň~ncedil~ņ~ncong~≇~ncongdot~⩭̸~ncup~⩂~ncy~н~neArr~⇗~nearhk~⤤~nearr~↗~nearrow~↗~nedot~≐̸~nequiv~≢~nesear~⤨~nesim~≂̸~nexist~∄~nexists~∄~nfr~𝔫~ngE~≧̸~nge~≱~ngeq~≱~ngeqq~≧̸~ngeqslant~⩾̸~nges~⩾̸~ngsim~≵~ngt~≯~ngtr~≯~nhArr~⇎~nharr~↮~nhpar~⫲~nis~⋼~nisd~⋺~niv~∋~njcy~њ~nlArr~⇍~nlE~≦̸~nlarr~↚~nldr~‥~nle~≰~nleftarrow~↚~nleftrightarrow~↮~nleq~≰~nleqq~≦̸~nleqslant~⩽̸~nles~⩽̸~nless~≮~nlsim~≴~nlt~≮~nltri~⋪~nltrie~⋬~nmid~∤~nopf~𝕟~notinE~⋹̸~notindot~⋵̸~notinva~∉~notinvb~⋷~notinvc~⋶~notni~∌~notniva~∌~notnivb~⋾~notnivc~⋽~npar~∦~nparallel~∦~nparsl~⫽⃥~npart~∂̸~npolint~⨔~npr~⊀~nprcue~⋠~npre~⪯̸~nprec~⊀~npreceq~⪯̸~nrArr~⇏~nrarr~↛~nrarrc~⤳̸~nrarrw~↝̸~nrightarrow~↛~nrtri~⋫~nrtrie~⋭~nsc~⊁~nsccue~⋡~nsce~⪰̸~nscr~𝓃~nshortmid~∤~nshortparallel~∦~nsim~≁~nsime~≄~nsimeq~≄~nsmid~∤~nspar~∦~nsqsube~⋢~nsqsupe~⋣~nsubE~⫅̸~nsube~⊈~nsubset~⊂⃒~nsubseteq~⊈~nsubseteqq~⫅̸~nsucc~⊁~nsucceq~⪰̸~nsup~⊅~nsupE~⫆̸~nsupe~⊉~nsupset~⊃⃒~nsupseteq~⊉~nsupseteqq~⫆̸~ntgl~≹~ntlg~≸~ntriangleleft~⋪~ntrianglelefteq~⋬~ntriangleright~⋫~ntrianglerighteq~⋭~num~#~numero~№~numsp~ ~nvDash~⊭~nvHarr~⤄~nvap~≍⃒~nvdash~⊬~nvge~≥⃒~nvgt~>⃒~nvinfin~⧞~nvlArr~⤂~nvle~≤⃒~nvlt~<⃒~nvltrie~⊴⃒~nvrArr~⤃~nvrtrie~⊵⃒~nvsim~∼⃒~nwArr~⇖~nwarhk~⤣~nwarr~↖~nwarrow~↖~nwnear~⤧~oS~Ⓢ~oast~⊛~ocir~⊚~ocy~о~odash~⊝~odblac~ő~odiv~⨸~odot~⊙~odsold~⦼~ofcir~⦿~ofr~𝔬~ogon~˛~ogt~⧁~ohbar~⦵~ohm~Ω~oint~∮~olarr~↺~olcir~⦾~olcross~⦻~olt~⧀~omacr~ō~omid~⦶~ominus~⊖~oopf~𝕠~opar~⦷~operp~⦹~orarr~↻~ord~⩝~order~ℴ~orderof~ℴ~origof~⊶~oror~⩖~orslope~⩗~orv~⩛~oscr~ℴ~osol~⊘~otimesas~⨶~ovbar~⌽~par~∥~parallel~∥~parsim~⫳~parsl~⫽~pcy~п~percnt~%~period~.~pertenk~‱~pfr~𝔭~phiv~ϕ~phmmat~ℳ~phone~☎~pitchfork~⋔~planck~ℏ~planckh~ℎ~plankv~ℏ~plus~+~plusacir~⨣~plusb~⊞~pluscir~⨢~plusdo~∔~plusdu~⨥~pluse~⩲~plussim~⨦~plustwo~⨧~pm~±~pointint~⨕~popf~𝕡~pr~≺~prE~⪳~prap~⪷~prcue~≼~pre~⪯~prec~≺~precapprox~⪷~preccurlyeq~≼~preceq~⪯~precnapprox~⪹~precneqq~⪵~precnsim~⋨~precsim~≾~primes~ℙ~prnE~⪵~prnap~⪹~prnsim~⋨~profalar~⌮~profline~⌒~profsurf~⌓~propto~∝~prsim~≾~prurel~⊰~pscr~𝓅~puncsp~ ~qfr~𝔮~qint~⨌~qopf~𝕢~qprime~⁗~qscr~𝓆~quaternions~ℍ~quatint~⨖~quest~?~questeq~≟~rAarr~⇛~rAtail~⤜~rBarr~⤏~rHar~⥤~race~∽̱~racute~ŕ~raemptyv~⦳~rangd~⦒~range~⦥~rangle~⟩~rarrap~⥵~rarrb~⇥~rarrbfs~⤠~rarrc~⤳~rarrfs~⤞~rarrhk~↪~rarrlp~↬~rarrpl~⥅~rarrsim~⥴~rarrtl~↣~rarrw~↝~ratail~⤚~ratio~∶~rationals~ℚ~rbarr~⤍~rbbrk~❳~rbrace~}~rbrack~]~rbrke~⦌~rbrksld~⦎~rbrkslu~⦐~rcaron~ř~rcedil~ŗ~rcub~}~rcy~р~rdca~⤷~rdldhar~⥩~rdquor~”~rdsh~↳~realine~ℛ~realpart~ℜ~reals~ℝ~rect~▭~rfisht~⥽~rfr~𝔯~rhard~⇁~rharu~⇀~rharul~⥬~rhov~ϱ~rightarrow~→~rightarrowtail~↣~rightharpoondown~⇁~rightharpoonup~⇀~rightleftarrows~⇄~rightleftharpoons~⇌~rightrightarrows~⇉~rightsquigarrow~↝~rightthreetimes~⋌~ring~˚~risingdotseq~≓~rlarr~⇄~rlhar~⇌~rmoust~⎱~rmoustache~⎱~rnmid~⫮~roang~⟭~roarr~⇾~robrk~⟧~ropar~⦆~ropf~𝕣~roplus~⨮~rotimes~⨵~rpar~)~rpargt~⦔~rppolint~⨒~rrarr~⇉~rscr~𝓇~rsh~↱~rsqb~]~rsquor~’~rthree~⋌~rtimes~⋊~rtri~▹~rtrie~⊵~rtrif~▸~rtriltri~⧎~ruluhar~⥨~rx~℞~sacute~ś~sc~≻~scE~⪴~scap~⪸~sccue~≽~sce~⪰~scedil~ş~scirc~ŝ~scnE~⪶~scnap~⪺~scnsim~⋩~scpolint~⨓~scsim~≿~scy~с~sdotb~⊡~sdote~⩦~seArr~⇘~searhk~⤥~searr~↘~searrow~↘~semi~;~seswar~⤩~setminus~∖~setmn~∖~sext~✶~sfr~𝔰~sfrown~⌢~sharp~♯~shchcy~щ~shcy~ш~shortmid~∣~shortparallel~∥~sigmav~ς~simdot~⩪~sime~≃~simeq~≃~simg~⪞~simgE~⪠~siml~⪝~simlE~⪟~simne~≆~simplus~⨤~simrarr~⥲~slarr~←~smallsetminus~∖~smashp~⨳~smeparsl~⧤~smid~∣~smile~⌣~smt~⪪~smte~⪬~smtes~⪬︀~softcy~ь~sol~/~solb~⧄~solbar~⌿~sopf~𝕤~spadesuit~♠~spar~∥~sqcap~⊓~sqcaps~⊓︀~sqcup~⊔~sqcups~⊔︀~sqsub~⊏~sqsube~⊑~sqsubset~⊏~sqsubseteq~⊑~sqsup~⊐~sqsupe~⊒~sqsupset~⊐~sqsupseteq~⊒~squ~□~square~□~squarf~▪~squf~▪~srarr~→~sscr~𝓈~ssetmn~∖~ssmile~⌣~sstarf~⋆~star~☆~starf~★~straightepsilon~ϵ~straightphi~ϕ~strns~¯~subE~⫅~subdot~⪽~subedot~⫃~submult~⫁~subnE~⫋~subne~⊊~subplus~⪿~subrarr~⥹~subset~⊂~subseteq~⊆~subseteqq~⫅~subsetneq~⊊~subsetneqq~⫋~subsim~⫇~subsub~⫕~subsup~⫓~succ~≻~succapprox~⪸~succcurlyeq~≽~succeq~⪰~succnapprox~⪺~succneqq~⪶~succnsim~⋩~succsim~≿~sung~♪~supE~⫆~supdot~⪾~supdsub~⫘~supedot~⫄~suphsol~⟉~suphsub~⫗~suplarr~⥻~supmult~⫂~supnE~⫌~supne~⊋~supplus~⫀~supset~⊃~supseteq~⊇~supseteqq~⫆~supsetneq~⊋~supsetneqq~⫌~supsim~⫈~supsub~⫔~supsup~⫖~swArr~⇙~swarhk~⤦~swarr~↙~swarrow~↙~swnwar~⤪~target~⌖~tbrk~⎴~tcaron~ť~tcedil~ţ~tcy~т~tdot~⃛~telrec~⌕~tfr~𝔱~therefore~∴~thetav~ϑ~thickapprox~≈~thicksim~∼~thkap~≈~thksim~∼~timesb~⊠~timesbar~⨱~timesd~⨰~tint~∭~toea~⤨~top~⊤~topbot~⌶~topcir~⫱~topf~𝕥~topfork~⫚~tosa~⤩~tprime~‴~triangle~▵~triangledown~▿~triangleleft~◃~trianglelefteq~⊴~triangleq~≜~triangleright~▹~trianglerighteq~⊵~tridot~◬~trie~≜~triminus~⨺~triplus~⨹~trisb~⧍~tritime~⨻~trpezium~⏢~tscr~𝓉~tscy~ц~tshcy~ћ~tstrok~ŧ~twixt~≬~twoheadleftarrow~↞~twoheadrightarrow~↠~uHar~⥣~ubrcy~ў~ubreve~ŭ~ucy~у~udarr~⇅~udblac~ű~udhar~⥮~ufisht~⥾~ufr~𝔲~uharl~↿~uharr~↾~uhblk~▀~ulcorn~⌜~ulcorner~⌜~ulcrop~⌏~ultri~◸~umacr~ū~uogon~ų~uopf~𝕦~uparrow~↑~updownarrow~↕~upharpoonleft~↿~upharpoonright~↾~uplus~⊎~upsi~υ~upuparrows~⇈~urcorn~⌝~urcorner~⌝~urcrop~⌎~uring~ů~urtri~◹~uscr~𝓊~utdot~⋰~utilde~ũ~utri~▵~utrif~▴~uuarr~⇈~uwangle~⦧~vArr~⇕~vBar~⫨~vBarv~⫩~vDash~⊨~vangrt~⦜~varepsilon~ϵ~varkappa~ϰ~varnothing~∅~varphi~ϕ~varpi~ϖ~varpropto~∝~varr~↕~varrho~ϱ~varsigma~ς~varsubsetneq~⊊︀~varsubsetneqq~⫋︀~varsupsetneq~⊋︀~varsupsetneqq~⫌︀~vartheta~ϑ~vartriangleleft~⊲~vartriangleright~⊳~vcy~в~vdash~⊢~vee~∨~veebar~⊻~veeeq~≚~vellip~⋮~verbar~|~vert~|~vfr~𝔳~vltri~⊲~vnsub~⊂⃒~vnsup~⊃⃒~vopf~𝕧~vprop~∝~vrtri~⊳~vscr~𝓋~vsubnE~⫋︀~vsubne~⊊︀~vsupnE~⫌︀~vsupne~⊋︀~vzigzag~⦚~wcirc~ŵ~wedbar~⩟~wedge~∧~wedgeq~≙~wfr~𝔴~wopf~𝕨~wp~℘~wr~≀~wreath~≀~wscr~𝓌~xcap~⋂~xcirc~◯~xcup~⋃~xdtri~▽~xfr~𝔵~xhArr~⟺~xharr~⟷~xlArr~⟸~xlarr~⟵~xmap~⟼~xnis~⋻~xodot~⨀~xopf~𝕩~xoplus~⨁~xotime~⨂~xrArr~⟹~xrarr~⟶~xscr~𝓍~xsqcup~⨆~xuplus~⨄~xutri~△~xvee~⋁~xwedge~⋀~yacy~я~ycirc~ŷ~ycy~ы~yfr~𝔶~yicy~ї~yopf~𝕪~yscr~𝓎~yucy~ю~zacute~ź~zcaron~ž~zcy~з~zdot~ż~zeetrf~ℨ~zfr~𝔷~zhcy~ж~zigrarr~⇝~zopf~𝕫~zscr~𝓏~~AMP~&~COPY~©~GT~>~LT~<~QUOT~\"~REG~®", namedReferences['html4']);
 //# sourceMappingURL=named-references.js.map
-;// CONCATENATED MODULE: ../../main/node_modules/html-entities/dist/esm/numeric-unicode-map.js
+;// CONCATENATED MODULE: ./node_modules/html-entities/dist/esm/numeric-unicode-map.js
 var numericUnicodeMap = {
     0: 65533,
     128: 8364,
@@ -24722,7 +24722,7 @@ var numericUnicodeMap = {
     159: 376
 };
 //# sourceMappingURL=numeric-unicode-map.js.map
-;// CONCATENATED MODULE: ../../main/node_modules/html-entities/dist/esm/surrogate-pairs.js
+;// CONCATENATED MODULE: ./node_modules/html-entities/dist/esm/surrogate-pairs.js
 var fromCodePoint = String.fromCodePoint ||
     function (astralCodePoint) {
         return String.fromCharCode(Math.floor((astralCodePoint - 0x10000) / 0x400) + 0xd800, ((astralCodePoint - 0x10000) % 0x400) + 0xdc00);
@@ -24738,7 +24738,7 @@ var surrogate_pairs_getCodePoint = String.prototype.codePointAt
 var highSurrogateFrom = 0xd800;
 var highSurrogateTo = 0xdbff;
 //# sourceMappingURL=surrogate-pairs.js.map
-;// CONCATENATED MODULE: ../../main/node_modules/html-entities/dist/esm/index.js
+;// CONCATENATED MODULE: ./node_modules/html-entities/dist/esm/index.js
 var esm_assign = (undefined && undefined.__assign) || function () {
     esm_assign = Object.assign || function(t) {
         for (var s, i = 1, n = arguments.length; i < n; i++) {
@@ -24863,10 +24863,10 @@ function decode(text, _a) {
     return text.replace(decodeRegExp, function (entity) { return getDecodedEntity(entity, references, isAttribute, isStrict); });
 }
 //# sourceMappingURL=index.js.map
-// EXTERNAL MODULE: ../../main/node_modules/teeny-request/build/src/index.js
-var teeny_request_build_src = __webpack_require__(2647);
-// EXTERNAL MODULE: ../../main/node_modules/retry-request/index.js
-var retry_request = __webpack_require__(668);
+// EXTERNAL MODULE: ./node_modules/teeny-request/build/src/index.js
+var teeny_request_build_src = __webpack_require__(321);
+// EXTERNAL MODULE: ./node_modules/retry-request/index.js
+var retry_request = __webpack_require__(7842);
 // EXTERNAL MODULE: external "stream"
 var external_stream_ = __webpack_require__(2203);
 // EXTERNAL MODULE: external "crypto"
@@ -24877,9 +24877,9 @@ var external_path_ = __webpack_require__(6928);
 var external_querystring_ = __webpack_require__(3480);
 // EXTERNAL MODULE: external "url"
 var external_url_ = __webpack_require__(7016);
-// EXTERNAL MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/package-json-helper.cjs
-var package_json_helper = __webpack_require__(3816);
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/util.js
+// EXTERNAL MODULE: ./node_modules/@google-cloud/storage/build/esm/src/package-json-helper.cjs
+var package_json_helper = __webpack_require__(6522);
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/util.js
 // Copyright 2019 Google LLC
 //
 // Licensed under the Apache License, Version 2.0 (the "License");
@@ -25157,7 +25157,7 @@ let mimePromise;
  */
 function getMime() {
     if (!mimePromise) {
-        mimePromise = __webpack_require__.e(/* import() */ 458).then(__webpack_require__.t.bind(__webpack_require__, 2458, 19))
+        mimePromise = __webpack_require__.e(/* import() */ 900).then(__webpack_require__.t.bind(__webpack_require__, 4900, 19))
             .then(mod => {
             const modObj = mod;
             const mime = modObj.default && typeof modObj.default.getType === 'function'
@@ -25181,7 +25181,7 @@ let pLimitPromise;
  */
 function util_getPLimit() {
     if (!pLimitPromise) {
-        pLimitPromise = __webpack_require__.e(/* import() */ 428).then(__webpack_require__.t.bind(__webpack_require__, 7428, 19))
+        pLimitPromise = __webpack_require__.e(/* import() */ 890).then(__webpack_require__.t.bind(__webpack_require__, 8890, 19))
             .then(mod => {
             const modObj = mod;
             const pLimit = typeof mod === 'function'
@@ -25197,9 +25197,9 @@ function util_getPLimit() {
     return pLimitPromise;
 }
 
-// EXTERNAL MODULE: ../../main/node_modules/duplexify/index.js
-var duplexify = __webpack_require__(958);
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/nodejs-common/util.js
+// EXTERNAL MODULE: ./node_modules/duplexify/index.js
+var duplexify = __webpack_require__(9112);
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/nodejs-common/util.js
 /*!
  * Copyright 2022 Google LLC. All Rights Reserved.
  *
@@ -25929,7 +25929,7 @@ class ProgressStream extends external_stream_.Transform {
 const util = new Util();
 
 
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/nodejs-common/service.js
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/nodejs-common/service.js
 /*!
  * Copyright 2022 Google LLC. All Rights Reserved.
  *
@@ -26111,11 +26111,11 @@ class Service {
     }
 }
 
-// EXTERNAL MODULE: ../../main/node_modules/@google-cloud/promisify/build/src/index.js
-var promisify_build_src = __webpack_require__(9324);
+// EXTERNAL MODULE: ./node_modules/@google-cloud/promisify/build/src/index.js
+var promisify_build_src = __webpack_require__(206);
 // EXTERNAL MODULE: external "events"
 var external_events_ = __webpack_require__(4434);
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/nodejs-common/service-object.js
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/nodejs-common/service-object.js
 /*!
  * Copyright 2022 Google LLC. All Rights Reserved.
  *
@@ -26406,20 +26406,20 @@ class ServiceObject extends external_events_.EventEmitter {
 (0,promisify_build_src.promisifyAll)(ServiceObject, { exclude: ['getRequestInterceptors'] });
 
 
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/nodejs-common/index.js
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/nodejs-common/index.js
 
 
 
 
-// EXTERNAL MODULE: ../../main/node_modules/@google-cloud/paginator/build/src/index.js
-var paginator_build_src = __webpack_require__(6691);
+// EXTERNAL MODULE: ./node_modules/@google-cloud/paginator/build/src/index.js
+var paginator_build_src = __webpack_require__(9469);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __webpack_require__(9896);
 // EXTERNAL MODULE: external "util"
 var external_util_ = __webpack_require__(9023);
-// EXTERNAL MODULE: ../../main/node_modules/async-retry/lib/index.js
-var lib = __webpack_require__(1553);
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/acl.js
+// EXTERNAL MODULE: ./node_modules/async-retry/lib/index.js
+var lib = __webpack_require__(5195);
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/acl.js
 // Copyright 2019 Google LLC
 //
 // Licensed under the Apache License, Version 2.0 (the "License");
@@ -27135,13 +27135,13 @@ class Acl extends AclRoleAccessorMethods {
 });
 
 
-// EXTERNAL MODULE: ../../main/node_modules/extend/index.js
-var extend = __webpack_require__(7262);
+// EXTERNAL MODULE: ./node_modules/extend/index.js
+var extend = __webpack_require__(3860);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __webpack_require__(5692);
-// EXTERNAL MODULE: ../../main/node_modules/gaxios/build/esm/src/util.cjs
-var src_util = __webpack_require__(6024);
-;// CONCATENATED MODULE: ../../main/node_modules/gaxios/build/esm/src/common.js
+// EXTERNAL MODULE: ./node_modules/gaxios/build/esm/src/util.cjs
+var src_util = __webpack_require__(4490);
+;// CONCATENATED MODULE: ./node_modules/gaxios/build/esm/src/common.js
 // Copyright 2018 Google LLC
 // Licensed under the Apache License, Version 2.0 (the "License");
 // you may not use this file except in compliance with the License.
@@ -27445,7 +27445,7 @@ function defaultErrorRedactor(data) {
     return data;
 }
 //# sourceMappingURL=common.js.map
-;// CONCATENATED MODULE: ../../main/node_modules/gaxios/build/esm/src/retry.js
+;// CONCATENATED MODULE: ./node_modules/gaxios/build/esm/src/retry.js
 // Copyright 2018 Google LLC
 // Licensed under the Apache License, Version 2.0 (the "License");
 // you may not use this file except in compliance with the License.
@@ -27608,7 +27608,7 @@ function getNextRetryDelay(config) {
     return Math.min(calculatedDelay, maxAllowableDelay, config.maxRetryDelay);
 }
 //# sourceMappingURL=retry.js.map
-;// CONCATENATED MODULE: ../../main/node_modules/gaxios/build/esm/src/interceptor.js
+;// CONCATENATED MODULE: ./node_modules/gaxios/build/esm/src/interceptor.js
 // Copyright 2024 Google LLC
 // Licensed under the Apache License, Version 2.0 (the "License");
 // you may not use this file except in compliance with the License.
@@ -27627,7 +27627,7 @@ function getNextRetryDelay(config) {
 class GaxiosInterceptorManager extends Set {
 }
 //# sourceMappingURL=interceptor.js.map
-;// CONCATENATED MODULE: ../../main/node_modules/gaxios/build/esm/src/gaxios.js
+;// CONCATENATED MODULE: ./node_modules/gaxios/build/esm/src/gaxios.js
 // Copyright 2018 Google LLC
 // Licensed under the Apache License, Version 2.0 (the "License");
 // you may not use this file except in compliance with the License.
@@ -28144,14 +28144,14 @@ class Gaxios {
      * @returns A proxy agent
      */
     static async #getProxyAgent() {
-        this.#proxyAgent ||= (await Promise.resolve(/* import() */).then(__webpack_require__.t.bind(__webpack_require__, 5543, 19))).HttpsProxyAgent;
+        this.#proxyAgent ||= (await Promise.resolve(/* import() */).then(__webpack_require__.t.bind(__webpack_require__, 3669, 19))).HttpsProxyAgent;
         return this.#proxyAgent;
     }
     static async #getFetch() {
         const hasWindow = typeof window !== 'undefined' && !!window;
         this.#fetch ||= hasWindow
             ? window.fetch
-            : (await __webpack_require__.e(/* import() */ 782).then(__webpack_require__.bind(__webpack_require__, 2782))).default;
+            : (await __webpack_require__.e(/* import() */ 816).then(__webpack_require__.bind(__webpack_require__, 816))).default;
         return this.#fetch;
     }
     /**
@@ -28185,7 +28185,7 @@ class Gaxios {
 }
 _a = Gaxios;
 //# sourceMappingURL=gaxios.js.map
-;// CONCATENATED MODULE: ../../main/node_modules/gaxios/build/esm/src/index.js
+;// CONCATENATED MODULE: ./node_modules/gaxios/build/esm/src/index.js
 // Copyright 2018 Google LLC
 // Licensed under the Apache License, Version 2.0 (the "License");
 // you may not use this file except in compliance with the License.
@@ -28215,7 +28215,7 @@ async function request(opts) {
     return instance.request(opts);
 }
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/crc32c.js
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/crc32c.js
 // Copyright 2022 Google LLC
 //
 // Licensed under the Apache License, Version 2.0 (the "License");
@@ -28471,7 +28471,7 @@ crc32c_CRC32C.CRC32C_EXTENSIONS = CRC32C_EXTENSIONS;
 crc32c_CRC32C.CRC32C_EXTENSION_TABLE = CRC32C_EXTENSION_TABLE;
 
 
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/hash-stream-validator.js
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/hash-stream-validator.js
 // Copyright 2022 Google LLC
 //
 // Licensed under the Apache License, Version 2.0 (the "License");
@@ -28597,7 +28597,7 @@ class HashStreamValidator extends external_stream_.Transform {
 _HashStreamValidator_crc32cHash = new WeakMap(), _HashStreamValidator_md5Hash = new WeakMap(), _HashStreamValidator_md5Digest = new WeakMap();
 
 
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/resumable-upload.js
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/resumable-upload.js
 var resumable_upload_classPrivateFieldSet = (undefined && undefined.__classPrivateFieldSet) || function (receiver, state, value, kind, f) {
     if (kind === "m") throw new TypeError("Private method is not writable");
     if (kind === "a" && !f) throw new TypeError("Private accessor was defined without a setter");
@@ -29678,7 +29678,7 @@ function checkUploadStatus(cfg) {
 
 // EXTERNAL MODULE: external "zlib"
 var external_zlib_ = __webpack_require__(3106);
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/signer.js
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/signer.js
 // Copyright 2020 Google LLC
 //
 // Licensed under the Apache License, Version 2.0 (the "License");
@@ -29978,7 +29978,7 @@ class SigningError extends Error {
     }
 }
 
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/file.js
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/file.js
 // Copyright 2019 Google LLC
 //
 // Licensed under the Apache License, Version 2.0 (the "License");
@@ -33690,7 +33690,7 @@ async function _File_validateIntegrity(hashCalculatingStream, verify = {}) {
  */
 
 
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/iam.js
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/iam.js
 // Copyright 2019 Google LLC
 //
 // Licensed under the Apache License, Version 2.0 (the "License");
@@ -33995,7 +33995,7 @@ class Iam {
 (0,promisify_build_src.promisifyAll)(Iam);
 
 
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/notification.js
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/notification.js
 // Copyright 2019 Google LLC
 //
 // Licensed under the Apache License, Version 2.0 (the "License");
@@ -34264,7 +34264,7 @@ class Notification extends ServiceObject {
  */
 
 
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/bucket.js
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/bucket.js
 // Copyright 2019 Google LLC
 //
 // Licensed under the Apache License, Version 2.0 (the "License");
@@ -37940,7 +37940,7 @@ paginator_build_src/* paginator */.KY.extend(Bucket, 'getFiles');
  */
 
 
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/channel.js
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/channel.js
 // Copyright 2019 Google LLC
 //
 // Licensed under the Apache License, Version 2.0 (the "License");
@@ -38048,7 +38048,7 @@ class Channel extends ServiceObject {
  */
 
 
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/hmacKey.js
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/hmacKey.js
 // Copyright 2019 Google LLC
 //
 // Licensed under the Apache License, Version 2.0 (the "License");
@@ -38389,7 +38389,7 @@ class HmacKey extends ServiceObject {
  */
 (0,promisify_build_src.promisifyAll)(HmacKey);
 
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/storage.js
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/storage.js
 // Copyright 2019 Google LLC
 //
 // Licensed under the Apache License, Version 2.0 (the "License");
@@ -39561,7 +39561,7 @@ paginator_build_src/* paginator */.KY.extend(Storage, ['getBuckets', 'getHmacKey
     exclude: ['bucket', 'channel', 'hmacKey'],
 });
 
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/transfer-manager.js
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/transfer-manager.js
 /*!
  * Copyright 2022 Google LLC. All Rights Reserved.
  *
@@ -40318,7 +40318,7 @@ class TransferManager {
     }
 }
 
-;// CONCATENATED MODULE: ../../main/node_modules/@google-cloud/storage/build/esm/src/index.js
+;// CONCATENATED MODULE: ./node_modules/@google-cloud/storage/build/esm/src/index.js
 // Copyright 2019 Google LLC
 //
 // Licensed under the Apache License, Version 2.0 (the "License");
@@ -40391,35 +40391,35 @@ class TransferManager {
 
 /***/ }),
 
-/***/ 1976:
+/***/ 2721:
 /***/ ((module) => {
 
 module.exports = /*#__PURE__*/JSON.parse('{"name":"@google-cloud/storage","description":"Cloud Storage Client Library for Node.js","version":"8.4.0","license":"Apache-2.0","author":"Google Inc.","engines":{"node":">=22"},"repository":{"type":"git","directory":"handwritten/storage","url":"https://github.com/googleapis/google-cloud-node.git"},"main":"./build/cjs/src/index.js","types":"./build/cjs/src/index.d.ts","type":"module","exports":{".":{"import":{"types":"./build/esm/src/index.d.ts","default":"./build/esm/src/index.js"},"require":{"types":"./build/cjs/src/index.d.ts","default":"./build/cjs/src/index.js"}}},"files":["build/cjs/src","build/cjs/package.json","!build/cjs/src/**/*.map","build/esm/src","!build/esm/src/**/*.map"],"keywords":["google apis client","google api client","google apis","google api","google","google cloud platform","google cloud","cloud","google storage","storage"],"scripts":{"all-test":"pnpm test && pnpm run system-test","benchwrapper":"node bin/benchwrapper.js","check":"gts check","clean":"rm -rf build/","compile:cjs":"tsc -p ./tsconfig.cjs.json","compile:esm":"tsc -p .","compile":"npm run compile:cjs && npm run compile:esm","conformance-test":"cross-env NODE_OPTIONS=\\"--no-deprecation\\" node ../../bin/run-test.cjs --parallel build/cjs/conformance-test/ --require build/cjs/conformance-test/globalHooks.js","docs":"jsdoc -c .jsdoc.json","docs-test":"linkinator docs","fix":"gts fix","lint":"gts check","postcompile":"cp ./src/package-json-helper.cjs ./build/cjs/src && cp ./src/package-json-helper.cjs ./build/esm/src","postcompile:cjs":"babel --plugins gapic-tools/build/src/replaceImportMetaUrl,gapic-tools/build/src/toggleESMFlagVariable build/cjs/src/util.js -o build/cjs/src/util.js && cp internal-tooling/helpers/package.cjs.json build/cjs/package.json","precompile":"rm -rf build/","preconformance-test":"pnpm run compile:cjs --sourceMap","predocs":"pnpm run compile:cjs --sourceMap","predocs-test":"pnpm run docs","prepare":"npm run compile","presystem-test:esm":"pnpm run compile:esm","presystem-test":"pnpm run compile --sourceMap","pretest":"pnpm run compile --sourceMap","system-test:esm":"mkdir -p $HOME/.config && node ../../bin/run-test.cjs --no-parallel build/esm/system-test --timeout 600000 --exit","system-test":"mkdir -p $HOME/.config && node ../../bin/run-test.cjs --no-parallel build/cjs/system-test --timeout 600000 --exit","test":"cross-env NODE_OPTIONS=\\"--require ./scripts/preload-yargs.cjs --no-deprecation\\" node ../../bin/run-test.cjs --fetch-shim --gaxios-shim --proxyquire-shim --require-shim build/cjs/test"},"dependencies":{"@google-cloud/paginator":"^7.0.1","@google-cloud/projectify":"^6.0.1","@google-cloud/promisify":"^6.0.1","abort-controller":"^3.0.0","async-retry":"^1.3.3","duplexify":"^4.1.3","fast-xml-parser":"^5.3.4","gaxios":"^7.1.4","google-auth-library":"^11.0.0","html-entities":"^2.5.2","mime":"^3.0.0","p-limit":"^3.0.1","retry-request":"^9.0.1","teeny-request":"^11.0.1"},"devDependencies":{"@babel/cli":"^7.22.10","@babel/core":"^7.22.11","@google-cloud/pubsub":"^6.0.0","@grpc/grpc-js":"^1.0.3","@grpc/proto-loader":"^0.8.0","@types/async-retry":"^1.4.3","@types/duplexify":"^3.6.4","@types/mime":"^3.0.0","@types/mocha":"^9.1.1","@types/mockery":"^1.4.29","@types/node":"^24.0.0","@types/proxyquire":"^1.3.28","@types/request":"^2.48.12","@types/sinon":"^17.0.0","@types/tmp":"0.2.6","@types/yargs":"^17.0.35","c8":"^10.1.3","cross-env":"^7.0.3","form-data":"^4.0.4","gapic-tools":"^2.0.1","gts":"^5.0.0","jsdoc":"^4.0.4","jsdoc-fresh":"^6.0.0","jsdoc-region-tag":"^5.0.0","linkinator":"^8.1.0","mocha":"^11.1.0","mockery":"^2.1.0","nise":"6.0.0","nock":"~13.5.0","pack-n-play":"^5.0.1","path-to-regexp":"6.3.0","proxyquire":"^2.1.3","sinon":"^18.0.0","tmp":"^0.2.0","typescript":"^5.1.6","yargs":"^17.7.2"},"homepage":"https://github.com/googleapis/google-cloud-node/tree/main/handwritten/storage"}');
 
 /***/ }),
 
-/***/ 3027:
+/***/ 6495:
 /***/ ((module) => {
 
 module.exports = /*#__PURE__*/JSON.parse('{"name":"gaxios","version":"7.3.1","description":"A simple common HTTP client specifically for Google APIs and services.","main":"build/cjs/src/index.js","types":"build/cjs/src/index.d.ts","files":["build/"],"exports":{".":{"import":{"types":"./build/esm/src/index.d.ts","default":"./build/esm/src/index.js"},"require":{"types":"./build/cjs/src/index.d.ts","default":"./build/cjs/src/index.js"}}},"scripts":{"lint":"gts check --no-inline-config","test":"c8 mocha build/esm/test","presystem-test":"npm run compile","system-test":"mocha build/esm/system-test --timeout 80000","compile":"tsc -b ./tsconfig.json ./tsconfig.cjs.json && node utils/enable-esm.mjs","fix":"gts fix","prepare":"npm run compile","pretest":"npm run compile","webpack":"webpack","prebrowser-test":"npm run compile","browser-test":"node build/browser-test/browser-test-runner.js","docs":"jsdoc -c .jsdoc.js","samples-test":"cd samples/ && npm link ../ && npm test && cd ../","prelint":"cd samples; npm link ../; npm install","clean":"gts clean"},"repository":{"type":"git","directory":"core/packages/gaxios","url":"https://github.com/googleapis/google-cloud-node.git"},"keywords":["google"],"engines":{"node":">=18"},"author":"Google, LLC","license":"Apache-2.0","devDependencies":{"@babel/plugin-proposal-private-methods":"^7.18.6","@types/cors":"^2.8.6","@types/express":"^5.0.0","@types/extend":"^3.0.1","@types/mocha":"^10.0.10","@types/multiparty":"4.2.1","@types/mv":"^2.1.0","@types/ncp":"^2.0.8","@types/node":"^24.0.0","@types/sinon":"^21.0.0","@types/tmp":"^0.2.6","assert":"^2.0.0","browserify":"^17.0.0","c8":"^10.1.3","cors":"^2.8.5","express":"^5.0.0","gts":"^6.0.2","is-docker":"^3.0.0","jsdoc":"^4.0.4","jsdoc-fresh":"^5.0.0","jsdoc-region-tag":"^4.0.0","karma":"^6.0.0","karma-chrome-launcher":"^3.0.0","karma-coverage":"^2.0.0","karma-firefox-launcher":"^2.0.0","karma-mocha":"^2.0.0","karma-remap-coverage":"^0.1.5","karma-sourcemap-loader":"^0.4.0","karma-webpack":"^5.0.0","mocha":"^11.1.0","multiparty":"^4.2.1","mv":"^2.1.1","ncp":"^2.0.0","nock":"14.0.5","null-loader":"^4.0.1","pack-n-play":"^4.0.0","puppeteer":"^24.0.0","sinon":"21.0.3","stream-browserify":"^3.0.0","tmp":"0.2.7","ts-loader":"^9.5.2","typescript":"5.8.3","undici-types":"^7.24.1","webpack":"^5.97.1","webpack-cli":"^6.0.1"},"dependencies":{"extend":"^3.0.2","https-proxy-agent":"^7.0.1","node-fetch":"^3.3.2"},"homepage":"https://github.com/googleapis/google-cloud-node/tree/main/core/packages/gaxios"}');
 
 /***/ }),
 
-/***/ 3172:
+/***/ 6543:
 /***/ ((module) => {
 
 module.exports = /*#__PURE__*/JSON.parse('{"name":"gaxios","version":"8.3.3","description":"A simple common HTTP client specifically for Google APIs and services.","main":"build/cjs/src/index.js","types":"build/cjs/src/index.d.ts","files":["build/cjs/src","build/esm/src","build/esm/package.json","!build/**/*.map"],"exports":{".":{"import":{"types":"./build/esm/src/index.d.ts","default":"./build/esm/src/index.js"},"require":{"types":"./build/cjs/src/index.d.ts","default":"./build/cjs/src/index.js"}},"./build/src/common":{"import":"./build/esm/src/common.js","require":"./build/cjs/src/common.js"},"./package.json":"./package.json"},"repository":{"type":"git","directory":"core/packages/gaxios","url":"https://github.com/googleapis/google-cloud-node.git"},"keywords":["google"],"engines":{"node":">=22"},"author":"Google, LLC","license":"Apache-2.0","devDependencies":{"@babel/plugin-proposal-private-methods":"^7.18.6","@types/cors":"^2.8.6","@types/express":"^5.0.0","@types/extend":"^3.0.1","@types/mocha":"^10.0.10","@types/multiparty":"4.2.1","@types/mv":"^2.1.0","@types/ncp":"^2.0.8","@types/node":"^24.0.0","@types/sinon":"^21.0.0","@types/tmp":"^0.2.6","assert":"^2.0.0","browserify":"^17.0.0","c8":"^10.1.3","cors":"^2.8.5","express":"^5.0.0","gts":"^6.0.2","is-docker":"^3.0.0","jsdoc":"^4.0.4","jsdoc-fresh":"^6.1.0","jsdoc-region-tag":"^5.1.0","karma":"^6.0.0","karma-chrome-launcher":"^3.0.0","karma-coverage":"^2.0.0","karma-firefox-launcher":"^2.0.0","karma-mocha":"^2.0.0","karma-remap-coverage":"^0.1.5","karma-sourcemap-loader":"^0.4.0","karma-webpack":"^5.0.0","mocha":"^11.1.0","multiparty":"^4.2.1","mv":"^2.1.1","ncp":"^2.0.0","nock":"14.0.5","null-loader":"^4.0.1","pack-n-play":"^5.3.0","puppeteer":"^24.0.0","sinon":"21.0.3","stream-browserify":"^3.0.0","tmp":"0.2.7","ts-loader":"^9.5.2","typescript":"5.8.3","undici-types":"^7.24.1","webpack":"^5.97.1","webpack-cli":"^6.0.1"},"dependencies":{"extend":"^3.0.2","https-proxy-agent":"^7.0.1","node-fetch":"^3.3.2"},"homepage":"https://github.com/googleapis/google-cloud-node/tree/main/core/packages/gaxios","scripts":{"lint":"gts check --no-inline-config","test":"node ../../../bin/run-test.cjs build/esm/test","presystem-test":"npm run compile","system-test":"mocha build/esm/system-test --timeout 80000","compile":"tsc -b ./tsconfig.json ./tsconfig.cjs.json && node utils/enable-esm.mjs","fix":"gts fix","pretest":"npm run compile","webpack":"webpack","prebrowser-test":"npm run compile","browser-test":"node build/browser-test/browser-test-runner.js","docs":"jsdoc -c .jsdoc.js","samples-test":"cd samples/ && npm link ../ && npm test && cd ../","prelint":"cd samples; npm link ../; npm install","clean":"gts clean"}}');
 
 /***/ }),
 
-/***/ 130:
+/***/ 8535:
 /***/ ((module) => {
 
 module.exports = /*#__PURE__*/JSON.parse('{"name":"gaxios","version":"8.3.3","description":"A simple common HTTP client specifically for Google APIs and services.","main":"build/cjs/src/index.js","types":"build/cjs/src/index.d.ts","files":["build/cjs/src","build/esm/src","build/esm/package.json","!build/**/*.map"],"exports":{".":{"import":{"types":"./build/esm/src/index.d.ts","default":"./build/esm/src/index.js"},"require":{"types":"./build/cjs/src/index.d.ts","default":"./build/cjs/src/index.js"}},"./build/src/common":{"import":"./build/esm/src/common.js","require":"./build/cjs/src/common.js"},"./package.json":"./package.json"},"repository":{"type":"git","directory":"core/packages/gaxios","url":"https://github.com/googleapis/google-cloud-node.git"},"keywords":["google"],"engines":{"node":">=22"},"author":"Google, LLC","license":"Apache-2.0","devDependencies":{"@babel/plugin-proposal-private-methods":"^7.18.6","@types/cors":"^2.8.6","@types/express":"^5.0.0","@types/extend":"^3.0.1","@types/mocha":"^10.0.10","@types/multiparty":"4.2.1","@types/mv":"^2.1.0","@types/ncp":"^2.0.8","@types/node":"^24.0.0","@types/sinon":"^21.0.0","@types/tmp":"^0.2.6","assert":"^2.0.0","browserify":"^17.0.0","c8":"^10.1.3","cors":"^2.8.5","express":"^5.0.0","gts":"^6.0.2","is-docker":"^3.0.0","jsdoc":"^4.0.4","jsdoc-fresh":"^6.1.0","jsdoc-region-tag":"^5.1.0","karma":"^6.0.0","karma-chrome-launcher":"^3.0.0","karma-coverage":"^2.0.0","karma-firefox-launcher":"^2.0.0","karma-mocha":"^2.0.0","karma-remap-coverage":"^0.1.5","karma-sourcemap-loader":"^0.4.0","karma-webpack":"^5.0.0","mocha":"^11.1.0","multiparty":"^4.2.1","mv":"^2.1.1","ncp":"^2.0.0","nock":"14.0.5","null-loader":"^4.0.1","pack-n-play":"^5.3.0","puppeteer":"^24.0.0","sinon":"21.0.3","stream-browserify":"^3.0.0","tmp":"0.2.7","ts-loader":"^9.5.2","typescript":"5.8.3","undici-types":"^7.24.1","webpack":"^5.97.1","webpack-cli":"^6.0.1"},"dependencies":{"extend":"^3.0.2","https-proxy-agent":"^7.0.1","node-fetch":"^3.3.2"},"homepage":"https://github.com/googleapis/google-cloud-node/tree/main/core/packages/gaxios","scripts":{"lint":"gts check --no-inline-config","test":"node ../../../bin/run-test.cjs build/esm/test","presystem-test":"npm run compile","system-test":"mocha build/esm/system-test --timeout 80000","compile":"tsc -b ./tsconfig.json ./tsconfig.cjs.json && node utils/enable-esm.mjs","fix":"gts fix","pretest":"npm run compile","webpack":"webpack","prebrowser-test":"npm run compile","browser-test":"node build/browser-test/browser-test-runner.js","docs":"jsdoc -c .jsdoc.js","samples-test":"cd samples/ && npm link ../ && npm test && cd ../","prelint":"cd samples; npm link ../; npm install","clean":"gts clean"}}');
 
 /***/ }),
 
-/***/ 4003:
+/***/ 6066:
 /***/ ((module) => {
 
 module.exports = /*#__PURE__*/JSON.parse('{"name":"google-auth-library","version":"11.3.4","author":"Google Inc.","description":"Google APIs Authentication Client Library for Node.js","engines":{"node":">=22"},"main":"./build/src/index.js","types":"./build/src/index.d.ts","repository":{"type":"git","directory":"core/packages/google-auth-library-nodejs","url":"https://github.com/googleapis/google-cloud-node.git"},"keywords":["google","api","google apis","client","client library"],"dependencies":{"base64-js":"^1.3.0","ecdsa-sig-formatter":"^1.0.11","gaxios":"^8.3.1","gcp-metadata":"^9.2.1","google-logging-utils":"^2.1.0","jws":"^4.0.0"},"devDependencies":{"@types/base64-js":"^1.2.5","@types/jws":"^3.1.0","@types/mocha":"^10.0.10","@types/mv":"^2.1.0","@types/ncp":"^2.0.8","@types/node":"^24.0.0","@types/sinon":"^21.0.0","assert-rejects":"^1.0.0","c8":"^10.1.3","codecov":"^3.8.3","gts":"^6.0.2","is-docker":"^3.0.0","jsdoc":"^4.0.4","jsdoc-fresh":"^6.1.0","jsdoc-region-tag":"^5.1.0","karma":"^6.0.0","karma-chrome-launcher":"^3.0.0","karma-coverage":"^2.0.0","karma-firefox-launcher":"^2.0.0","karma-mocha":"^2.0.0","karma-sourcemap-loader":"^0.4.0","karma-webpack":"^5.0.0","mocha":"^11.1.0","mv":"^2.1.1","ncp":"^2.0.0","nock":"^14.0.5","null-loader":"^4.0.1","puppeteer":"^24.0.0","sinon":"21.0.3","ts-loader":"^9.5.2","typescript":"5.8.3","webpack":"^5.97.1","webpack-cli":"^6.0.1"},"files":["build/src","!build/src/**/*.map"],"license":"Apache-2.0","homepage":"https://github.com/googleapis/google-cloud-node/tree/main/core/packages/google-auth-library-nodejs","scripts":{"test":"node ../../../bin/run-test.cjs build/test","clean":"gts clean","lint":"gts check --no-inline-config","compile":"tsc -p .","fix":"gts fix","pretest":"pnpm run compile --sourceMap","docs":"jsdoc -c .jsdoc.js","samples-setup":"cd samples/ && pnpm link ../ && pnpm run setup && cd ../","samples-test":"cd samples/ && pnpm link ../ && pnpm test && cd ../","system-test":"mocha build/system-test --timeout 60000","presystem-test":"pnpm run compile --sourceMap","webpack":"webpack","browser-test":"karma start","prelint":"cd samples; pnpm link ../; pnpm install"}}');

@@ -1,12 +1,12 @@
-export const id = 428;
-export const ids = [428];
+export const id = 890;
+export const ids = [890];
 export const modules = {
 
-/***/ 7428:
+/***/ 8890:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 
-const Queue = __webpack_require__(5688);
+const Queue = __webpack_require__(538);
 
 const pLimit = concurrency => {
 	if (!((Number.isInteger(concurrency) || concurrency === Infinity) && concurrency > 0)) {
@@ -80,7 +80,7 @@ module.exports = pLimit;
 
 /***/ }),
 
-/***/ 5688:
+/***/ 538:
 /***/ ((module) => {
 
 class Node {

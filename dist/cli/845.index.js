@@ -1,8 +1,8 @@
-export const id = 72;
-export const ids = [72];
+export const id = 845;
+export const ids = [845];
 export const modules = {
 
-/***/ 2072:
+/***/ 7845:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 __webpack_require__.r(__webpack_exports__);

@@ -1,8 +1,8 @@
-export const id = 535;
-export const ids = [535];
+export const id = 994;
+export const ids = [994];
 export const modules = {
 
-/***/ 1535:
+/***/ 7994:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 __webpack_require__.r(__webpack_exports__);

@@ -67,5 +67,28 @@
       );
 
       formatter = forSystems allSystems (system: (pkgsFor system).nixfmt-rfc-style);
+
+      # `nix flake init -t github:pcboy/nix-glab-runner`: a repository that rebuilds a runner image.
+      templates = rec {
+        consumer = {
+          path = ./flake-templates/consumer;
+          description = "A runner image repository: flake, runner module, GitHub and GitLab CI";
+          welcomeText = ''
+            # Your runner image repository
+
+            - `runner.nix`: your runner's NixOS module; edit it.
+            - `flake.nix`: builds the image with nix-glab-runner's builders. Run `nix flake lock`
+              and commit `flake.lock`: the image is built from what it pins.
+            - `.github/workflows/rebuild.yml`: rebuilds on GitHub when the lock changes; it lists
+              the repository variables to set. `update-lock.yml` proposes the weekly lock update.
+            - `.gitlab-ci.yml`: the same on GitLab, with the component; it lists the CI/CD
+              variables and the schedule to create.
+
+            Keep the one you use. Before nix-glab-runner's first release, pin its refs to a commit
+            (its README, "Versions").
+          '';
+        };
+        default = consumer;
+      };
     };
 }

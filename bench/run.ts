@@ -1,10 +1,12 @@
 /**
- * `npm run bench` (issue 8): upload throughput against the emulator, each candidate's own ceiling against a
- * lean sink, peak memory, the no-op rebuild, cold start and bundle size. Rewrites bench/results.json and
- * bench/README.md. Loopback only; every loop is bounded; temp files are removed at the end.
+ * `npm run bench` (issues 8 and 15): upload throughput against the emulator, each candidate's own ceiling
+ * against a lean sink, the whole publish of a 1 GiB tarball against gcloud's pair with its stages and peak
+ * RSS (1 and 4 GiB), the tarball check's cost, the no-op rebuild warm and cold, cold start and bundle size.
+ * Rewrites bench/results.json and bench/README.md. Loopback only; every loop is bounded; temp files are
+ * removed at the end. Needs GNU time (`apt-get install -y time`), gcloud and Nix.
  *
- * BENCH_ROUNDS (default 3) sets the runs per figure; BENCH_SKIP=emulator,candidates,memory,noop,bundle skips
- * sections (for working on one; a run that skips any is not a full run and says so).
+ * BENCH_ROUNDS (default 3) sets the runs per figure; BENCH_SKIP=emulator,candidates,publish,memory,check,
+ * noop,noop_cold,bundle skips sections (for working on one; a run that skips any is not a full run and says so).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildUploadWorker } from './lib/build-worker.ts';
 import { bundleFigures } from './lib/bundle.ts';
+import { checkCost } from './lib/check-cost.ts';
 import {
   curlUpload,
   deleteObject,
@@ -23,10 +26,14 @@ import {
 import { writeRandomFile } from './lib/files.ts';
 import { buildFreshBundles } from './lib/fresh-bundle.ts';
 import { hashSpeeds } from './lib/hash-speed.ts';
+import { requireGnuTime, runMeasured } from './lib/measured.ts';
 import { noopRebuild } from './lib/noop.ts';
+import { noopCold } from './lib/noop-cold.ts';
 import { startService, stopService } from './lib/proc.ts';
+import { cliPublish, gcloudPublish, type PublishRun, type Stage } from './lib/publish-e2e.ts';
 import { renderReadme } from './lib/report.ts';
 import { MiB, median, mibps, round } from './lib/stats.ts';
+import { writeImageTarball } from './lib/tarball.ts';
 import type { VariantName } from './lib/variants.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,6 +43,7 @@ const GiB = 1024 * MiB;
 const BUCKET = 'bench';
 /** Candidates upload a smaller file: seven of them, three rounds each, must fit the 10-minute budget. */
 const CAND_MIB = 256;
+const MEM_4G_ROUNDS = Number(process.env.BENCH_4G_ROUNDS ?? 1);
 
 const log = (msg: string) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -47,6 +55,7 @@ const services: Awaited<ReturnType<typeof startService>>[] = [];
 
 try {
   log(`temp ${tmp}; ${ROUNDS} rounds; load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')}`);
+  requireGnuTime();
   const file1g = join(tmp, 'image-1g.tar');
   const fileCand = join(tmp, 'image-candidates.tar');
   await writeRandomFile(file1g, GiB);
@@ -174,35 +183,9 @@ try {
       .map((c) => [c, median((candRuns[c] ?? []).map((x) => x.peakRssMb ?? 0))]),
   );
 
-  // §2: memory flat in file size: ours with 1 GiB and 4 GiB, alternating, against the sink (same endpoint, short run).
-  log('memory: 1 GiB and 4 GiB (sink)');
   rmSync(fileCand);
-  const file4g = join(tmp, 'image-4g.tar');
-  const rss: Record<'1g' | '4g', number[]> = { '1g': [], '4g': [] };
-  if (!SKIP.has('memory')) {
-    await writeRandomFile(file4g, 4 * GiB, 64 * MiB);
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const [key, file, size] of [
-        ['1g', file1g, GiB],
-        ['4g', file4g, 4 * GiB],
-      ] as const) {
-        const run = await workerUpload(worker, {
-          variant: 'ours',
-          url: sink.value,
-          bucket: BUCKET,
-          object: `rss-${key}`,
-          file,
-        });
-        rss[key].push(run.peakRssMb ?? 0);
-        log(
-          `  ${key} round ${r + 1}: ${mibps(size, run.uploadSeconds ?? run.seconds).toFixed(0)} MiB/s, peak RSS ${run.peakRssMb?.toFixed(0)} MB`,
-        );
-      }
-    }
-  }
-  rmSync(file4g, { force: true });
-  const rss1g = median(rss['1g']);
-  const rss4g = median(rss['4g']);
+  // Upload alone, peak RSS from outside (GNU time), from the emulator rounds above.
+  const uploadRss = median(emuRuns.ours.map((x) => x.peakRssMb ?? Number.NaN));
 
   // A section that cannot run (e.g. the bundle build fails) is noted in the results instead of failing the run.
   const notes: string[] = [];
@@ -217,11 +200,93 @@ try {
       return undefined;
     }
   };
-  const dist =
-    SKIP.has('noop') && SKIP.has('bundle')
-      ? undefined
-      : await section('bundle build', () => buildFreshBundles(REPO, join(tmp, 'bundle')));
+  const dist = ['noop', 'bundle', 'publish', 'memory', 'noop_cold'].every((k) => SKIP.has(k))
+    ? undefined
+    : await section('bundle build', () => buildFreshBundles(REPO, join(tmp, 'bundle')));
+  const cli = dist ? join(dist, 'cli', 'index.js') : '';
+
+  // Issue 15 §3: the whole publish of a 1 GiB incompressible tarball, ours vs upstream's gcloud pair,
+  // interleaved round by round; each of ours under GNU time (peak RSS, §2) with its stage times.
+  const tar1g = join(tmp, 'image-1g.raw.tar.gz');
+  const tarBytes = SKIP.has('publish') && SKIP.has('check') ? 0 : await writeImageTarball(tar1g, GiB);
+  const e2e: { ours: PublishRun[]; gcloud: Awaited<ReturnType<typeof gcloudPublish>>[] } = {
+    ours: [],
+    gcloud: [],
+  };
+  if (dist)
+    await section('publish', async () => {
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const who of rotate(['ours', 'gcloud'] as const, r)) {
+          if (who === 'ours') {
+            const run = await cliPublish(cli, emuUrl, BUCKET, `e2e-ours-${r}`, tar1g);
+            e2e.ours.push(run);
+            log(
+              `  ours round ${r + 1}: ${run.seconds.toFixed(1)} s, peak RSS ${run.peakRssMb.toFixed(0)} MB`,
+            );
+          } else {
+            const run = await gcloudPublish(
+              join(tmp, 'gcloud-e2e'),
+              emuUrl,
+              BUCKET,
+              `e2e-gcloud-${r}`,
+              tar1g,
+            );
+            e2e.gcloud.push(run);
+            log(
+              `  gcloud round ${r + 1}: ${run.seconds.toFixed(1)} s (cp ${run.cpSeconds.toFixed(1)}, create ${run.createSeconds.toFixed(1)})`,
+            );
+            await deleteObject(emuUrl, BUCKET, `e2e-gcloud-${r}.raw.tar.gz`);
+          }
+        }
+      }
+    });
+  const stageNames = Object.keys(e2e.ours[0]?.stages ?? {}) as Stage[];
+  const oursE2e = median(e2e.ours.map((x) => x.seconds));
+  const gcloudE2e = median(e2e.gcloud.map((x) => x.seconds));
+  const stageSeconds = Object.fromEntries(
+    stageNames.map((k) => [k, median(e2e.ours.map((x) => x.stages[k]))]),
+  );
+
+  // Issue 15 §2: the whole publish's peak RSS at 4 GiB (1 GiB comes from the rounds above).
+  const mem4g: PublishRun[] = [];
+  if (dist)
+    await section('memory', async () => {
+      const tar4g = join(tmp, 'image-4g.raw.tar.gz');
+      await writeImageTarball(tar4g, 4 * GiB);
+      // One round: each writes and reads 4 GiB twice over (identity pass, upload, the emulator's own check).
+      for (let r = 0; r < MEM_4G_ROUNDS; r++) {
+        const run = await cliPublish(cli, emuUrl, BUCKET, `mem-4g-${r}`, tar4g);
+        mem4g.push(run);
+        log(`  4 GiB round ${r + 1}: ${run.seconds.toFixed(1)} s, peak RSS ${run.peakRssMb.toFixed(0)} MB`);
+      }
+      rmSync(tar4g, { force: true });
+    });
+
+  // Issue 17 §1: the whole-tarball check's cost in the identity pass.
+  const check = tarBytes ? await section('check', () => checkCost(tar1g, ROUNDS)) : undefined;
+  // Issue 15 §2: what the identity pass alone peaks at, in a process of its own, per way of reading.
+  const passVariants = ['ours', 'stream-1mib', 'sha256-only'];
+  const passRuns: Record<string, { seconds: number; rss: number }[]> = Object.fromEntries(
+    passVariants.map((v) => [v, []]),
+  );
+  if (tarBytes)
+    await section('identity pass variants', async () => {
+      const passWorker = await buildUploadWorker(REPO, 'pass-worker');
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const v of rotate(passVariants, r)) {
+          const ran = await runMeasured(process.execPath, [passWorker, v, tar1g], { timeoutMs: 300_000 });
+          if (ran.code !== 0)
+            throw new Error(`pass worker ${v} exited ${ran.code}: ${ran.stderr.slice(-1000)}`);
+          passRuns[v]?.push({ seconds: ran.seconds, rss: ran.peakRssMb });
+          log(`  ${v} round ${r + 1}: ${ran.seconds.toFixed(1)} s, peak RSS ${ran.peakRssMb.toFixed(0)} MB`);
+        }
+      }
+    });
+  rmSync(tar1g, { force: true });
+  const cold = dist ? await section('noop_cold', () => noopCold(dist, emuUrl, ROUNDS)) : undefined;
   const noop = dist ? await section('noop', () => noopRebuild(dist, emuUrl, ROUNDS)) : undefined;
+  const rss1g = median(e2e.ours.map((x) => x.peakRssMb));
+  const rss4g = median(mem4g.map((x) => x.peakRssMb));
   const bundle = dist
     ? await section('bundle', () => bundleFigures(REPO, dist, Math.max(ROUNDS, 7)))
     : undefined;
@@ -257,9 +322,8 @@ try {
       },
       ratio_vs_gcloud: round(emuMibps.ours / emuMibps.gcloud),
       ratio_vs_curl: round(emuMibps.ours / emuMibps.curl),
-      peak_rss_mb: round(Math.max(rss1g, rss4g), 1),
-      peak_rss_mb_1gib: round(rss1g, 1),
-      peak_rss_mb_4gib: round(rss4g, 1),
+      // The upload process alone, from outside (GNU time); the whole publish is under publish.
+      peak_rss_mb: round(uploadRss, 1),
       ours_process_wall_mib_per_s: round(oursProcessMibps, 1),
       runs_seconds: Object.fromEntries(
         Object.entries(emuRuns).map(([k, v]) => [k, v.map((x) => round(x.uploadSeconds ?? x.seconds))]),
@@ -284,6 +348,72 @@ try {
       peak_rss_mb: Object.fromEntries(Object.entries(candRss).map(([k, v]) => [k, round(v, 1)])),
       ours_ratio_vs_curl: round((candMibps.ours ?? Number.NaN) / (candMibps.curl ?? Number.NaN)),
     },
+    publish: {
+      note: 'Whole publish of one 1 GiB incompressible --image-file tarball through dist/cli/index.js vs gcloud storage cp + gcloud compute images create, same emulator, interleaved.',
+      disk_bytes: GiB,
+      tarball_bytes: tarBytes,
+      seconds: { ours: round(oursE2e), gcloud_pair: round(gcloudE2e) },
+      gcloud_split_seconds: {
+        storage_cp: round(median(e2e.gcloud.map((x) => x.cpSeconds))),
+        images_create: round(median(e2e.gcloud.map((x) => x.createSeconds))),
+      },
+      ratio_vs_gcloud_e2e: round(gcloudE2e / oursE2e),
+      stages_seconds: Object.fromEntries(Object.entries(stageSeconds).map(([k, v]) => [k, round(v)])),
+      stages_share: Object.fromEntries(
+        Object.entries(stageSeconds).map(([k, v]) => [
+          k,
+          round(v / Object.values(stageSeconds).reduce((a, b) => a + b, 0)),
+        ]),
+      ),
+      cpu_seconds: round(median(e2e.ours.map((x) => x.cpuSeconds))),
+      peak_rss_mb_1gib: round(rss1g, 1),
+      peak_rss_mb_4gib: round(rss4g, 1),
+      seconds_4gib: round(median(mem4g.map((x) => x.seconds))),
+      rounds_4gib: mem4g.length,
+      peak_rss_method: 'GNU time %M of the CLI process (its own high-water mark, measured from outside)',
+      runs_seconds: {
+        ours: e2e.ours.map((x) => round(x.seconds)),
+        gcloud_pair: e2e.gcloud.map((x) => round(x.seconds)),
+      },
+    },
+    tarball_check: check
+      ? {
+          file_bytes: tarBytes,
+          hash_only: {
+            seconds: round(check.hash_only.seconds),
+            cpu_seconds: round(check.hash_only.cpu_seconds),
+          },
+          check_only: {
+            seconds: round(check.check_only.seconds),
+            cpu_seconds: round(check.check_only.cpu_seconds),
+          },
+          hash_and_check: {
+            seconds: round(check.hash_and_check.seconds),
+            cpu_seconds: round(check.hash_and_check.cpu_seconds),
+          },
+          ratio_vs_hash_only: round(check.ratio_vs_hash_only),
+          pass_process: Object.fromEntries(
+            passVariants.map((v) => [
+              v,
+              {
+                seconds: round(median((passRuns[v] ?? []).map((x) => x.seconds))),
+                peak_rss_mb: round(median((passRuns[v] ?? []).map((x) => x.rss)), 1),
+              },
+            ]),
+          ),
+        }
+      : null,
+    noop_cold: cold
+      ? {
+          seconds: round(cold.seconds),
+          built: cold.built,
+          build_seconds: round(cold.build_seconds),
+          ratio_vs_build: round(cold.ratio_vs_build, 3),
+          first_publish_seconds: round(cold.first_publish_seconds),
+          runs_seconds: cold.runs_seconds.map((x) => round(x)),
+          fixture: 'test/fixtures/builder-flake packages.x86_64-linux.slowImage (25 s build)',
+        }
+      : null,
     noop: noop
       ? {
           seconds: round(noop.seconds),

@@ -11,7 +11,7 @@ let
 in
 {
   # A GCE image of the runner. The output holds exactly one *.raw.tar.gz and
-  # nix-support/gce-image.json (DESIGN.md, "Contracts").
+  # nix-support/gce-image.json (docs/architecture.md, "The image builder's output").
   gceImage =
     {
       extraModules ? [ ],
@@ -48,7 +48,8 @@ in
           echo "expected one .tar.gz in ${image}, found ''${#tarballs[@]}" >&2
           exit 1
         fi
-        # nixpkgs names it *.raw.tar.gz (legacy boot) or *.tar.gz (EFI); we always say .raw.tar.gz.
+        # nixpkgs 25.11 names it *.raw.tar.gz, EFI or not; later nixpkgs names systemd-repart EFI
+        # images *.tar.gz. Either way the output says .raw.tar.gz.
         name=$(basename "''${tarballs[0]}" .tar.gz)
         mkdir -p $out/nix-support
         # A copy, not a symlink: the tarball and its metadata share one store path.
@@ -73,7 +74,8 @@ in
         shopt -s nullglob
         tarballs=(${gceImage}/*.raw.tar.gz)
         if [ "''${#tarballs[@]}" -ne 1 ]; then
-          echo "expected one *.raw.tar.gz in ${gceImage}, found ''${#tarballs[@]}; pass gceImage = builders.<system>.gceImage { }" >&2
+          echo "expected one *.raw.tar.gz in ${gceImage}, found ''${#tarballs[@]};" \
+            "pass gceImage = builders.<system>.gceImage { }" >&2
           exit 1
         fi
         exec nix-glab-runner publish --image-file "''${tarballs[0]}" ${

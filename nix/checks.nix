@@ -22,7 +22,9 @@ in
 {
   runner = pkgs.testers.runNixOSTest (import ./tests/runner.nix { inherit runnerModule; });
 
-  isolated-store = pkgs.testers.runNixOSTest (import ./tests/isolated.nix { inherit runnerModule; });
+  isolated-store = pkgs.testers.runNixOSTest (
+    import ./tests/isolated.nix { inherit runnerModule; }
+  );
 
   # writeShellApplication runs shellcheck on every script while building.
   scripts = pkgs.linkFarmFromDrvs "nix-glab-runner-scripts" (

@@ -64,7 +64,10 @@ rec {
       result = collapseDashes (substring 0 maxImageNameLength lettered);
     in
     if collapsed == "" then
-      throw "image name '${name}' has no letter or digit; give imagePrefixName a value like 'nixos-gitlab-runner'."
+      throw (
+        "image name '${name}' has no letter or digit;"
+        + " give imagePrefixName a value like 'nixos-gitlab-runner'."
+      )
     else
       result;
 
@@ -72,7 +75,10 @@ rec {
   gceArchitecture =
     system:
     imageSystems.${system}
-      or (throw "image system '${system}' is not supported; use one of: ${concatStringsSep ", " (builtins.attrNames imageSystems)}.");
+      or (throw (
+        "image system '${system}' is not supported;"
+        + " use one of: ${concatStringsSep ", " (builtins.attrNames imageSystems)}."
+      ));
 
   supportedImageSystems = builtins.attrNames imageSystems;
 
@@ -81,7 +87,7 @@ rec {
   defaultImageSystem =
     builderSystem: if imageSystems ? ${builderSystem} then builderSystem else "x86_64-linux";
 
-  # The content of nix-support/gce-image.json (see DESIGN.md, "Contracts").
+  # The content of nix-support/gce-image.json (docs/architecture.md, "The image builder's output").
   gceImageMetadata =
     {
       system,
@@ -89,7 +95,10 @@ rec {
       nixosRelease,
     }:
     if system == "aarch64-linux" && !efi then
-      throw "aarch64-linux images must boot with EFI; set efi = true (GCE Arm machine types have no BIOS)."
+      throw (
+        "aarch64-linux images must boot with EFI;"
+        + " set efi = true (GCE Arm machine types have no BIOS)."
+      )
     else
       {
         inherit efi;
@@ -105,7 +114,10 @@ rec {
       parts = match "([0-9]+)([KMGT]?)" text;
     in
     if parts == null then
-      throw "size '${text}' is not a size; write a whole number with an optional K, M, G or T suffix, e.g. \"10G\"."
+      throw (
+        "size '${text}' is not a size;"
+        + " write a whole number with an optional K, M, G or T suffix, e.g. \"10G\"."
+      )
     else
       builtins.fromJSON (builtins.elemAt parts 0) * byteUnits.${builtins.elemAt parts 1};
 
@@ -148,7 +160,8 @@ rec {
 
   # Flags after `nix-glab-runner publish --image-file FILE`, as uploadGceImage passes them.
   # Upstream used the prefix as the whole image name, so every new build collided with the last one.
-  # The CLI fills {hash} with the 32-character Nix hash; the prefix keeps at most 30 of the 63 characters.
+  # The CLI fills {hash} with the 32-character Nix hash; the prefix keeps at most 30 of the 63
+  # characters.
   imageNameTemplate =
     prefix:
     let

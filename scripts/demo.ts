@@ -3,11 +3,15 @@
  * emulator, makes a tiny builder flake (the upstream `builders.<system>.gceImage` interface, no nixpkgs)
  * plus one extra NixOS module, and runs `nix-glab-runner publish` twice: the first run builds, uploads
  * and creates the image; the second finds the same build already published and does nothing.
+ *
+ * `npm run demo -- --workdir DIR` publishes once more from an earlier demo's directory, against an emulator
+ * started on that demo's data: after an edit of DIR/infra/runner.nix, a new image joins the first.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { Storage } from '@google-cloud/storage';
 import { startEmulator } from '../test/emulator/index.ts';
 
@@ -24,23 +28,43 @@ function requireTool(tool: string, hint: string): void {
 requireTool('nix', 'run "bash scripts/setup.sh" (installs Debian\'s nix-bin) or install Nix from nixos.org.');
 requireTool('git', 'install git.');
 
-const work = mkdtempSync(join(tmpdir(), 'nix-glab-runner-demo-'));
-const flake = join(work, 'builder-flake');
-cpSync(join(root, 'test/fixtures/builder-flake'), flake, { recursive: true });
-for (const args of [
-  ['init', '-q'],
-  ['add', '.'],
-  ['-c', 'user.name=demo', '-c', 'user.email=demo@example.invalid', 'commit', '-q', '-m', 'demo'],
-]) {
-  spawnSync('git', ['-C', flake, ...args], { stdio: 'inherit' });
+function demoOptions(): { workdir?: string } {
+  try {
+    return parseArgs({ options: { workdir: { type: 'string' } } }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message.replace(/\.?$/, '.')} The demo takes only --workdir DIR.`);
+    process.exit(2);
+  }
 }
+const values = demoOptions();
+const again = values.workdir !== undefined;
+const work = again ? resolve(values.workdir as string) : mkdtempSync(join(tmpdir(), 'nix-glab-runner-demo-'));
+const flake = join(work, 'builder-flake');
 const workspace = join(work, 'infra');
-cpSync(join(root, 'examples/demo'), workspace, { recursive: true });
+if (again && !existsSync(join(workspace, 'runner.nix'))) {
+  console.error(
+    `--workdir ${work} is not a demo's directory (it has no infra/runner.nix): run "npm run demo" first.`,
+  );
+  process.exit(2);
+}
+if (!again) {
+  cpSync(join(root, 'test/fixtures/builder-flake'), flake, { recursive: true });
+  for (const args of [
+    ['init', '-q'],
+    ['add', '.'],
+    ['-c', 'user.name=demo', '-c', 'user.email=demo@example.invalid', 'commit', '-q', '-m', 'demo'],
+  ]) {
+    spawnSync('git', ['-C', flake, ...args], { stdio: 'inherit' });
+  }
+  cpSync(join(root, 'examples/demo'), workspace, { recursive: true });
+}
 
+// The emulator keeps its buckets and images in the data directory, so a later --workdir run sees them.
 const emulator = await startEmulator({ dataDir: join(work, 'emulator') });
-await new Storage({ apiEndpoint: emulator.url, projectId: PROJECT }).createBucket(BUCKET);
+const bucket = new Storage({ apiEndpoint: emulator.url, projectId: PROJECT }).bucket(BUCKET);
+if (!(await bucket.exists())[0]) await bucket.create();
 console.log(
-  `Emulator at ${emulator.url} (data in ${join(work, 'emulator')}); bucket gs://${BUCKET} created.\n`,
+  `Emulator at ${emulator.url} (data in ${join(work, 'emulator')}); bucket gs://${BUCKET} ready.\n`,
 );
 
 const args = [
@@ -81,8 +105,12 @@ async function publish(title: string): Promise<void> {
   }
 }
 
-await publish('First run: build, upload, create the image');
-await publish('Second run, nothing changed: nothing to do');
+if (again) {
+  await publish(`Publish ${join(workspace, 'runner.nix')} again: a new image if it changed`);
+} else {
+  await publish('First run: build, upload, create the image');
+  await publish('Second run, nothing changed: nothing to do');
+}
 
 const images = (await (
   await fetch(`${emulator.url}/compute/v1/projects/${PROJECT}/global/images`)
@@ -94,6 +122,6 @@ for (const i of images.items ?? [])
   console.log(`  ${i.name}  family=${i.family}  ${i.status}  labels=${JSON.stringify(i.labels)}`);
 writeFileSync(join(work, 'README.txt'), `Demo workspace of nix-glab-runner; safe to delete.\n`);
 console.log(
-  `\nEdit ${join(workspace, 'runner.nix')} and re-run to see a new image; the demo's files are in ${work}.`,
+  `\nThe demo's files are in ${work}. Edit ${join(workspace, 'runner.nix')}, then publish it as a new image with:\n  npm run demo -- --workdir ${work}`,
 );
 await emulator.stop();

@@ -106,11 +106,19 @@ function inputsBlock(): string[] {
 }
 
 function variablesBlock(): string[] {
-  const specs = componentSchemaInputs();
-  return [
-    `    NGR_INPUT_NAMES: ${scalar(specs.map((s) => s.name).join(' '))}`,
-    ...specs.map((s) => `    ${inputVariable(s.name)}: "$[[ inputs.${s.name} ]]"`),
-  ];
+  return componentSchemaInputs().map((s) => `    ${inputVariable(s.name)}: "$[[ inputs.${s.name} ]]"`);
+}
+
+/**
+ * The names of the inputs the job passes on, written into the script itself: a list in a variable could
+ * be replaced by a pipeline variable and make the job read any variable it names.
+ */
+function inputNamesBlock(): string[] {
+  const names = componentSchemaInputs().map((s) => s.name);
+  const lines = ['      input_names=('];
+  for (const name of names) lines.push(`        ${name}`);
+  lines.push('      )');
+  return lines;
 }
 
 /** Markdown table cell: one line, no pipes, no raw angle brackets. */
@@ -151,7 +159,8 @@ export function fillBlock(text: string, what: string, body: string[], file: stri
 
 export function renderTemplate(current: string): string {
   const withInputs = fillBlock(current, 'schema inputs', inputsBlock(), 'template.yml');
-  return fillBlock(withInputs, 'schema variables', variablesBlock(), 'template.yml');
+  const withVariables = fillBlock(withInputs, 'schema variables', variablesBlock(), 'template.yml');
+  return fillBlock(withVariables, 'input names', inputNamesBlock(), 'template.yml');
 }
 
 export function renderGitlabMd(current: string): string {

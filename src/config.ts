@@ -8,7 +8,9 @@ import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import pkg from '../package.json' with { type: 'json' };
 import { UserError } from './errors.ts';
+import type { GuestOsFeatureType } from './gcp/compute-api.ts';
 import { checkImageNameTemplate, DEFAULT_IMAGE_NAME } from './inputs/image-name.ts';
+import { checkModuleFile } from './inputs/module-file.ts';
 import {
   checkBucket,
   checkEndpoint,
@@ -21,6 +23,7 @@ import {
   MAX_LABELS,
 } from './inputs/rules.ts';
 import { closest } from './inputs/suggest.ts';
+import { checkNoCredentials, checkNotOptionLike, hideCredentials } from './inputs/untrusted.ts';
 import {
   formatDuration,
   invalid,
@@ -32,7 +35,7 @@ import {
   parseMap,
 } from './inputs/values.ts';
 
-/** The one version: the action ref, the component version, the flake ref and `--version` (DESIGN.md). */
+/** The one version: the action ref, the component version, the flake ref and `--version` (docs/architecture.md, "Versions"). */
 export const VERSION: string = pkg.version;
 /** Where this project's own flake lives, for the default `flake` outside GitHub Actions. */
 export const PROJECT_FLAKE = 'github:pcboy/nix-glab-runner';
@@ -90,6 +93,11 @@ interface SpecOf<T extends InputType> {
   max?: number;
   /** Never echoed in messages; entry points mask it. */
   secret?: boolean;
+  /**
+   * Free text that never becomes a command-line argument (a description, nix.conf lines, a token). Every
+   * other string and list input names something (a reference, path or name) and must not start with "-".
+   */
+  freeText?: boolean;
   /** Commands that use this input; default publish only. */
   commands?: readonly Command[];
   /** An action input only: the CLI takes it as its subcommand instead of a flag. */
@@ -128,14 +136,12 @@ function endpoint(name: string) {
   };
 }
 
-/** A URL as shown in a message: its user info, where a password or token sits, replaced by ***. */
-function hideCredentials(value: string): string {
-  return value.replace(/\/\/[^/?#]*@/, '//***@');
-}
-
+/**
+ * The values of Compute v1 `GuestOsFeature.type` (the `@google-cloud/compute` protos) that the
+ * `guest-os-features` input offers. The typecheck holds this list and the next one to the enum: every
+ * value is either offered or left out for a reason, so a new value in the protos needs a decision.
+ */
 export const GUEST_OS_FEATURES = [
-  // Linux-relevant values of Compute v1 GuestOsFeature.type (@google-cloud/compute 7 protos); WINDOWS and
-  // SECURE_BOOT are left out on purpose.
   'GVNIC',
   'IDPF',
   'MULTI_IP_SUBNET',
@@ -144,11 +150,20 @@ export const GUEST_OS_FEATURES = [
   'SEV_LIVE_MIGRATABLE_V2',
   'SEV_SNP_CAPABLE',
   'SNP_SVSM_CAPABLE',
-  'SUSPEND_RESUME_COMPATIBLE',
   'TDX_CAPABLE',
   'UEFI_COMPATIBLE',
   'VIRTIO_SCSI_MULTIQUEUE',
-] as const;
+] as const satisfies readonly GuestOsFeatureType[];
+
+/** The values of `GuestOsFeature.type` the input does not offer, and why. */
+export const GUEST_OS_FEATURES_LEFT_OUT = {
+  WINDOWS: 'a NixOS image is not Windows',
+  SECURE_BOOT: 'NixOS images are not signed for Secure Boot',
+  BARE_METAL_LINUX_COMPATIBLE: 'not in the values the API documents for the field',
+  BMSAI_CAPABLE: 'not in the values the API documents for the field',
+  CCA_CAPABLE: 'Arm confidential computing, not tried with these images',
+  SUSPEND_SAFE_FPR: 'the API does not document what it means',
+} as const satisfies Record<Exclude<GuestOsFeatureType, (typeof GUEST_OS_FEATURES)[number]>, string>;
 
 /** Labels the pipeline sets itself; a user label with one of these keys would hide ours. */
 /** The one accepted form of `instance-group`: a zonal or regional group path without the project. */
@@ -177,11 +192,6 @@ function existingFile(name: string, given: string, workspace: string): string {
   return real;
 }
 
-function inside(dir: string, file: string): boolean {
-  const rel = path.relative(dir, file);
-  return rel !== '' && !rel.startsWith(`..${path.sep}`) && rel !== '..' && !path.isAbsolute(rel);
-}
-
 export const INPUTS: readonly InputSpec[] = [
   // Nix
   input({
@@ -194,15 +204,10 @@ export const INPUTS: readonly InputSpec[] = [
       "Flake to build from: a builder flake exposing builders.<system>.gceImage (the upstream interface), or your own flake (\".\") with flake-attr. Empty means this project's own flake at the action's ref or the CLI's version.",
     validate: (value) => {
       if (/\s/.test(value)) throw invalid('flake', 'must be a flake reference without whitespace', value);
-      // A password (or an http(s) token as user name) in the URL would reach logs, the image description
-      // and the wrapper flake copied into the world-readable Nix store.
-      if (/:\/\/[^/@:]*:[^/@]*@/.test(value) || /^([a-z]+\+)?https?:\/\/[^/@]+@/i.test(value)) {
-        throw invalid(
-          'flake',
-          'must not contain credentials; give them to Nix instead, e.g. access-tokens in extra-nix-config or github-token',
-          hideCredentials(value),
-        );
-      }
+      // A password or token in the URL (user info or query) would reach logs, the image description and
+      // the wrapper flake copied into the world-readable Nix store.
+      const broken = checkNoCredentials(value);
+      if (broken) throw invalid('flake', broken, hideCredentials(value));
       return undefined;
     },
   }),
@@ -229,19 +234,13 @@ export const INPUTS: readonly InputSpec[] = [
     type: 'list',
     group: 'Nix',
     description:
-      'NixOS module files added to the image, separated by newlines or commas. Each must be a file inside the workspace; only these files enter the Nix store.',
+      'NixOS module files added to the image, separated by newlines or commas. Each must be a regular file inside the workspace, not a symlink, nothing under .git/ and no gha-creds-*.json; in a git checkout, a file git tracks. Only these files enter the Nix store.',
     validate: (files, ctx) => {
-      const workspace = realWorkspace(ctx.workspace);
+      realWorkspace(ctx.workspace);
       const resolved = files.map((file) => {
-        const real = existingFile('extra-modules', file, ctx.workspace);
-        if (!inside(workspace, real)) {
-          throw invalid(
-            'extra-modules',
-            'must name files inside the workspace, after following symlinks',
-            file,
-          );
-        }
-        return real;
+        const checked = checkModuleFile(file, ctx.workspace);
+        if ('broken' in checked) throw invalid('extra-modules', checked.broken, file);
+        return checked.path;
       });
       return [...new Set(resolved)];
     },
@@ -283,6 +282,7 @@ export const INPUTS: readonly InputSpec[] = [
     valueName: 'lines',
     group: 'Nix',
     default: '',
+    freeText: true,
     description: 'Lines appended to nix.conf, e.g. substituters and trusted-public-keys.',
   }),
   input({
@@ -291,6 +291,7 @@ export const INPUTS: readonly InputSpec[] = [
     valueName: 'token',
     group: 'Nix',
     secret: true,
+    freeText: true,
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a JS template
     actionDefault: '${{ github.token }}',
     description:
@@ -419,6 +420,7 @@ export const INPUTS: readonly InputSpec[] = [
     type: 'string',
     valueName: 'text',
     group: 'Image',
+    freeText: true,
     description: 'Image description. Default: the flake reference and its revision.',
     validate: (value) => {
       if (value.length > MAX_DESCRIPTION) {
@@ -441,7 +443,7 @@ export const INPUTS: readonly InputSpec[] = [
     type: 'enum',
     group: 'Image',
     options: ['X86_64', 'ARM64'],
-    description: "Image architecture. Default: from the build's nix-support/gce-image.json, else unset.",
+    description: "Image architecture. Default: from the build's nix-support/gce-image.json, else X86_64.",
   }),
 
   // Retention
@@ -658,12 +660,26 @@ export const PUBLISH_OUTPUTS = [
   'skipped',
 ] as const;
 
-export const OUTPUTS: readonly { name: string; description: string }[] = [
-  { name: 'image-name', description: 'Name of the image, created or found.' },
+/**
+ * How an output reads in the CLI's `--json`: JSON booleans and numbers where the value is one, so that
+ * `jq` and scripts need no string comparison. The action's outputs and the dotenv report stay strings.
+ */
+export type OutputType = 'string' | 'boolean' | 'number';
+
+export const OUTPUTS: readonly { name: string; description: string; type?: OutputType }[] = [
+  {
+    name: 'image-name',
+    description:
+      'Name of the image, created or found; in a dry run of an unbuilt image whose image-name uses {nixos}, empty (that value comes from the build).',
+  },
   { name: 'image-self-link', description: 'Self link of the image.' },
   { name: 'image-family', description: 'Family of the image.' },
   { name: 'gcs-uri', description: 'gs:// URI of the uploaded tarball; empty when nothing was uploaded.' },
-  { name: 'store-path', description: 'Nix store path of the build; empty with image-file.' },
+  {
+    name: 'store-path',
+    description:
+      'Nix store path of the build, as evaluated: an unchanged build is not built, so the path may be absent from the local store; empty with image-file.',
+  },
   {
     name: 'nix-hash',
     description: 'Hash part of the Nix store path (or of the image file), the image identity.',
@@ -671,6 +687,7 @@ export const OUTPUTS: readonly { name: string; description: string }[] = [
   {
     name: 'skipped',
     description: 'true when an image of the same build already existed and nothing was published.',
+    type: 'boolean',
   },
   {
     name: 'instance-group',
@@ -681,10 +698,11 @@ export const OUTPUTS: readonly { name: string; description: string }[] = [
     description:
       'Instance template the group runs after the roll, created or reused; empty when nothing was rolled.',
   },
-  { name: 'instances-replaced', description: 'How many instances the roll replaced.' },
+  { name: 'instances-replaced', description: 'How many instances the roll replaced.', type: 'number' },
   {
     name: 'instances-drained',
     description: 'How many instances reported drained before they were replaced.',
+    type: 'number',
   },
   {
     name: 'drain-timeouts',
@@ -692,7 +710,7 @@ export const OUTPUTS: readonly { name: string; description: string }[] = [
   },
   { name: 'images-deprecated', description: 'Comma-separated images deprecated by retention or rollback.' },
   { name: 'images-deleted', description: 'Comma-separated images deleted by retention.' },
-  { name: 'duration', description: 'Seconds the command took.' },
+  { name: 'duration', description: 'Seconds the command took.', type: 'number' },
   { name: 'plan', description: 'With dry-run: the planned actions as a JSON array; empty otherwise.' },
 ];
 
@@ -826,6 +844,18 @@ function typed(spec: InputSpec, text: string): unknown {
   }
 }
 
+/**
+ * The one rule for every input that names something: a value starting with "-" is refused, since the
+ * command it is passed to would read it as an option (`--flake=--version`). Free text is exempt.
+ */
+function refuseOptionLike(spec: InputSpec, value: unknown): void {
+  if (spec.freeText || (spec.type !== 'string' && spec.type !== 'list')) return;
+  for (const item of Array.isArray(value) ? value : [value]) {
+    const broken = checkNotOptionLike(String(item));
+    if (broken) throw invalid(spec.name, broken, spec.secret ? undefined : String(item));
+  }
+}
+
 /** The flake built when `flake` is empty: the action's own checkout, or this version's release. */
 export function defaultFlake(actionPath: string | undefined): string {
   return actionPath ? `path:${path.resolve(actionPath)}` : `${PROJECT_FLAKE}/v${VERSION}`;
@@ -907,6 +937,7 @@ export function parseConfig(
       continue;
     }
     const value = typed(spec, text);
+    refuseOptionLike(spec, value);
     const checked = spec.validate?.(value as never, ctx);
     values[configKey(spec.name)] = checked ?? value;
   }

@@ -18,7 +18,7 @@ export const ExitCode = {
   Ok: 0,
   /** Unexpected failure: a bug or an unclassified API error. */
   Failed: 1,
-  /** Bad input: nothing was built, uploaded or created. */
+  /** Bad input, or a name another build holds: nothing was uploaded or created (nor built, for bad input). */
   BadInput: 2,
   /** The Nix stage failed (install or build). */
   NixFailed: 3,

@@ -8,6 +8,9 @@ export function storePathHash(storePath: string): string | undefined {
   return /^\/nix\/store\/([0-9a-df-np-sv-z]{32})-/.exec(storePath)?.[1];
 }
 
+/** Hex digits of a prebuilt tarball's SHA-256 that make its identity, as long as a store path hash. */
+export const IDENTITY_HASH_LENGTH = 32;
+
 /**
  * Identity of a prebuilt tarball outside the store: the first 32 hex digits of its SHA-256, so the
  * same bytes always map to the same image.
@@ -16,7 +19,7 @@ export async function fileIdentityHash(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 }))
     hash.update(chunk as Buffer);
-  return hash.digest('hex').slice(0, 32);
+  return hash.digest('hex').slice(0, IDENTITY_HASH_LENGTH);
 }
 
 export interface LabelSources {

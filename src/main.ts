@@ -17,7 +17,10 @@ export async function run(): Promise<void> {
   let command: Command = 'publish';
   const interruption = handleInterrupts({
     stopping: (signal) => reporter.warn(`${signal} received; stopping (a second signal stops at once).`),
-    exitNow: (message) => reportInterruption(command, message),
+    exitNow: (message) => {
+      reporter.resumeCommands();
+      reportInterruption(command, message);
+    },
   });
   try {
     const raw = readActionInputs(process.env);
@@ -43,6 +46,7 @@ export async function run(): Promise<void> {
     }
   } catch (err) {
     const { message, exitCode } = describeFailure(err, interruption);
+    reporter.resumeCommands();
     if (interruption.received) reportInterruption(command, message);
     else core.setFailed(message);
     process.exitCode = exitCode;

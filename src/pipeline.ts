@@ -1,4 +1,3 @@
-import { dirname } from 'node:path';
 import type { Storage } from '@google-cloud/storage';
 import type { Config, PUBLISH_OUTPUTS } from './config.ts';
 import { ExitCode, UserError } from './errors.ts';
@@ -16,15 +15,12 @@ import {
   removeLeftoverObject,
   storageClient,
 } from './gcp/storage.ts';
-import { uploadImageObject } from './gcp/upload.ts';
-import { fileIdentityHash, imageDescription, imageLabels, storePathHash } from './identity.ts';
-import { renderImageName } from './inputs/image-name.ts';
+import { checkObjectName, uploadImageObject } from './gcp/upload.ts';
+import { imageDescription, imageLabels, MANAGED_BY } from './identity.ts';
+import { buildAndCheck, type ImageSource, identifyImage, imageName } from './image-source.ts';
 import { makeCurrent, newerThan } from './lifecycle/make-current.ts';
 import { isRolledBack } from './lifecycle/rolled-back.ts';
-import { buildImage } from './nix/build.ts';
-import { type ImageFacts, readImageFacts } from './nix/facts.ts';
-import { locateImageTarball, verifyImageTarball } from './nix/image-file.ts';
-import { ensureNix } from './nix/install.ts';
+import type { ImageFacts } from './nix/facts.ts';
 import type { Reporter } from './report/events.ts';
 import type { RunState } from './run-state.ts';
 
@@ -57,7 +53,7 @@ export async function publish(
   const steps: PublishResult['steps'] = [];
   const endpoints = resolveEndpoints(config.storageEndpoint, config.computeEndpoint);
   const credentials = credentialsFor(endpoints);
-  const retry = retryPolicy(config.retryDeadline);
+  const retry = retryPolicy(config.retryDeadline, reporter);
 
   // Reads only: fail on a wrong project or bucket before spending minutes on a build.
   const { project, storage } = await reporter.group('Check Google Cloud target', async () => {
@@ -70,35 +66,23 @@ export async function publish(
     return { project, storage };
   });
 
-  const artifact = await obtainImage(config, reporter, run, steps);
+  // The identity comes first, before any build: a Nix image's output path is known after evaluation.
+  const source = await identifyImage(config, reporter, run, steps);
   const rest = new RestClient(endpoints.compute, credentials, retry, run.signal);
   const images = new Images(rest, project);
-  const identity = await reporter.group('Image identity', async () => {
-    const nixHash = artifact.storePath
-      ? (storePathHash(artifact.storePath) as string)
-      : await fileIdentityHash(artifact.tarball);
-    const name = renderImageName(config.imageName ?? '{family}-{hash}', {
-      family: config.family,
-      hash: nixHash,
-      date: new Date().toISOString().slice(0, 10).replaceAll('-', ''),
-      nixos: artifact.facts.nixos ?? '',
-    });
-    reporter.info(`Image ${name} (nix-hash ${nixHash}).`);
-    return { nixHash, name };
-  });
 
   const outputs: PublishOutputs = {
-    'image-name': identity.name,
+    'image-name': '',
     'image-self-link': '',
     'image-family': config.family,
     'gcs-uri': '',
-    'store-path': artifact.storePath ?? '',
-    'nix-hash': identity.nixHash,
+    'store-path': source.storePath ?? '',
+    'nix-hash': source.nixHash,
     skipped: 'false',
   };
 
   const existing = await reporter.group('Look for an existing image', () =>
-    existingImage(images, config, identity.nixHash, reporter),
+    existingImage(images, config, source.nixHash, reporter),
   );
   if (existing && deprecationState(existing) !== 'ACTIVE') {
     const family = new ImageFamily(rest, project, config.family);
@@ -106,25 +90,46 @@ export async function publish(
   }
   if (existing) {
     reporter.info(
-      `Image ${existing.name} of this build is already READY in family ${config.family}; nothing to publish.`,
+      `Image ${existing.name} of this build is already READY in family ${config.family}; nothing to ${source.evaluated ? 'build or ' : ''}publish.`,
     );
-    steps.push({ stage: 'image', result: `already published as ${existing.name}` });
-    if (!config.keepObject && !config.dryRun)
-      await removeLeftover(storage, existing, identity.nixHash, reporter, steps);
-    return {
-      outputs: {
-        ...outputs,
-        'image-name': existing.name,
-        'image-self-link': existing.selfLink,
-        skipped: 'true',
-      },
-      steps,
-    };
+    return alreadyPublished(existing, config, storage, source.nixHash, reporter, outputs, steps);
   }
+
+  if (config.dryRun && source.evaluated) return planWithoutBuild(config, source, reporter, outputs, steps);
+  const artifact = source.prepared ?? (await buildAndCheck(source, config, reporter, run, steps));
+  const identity = { nixHash: source.nixHash, name: imageName(config, source.nixHash, artifact.facts) };
+  reporter.info(`Image ${identity.name} (nix-hash ${identity.nixHash}).`);
+  outputs['image-name'] = identity.name;
 
   const guestOsFeatures = guestFeatures(artifact.facts, config);
   const architecture = config.architecture ?? artifact.facts.architecture;
   const objectName = `${config.objectPrefix}${identity.name}.raw.tar.gz`;
+  const objectMetadata = {
+    'nix-hash': identity.nixHash,
+    'managed-by': MANAGED_BY,
+    // Read by a rerun that finds the image: a tarball this run meant to delete may be deleted then.
+    'keep-object': String(config.keepObject),
+  };
+  // Reads only, before anything is written: a name another build holds stops the run here.
+  const atName = await reporter.group('Check the image and object names', async () => {
+    const ours = await imageOfThisBuild(images, identity.name, identity.nixHash, reporter, {
+      timeoutMs: config.operationTimeout * 1000,
+      deleteFailed: false,
+    });
+    if (ours) return ours;
+    await checkObjectName(storage, {
+      bucket: config.bucket,
+      object: objectName,
+      file: artifact.tarball,
+      metadata: objectMetadata,
+      signal: run.signal,
+    });
+    return undefined;
+  });
+  if (atName) {
+    reporter.info(`Image ${atName.name} of this build already exists; nothing to publish.`);
+    return alreadyPublished(atName, config, storage, source.nixHash, reporter, outputs, steps);
+  }
   if (config.dryRun) {
     reporter.info(
       `Dry run: would upload ${artifact.tarball} to gs://${config.bucket}/${objectName} and create image ${identity.name} (${architecture}, ${guestOsFeatures.join(', ')}).`,
@@ -137,12 +142,12 @@ export async function publish(
   const newImage: NewImage = {
     name: identity.name,
     family: config.family,
-    description: imageDescription(artifact.flakeRef, artifact.flakeRev, config.description),
+    description: imageDescription(source.flakeRef, source.flakeRev, config.description),
     labels: imageLabels({
       nixHash: identity.nixHash,
       user: config.labels,
       env: run.env,
-      flakeRev: artifact.flakeRev,
+      flakeRev: source.flakeRev,
     }),
     source: rawDiskSource(config.bucket, objectName),
     guestOsFeatures,
@@ -156,12 +161,7 @@ export async function publish(
         bucket: config.bucket,
         object: objectName,
         file: artifact.tarball,
-        metadata: {
-          'nix-hash': identity.nixHash,
-          'managed-by': 'nix-glab-runner',
-          // Read by a rerun that finds the image: a tarball this run meant to delete may be deleted then.
-          'keep-object': String(config.keepObject),
-        },
+        metadata: objectMetadata,
         reporter,
         signal: run.signal,
         onSent: (done, size) => run.state?.sent(done, size),
@@ -214,72 +214,44 @@ export async function publish(
   };
 }
 
-interface BuiltImage {
-  tarball: string;
-  storePath?: string;
-  facts: ImageFacts;
-  flakeRef: string;
-  flakeRev?: string;
+/** The outputs of a publish that found this build already an image; an earlier run's tarball goes now. */
+async function alreadyPublished(
+  image: Image,
+  config: Config,
+  storage: Storage,
+  nixHash: string,
+  reporter: Reporter,
+  outputs: PublishOutputs,
+  steps: PublishResult['steps'],
+): Promise<PublishResult> {
+  steps.push({ stage: 'image', result: `already published as ${image.name}` });
+  if (!config.keepObject && !config.dryRun) await removeLeftover(storage, image, nixHash, reporter, steps);
+  return {
+    outputs: { ...outputs, 'image-name': image.name, 'image-self-link': image.selfLink, skipped: 'true' },
+    steps,
+  };
 }
 
-/** Builds with Nix, or takes the prebuilt tarball; then verifies it and reads its facts. */
-async function obtainImage(
+/** --dry-run of a Nix image that is not published yet: the plan, without building it. */
+function planWithoutBuild(
   config: Config,
+  source: ImageSource,
   reporter: Reporter,
-  run: PublishEnvironment,
+  outputs: PublishOutputs,
   steps: PublishResult['steps'],
-): Promise<BuiltImage> {
-  let built: Omit<BuiltImage, 'facts'>;
-  let outputDir: string;
-  if (config.imageFile) {
-    const tarball = config.imageFile;
-    const storePath = /^\/nix\/store\/[^/]+/.exec(tarball)?.[0];
-    outputDir = storePath ?? dirname(tarball);
-    built = { tarball, storePath, flakeRef: `file ${tarball}` };
-    steps.push({ stage: 'build', result: `prebuilt ${tarball}` });
-  } else {
-    const nix = await reporter.group('Ensure Nix', () =>
-      ensureNix(
-        {
-          installNix: config.installNix,
-          nixVersion: config.nixVersion,
-          extraNixConfig: config.extraNixConfig,
-          githubToken: config.githubToken,
-          ci: run.env.CI === 'true',
-        },
-        reporter,
-      ),
-    );
-    run.state?.building();
-    const result = await reporter.group('Build image with Nix', () =>
-      buildImage(
-        {
-          flake: config.flake,
-          flakeAttr: config.flakeAttr,
-          extraModules: config.extraModules,
-          workspace: config.workspace,
-          system: run.system ?? 'x86_64-linux',
-          nixBin: nix.nixBin,
-        },
-        reporter,
-        run.signal,
-      ),
-    );
-    outputDir = result.storePath;
-    built = {
-      tarball: await locateImageTarball(result.storePath),
-      storePath: result.storePath,
-      flakeRef: result.flakeRef,
-      flakeRev: result.flakeRev,
-    };
-    steps.push({ stage: 'build', result: result.storePath });
-  }
-  const facts = await reporter.group('Verify tarball', async () => {
-    const check = await verifyImageTarball(built.tarball);
-    reporter.info(`${built.tarball}: member ${check.member}, ${check.format} tar, ${check.type}.`);
-    return readImageFacts(outputDir, reporter);
-  });
-  return { ...built, facts };
+): PublishResult {
+  // {nixos} comes from the built image's facts file, so a name using it is known only after the build.
+  const template = config.imageName ?? '{family}-{hash}';
+  const name = template.includes('{nixos}') ? '' : imageName(config, source.nixHash, undefined);
+  const objectName = `${config.objectPrefix}${name || `<image-name>`}.raw.tar.gz`;
+  reporter.info(
+    `Dry run: would build ${source.evaluated?.drvPath} (output ${source.storePath}), upload its tarball to gs://${config.bucket}/${objectName} and create image ${name || `${template} (its {nixos} part is read from the build)`}; nothing was built.`,
+  );
+  steps.push({ stage: 'dry-run', result: `would build ${source.storePath} and create ${name || template}` });
+  return {
+    outputs: { ...outputs, 'image-name': name, 'gcs-uri': name ? `gs://${config.bucket}/${objectName}` : '' },
+    steps,
+  };
 }
 
 /**
@@ -294,7 +266,10 @@ async function existingImage(
   nixHash: string,
   reporter: Reporter,
 ): Promise<Image | undefined> {
-  const found = await images.findByNixHash(config.family, nixHash);
+  // Only images we made: a nix-hash label copied onto someone else's image neither skips nor reactivates.
+  const found = (await images.findByNixHash(config.family, nixHash)).filter(
+    (image) => image.labels?.['managed-by'] === MANAGED_BY,
+  );
   const deprecated = found.find((i) => i.status === 'READY' && deprecationState(i) !== 'ACTIVE');
   const rolledBack = deprecated && isRolledBack(deprecated) ? deprecated : undefined;
   if (rolledBack && !config.allowRolledBack) {
@@ -402,7 +377,9 @@ async function createImage(
   image: NewImage,
 ): Promise<{ image: Image; created: boolean }> {
   const timeoutMs = config.operationTimeout * 1000;
-  const theirs = await sameBuildImage(images, image, reporter, timeoutMs);
+  const ownership = { timeoutMs, deleteFailed: true };
+  const nixHash = image.labels['nix-hash'] ?? '';
+  const theirs = await imageOfThisBuild(images, image.name, nixHash, reporter, ownership);
   if (theirs) return { image: theirs, created: false };
   let last = '';
   try {
@@ -416,39 +393,47 @@ async function createImage(
   } catch (err) {
     // Lost a race to insert the same name since the check above.
     if (!(err instanceof GcpApiError && err.status === 409)) throw err;
-    const winner = await sameBuildImage(images, image, reporter, timeoutMs);
+    const winner = await imageOfThisBuild(images, image.name, nixHash, reporter, ownership);
     if (winner) return { image: winner, created: false };
     throw err;
   }
 }
 
-/** The image already holding this name, when it is this build's; refuses one that is not. */
-async function sameBuildImage(
+/**
+ * The image already holding this name, when it is this build's (our managed-by label and this nix-hash):
+ * a READY one, or a PENDING one once it is READY. A FAILED one of ours is deleted for a retry when
+ * `deleteFailed` (never in the read-only check before the upload). An image that is not this build's
+ * stops the run: it is never replaced or deleted.
+ */
+async function imageOfThisBuild(
   images: Images,
-  image: NewImage,
+  name: string,
+  nixHash: string,
   reporter: Reporter,
-  timeoutMs: number,
+  opts: { timeoutMs: number; deleteFailed: boolean },
 ): Promise<Image | undefined> {
-  const previous = await images.get(image.name);
+  const previous = await images.get(name);
   if (!previous) return undefined;
-  if (previous.status === 'FAILED') {
-    reporter.warn(`A FAILED image named ${image.name} is in the way; deleting it and trying again.`);
-    await images.delete(image.name, timeoutMs);
-    return undefined;
-  }
-  if (previous.labels?.['nix-hash'] !== image.labels['nix-hash']) {
-    throw new GcpApiError(
-      `creating image "${image.name}" failed: an image of that name already exists (${previous.status}) without this build's nix-hash label; choose another "image-name"`,
-      409,
-      'alreadyExists',
+  if (previous.labels?.['managed-by'] !== MANAGED_BY || previous.labels['nix-hash'] !== nixHash) {
+    const labels = `managed-by=${previous.labels?.['managed-by'] ?? '(none)'}, nix-hash=${previous.labels?.['nix-hash'] ?? '(none)'}`;
+    throw new UserError(
+      `Image name "${name}" is already taken by an image that is not this build's (${previous.status}, labels ${labels}; this build's nix-hash is ${nixHash}); nothing was uploaded or created. Choose another "image-name".`,
+      'image-name',
     );
   }
-  reporter.info(`Image ${image.name} of this build is being created by another run; waiting for it.`);
+  if (previous.status === 'FAILED') {
+    if (!opts.deleteFailed) return undefined;
+    reporter.warn(`A FAILED image named ${name} is in the way; deleting it and trying again.`);
+    await images.delete(name, opts.timeoutMs);
+    return undefined;
+  }
+  if (previous.status === 'READY') return previous;
+  reporter.info(`Image ${name} of this build is being created by another run; waiting for it.`);
   const settled =
-    previous.status === 'PENDING' ? await images.waitUntilSettled(image.name, timeoutMs) : previous;
+    previous.status === 'PENDING' ? await images.waitUntilSettled(name, opts.timeoutMs) : previous;
   if (settled?.status === 'READY') return settled;
   throw new GcpApiError(
-    `creating image "${image.name}" failed: another run's image of this build ended ${settled?.status ?? 'deleted'}`,
+    `creating image "${name}" failed: another run's image of this build ended ${settled?.status ?? 'deleted'}`,
     409,
     'alreadyExists',
   );

@@ -6,10 +6,10 @@
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
-export async function buildUploadWorker(repo: string): Promise<string> {
-  const outfile = join(repo, 'bench', 'build', 'upload-worker.mjs');
+export async function buildUploadWorker(repo: string, name = 'upload-worker'): Promise<string> {
+  const outfile = join(repo, 'bench', 'build', `${name}.mjs`);
   await build({
-    entryPoints: [join(repo, 'bench', 'upload-worker.ts')],
+    entryPoints: [join(repo, 'bench', `${name}.ts`)],
     outfile,
     bundle: true,
     platform: 'node',

@@ -1,6 +1,7 @@
 /** The three upload clients of issue 8 §1, each run as its own process against one endpoint. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runMeasured } from './measured.ts';
 import { mustSucceed, runTimed } from './proc.ts';
 import type { UploadJob } from './variants.ts';
 
@@ -13,23 +14,24 @@ export interface UploadRun {
   peakRssMb?: number;
 }
 
-/** Our upload (or a candidate) in the bundled worker, on plain Node 24. */
+/**
+ * Our upload (or a candidate) in the bundled worker, on plain Node 24. Peak RSS comes from GNU time, from
+ * outside: the worker's own `maxRSS` would report this bench runner's peak (see measured.ts).
+ */
 export async function workerUpload(worker: string, job: UploadJob): Promise<UploadRun> {
-  const ran = mustSucceed(
-    await runTimed(process.execPath, [worker, JSON.stringify(job)], { timeoutMs: 300_000 }),
-    `upload worker (${job.variant})`,
-  );
+  const ran = await runMeasured(process.execPath, [worker, JSON.stringify(job)], { timeoutMs: 300_000 });
+  if (ran.code !== 0)
+    throw new Error(`upload worker (${job.variant}) exited ${ran.code}:\n${ran.stderr.slice(-2000)}`);
   const out = JSON.parse(ran.stdout.trim().split('\n').pop() as string) as {
     seconds: number;
     cpuSeconds: number;
-    peakRssMb: number;
   };
   // The process's wall time, as for curl and gcloud: start-up and the metadata check count too.
   return {
     seconds: ran.seconds,
     uploadSeconds: out.seconds,
     cpuSeconds: out.cpuSeconds,
-    peakRssMb: out.peakRssMb,
+    peakRssMb: ran.peakRssMb,
   };
 }
 
@@ -86,7 +88,7 @@ export async function curlUpload(
   };
 }
 
-/** An isolated gcloud configuration pointed at the endpoint (FACTS.md "gcloud against local endpoints"). */
+/** An isolated gcloud configuration pointed at the endpoint (docs/architecture.md, "gcloud against the emulator"). */
 export function gcloudConfig(dir: string, url: string): NodeJS.ProcessEnv {
   mkdirSync(join(dir, 'configurations'), { recursive: true });
   writeFileSync(join(dir, 'active_config'), 'default');

@@ -1,11 +1,11 @@
 /**
  * No-op rebuild (issue 8 §3): publish the fixture flake once, then time publishes of the unchanged
- * build through the bundled CLI, and time the Nix part alone (the same buildImage the CLI runs) in the
+ * build through the bundled CLI, and time the Nix part alone (the same evaluateImage the CLI runs) in the
  * same rounds. Calls are counted from the emulator's request log.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildImage } from '../../src/nix/build.ts';
+import { evaluateImage } from '../../src/nix/build.ts';
 import { silentReporter } from '../../src/report/events.ts';
 import { fixtureRepo, TEST_NIX_CONFIG, workspace } from '../../test/nix-stage/helpers.ts';
 import { mustSucceed, runTimed } from './proc.ts';
@@ -79,7 +79,8 @@ export async function noopRebuild(dist: string, emulatorUrl: string, rounds: num
 
     process.env.NIX_CONFIG = TEST_NIX_CONFIG;
     const started = performance.now();
-    await buildImage(
+    // The Nix part of an unchanged publish is the evaluation alone: nothing is built.
+    await evaluateImage(
       { flake, extraModules: ['runner.nix'], workspace: ws, system: 'x86_64-linux' },
       silentReporter,
     );

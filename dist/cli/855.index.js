@@ -66,7 +66,10 @@ function measure(stage, done, total, started, t) {
     };
 }
 
+// EXTERNAL MODULE: ./src/report/visible-line.ts
+var visible_line = __webpack_require__(2287);
 ;// CONCATENATED MODULE: ./src/report/console.ts
+
 
 const BAR_WIDTH = 30;
 /** Plain lines for CI logs (GitLab, local runs); a redrawn progress bar on a terminal. */
@@ -112,8 +115,30 @@ function consoleReporter(opts) {
             opts.out.write(`\r${stage} ${bar} ${line.pct ?? '?'}% ${line.amount} ${line.rate}   `);
             barDrawn = true;
         },
-        log: (line) => write(`    ${line}`),
+        log: (line) => write(`    ${(0,visible_line/* visibleLine */.P)(line)}`),
     };
+}
+
+
+/***/ }),
+
+/***/ 2287:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   P: () => (/* binding */ visibleLine)
+/* harmony export */ });
+/**
+ * Text we did not write (a build log line) as it may be printed: every control character but tab is shown
+ * in caret notation (ESC as ^[, CR as ^M), so the line can neither move the cursor, colour or hide text,
+ * nor form GitLab's collapsible-section markers (`section_start:…\r\e[0K`), which need CR and ESC.
+ */
+function visibleLine(line) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we replace
+    return line.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) => {
+        const code = c.charCodeAt(0);
+        return code === 0x7f ? '^?' : `^${String.fromCharCode(code + 0x40)}`;
+    });
 }
 
 

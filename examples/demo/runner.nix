@@ -2,6 +2,6 @@
 # hashes this file into its disk image; with the real flake it configures the runner, for example:
 { lib, ... }:
 {
-  services.nix-glab-runner.concurrent = 4;
+  services.nix-glab-runner.concurrency = 4;
   services.gitlab-runner.services.nix.tagList = lib.mkForce [ "nix" ];
 }

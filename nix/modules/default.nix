@@ -6,6 +6,7 @@
     ./options.nix
     ./runner.nix
     ./docker.nix
+    ./kvm.nix
     ./store.nix
     ./security.nix
     ./drain.nix

@@ -10,6 +10,8 @@ let
   cfg = config.services.nix-glab-runner;
   runnerName = glab.defaultRunnerName;
   runner = config.services.gitlab-runner.services.${runnerName};
+  servicesOnly = cfg.docker.privileged == "services";
+  privilegedServices = lib.optionals servicesOnly cfg.docker.allowedPrivilegedServices;
 in
 {
   config = lib.mkIf cfg.enable {
@@ -33,14 +35,12 @@ in
     # GCE's sysctl defaults turn forwarding off; containers need it.
     boot.kernel.sysctl."net.ipv4.ip_forward" = 1;
 
-    boot.kernelModules = lib.optionals (cfg.docker.passKvm && pkgs.stdenv.hostPlatform.isx86_64) [
-      "kvm-intel"
-    ];
-
     services.gitlab-runner.services.${runnerName} = {
+      # gitlab-runner's `privileged` covers jobs and services; `services_privileged`
+      # only services, and then only those in `allowed_privileged_services`.
       dockerPrivileged = lib.mkDefault (cfg.docker.privileged == "all");
-      dockerServicesPrivileged = lib.mkDefault (cfg.docker.privileged == "services");
-      dockerAllowedPrivilegedServices = cfg.docker.allowedPrivilegedServices;
+      dockerServicesPrivileged = lib.mkDefault servicesOnly;
+      dockerAllowedPrivilegedServices = privilegedServices;
       dockerAllowedImages = cfg.docker.allowedImages;
       # docker:dind shares its TLS client certificates through /certs/client.
       dockerVolumes =

@@ -1,4 +1,4 @@
-# The guest side of the drain protocol (DESIGN.md, "Contracts").
+# The guest side of the drain protocol (docs/architecture.md, "The drain protocol").
 {
   config,
   lib,
@@ -21,12 +21,15 @@ in
     assertions = [
       {
         assertion = config.services.gitlab-runner.gracefulTermination;
-        message = "services.gitlab-runner.gracefulTermination is false, but a drain stops the runner with SIGQUIT so running jobs finish; leave it true or set services.nix-glab-runner.drain.enable = false.";
+        message =
+          "services.gitlab-runner.gracefulTermination is false, but a drain stops the runner with"
+          + " SIGQUIT so running jobs finish; leave it true or set"
+          + " services.nix-glab-runner.drain.enable = false.";
       }
     ];
 
     systemd.services.${protocol.serviceName} = {
-      description = "Drain the GitLab runner when instance metadata key ${protocol.metadataKey} appears";
+      description = "Drain the GitLab runner when metadata key ${protocol.metadataKey} appears";
       wantedBy = [ "multi-user.target" ];
       after = [ "network-online.target" ];
       wants = [ "network-online.target" ];

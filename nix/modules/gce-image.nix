@@ -15,7 +15,9 @@ in
       assertions = [
         {
           assertion = cfg.gce.efi || !pkgs.stdenv.hostPlatform.isAarch64;
-          message = "services.nix-glab-runner.gce.efi is false for an aarch64 image; GCE Arm machine types boot only with UEFI, so leave it true.";
+          message =
+            "services.nix-glab-runner.gce.efi is false for an aarch64 image;"
+            + " GCE Arm machine types boot only with UEFI, so leave it true.";
         }
       ];
 

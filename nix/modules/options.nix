@@ -84,23 +84,29 @@ in
           "services"
           "none"
         ];
-        default = "all";
+        default = "services";
         description = ''
-          Which containers run privileged. `all`: job and service containers (so `docker:dind`
-          services work). `services`: only service containers, limited to
-          `allowedPrivilegedServices` when that is not empty. `none`: nothing. A privileged
-          container can take over the VM; see docs/nixos.md.
+          Which containers run privileged. `services` (default): job containers never; CI services
+          only when their image is in `allowedPrivilegedServices` (so `docker:dind` works).
+          `all`: every job and service container, as upstream did. `none`: nothing. A privileged
+          container, or a job that drives a privileged dind service, can take over the VM; see
+          docs/nixos.md.
         '';
       };
 
       allowedPrivilegedServices = mkOption {
         type = types.listOf types.str;
-        default = [ ];
-        example = [
-          "docker:*-dind"
+        default = [
           "docker:dind"
+          "docker:*-dind"
+          "docker.io/library/docker:dind"
+          "docker.io/library/docker:*-dind"
         ];
-        description = "With `privileged = \"services\"`: the only service images that may run privileged (empty: any).";
+        description = ''
+          With `privileged = "services"`: the service images (gitlab-runner wildcards) that run
+          privileged; other services run unprivileged. An empty list lets every service image run
+          privileged.
+        '';
       };
 
       allowedImages = mkOption {
@@ -124,7 +130,8 @@ in
         default = false;
         description = ''
           Pass `/dev/kvm` into job containers, for GCE instances with nested virtualisation that
-          build NixOS images (including the next runner image) in their jobs.
+          build NixOS images (including the next runner image) in their jobs. Loads `kvm-intel` or
+          `kvm-amd`, whichever the CPU offers.
         '';
       };
 
@@ -198,9 +205,10 @@ in
         type = types.bool;
         default = true;
         description = ''
-          Drop traffic from Docker bridges (`docker0` and per-build `br-*`) to the GCE metadata server's
-          HTTP ports, so jobs cannot read the runner token from the startup script or the VM's
-          service-account token. DNS (port 53 on the same address) stays open.
+          Drop TCP to the GCE metadata server's HTTP ports from Docker bridges (`docker0` and
+          per-build `br-*`) and from the Nix build users (`nix.settings.build-users-group`), so
+          neither jobs nor the builds they ask for can read the runner token from the startup script
+          or the VM's service-account token. DNS (port 53 on the same address) stays open.
         '';
       };
 
@@ -210,7 +218,7 @@ in
           80
           443
         ];
-        description = "TCP ports of 169.254.169.254 (and fd20:ce::254) that jobs may not reach: HTTP and the mTLS metadata server.";
+        description = "TCP ports of 169.254.169.254 (and fd20:ce::254) that jobs and Nix builds may not reach: HTTP and the mTLS metadata server.";
       };
     };
 
@@ -232,8 +240,9 @@ in
       type = types.bool;
       default = true;
       description = ''
-        Build the GCE image for UEFI boot (systemd-boot). Required on Arm and for Shielded VMs;
-        the image is then marked UEFI_COMPATIBLE. Legacy BIOS boot leaves nixpkgs in NixOS 26.05.
+        Build the GCE image for UEFI boot: nixpkgs 25.11 installs GRUB with EFI support. Required
+        on Arm and for Shielded VMs; the image is then marked UEFI_COMPATIBLE. Legacy BIOS boot
+        leaves nixpkgs in NixOS 26.05.
       '';
     };
   };

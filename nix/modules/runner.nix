@@ -40,23 +40,25 @@ in
     assertions = [
       {
         assertion = !isInStore cfg.tokenFile;
-        message = "services.nix-glab-runner.tokenFile is in the Nix store, which every user can read; give a runtime path such as /etc/gitlab-runner-env.";
+        message =
+          "services.nix-glab-runner.tokenFile is in the Nix store, which every user can read;"
+          + " give a runtime path such as /etc/gitlab-runner-env.";
       }
       {
         assertion = !isInStore runner.authenticationTokenConfigFile;
-        message = "services.gitlab-runner.services.${runnerName}.authenticationTokenConfigFile is in the Nix store, which every user can read; set services.nix-glab-runner.tokenFile to a runtime path instead.";
+        message =
+          "services.gitlab-runner.services.${runnerName}.authenticationTokenConfigFile is in the"
+          + " Nix store, which every user can read; set services.nix-glab-runner.tokenFile to a"
+          + " runtime path instead.";
       }
       {
         assertion = runner.registrationConfigFile == null;
-        message = "services.gitlab-runner.services.${runnerName}.registrationConfigFile is set; remove it and put the token in services.nix-glab-runner.tokenFile (REGISTRATION_TOKEN=glrt-... works there).";
+        message =
+          "services.gitlab-runner.services.${runnerName}.registrationConfigFile is set; remove it"
+          + " and put the token in services.nix-glab-runner.tokenFile"
+          + " (REGISTRATION_TOKEN=glrt-... works there).";
       }
     ];
-
-    warnings = lib.optional (runner.tagList != [ ]) ''
-      services.gitlab-runner.services.${runnerName}.tagList has no effect with glrt- runner authentication tokens:
-      GitLab keeps the tags of such a runner. Set them where the runner is created (Settings > CI/CD > Runners,
-      or POST /api/v4/user/runners with tag_list). tagList is still passed for legacy registration tokens.
-    '';
 
     services.gitlab-runner = {
       enable = true;
@@ -129,11 +131,14 @@ in
       };
     };
 
-    # Started before the runner, so stopped after it: jobs have finished by then.
+    # Not ordered against the runner, so a shutdown stops both at once: GCE powers a deleted or
+    # preempted VM off about 90 s (Spot: 30 s) after it asks it to shut down, long before the
+    # runner's graceful stop (stopTimeout) ends. Running jobs keep reporting with their own job
+    # tokens; a drain unregisters after its jobs instead (drain.sh).
     systemd.services.nix-glab-runner-unregister = lib.mkIf cfg.unregisterOnShutdown {
       description = "Unregister this GitLab runner manager at shutdown";
       wantedBy = [ "multi-user.target" ];
-      before = [ "gitlab-runner.service" ];
+      # Stopped before the network goes down.
       after = [ "network-online.target" ];
       wants = [ "network-online.target" ];
       restartIfChanged = false;
@@ -142,7 +147,7 @@ in
         RemainAfterExit = true;
         ExecStart = "${pkgs.coreutils}/bin/true";
         ExecStop = "${lib.getExe scripts.unregister} ${glab.paths.runnerConfig} at-shutdown";
-        TimeoutStopSec = "90s";
+        TimeoutStopSec = "30s";
       };
     };
   };

@@ -51,6 +51,11 @@ rec {
     runningJobs
   ];
 
+  loadKvm = script "nix-glab-runner-load-kvm" ../scripts/load-kvm.sh [
+    pkgs.gnugrep
+    pkgs.kmod
+  ];
+
   metadataGuard = script "nix-glab-runner-metadata-guard" ../scripts/metadata-guard.sh [
     pkgs.iptables
   ];

@@ -15,6 +15,9 @@ let
   };
   ports = lib.concatMapStringsSep "," toString cfg.security.metadataPorts;
   guard = lib.getExe scripts.metadataGuard;
+  # Fixed-output builds a job asks the host daemon for run as members of this
+  # group: nixbld, Nix's default for a daemon run as root, unless set.
+  buildGroup = config.nix.settings.build-users-group or "nixbld";
 in
 {
   config = lib.mkIf cfg.enable (
@@ -28,9 +31,10 @@ in
           }
         ];
 
+        # Defaults, so a configuration that needs password logins can turn them on.
         services.openssh.settings = {
-          PasswordAuthentication = false;
-          KbdInteractiveAuthentication = false;
+          PasswordAuthentication = lib.mkDefault false;
+          KbdInteractiveAuthentication = lib.mkDefault false;
         };
       }
 
@@ -40,19 +44,34 @@ in
             assertion = cfg.security.metadataPorts != [ ];
             message = "services.nix-glab-runner.security.metadataPorts is empty; list the ports to block (default 80 and 443) or set blockMetadataServer = false.";
           }
+          {
+            assertion = buildGroup != "";
+            message = "nix.settings.build-users-group is empty, so Nix builds run as root and the metadata guard cannot tell a job's fixed-output build from the host's own agents; set it (NixOS uses nixbld) or set services.nix-glab-runner.security.blockMetadataServer = false.";
+          }
+          {
+            assertion = !(config.nix.settings.auto-allocate-uids or false);
+            message = "nix.settings.auto-allocate-uids runs builds outside the build users' group that the metadata guard blocks; turn it off or set services.nix-glab-runner.security.blockMetadataServer = false.";
+          }
         ];
-        # Docker waits for the guard, so no container ever starts unguarded.
+        # Docker and the Nix daemon wait for the guard, so no container and no
+        # build ever starts unguarded.
         systemd.services.nix-glab-runner-metadata-guard = {
-          description = "Keep CI containers away from the GCE metadata server";
+          description = "Keep CI containers and Nix builds away from the GCE metadata server";
           wantedBy = [ "multi-user.target" ];
-          requiredBy = [ "docker.service" ];
-          before = [ "docker.service" ];
+          requiredBy = [
+            "docker.service"
+            "nix-daemon.service"
+          ];
+          before = [
+            "docker.service"
+            "nix-daemon.service"
+          ];
           after = [ "firewall.service" ];
           serviceConfig = {
             Type = "oneshot";
             RemainAfterExit = true;
-            ExecStart = "${guard} add ${ports}";
-            ExecStop = "${guard} remove ${ports}";
+            ExecStart = "${guard} add ${ports} ${buildGroup}";
+            ExecStop = "${guard} remove ${ports} ${buildGroup}";
           };
         };
       })

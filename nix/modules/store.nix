@@ -13,6 +13,20 @@ let
   isolated = cfg.store.mode == "isolated";
   untrustedSocket = hostDaemon && !cfg.store.trustJobs;
   container = glab.daemonContainerName;
+
+  # The job relay connects to the host daemon as this user, which the daemon
+  # does not trust (an assertion keeps it out of nix.settings.trusted-users).
+  relayUser = "nix-glab-runner-jobs";
+  trustedUsers = config.nix.settings.trusted-users or [ "root" ];
+  relayNames = [
+    relayUser
+    "@${relayUser}"
+    "*"
+  ];
+  trustsRelay = lib.any (user: lib.elem user trustedUsers) relayNames;
+  # Setting allowed-users here would replace NixOS's default "*" for everyone.
+  allowedUsers = config.nix.settings.allowed-users or [ "*" ];
+  admitsRelay = lib.any (user: lib.elem user allowedUsers) relayNames;
   scripts = import ./scripts.nix {
     inherit pkgs;
     gitlabRunner = config.services.gitlab-runner.package;
@@ -163,9 +177,30 @@ in
       })
 
       # Jobs connect here, not to the host daemon's own socket. Each connection
-      # gets a `nix-daemon --stdio --force-untrusted` that relays to the host
-      # daemon: container root would otherwise count as trusted root.
+      # gets a `nix-daemon --stdio --force-untrusted` relay to the host daemon,
+      # running as an unprivileged user. Current Nix forwards an untrusted
+      # --stdio connection to a daemon store raw instead of processing it
+      # (NixOS/nix src/nix/unix/daemon.cc, runDaemon: processOps stays false
+      # for --force-untrusted, then forwardStdioConnection), so the host daemon
+      # judges the relay's own uid. As root, that uid would be trusted.
       (lib.mkIf untrustedSocket {
+        assertions = [
+          {
+            assertion = !trustsRelay;
+            message = "nix.settings.trusted-users includes ${relayUser} (or \"*\"), the user CI jobs reach the Nix daemon as, which would make every job a trusted user; remove it, or set services.nix-glab-runner.store.trustJobs = true if that is what you want.";
+          }
+          {
+            assertion = admitsRelay;
+            message = "nix.settings.allowed-users does not admit ${relayUser}, the user CI jobs reach the Nix daemon as, so no job could use Nix; add \"${relayUser}\" to it.";
+          }
+        ];
+        users.users.${relayUser} = {
+          isSystemUser = true;
+          group = relayUser;
+          description = "nix-glab-runner: CI jobs' untrusted Nix daemon connections";
+        };
+        users.groups.${relayUser} = { };
+
         systemd.sockets.nix-glab-runner-job-daemon = {
           description = "Nix daemon socket for CI jobs (clients are never trusted)";
           wantedBy = [ "sockets.target" ];
@@ -186,9 +221,18 @@ in
           };
           serviceConfig = {
             ExecStart = "${config.nix.package}/bin/nix-daemon --stdio --force-untrusted";
+            User = relayUser;
+            Group = relayUser;
             StandardInput = "socket";
             StandardOutput = "socket";
             StandardError = "journal";
+            # The relay only needs the daemon's Unix socket.
+            NoNewPrivileges = true;
+            PrivateNetwork = true;
+            RestrictAddressFamilies = [ "AF_UNIX" ];
+            ProtectSystem = "strict";
+            ProtectHome = true;
+            PrivateTmp = true;
           };
         };
       })

@@ -11,8 +11,10 @@ let
   packageJson = lib.importJSON (root + "/package.json");
   bundle = root + "/dist/cli/index.js";
 in
-assert lib.assertMsg (builtins.pathExists bundle)
-  "dist/cli/index.js is missing; run `npm run bundle` and commit dist/ (a flake sees only git-tracked files).";
+assert lib.assertMsg (builtins.pathExists bundle) (
+  "dist/cli/index.js is missing; run `npm run bundle` and commit dist/"
+  + " (a flake sees only git-tracked files)."
+);
 stdenvNoCC.mkDerivation {
   pname = "nix-glab-runner";
   inherit (packageJson) version;

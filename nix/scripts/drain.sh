@@ -1,4 +1,4 @@
-# Guest side of the drain protocol (DESIGN.md, "Contracts").
+# Guest side of the drain protocol (docs/architecture.md, "The drain protocol").
 # Waits for the instance metadata key, stops the runner gracefully within the
 # deadline it holds, and reports progress as guest attributes.
 # Environment (set by the systemd unit):
@@ -10,7 +10,7 @@
 #   FALLBACK_SECONDS  drain time when the value is not an RFC 3339 deadline
 #   UNREGISTER        1 to unregister the runner manager once stopped
 #   RUNNER_CONFIG     gitlab-runner's config.toml
-#   POLL_SECONDS      pause between checks (optional, default 5)
+#   POLL_SECONDS      pause between checks of the runner (optional, default 5)
 header='Metadata-Flavor: Google'
 poll=${POLL_SECONDS:-5}
 work=$(mktemp -d)
@@ -33,35 +33,45 @@ runner_stopped() {
   [ "$state" = inactive ] || [ "$state" = failed ]
 }
 
-# GET the key; prints the HTTP status (000 when the server is unreachable).
-fetch_key() {
+# GET a path under METADATA_URL into $work/body and $work/headers; prints the HTTP status (000 when
+# the server is unreachable).
+fetch() {
   local code
   code=$(curl --silent --max-time 330 -H "$header" -D "$work/headers" -o "$work/body" \
-    -w '%{http_code}' "$METADATA_URL/instance/attributes/$DRAIN_KEY$1" || true)
+    -w '%{http_code}' "$METADATA_URL/$1" || true)
   printf '%s' "${code:-000}"
 }
 
-# Prints the key's value once it is set. A missing key may answer 404 at once
-# or hold the request until it appears; both are handled.
+etag_of_last_fetch() {
+  sed -n 's/^[Ee][Tt][Aa][Gg]: *\([^[:space:]]*\).*/\1/p' "$work/headers" | head -n 1
+}
+
+# Prints the key's value once it is set. A missing key answers 404 at once, even with
+# wait_for_change, so the wait is on the attributes directory: it always exists, and its ETag
+# changes when any attribute is added, changed or removed. The directory's ETag is read before the
+# key, so a key set in between still ends the next wait at once. A metadata server that cannot list
+# the directory gets the key polled every POLL_SECONDS instead.
 wait_for_drain_key() {
-  local query='' code value etag backoff=5
+  local directory='instance/attributes/?recursive=true' query='' pause code value backoff=5
   while true; do
-    code=$(fetch_key "$query")
+    if [ "$(fetch "$directory$query")" = 200 ]; then
+      query="&wait_for_change=true&timeout_sec=300&last_etag=$(etag_of_last_fetch)"
+      pause=0
+    else
+      query=''
+      pause=$poll
+    fi
+    code=$(fetch "instance/attributes/$DRAIN_KEY")
     case "$code" in
-      200)
+      200 | 404)
         backoff=5
-        value=$(tr -d '[:space:]' <"$work/body")
+        value=''
+        if [ "$code" = 200 ]; then value=$(tr -d '[:space:]' <"$work/body"); fi
         if [ -n "$value" ]; then
           printf '%s' "$value"
           return 0
         fi
-        etag=$(sed -n 's/^[Ee][Tt][Aa][Gg]: *\([^[:space:]]*\).*/\1/p' "$work/headers" | head -n 1)
-        query="?wait_for_change=true&timeout_sec=300&last_etag=$etag"
-        ;;
-      404)
-        backoff=5
-        sleep "$poll"
-        query='?wait_for_change=true&timeout_sec=300'
+        sleep "$pause"
         ;;
       *)
         echo "metadata server answered $code; retrying in ${backoff}s" >&2
@@ -74,7 +84,7 @@ wait_for_drain_key() {
 }
 
 drain() {
-  local deadline_text=$1 started=$2 deadline outcome=drained
+  local deadline_text=$1 started=$2 deadline outcome=drained finished
   if ! deadline=$(date -u -d "$deadline_text" +%s 2>/dev/null); then
     deadline=$(($(date +%s) + FALLBACK_SECONDS))
     echo "warning: $DRAIN_KEY value '$deadline_text' is not an RFC 3339 time; draining within ${FALLBACK_SECONDS}s" >&2
@@ -110,21 +120,37 @@ drain() {
   done
   put_attribute running-jobs "$(nix-glab-runner-running-jobs)"
 
+  # A deadline later than stopTimeout (the unit's TimeoutStopSec): systemd kills the runner and its
+  # jobs at stopTimeout, and the unit stops all the same. That is not a drained runner.
+  if [ "$outcome" = drained ] && [ "$(systemctl show -P Result "$RUNNER_UNIT")" = timeout ]; then
+    outcome=timeout
+    echo "the runner did not stop by itself (systemd result: timeout): jobs still running at stopTimeout were killed" >&2
+  fi
+
   if [ "$UNREGISTER" = 1 ]; then
     nix-glab-runner-unregister "$RUNNER_CONFIG" now || true
   fi
 
+  # The outcome goes in the marker, so a reboot reports it again instead of draining anew.
+  finished=$(now_rfc3339)
+  printf '%s\n%s\n' "$outcome" "$finished" >>"$MARKER"
   # drain-finished first, so a reader that sees the final state also sees the time.
-  put_attribute drain-finished "$(now_rfc3339)"
+  put_attribute drain-finished "$finished"
   put_attribute drain-state "$outcome"
   echo "drain finished: $outcome"
 }
 
-# A drain survives a reboot: finish it from the marker rather than waiting again.
+# A drain survives a reboot. The marker holds the deadline and the start time, then, once the drain
+# has finished, its outcome and end time.
 if [ -s "$MARKER" ]; then
-  deadline_text=$(sed -n 1p "$MARKER")
-  started=$(sed -n 2p "$MARKER")
-  drain "$deadline_text" "${started:-$(now_rfc3339)}"
+  mapfile -t saved <"$MARKER"
+  if [ -n "${saved[2]:-}" ]; then
+    put_attribute drain-finished "${saved[3]:-$(now_rfc3339)}"
+    put_attribute drain-state "${saved[2]}"
+    echo "drain finished before this boot: ${saved[2]}"
+    exit 0
+  fi
+  drain "${saved[0]:-}" "${saved[1]:-$(now_rfc3339)}"
   exit 0
 fi
 

@@ -18,7 +18,8 @@ if [ ! -s "$config_file" ]; then
   exit 0
 fi
 
-if CONFIG_FILE=$config_file timeout 60 gitlab-runner unregister --all-runners; then
+# 20 s: at shutdown this runs inside GCE's power-off window (30 s on Spot VMs).
+if CONFIG_FILE=$config_file timeout 20 gitlab-runner unregister --all-runners; then
   echo "runner manager unregistered"
 else
   echo "warning: could not unregister the runner manager; GitLab lists it as stale until it expires." >&2

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import os
+import socket
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -121,4 +122,8 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200)
 
 
-ThreadingHTTPServer((ADDRESS, PORT), Handler).serve_forever()
+class Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6 if ":" in ADDRESS else socket.AF_INET
+
+
+Server((ADDRESS, PORT), Handler).serve_forever()

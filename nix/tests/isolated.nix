@@ -46,12 +46,23 @@
           assert runner["docker"]["volumes_from"] == ["nix-glab-runner-nix-daemon:ro"], runner["docker"]
           assert not any(v.startswith("/nix/store") for v in runner["docker"].get("volumes", [])), runner["docker"]
 
-      def run_job(command):
+      def job_command(command):
           script = runner["pre_build_script"] + "\n" + command
-          return machine.succeed(
+          return (
               "docker run --rm -e HOME=/tmp --volumes-from nix-glab-runner-nix-daemon:ro"
               f" local/probe:latest sh -euc {shlex.quote(script)}"
           )
+
+
+      def run_job(command):
+          return machine.succeed(job_command(command))
+
+
+      def run_job_status(command):
+          return machine.execute(job_command(command))
+
+
+      ${builtins.readFile ./isolation-probes.py}
 
       with subtest("A job reaches the container's daemon untrusted and has its tools"):
           machine.wait_until_succeeds(
@@ -61,5 +72,19 @@
           info = json.loads(run_job("nix store info --json"))
           assert info["trusted"] == 0, info
           run_job(f"test ! -e {HOST_ONLY_PATH}")
+
+      with subtest("A job cannot import a path without a trusted signature into the container's store"):
+          assert_unsigned_import_refused(run_job_status)
+
+      with subtest("Builds the container's daemon runs for a job cannot reach the metadata server"):
+          # Its builds leave through docker0; the control server answers on docker0's own address.
+          gateway = machine.succeed(
+              "docker network inspect bridge --format '{{(index .IPAM.Config 0).Gateway}}'"
+          ).strip()
+          assert_build_blocked(
+              run_job_status, "metadata-probe", "http://169.254.169.254/probe", f"http://{gateway}:8081/probe"
+          )
+          token = "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token"
+          machine.succeed(f"curl -sf -H 'Metadata-Flavor: Google' {token} | grep -q access_token")
     '';
 }

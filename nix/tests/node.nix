@@ -1,5 +1,7 @@
 # A runner VM for the tests, with fakes for GitLab, the GCE metadata server
-# (on its real address, 169.254.169.254) and GCE's DNS on the same address.
+# (on its real addresses, 169.254.169.254 and fd20:ce::254) and GCE's DNS on
+# the IPv4 one, and a control server that answers like the metadata server on
+# an ordinary address (port 8081 of every address of the VM).
 { runnerModule }:
 { pkgs, ... }:
 let
@@ -12,7 +14,7 @@ let
       mkdir -p bin tmp root
       chmod 1777 tmp
       cp ${pkgs.pkgsStatic.busybox}/bin/busybox bin/busybox
-      for applet in sh cat echo env ls mkdir nslookup readlink sleep test wget; do
+      for applet in sh cat echo env grep ls mkdir nslookup readlink sleep test wget; do
         ln -s busybox bin/$applet
       done
     '';
@@ -50,7 +52,7 @@ in
   environment.systemPackages = [ pkgs.curl ];
 
   systemd.services.fake-metadata-address = {
-    description = "Put 169.254.169.254 on this VM for the fake metadata server";
+    description = "Put the metadata addresses on this VM for the fake metadata server";
     wantedBy = [ "multi-user.target" ];
     before = [
       "fake-metadata.service"
@@ -59,7 +61,10 @@ in
     serviceConfig = {
       Type = "oneshot";
       RemainAfterExit = true;
-      ExecStart = "${pkgs.iproute2}/bin/ip address replace 169.254.169.254/32 dev lo";
+      ExecStart = [
+        "${pkgs.iproute2}/bin/ip address replace 169.254.169.254/32 dev lo"
+        "${pkgs.iproute2}/bin/ip -6 address replace fd20:ce::254/128 dev lo"
+      ];
     };
   };
 
@@ -71,6 +76,28 @@ in
     serviceConfig = {
       StateDirectory = "fake-metadata";
       ExecStart = "${python} ${./fake-metadata.py} /var/lib/fake-metadata 169.254.169.254 80";
+    };
+  };
+
+  systemd.services.fake-metadata-ipv6 = {
+    description = "Fake GCE metadata server on its IPv6 address";
+    wantedBy = [ "multi-user.target" ];
+    requires = [ "fake-metadata-address.service" ];
+    after = [ "fake-metadata-address.service" ];
+    serviceConfig = {
+      StateDirectory = "fake-metadata-ipv6";
+      ExecStart = "${python} ${./fake-metadata.py} /var/lib/fake-metadata-ipv6 fd20:ce::254 80";
+    };
+  };
+
+  # Answers /probe like the metadata server, on an address the guard leaves
+  # open: proves a blocked build failed because of the guard, not the build.
+  systemd.services.control-server = {
+    description = "Control server for the metadata probes";
+    wantedBy = [ "multi-user.target" ];
+    serviceConfig = {
+      StateDirectory = "control-server";
+      ExecStart = "${python} ${./fake-metadata.py} /var/lib/control-server 0.0.0.0 8081";
     };
   };
 

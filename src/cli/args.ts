@@ -33,7 +33,10 @@ const COMMAND_SUMMARIES: Record<Command, string> = {
 
 /** Flags every command takes, besides its inputs. */
 const GLOBAL_FLAGS: readonly { flag: string; description: string }[] = [
-  { flag: '--json', description: 'Print the outputs as one JSON object on stdout; logs go to stderr.' },
+  {
+    flag: '--json',
+    description: 'One JSON object on stdout: the outputs, or {error, input, exit-code}.',
+  },
   { flag: '--verbose', description: 'Show debug detail.' },
   { flag: '-h, --help', description: 'Show help.' },
   { flag: '-V, --version', description: 'Print the version.' },
@@ -43,7 +46,7 @@ const GLOBAL_FLAGS: readonly { flag: string; description: string }[] = [
 export const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
   Ok: 'Success, including a skipped publish of an unchanged build.',
   Failed: 'Unexpected failure: a bug or an unclassified API error.',
-  BadInput: 'Bad input: nothing was built, uploaded or created.',
+  BadInput: 'Bad input, or a name another build holds: nothing was uploaded or created.',
   NixFailed: 'The Nix stage failed (install or build).',
   CloudFailed: 'A Google Cloud call failed after retries.',
   RolledBack: 'The build was rolled back earlier; pass --allow-rolled-back to republish it.',

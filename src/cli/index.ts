@@ -8,13 +8,14 @@ import { ExitCode } from '../errors.ts';
 import { describeFailure } from '../failure.ts';
 import { handleInterrupts, type Interruption } from '../interrupt.ts';
 import { helpText, parseArgs } from './args.ts';
+import { failureJson, outputsJson } from './json-output.ts';
 
 async function main(argv: string[]): Promise<number> {
   let args: ReturnType<typeof parseArgs>;
   try {
     args = parseArgs(argv);
   } catch (err) {
-    return fail(err);
+    return fail(err, { json: argv.includes('--json') });
   }
   if (args.command === 'version') {
     process.stdout.write(`${VERSION}\n`);
@@ -39,7 +40,10 @@ async function main(argv: string[]): Promise<number> {
   });
   const interruption = handleInterrupts({
     stopping: (signal) => reporter.warn(`${signal} received; stopping (a second signal stops at once).`),
-    exitNow: (message) => process.stderr.write(`error: ${message}\n`),
+    exitNow: (message) => {
+      process.stderr.write(`error: ${message}\n`);
+      if (args.json) process.stdout.write(`${failureJson(undefined, message, ExitCode.Interrupted)}\n`);
+    },
   });
   try {
     const config = parseConfig(args.raw, {
@@ -60,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
     );
     if (args.json) {
       const { plan, ...rest } = shown;
-      process.stdout.write(`${JSON.stringify(config.dryRun ? { ...rest, plan: result.plan } : rest)}\n`);
+      process.stdout.write(`${outputsJson(rest, config.dryRun ? result.plan : undefined)}\n`);
     } else {
       if (config.dryRun)
         process.stdout.write(`\nDry run, nothing changed. Plan:\n${planTable(result.plan)}\n`);
@@ -69,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return ExitCode.Ok;
   } catch (err) {
-    return fail(err, interruption);
+    return fail(err, { json: args.json, interruption });
   } finally {
     interruption.dispose();
   }
@@ -78,9 +82,11 @@ async function main(argv: string[]): Promise<number> {
 /** Publish's own outputs are always printed, empty or not, as before the lifecycle commands existed. */
 const PUBLISHED: ReadonlySet<string> = new Set(PUBLISH_OUTPUTS);
 
-function fail(err: unknown, interruption?: Interruption): number {
-  const { message, exitCode } = describeFailure(err, interruption);
+/** One `error:` line on stderr and, with `--json`, the failure as one JSON object on stdout. */
+function fail(err: unknown, how: { json: boolean; interruption?: Interruption }): number {
+  const { message, exitCode } = describeFailure(err, how.interruption);
   process.stderr.write(`error: ${message}\n`);
+  if (how.json) process.stdout.write(`${failureJson(err, message, exitCode)}\n`);
   if (exitCode === ExitCode.Failed && err instanceof Error && err.stack)
     process.stderr.write(`${err.stack}\n`);
   return exitCode;

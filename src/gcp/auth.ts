@@ -19,6 +19,7 @@ export interface Credentials {
 
 export function credentialsFor(endpoints: Endpoints): Credentials {
   if (endpoints.loopback) return { auth: undefined, headers: async () => ({}) };
+  dropMetadataLookupWarnings();
   const auth = new GoogleAuth({ scopes: SCOPES });
   return {
     auth,
@@ -47,6 +48,25 @@ export async function resolveProject(project: string | undefined, credentials: C
       'project',
     );
   }
+}
+
+let dropping = false;
+
+/**
+ * google-auth-library probes the metadata server when no other credentials exist, and on an unexpected
+ * answer (a reset, say) Node prints a MetadataLookupWarning before our own sentence. That sentence already
+ * says what to do, so the library's warning of that one type is dropped; every other warning still prints.
+ */
+function dropMetadataLookupWarnings(): void {
+  if (dropping) return;
+  dropping = true;
+  const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const options = rest[0];
+    const type = typeof options === 'string' ? options : (options as { type?: string } | undefined)?.type;
+    if (type === 'MetadataLookupWarning') return;
+    emitWarning(warning, ...rest);
+  }) as typeof process.emitWarning;
 }
 
 function noCredentials(err: unknown): UserError {

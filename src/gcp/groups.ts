@@ -1,4 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type {
+  GroupsAggregatedList,
+  GroupsApplyUpdatesToInstances,
+  GroupsGet,
+  GroupsListManagedInstances,
+  GroupsPatch,
+  InstanceGroupManagerResource,
+} from './compute-api.ts';
 import { type Operation, waitForOperation } from './operations.ts';
 import { lastSegment, resourcePath } from './resource-path.ts';
 import type { RestClient } from './rest.ts';
@@ -113,7 +121,7 @@ export class Groups {
   ) {}
 
   get(ref: GroupRef): Promise<ManagedGroup | undefined> {
-    return this.rest.call<ManagedGroup | undefined>({
+    return this.rest.call<ManagedGroup | undefined, GroupsGet>({
       method: 'GET',
       path: `/${ref.path}`,
       what: `reading instance group "${ref.path}"`,
@@ -122,9 +130,9 @@ export class Groups {
   }
 
   /** A JSON merge patch guarded by the group's fingerprint; waits until the operation is done. */
-  async patch(ref: GroupRef, body: Record<string, unknown>, timeoutMs: number): Promise<void> {
+  async patch(ref: GroupRef, body: InstanceGroupManagerResource, timeoutMs: number): Promise<void> {
     const what = `updating instance group "${ref.path}"`;
-    const op = await this.rest.call<Operation>({
+    const op = await this.rest.call<Operation, GroupsPatch>({
       method: 'PATCH',
       path: `/${ref.path}`,
       query: { requestId: randomUUID() },
@@ -139,7 +147,10 @@ export class Groups {
     const out: ManagedInstance[] = [];
     let pageToken: string | undefined;
     do {
-      const res = await this.rest.call<{ managedInstances?: ManagedInstance[]; nextPageToken?: string }>({
+      const res = await this.rest.call<
+        { managedInstances?: ManagedInstance[]; nextPageToken?: string },
+        GroupsListManagedInstances
+      >({
         method: 'POST',
         path: `/${ref.path}/listManagedInstances`,
         query: { maxResults: 500, pageToken },
@@ -156,10 +167,10 @@ export class Groups {
     const out: ManagedGroup[] = [];
     let pageToken: string | undefined;
     do {
-      const res = await this.rest.call<{
-        items?: Record<string, { instanceGroupManagers?: ManagedGroup[] }>;
-        nextPageToken?: string;
-      }>({
+      const res = await this.rest.call<
+        { items?: Record<string, { instanceGroupManagers?: ManagedGroup[] }>; nextPageToken?: string },
+        GroupsAggregatedList
+      >({
         method: 'GET',
         path: `/projects/${this.project}/aggregated/instanceGroupManagers`,
         query: { maxResults: 500, pageToken },
@@ -178,10 +189,10 @@ export class Groups {
    */
   async replace(ref: GroupRef, instanceUrls: string[], timeoutMs: number): Promise<void> {
     const what = `replacing ${instanceUrls.map((u) => lastSegment(u)).join(', ')} in group "${ref.path}"`;
-    const op = await this.rest.call<Operation>({
+    // applyUpdatesToInstances defines no requestId; minimalAction NONE is what makes a repeat harmless.
+    const op = await this.rest.call<Operation, GroupsApplyUpdatesToInstances>({
       method: 'POST',
       path: `/${ref.path}/applyUpdatesToInstances`,
-      query: { requestId: randomUUID() },
       body: {
         instances: instanceUrls.map(resourcePath),
         minimalAction: 'NONE',

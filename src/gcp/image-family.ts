@@ -1,4 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type {
+  DeprecationStatusResource,
+  ImagesDeprecate,
+  ImagesGetFromFamily,
+  ImagesList,
+} from './compute-api.ts';
 import type { Image } from './images.ts';
 import { type Operation, waitForOperation } from './operations.ts';
 import type { RestClient } from './rest.ts';
@@ -20,7 +26,7 @@ export class ImageFamily {
     const out: Image[] = [];
     let pageToken: string | undefined;
     do {
-      const res = await this.rest.call<{ items?: Image[]; nextPageToken?: string }>({
+      const res = await this.rest.call<{ items?: Image[]; nextPageToken?: string }, ImagesList>({
         method: 'GET',
         path: this.base,
         query: { filter: `family = "${this.family}"`, maxResults: 500, pageToken },
@@ -34,7 +40,7 @@ export class ImageFamily {
 
   /** The newest non-deprecated image of the family, as instances following the family get it. */
   newest(): Promise<Image | undefined> {
-    return this.rest.call<Image | undefined>({
+    return this.rest.call<Image | undefined, ImagesGetFromFamily>({
       method: 'GET',
       path: `${this.base}/family/${this.family}`,
       what: `reading the newest image of family "${this.family}"`,
@@ -60,8 +66,13 @@ export class ImageFamily {
     return this.setDeprecation(name, { state: 'ACTIVE' }, `marking image "${name}" ACTIVE again`, timeoutMs);
   }
 
-  private async setDeprecation(name: string, body: object, what: string, timeoutMs: number): Promise<void> {
-    const op = await this.rest.call<Operation>({
+  private async setDeprecation(
+    name: string,
+    body: DeprecationStatusResource,
+    what: string,
+    timeoutMs: number,
+  ): Promise<void> {
+    const op = await this.rest.call<Operation, ImagesDeprecate>({
       method: 'POST',
       path: `${this.base}/${name}/deprecate`,
       query: { requestId: randomUUID() },

@@ -1,4 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type {
+  ImageResource,
+  ImagesDelete,
+  ImagesGet,
+  ImagesInsert,
+  ImagesList,
+  ImagesSetLabels,
+} from './compute-api.ts';
 import { type Operation, waitForOperation } from './operations.ts';
 import type { RestClient } from './rest.ts';
 import { sleep } from './retry.ts';
@@ -59,7 +67,7 @@ export class Images {
 
   /** Images of the family carrying this nix-hash label: one list call, the whole no-op check. */
   async findByNixHash(family: string, nixHash: string): Promise<Image[]> {
-    const res = await this.rest.call<{ items?: Image[] }>({
+    const res = await this.rest.call<{ items?: Image[] }, ImagesList>({
       method: 'GET',
       path: this.base,
       query: { filter: `(family = "${family}") AND (labels.nix-hash = "${nixHash}")`, maxResults: 500 },
@@ -69,7 +77,7 @@ export class Images {
   }
 
   get(name: string): Promise<Image | undefined> {
-    return this.rest.call<Image | undefined>({
+    return this.rest.call<Image | undefined, ImagesGet>({
       method: 'GET',
       path: `${this.base}/${name}`,
       what: `reading image "${name}"`,
@@ -79,7 +87,7 @@ export class Images {
 
   /** Inserts and waits until the operation is done; a retried insert carries the same requestId. */
   async insert(image: NewImage, timeoutMs: number, onPoll?: (op: Operation) => void): Promise<Image> {
-    const body = {
+    const body: ImageResource = {
       name: image.name,
       family: image.family,
       description: image.description,
@@ -90,7 +98,7 @@ export class Images {
       ...(image.storageLocation ? { storageLocations: [image.storageLocation] } : {}),
     };
     const what = `creating image "${image.name}"`;
-    const op = await this.rest.call<Operation>({
+    const op = await this.rest.call<Operation, ImagesInsert>({
       method: 'POST',
       path: this.base,
       query: { requestId: randomUUID() },
@@ -107,7 +115,7 @@ export class Images {
 
   async delete(name: string, timeoutMs: number): Promise<void> {
     const what = `deleting image "${name}"`;
-    const op = await this.rest.call<Operation>({
+    const op = await this.rest.call<Operation, ImagesDelete>({
       method: 'DELETE',
       path: `${this.base}/${name}`,
       query: { requestId: randomUUID() },
@@ -127,7 +135,7 @@ export class Images {
     timeoutMs: number,
   ): Promise<void> {
     const what = `setting the labels of image "${name}"`;
-    const op = await this.rest.call<Operation>({
+    const op = await this.rest.call<Operation, ImagesSetLabels>({
       method: 'POST',
       path: `${this.base}/${name}/setLabels`,
       body: { labels, labelFingerprint },

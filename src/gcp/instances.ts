@@ -1,4 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type {
+  DisksGet,
+  InstancesGet,
+  InstancesGetGuestAttributes,
+  InstancesSetMetadata,
+  ProjectsGet,
+} from './compute-api.ts';
 import { type Operation, waitForOperation } from './operations.ts';
 import type { RestClient } from './rest.ts';
 import type { MetadataItem } from './templates.ts';
@@ -29,7 +36,7 @@ export class Instances {
   }
 
   get(zone: string, name: string): Promise<Instance | undefined> {
-    return this.rest.call<Instance | undefined>({
+    return this.rest.call<Instance | undefined, InstancesGet>({
       method: 'GET',
       path: this.path(zone, name),
       what: `reading instance "${name}" in ${zone}`,
@@ -46,7 +53,7 @@ export class Instances {
     timeoutMs: number,
   ): Promise<void> {
     const what = `setting metadata of instance "${name}" in ${zone}`;
-    const op = await this.rest.call<Operation>({
+    const op = await this.rest.call<Operation, InstancesSetMetadata>({
       method: 'POST',
       path: `${this.path(zone, name)}/setMetadata`,
       query: { requestId: randomUUID() },
@@ -59,7 +66,8 @@ export class Instances {
   /** Guest attributes under `namespace/` as key → value; empty when there are none (404) or they are off. */
   async guestAttributes(zone: string, name: string, namespace: string): Promise<Record<string, string>> {
     const res = await this.rest.call<
-      { queryValue?: { items?: { namespace?: string; key?: string; value?: string }[] } } | undefined
+      { queryValue?: { items?: { namespace?: string; key?: string; value?: string }[] } } | undefined,
+      InstancesGetGuestAttributes
     >({
       method: 'GET',
       path: `${this.path(zone, name)}/getGuestAttributes`,
@@ -75,7 +83,10 @@ export class Instances {
 
   /** Project-wide metadata (`commonInstanceMetadata`), which instance metadata overrides key by key. */
   async projectMetadata(): Promise<MetadataItem[]> {
-    const project = await this.rest.call<{ commonInstanceMetadata?: { items?: MetadataItem[] } }>({
+    const project = await this.rest.call<
+      { commonInstanceMetadata?: { items?: MetadataItem[] } },
+      ProjectsGet
+    >({
       method: 'GET',
       path: `/projects/${this.project}`,
       what: `reading the metadata of project "${this.project}"`,
@@ -84,7 +95,7 @@ export class Instances {
   }
 
   getDisk(zone: string, name: string): Promise<Disk | undefined> {
-    return this.rest.call<Disk | undefined>({
+    return this.rest.call<Disk | undefined, DisksGet>({
       method: 'GET',
       path: `/projects/${this.project}/zones/${zone}/disks/${name}`,
       what: `reading disk "${name}" in ${zone}`,

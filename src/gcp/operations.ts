@@ -1,3 +1,4 @@
+import type { OperationsWait } from './compute-api.ts';
 import { GcpApiError } from './errors.ts';
 import type { RestClient } from './rest.ts';
 
@@ -46,7 +47,7 @@ export async function waitForOperation(
         'timeout',
       );
     }
-    current = await rest.call<Operation>({
+    current = await rest.call<Operation, OperationsWait>({
       method: 'POST',
       path: `${operationPath(project, current)}/wait`,
       what: `${opts.what}: waiting for operation ${current.name}`,

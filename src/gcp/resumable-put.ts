@@ -18,7 +18,7 @@ interface StoredObject {
 }
 
 /**
- * Streams a file into a resumable session (FACTS.md "Resumable upload protocol") and returns the object
+ * Streams a file into a resumable session (docs/architecture.md, "The Google client libraries") and returns the object
  * the server stored with the CRC32C we computed while sending. Hand-written on purpose (bench/README.md,
  * "lean PUT"): the library's stream pipeline allocates a buffer per 64 KiB read and spends more than twice
  * the CPU per byte that reading into a few reused buffers does, and ran at under half the speed. On a broken connection or a retryable status
@@ -68,6 +68,7 @@ export async function putSession(
         throw new GcpApiError(message, res.status, reason);
       },
       on.signal,
+      what,
     );
   } catch (err) {
     if (on.signal?.aborted) throw err;

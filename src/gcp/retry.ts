@@ -1,15 +1,59 @@
+import type { Reporter } from '../report/events.ts';
+
 export interface RetryPolicy {
   /** Give up once this much time has passed since the first failure (or since the last progress). */
   deadlineMs: number;
   initialDelayMs: number;
   maxDelayMs: number;
+  /** Told of each failed attempt that will be retried, so a long retry is never silent. */
+  notify?: (notice: RetryNotice) => void;
+}
+
+/** A failed attempt that will be retried: what the call was, why it failed, and how long is left. */
+export interface RetryNotice {
+  what: string;
+  /** Failures so far in this run of retries, 1 for the first. */
+  failures: number;
+  error: unknown;
+  /** The wait before the next attempt. */
+  delayMs: number;
+  /** Time left before the retry deadline. */
+  leftMs: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { deadlineMs: 120_000, initialDelayMs: 500, maxDelayMs: 16_000 };
 
-/** Our backoff, bounded by the `retry-deadline` input (seconds). */
-export function retryPolicy(deadlineSeconds: number): RetryPolicy {
-  return { ...DEFAULT_RETRY, deadlineMs: deadlineSeconds * 1000 };
+/** Our backoff, bounded by the `retry-deadline` input (seconds), reporting its retries to `reporter`. */
+export function retryPolicy(deadlineSeconds: number, reporter?: Reporter): RetryPolicy {
+  return {
+    ...DEFAULT_RETRY,
+    deadlineMs: deadlineSeconds * 1000,
+    ...(reporter ? { notify: retryReporter(reporter) } : {}),
+  };
+}
+
+/**
+ * The first retry of a call is said once (what failed, why, and for how long it will be retried); with
+ * verbose output every further attempt is said too.
+ */
+export function retryReporter(reporter: Reporter): (notice: RetryNotice) => void {
+  return (n) => {
+    const why = retryCause(n.error);
+    const left = `${Math.ceil(n.leftMs / 1000)}s`;
+    if (n.failures === 1) reporter.info(`${n.what}: ${why}; retrying for up to ${left} (retry-deadline).`);
+    reporter.debug(
+      `${n.what}: attempt ${n.failures} failed (${why}); next attempt in ${(n.delayMs / 1000).toFixed(1)}s, ${left} left.`,
+    );
+  };
+}
+
+/** Why an attempt failed, in a few words: the HTTP status or the connection error. */
+export function retryCause(err: unknown): string {
+  const e = err as { status?: unknown; code?: unknown; message?: unknown };
+  const status = typeof e.status === 'number' ? e.status : typeof e.code === 'number' ? e.code : 0;
+  const message = (typeof e.message === 'string' ? e.message : String(err)).split('\n')[0] ?? '';
+  const short = message.length > 160 ? `${message.slice(0, 157)}...` : message;
+  return status >= 100 ? `HTTP ${status}${short ? ` (${short})` : ''}` : short || 'no answer';
 }
 
 /** Full-jitter exponential backoff: a random delay in [0, min(max, initial * 2^attempt)]. */
@@ -51,6 +95,7 @@ export async function retrying<T>(
   retryable: (err: unknown) => boolean,
   attempt: (n: number, progressed: () => void) => Promise<T>,
   signal?: AbortSignal,
+  what = 'a Google Cloud call',
 ): Promise<T> {
   let since = 0;
   let failures = 0;
@@ -65,7 +110,9 @@ export async function retrying<T>(
       if (failures++ === 0) since = Date.now();
       const left = policy.deadlineMs - (Date.now() - since);
       if (left <= 0) throw failures > 1 ? new GaveUp(err, failures, Date.now() - since) : err;
-      await sleep(Math.min(backoffDelay(policy, failures - 1), left), signal);
+      const delayMs = Math.min(backoffDelay(policy, failures - 1), left);
+      policy.notify?.({ what, failures, error: err, delayMs, leftMs: left });
+      await sleep(delayMs, signal);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { type File, Storage } from '@google-cloud/storage';
 import { UserError } from '../errors.ts';
+import { MANAGED_BY } from '../identity.ts';
 import type { Credentials } from './auth.ts';
 import { wasmCrc32cGenerator } from './crc32c.ts';
 import { type Endpoints, GOOGLE_STORAGE } from './endpoints.ts';
@@ -58,6 +59,7 @@ export async function storageCall<T>(
       isTransientStorageError,
       () => abortable(call(), signal),
       signal,
+      what,
     );
   } catch (err) {
     // Interrupted: the signal's reason, not a storage failure.
@@ -145,7 +147,7 @@ export async function objectExists(storage: Storage, bucket: string, object: str
 
 /**
  * Deletes an image object an earlier run of this build left behind (it stopped before its clean-up): only
- * when its `nix-hash` metadata is this build's and the run that uploaded it meant to delete it (its
+ * when its `managed-by` and `nix-hash` metadata are ours and this build's and the run that uploaded it meant to delete it (its
  * `keep-object` metadata is "false"), and only that generation. True when deleted.
  */
 export async function removeLeftoverObject(
@@ -155,7 +157,10 @@ export async function removeLeftoverObject(
   nixHash: string,
 ): Promise<boolean> {
   const found = await objectMetadata(storage, storage.bucket(bucket).file(object));
-  if (found?.metadata?.['nix-hash'] !== nixHash || found.metadata['keep-object'] !== 'false') return false;
+  if (!found) return false;
+  const meta = found.metadata ?? {};
+  if (meta['managed-by'] !== MANAGED_BY || meta['nix-hash'] !== nixHash) return false;
+  if (meta['keep-object'] !== 'false') return false;
   await deleteObject(storage, bucket, object, found.generation);
   return true;
 }

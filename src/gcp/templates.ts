@@ -1,4 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type {
+  InstanceTemplateResource,
+  TemplatesAggregatedList,
+  TemplatesDelete,
+  TemplatesGet,
+  TemplatesInsert,
+} from './compute-api.ts';
 import { type Operation, waitForOperation } from './operations.ts';
 import { resourcePath } from './resource-path.ts';
 import type { RestClient } from './rest.ts';
@@ -50,7 +57,7 @@ export class Templates {
   get(ref: string): Promise<InstanceTemplate | undefined> {
     const path = resourcePath(ref);
     if (!TEMPLATE_PATH.test(path)) throw new Error(`"${ref}" is not an instance template path`);
-    return this.rest.call<InstanceTemplate | undefined>({
+    return this.rest.call<InstanceTemplate | undefined, TemplatesGet>({
       method: 'GET',
       path: `/${path}`,
       what: `reading instance template "${path}"`,
@@ -61,11 +68,11 @@ export class Templates {
   /** Creates a template in `scope` (`global` or `regions/R`) and waits until the operation is done. */
   async insert(
     scope: string,
-    body: Omit<InstanceTemplate, 'selfLink'>,
+    body: InstanceTemplateResource & { name: string },
     timeoutMs: number,
   ): Promise<InstanceTemplate> {
     const what = `creating instance template "${body.name}"`;
-    const op = await this.rest.call<Operation>({
+    const op = await this.rest.call<Operation, TemplatesInsert>({
       method: 'POST',
       path: `/projects/${this.project}/${scope}/instanceTemplates`,
       query: { requestId: randomUUID() },
@@ -81,7 +88,7 @@ export class Templates {
   async delete(ref: string, timeoutMs: number): Promise<void> {
     const path = resourcePath(ref);
     const what = `deleting instance template "${path}"`;
-    const op = await this.rest.call<Operation>({
+    const op = await this.rest.call<Operation, TemplatesDelete>({
       method: 'DELETE',
       path: `/${path}`,
       query: { requestId: randomUUID() },
@@ -95,10 +102,10 @@ export class Templates {
     const out: InstanceTemplate[] = [];
     let pageToken: string | undefined;
     do {
-      const res = await this.rest.call<{
-        items?: Record<string, { instanceTemplates?: InstanceTemplate[] }>;
-        nextPageToken?: string;
-      }>({
+      const res = await this.rest.call<
+        { items?: Record<string, { instanceTemplates?: InstanceTemplate[] }>; nextPageToken?: string },
+        TemplatesAggregatedList
+      >({
         method: 'GET',
         path: `/projects/${this.project}/aggregated/instanceTemplates`,
         query: { maxResults: 500, pageToken },

@@ -3,6 +3,7 @@ import type { File, Storage } from '@google-cloud/storage';
 import type { Reporter } from '../report/events.ts';
 import { fileCrc32c } from './crc32c.ts';
 import { GcpApiError } from './errors.ts';
+import { notOurMetadata, notThisBuilds, objectNameTaken } from './object-owner.ts';
 import { putSession } from './resumable-put.ts';
 import { abortable } from './retry.ts';
 import { deleteObject, objectMetadata, policyOf, statusOf, storageCall, storageError } from './storage.ts';
@@ -33,28 +34,23 @@ export interface UploadOptions {
 /**
  * Uploads the tarball resumably, CRC32C-validated end to end. The library opens the session (auth,
  * metadata, preconditions); `putSession` streams the bytes in one request (behind an HTTP proxy the
- * library sends them). `ifGenerationMatch: 0` makes it create-only. The content type is tar and there is
+ * library sends them). `ifGenerationMatch: 0` makes it create-only: an object already at the name is
+ * reused when it is this build's and stops the run otherwise (see checkObjectName); none is ever replaced. The content type is tar and there is
  * never a gzip Content-Encoding: GCE refuses gzip-encoded objects.
  */
 export async function uploadImageObject(storage: Storage, opts: UploadOptions): Promise<UploadedObject> {
   const file = storage.bucket(opts.bucket).file(opts.object);
   const size = (await stat(opts.file)).size;
   opts.onSent?.(0, size);
-  const existing = await objectMetadata(storage, file, opts.signal);
-  let ifGenerationMatch: string | number = 0;
+  const existing = await checkObjectName(storage, opts);
   if (existing) {
-    const crc32c = await fileCrc32c(opts.file, opts.signal);
-    if (existing.crc32c === crc32c && Number(existing.size) === size) {
-      opts.reporter.info(
-        `gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${crc32c}); not uploading again.`,
-      );
-      return result(opts, existing.generation, crc32c, size, true);
-    }
-    opts.reporter.warn(
-      `gs://${opts.bucket}/${opts.object} exists with other content; replacing generation ${existing.generation}.`,
+    opts.reporter.info(
+      `gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${existing.crc32c}), stored by an earlier run of this build; not uploading again.`,
     );
-    ifGenerationMatch = existing.generation;
+    return result(opts, existing.generation, existing.crc32c, size, true);
   }
+  // Create-only, always: an object that appears meanwhile fails the upload with 412, never is replaced.
+  const ifGenerationMatch = 0;
 
   const what = `uploading to gs://${opts.bucket}/${opts.object}`;
   const failed = (err: unknown): never => {
@@ -67,13 +63,17 @@ export async function uploadImageObject(storage: Storage, opts: UploadOptions): 
   const sent = await upload.catch(async (err: unknown) => {
     // Interrupted: the signal's reason, not an upload failure.
     if (opts.signal?.aborted) throw err;
-    // 412: another run stored the object first (uploads are create-only). The same bytes are as good as ours.
+    // 412: someone stored an object at this name since the check above (uploads are create-only). It
+    // is used only when it is this build's; anything else stops the run, as it would have before.
     if (statusOf(err) !== 412) return failed(err);
     const now = await objectMetadata(storage, file, opts.signal);
+    if (!now) return failed(err);
     const crc32c = await fileCrc32c(opts.file, opts.signal);
-    if (now?.crc32c !== crc32c || Number(now.size) !== size) return failed(err);
+    const why = notThisBuilds(now, { metadata: opts.metadata, crc32c, size });
+    if (why)
+      throw objectNameTaken(`gs://${opts.bucket}/${opts.object}`, `stored by someone else meanwhile: ${why}`);
     opts.reporter.info(
-      `Another run stored the same bytes at gs://${opts.bucket}/${opts.object} meanwhile; using that object.`,
+      `Another run of this build stored its bytes at gs://${opts.bucket}/${opts.object} meanwhile; using that object.`,
     );
     return { generation: now.generation, crc32c, reused: true };
   });
@@ -83,6 +83,28 @@ export async function uploadImageObject(storage: Storage, opts: UploadOptions): 
     `Uploaded ${(size / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(1)}s (${(size / 2 ** 20 / Math.max(seconds, 0.001)).toFixed(0)} MiB/s), CRC32C ${sent.crc32c}.`,
   );
   return result(opts, sent.generation, sent.crc32c, size, false);
+}
+
+/**
+ * The object already at the upload's name, when it is this build's (our metadata, the tarball's CRC32C
+ * and size), to be reused; undefined when there is none. Any other object stops the run with a message
+ * naming it, before anything is written: it is never replaced or deleted. A read, and a hash of the
+ * tarball only when the metadata says the object is ours.
+ */
+export async function checkObjectName(
+  storage: Storage,
+  opts: Pick<UploadOptions, 'bucket' | 'object' | 'file' | 'metadata' | 'signal'>,
+): Promise<Sent | undefined> {
+  const uri = `gs://${opts.bucket}/${opts.object}`;
+  const existing = await objectMetadata(storage, storage.bucket(opts.bucket).file(opts.object), opts.signal);
+  if (!existing) return undefined;
+  const owner = notOurMetadata(existing, opts.metadata);
+  if (owner) throw objectNameTaken(uri, owner);
+  const crc32c = await fileCrc32c(opts.file, opts.signal);
+  const size = (await stat(opts.file)).size;
+  const why = notThisBuilds(existing, { metadata: opts.metadata, crc32c, size });
+  if (why) throw objectNameTaken(uri, why);
+  return { generation: existing.generation, crc32c };
 }
 
 /** The stored object's generation and CRC32C, once its CRC32C is known to match the file's. */

@@ -3,7 +3,7 @@
  * `Input "x" …`, or undefined when the value is fine. Config turns a broken rule into a UserError.
  */
 
-/** RFC 1035 label, ≤ 63 chars: image names and families (FACTS.md, "images.insert"). */
+/** RFC 1035 label, ≤ 63 chars: image names and families (docs/architecture.md, "Compute Engine images"). */
 export const RESOURCE_NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 const RESOURCE_NAME_RULE =
   'must be 1-63 characters of lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen';

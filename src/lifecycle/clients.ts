@@ -8,6 +8,7 @@ import { Instances } from '../gcp/instances.ts';
 import { RestClient } from '../gcp/rest.ts';
 import { retryPolicy } from '../gcp/retry.ts';
 import { Templates } from '../gcp/templates.ts';
+import type { Reporter } from '../report/events.ts';
 
 /** The Compute clients the lifecycle commands share, bound to one project. */
 export interface Clients {
@@ -25,11 +26,20 @@ export interface Clients {
  * Compute clients for prune, roll and rollback. These commands never touch Cloud Storage, so whether
  * credentials are needed depends on the Compute endpoint alone (the loopback emulator takes none).
  */
-export async function lifecycleClients(config: Config, signal?: AbortSignal): Promise<Clients> {
+export async function lifecycleClients(
+  config: Config,
+  signal?: AbortSignal,
+  reporter?: Reporter,
+): Promise<Clients> {
   const endpoints = resolveEndpoints(config.storageEndpoint, config.computeEndpoint);
   const credentials = credentialsFor({ ...endpoints, loopback: isLoopback(endpoints.compute) });
   const project = await resolveProject(config.project, credentials);
-  const rest = new RestClient(endpoints.compute, credentials, retryPolicy(config.retryDeadline), signal);
+  const rest = new RestClient(
+    endpoints.compute,
+    credentials,
+    retryPolicy(config.retryDeadline, reporter),
+    signal,
+  );
   return {
     project,
     images: new Images(rest, project),

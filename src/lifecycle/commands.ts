@@ -45,7 +45,7 @@ export async function runCommand(
     plan: [],
   };
   let cached: Promise<Clients> | undefined;
-  const clients = () => (cached ??= lifecycleClients(config, run.signal));
+  const clients = () => (cached ??= lifecycleClients(config, run.signal, reporter));
   switch (config.command) {
     case 'publish': {
       const published = await publish(config, reporter, run);

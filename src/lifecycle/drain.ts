@@ -1,5 +1,5 @@
 /**
- * The rollout side of the drain protocol (DESIGN.md "Contracts: the drain protocol"): signal a drain
+ * The rollout side of the drain protocol (docs/architecture.md, "The drain protocol"): signal a drain
  * through instance metadata, then read the guest's answer from guest attributes.
  */
 import { GcpApiError } from '../gcp/errors.ts';

@@ -4,6 +4,7 @@
  * from what Google shows: the group's one version is one of our templates (it carries our image label), for
  * another image, and `status.versionTarget.isReached` is false.
  */
+import type { UpdatePolicyResource } from '../gcp/compute-api.ts';
 import { ConflictError } from '../gcp/errors.ts';
 import {
   type GroupRef,
@@ -101,7 +102,7 @@ export function changedMeanwhile(
 }
 
 /** Whether the group's update policy already has every field the roll would set. */
-export function policyMatches(current: UpdatePolicy | undefined, wanted: Record<string, unknown>): boolean {
+export function policyMatches(current: UpdatePolicy | undefined, wanted: UpdatePolicyResource): boolean {
   if (!current) return false;
   for (const [key, value] of Object.entries(wanted)) {
     const have = current[key];

@@ -1,7 +1,8 @@
 /**
  * Rollback: mark the newest managed image rolled back and deprecate it, so the family points at the previous
- * one again, then roll the group back onto that image. It needs an older ACTIVE managed image to fall back
- * to before touching anything: Google's current docs call deprecation irreversible.
+ * one again, then roll the group back onto that image. Deprecation is irreversible in Google's current docs
+ * (docs/architecture.md, "Families and deprecation"), so it needs an older ACTIVE managed image to fall back
+ * to before touching anything.
  */
 import { UserError } from '../errors.ts';
 import { ConflictError, GcpApiError } from '../gcp/errors.ts';

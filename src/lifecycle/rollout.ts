@@ -7,6 +7,7 @@
  * group's own schedule.
  */
 import { UserError } from '../errors.ts';
+import type { UpdatePolicyResource } from '../gcp/compute-api.ts';
 import { ConflictError, GcpApiError } from '../gcp/errors.ts';
 import {
   type GroupRef,
@@ -279,7 +280,7 @@ async function patchGroup(
   opts: RollOptions,
   result: RollResult,
 ): Promise<boolean> {
-  const updatePolicy: Record<string, unknown> = {
+  const updatePolicy: UpdatePolicyResource = {
     type: opts.drain ? 'OPPORTUNISTIC' : 'PROACTIVE',
     minimalAction: 'REPLACE',
     replacementMethod: opts.replacementMethod,

@@ -3,6 +3,7 @@
  * label and `enable-guest-attributes=TRUE` changed. Templates are immutable, so a new image needs a new one.
  */
 import { createHash } from 'node:crypto';
+import type { InstanceTemplateResource } from '../gcp/compute-api.ts';
 import { lastSegment, resourcePath } from '../gcp/resource-path.ts';
 import type { InstanceTemplate, MetadataItem } from '../gcp/templates.ts';
 import { DRAIN_KEY, GUEST_ATTRIBUTES_KEY } from './drain.ts';
@@ -33,7 +34,7 @@ export function templateForImage(
   source: InstanceTemplate,
   name: string,
   image: { name: string; path: string },
-): Omit<InstanceTemplate, 'selfLink'> {
+): InstanceTemplateResource & { name: string } {
   const properties = structuredClone(source.properties);
   const disks = properties.disks ?? [];
   const boot = disks.find((d) => d.boot === true) ?? disks[0];

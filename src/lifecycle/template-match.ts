@@ -18,7 +18,7 @@ const SET_BY_GOOGLE_NESTED = new Set(['kind', 'fingerprint']);
  */
 export function whyNotOurs(
   existing: InstanceTemplate,
-  wanted: Omit<InstanceTemplate, 'selfLink'>,
+  wanted: object,
   image: { name: string; path: string },
 ): string | undefined {
   const boots = bootImage(existing);

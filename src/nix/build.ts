@@ -1,8 +1,10 @@
-import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { ExitCode, UserError } from '../errors.ts';
+import { checkModuleFile } from '../inputs/module-file.ts';
 import type { Reporter } from '../report/events.ts';
+import { visibleLine } from '../report/visible-line.ts';
 import { resolveFlakeRef } from './flake-ref.ts';
 import { run, shellQuote } from './run.ts';
 import {
@@ -37,21 +39,44 @@ export interface BuildResult {
   command: string[];
 }
 
+/** An evaluated image: its derivation and output path are known, nothing is built yet. */
+export interface EvaluatedImage extends BuildResult {
+  nixBin: string;
+  /** Builds exactly `drvPath`; the wrapper flake is gone by then, so nothing is evaluated again. */
+  description: string;
+}
+
 const LOG_TAIL_LINES = 25;
 /** Flakes on for every call, so the printed command also works where nix.conf does not enable them. */
 const FLAKES = ['--extra-experimental-features', 'nix-command flakes'];
-
 /**
- * Builds the image: mode (a) through a builder flake's `builders.<system>.gceImage`, or mode (b)
- * from the user's flake (`flakeAttr`). Always through a generated wrapper flake whose only inputs are
- * the target flake and copies of the extra module files, so the build is pure and no other workspace
- * file (such as gha-creds-*.json) can reach the world-readable store.
+ * Both paths from one evaluation. The keys are not drvPath/outPath: an attribute set holding `outPath`
+ * prints as that string in JSON. Evaluating drvPath writes the .drv into the store, which is what the
+ * build then realises.
  */
+const DRV_AND_OUT = 'd: { drv = d.drvPath; out = d.outPath; }';
+
+/** Evaluates, then builds, the image (see evaluateImage and realiseImage). */
 export async function buildImage(
   opts: BuildOptions,
   reporter: Reporter,
   signal?: AbortSignal,
 ): Promise<BuildResult> {
+  return realiseImage(await evaluateImage(opts, reporter, signal), reporter, signal);
+}
+
+/**
+ * Evaluates the image's derivation and output path without building anything: mode (a) through a
+ * builder flake's `builders.<system>.gceImage`, or mode (b) from the user's flake (`flakeAttr`). Always
+ * through a generated wrapper flake whose only inputs are the target flake and copies of the extra
+ * module files, so the evaluation is pure and no other workspace file (such as gha-creds-*.json) can
+ * reach the world-readable store. The output path is the image's identity, known before any build.
+ */
+export async function evaluateImage(
+  opts: BuildOptions,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<EvaluatedImage> {
   const nix = opts.nixBin ?? 'nix';
   const modules = await checkModules(opts.extraModules, opts.workspace);
   const flakeRef = await resolveFlakeRef(opts.flake, opts.workspace);
@@ -72,56 +97,81 @@ export async function buildImage(
     await writeFile(join(wrapperDir, 'flake.nix'), flakeNix);
     reporter.debug(`wrapper flake ${wrapperDir}/flake.nix:\n${flakeNix}`);
 
-    const command = [
-      nix,
-      ...FLAKES,
-      'build',
-      '--no-link',
-      '--json',
-      '--print-build-logs',
-      `path:${wrapperDir}#image`,
-    ];
-    reporter.info(`Building ${describe(target, opts)} with ${modules.length} extra module(s)`);
-    const result = await run(command[0] ?? nix, command.slice(1), {
+    const installable = `path:${wrapperDir}#image`;
+    // `--` ends option parsing: nothing after it is read as an option, whatever the path holds.
+    const evalCommand = [nix, ...FLAKES, 'eval', '--json', '--apply', DRV_AND_OUT, '--', installable];
+    const description = describe(target, opts);
+    reporter.info(`Evaluating ${description} with ${modules.length} extra module(s)`);
+    const result = await run(evalCommand[0] ?? nix, evalCommand.slice(1), {
       signal,
       onStderrLine: (line) => reporter.log(line),
       tailLines: 200,
     });
+    // The command a user runs to reproduce a failure: it builds from the kept wrapper flake.
+    const command = [nix, ...FLAKES, 'build', '--no-link', '--print-build-logs', installable];
     if (result.code !== 0) {
       const code = wrapperErrorCode(result.stderrTail);
       if (code) throw wrapperError(code, target, opts);
       keepWrapper = true;
       throw await buildFailure(nix, command, result.stderrTail, signal);
     }
-    const outputs = parseBuildJson(result.stdout, command);
-    const built: BuildResult = { ...outputs, flakeRef, command };
-    if (flakeRev !== undefined) built.flakeRev = flakeRev;
-    reporter.info(`Built ${built.storePath}`);
-    return built;
+    const paths = parseEvalJson(result.stdout, evalCommand);
+    reporter.info(`Evaluated ${paths.storePath} (${paths.drvPath})`);
+    const evaluated: EvaluatedImage = { ...paths, flakeRef, command, nixBin: nix, description };
+    if (flakeRev !== undefined) evaluated.flakeRev = flakeRev;
+    return evaluated;
   } finally {
     if (!keepWrapper) await rm(wrapperDir, { recursive: true, force: true });
   }
 }
 
-/** Resolves and checks the extra module files; config.ts validates them too, but say it clearly here. */
-async function checkModules(extraModules: string[], workspace: string): Promise<string[]> {
-  const paths: string[] = [];
-  for (const m of extraModules) {
-    const path = resolve(workspace, m);
-    const info = await stat(path).catch(() => undefined);
-    if (!info)
-      throw new UserError(
-        `The extra-modules input lists ${m}, which does not exist (resolved to ${path}).`,
-        'extra-modules',
-      );
-    if (!info.isFile())
-      throw new UserError(
-        `The extra-modules input lists ${m}, which is not a file; list NixOS module files (.nix).`,
-        'extra-modules',
-      );
-    paths.push(path);
+/**
+ * Builds exactly the evaluated derivation with `nix-store --realise <drv>`, a command every Nix 2 release
+ * has. Nix 2.8 refuses `nix build <drv>^out` and `<drv>!out` (checked), and newer Nix reads a bare `.drv`
+ * argument of `nix build` as the derivation file itself rather than its outputs.
+ */
+export async function realiseImage(
+  evaluated: EvaluatedImage,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<BuildResult> {
+  const command = [nixStoreBin(evaluated.nixBin), '--realise', evaluated.drvPath];
+  reporter.info(`Building ${evaluated.description}`);
+  const result = await run(command[0] ?? 'nix-store', command.slice(1), {
+    signal,
+    onStderrLine: (line) => reporter.log(line),
+    tailLines: 200,
+  });
+  if (result.code !== 0) throw await buildFailure(evaluated.nixBin, command, result.stderrTail, signal);
+  const outputs = result.stdout.split('\n').filter((l) => l.startsWith('/nix/store/'));
+  if (!outputs.includes(evaluated.storePath)) {
+    throw new UserError(
+      `${shellQuote(command)} built ${outputs.join(', ') || 'nothing'}, not the evaluated ${evaluated.storePath}.`,
+      undefined,
+      ExitCode.NixFailed,
+    );
   }
-  return paths;
+  const { nixBin: _nix, description: _d, ...built } = evaluated;
+  reporter.info(`Built ${built.storePath}`);
+  return { ...built, command };
+}
+
+/** `nix-store` next to the `nix` in use (an installed Nix is not always on PATH). */
+function nixStoreBin(nix: string): string {
+  return nix.includes('/') ? join(dirname(nix), 'nix-store') : 'nix-store';
+}
+
+/** Checks the extra module files by the same rule as config.ts (see inputs/module-file.ts): say it clearly here too. */
+async function checkModules(extraModules: string[], workspace: string): Promise<string[]> {
+  return extraModules.map((m) => {
+    const checked = checkModuleFile(m, workspace);
+    if ('broken' in checked)
+      throw new UserError(
+        `Input "extra-modules" ${checked.broken} (got ${JSON.stringify(m)}).`,
+        'extra-modules',
+      );
+    return checked.path;
+  });
 }
 
 /** The flake's revision from `nix flake metadata`; also a clear early error when the flake cannot be fetched. */
@@ -132,7 +182,13 @@ async function flakeRevision(
   reporter: Reporter,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
-  const result = await run(nix, [...FLAKES, 'flake', 'metadata', '--json', flakeRef], { signal });
+  // Never write the lock: on a local flake without one, `flake metadata` would create and git-add it
+  // in the user's checkout. The lock changes only through a reviewed commit.
+  const result = await run(
+    nix,
+    [...FLAKES, 'flake', 'metadata', '--no-write-lock-file', '--json', '--', flakeRef],
+    { signal },
+  );
   if (result.code !== 0) {
     const reason = firstError(result.stderrTail) ?? `nix exited with code ${result.code}`;
     throw new UserError(
@@ -197,7 +253,7 @@ async function buildFailure(
   const drv = stderr.join('\n').match(/builder for '(\/nix\/store\/[^']+\.drv)' failed/)?.[1];
   let tail = stderr.filter((l) => l.trim() !== '').slice(-LOG_TAIL_LINES);
   if (drv) {
-    const log = await run(nix, [...FLAKES, 'log', drv], { signal, tailLines: LOG_TAIL_LINES }).catch(
+    const log = await run(nix, [...FLAKES, 'log', '--', drv], { signal, tailLines: LOG_TAIL_LINES }).catch(
       () => undefined,
     );
     const lines =
@@ -212,7 +268,7 @@ async function buildFailure(
   const what = drv ? `the builder of ${drv} failed` : (firstError(stderr) ?? 'evaluation failed');
   const reproduce = shellQuote(command.filter((a) => a !== '--json'));
   return new UserError(
-    `The Nix build failed (${what}); reproduce it with: ${reproduce}${drv ? ` (full log: nix ${shellQuote(FLAKES)} log ${drv})` : ''}\n${tail.map((l) => `  ${l}`).join('\n')}`,
+    `The Nix build failed (${what}); reproduce it with: ${reproduce}${drv ? ` (full log: nix ${shellQuote(FLAKES)} log ${drv})` : ''}\n${tail.map((l) => `  ${visibleLine(l)}`).join('\n')}`,
     undefined,
     ExitCode.NixFailed,
   );
@@ -224,16 +280,16 @@ function firstError(stderr: string[]): string | undefined {
   return line?.replace(/^\s*error:\s*/, '').trim() || undefined;
 }
 
-function parseBuildJson(stdout: string, command: string[]): { storePath: string; drvPath: string } {
+function parseEvalJson(stdout: string, command: string[]): { storePath: string; drvPath: string } {
   try {
-    const [first] = JSON.parse(stdout) as { drvPath?: string; outputs?: Record<string, string> }[];
-    const storePath = first?.outputs?.out;
-    if (first?.drvPath && storePath) return { storePath, drvPath: first.drvPath };
+    const { drv, out } = JSON.parse(stdout) as { drv?: unknown; out?: unknown };
+    if (typeof drv === 'string' && typeof out === 'string' && drv.endsWith('.drv'))
+      return { storePath: out, drvPath: drv };
   } catch {
     // fall through
   }
   throw new UserError(
-    `${shellQuote(command)} printed no output path (got: ${stdout.slice(0, 200)}).`,
+    `${shellQuote(command)} printed no derivation and output path (got: ${stdout.slice(0, 200)}).`,
     undefined,
     ExitCode.NixFailed,
   );

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { UserError } from '../errors.ts';
 import type { Reporter } from '../report/events.ts';
 
-/** What the image builder says about its image (DESIGN.md, "The image builder's output"). */
+/** What the image builder says about its image (docs/architecture.md, "The image builder's output"). */
 export interface ImageFacts {
   efi: boolean;
   architecture: 'X86_64' | 'ARM64';
@@ -15,11 +15,24 @@ export interface ImageFacts {
 export const IMAGE_FACTS_FILE = 'nix-support/gce-image.json';
 const ARCHITECTURES = ['X86_64', 'ARM64'] as const;
 
+/** What the inputs already say about the image, so that a missing facts file assumes only the rest. */
+export interface GivenFacts {
+  /** The prebuilt tarball, when there was no build. */
+  imageFile?: string;
+  architecture?: ImageFacts['architecture'];
+  guestOsFeatures: readonly string[];
+}
+
 /**
- * Reads `<output>/nix-support/gce-image.json`. A foreign builder without it gets BIOS/X86_64 defaults
- * and a warning; a malformed file is an error, since guessing could publish an unbootable image.
+ * Reads `<output>/nix-support/gce-image.json`. Without it (a prebuilt image-file, or a builder that does
+ * not write it), what the inputs leave open is assumed to be X86_64 and BIOS, with a warning naming the
+ * inputs that change it; a malformed file is an error, since guessing could publish an unbootable image.
  */
-export async function readImageFacts(outputDir: string, reporter: Reporter): Promise<ImageFacts> {
+export async function readImageFacts(
+  outputDir: string,
+  reporter: Reporter,
+  given: GivenFacts = { guestOsFeatures: [] },
+): Promise<ImageFacts> {
   const path = join(outputDir, IMAGE_FACTS_FILE);
   let text: string;
   try {
@@ -31,12 +44,34 @@ export async function readImageFacts(outputDir: string, reporter: Reporter): Pro
     ) {
       throw new UserError(`Cannot read the image facts file ${path}: ${(err as Error).message}.`);
     }
-    reporter.warn(
-      `The build output has no ${IMAGE_FACTS_FILE}, so the image is assumed to be X86_64 without UEFI; add guest-os-features: UEFI_COMPATIBLE (or set architecture) if that is wrong.`,
-    );
-    return { efi: false, architecture: 'X86_64', fromFile: false };
+    return assumedFacts(outputDir, given, reporter);
   }
   return parseImageFacts(text, path, reporter);
+}
+
+function assumedFacts(outputDir: string, given: GivenFacts, reporter: Reporter): ImageFacts {
+  const architecture = given.architecture ?? 'X86_64';
+  // Arm images on Compute Engine boot only with UEFI.
+  const efi = architecture === 'ARM64' || given.guestOsFeatures.includes('UEFI_COMPATIBLE');
+  const assumed: string[] = [];
+  const changes: string[] = [];
+  if (given.architecture === undefined) {
+    assumed.push('an X86_64 image');
+    changes.push('set architecture: ARM64');
+  }
+  if (!efi) {
+    assumed.push(assumed.length > 0 ? 'that boots with BIOS' : 'an image that boots with BIOS');
+    changes.push('add UEFI_COMPATIBLE to guest-os-features');
+  }
+  if (assumed.length > 0) {
+    const subject = given.imageFile
+      ? `The image-file ${given.imageFile} comes without a ${IMAGE_FACTS_FILE} beside it`
+      : `The build output ${outputDir} has no ${IMAGE_FACTS_FILE}`;
+    reporter.warn(
+      `${subject}, so it is published as ${assumed.join(' ')}; if that is wrong, ${changes.join(' or ')}.`,
+    );
+  }
+  return { efi, architecture, fromFile: false };
 }
 
 /** Validates the file's JSON; exported for tests. */
@@ -69,7 +104,7 @@ export function parseImageFacts(text: string, path: string, reporter: Reporter):
     );
   }
   const arch = architecture as ImageFacts['architecture'];
-  // Arm images on GCE boot only through UEFI (DESIGN.md, Contracts).
+  // Arm images on GCE boot only through UEFI (docs/architecture.md, "The image builder's output").
   if (arch === 'ARM64' && !efi)
     reporter.warn(
       `The image facts file ${path} says ARM64 without efi; ARM64 images are always UEFI, so UEFI_COMPATIBLE is set.`,

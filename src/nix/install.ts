@@ -141,7 +141,7 @@ function versionBelow(version: string, min: readonly [number, number]): boolean 
 
 /**
  * The settings this stage needs, as nix.conf lines: flakes on, KVM as a system feature where usable,
- * the user's extra config, and the GitHub token against API rate limits (FACTS.md, "Runner disk and KVM").
+ * the user's extra config, and the GitHub token against API rate limits (docs/architecture.md, "GitHub Actions").
  * `extra-` settings add to the user's own instead of replacing them.
  */
 export function nixConfigText(opts: {

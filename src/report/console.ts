@@ -1,5 +1,6 @@
 import type { Reporter } from './events.ts';
 import { formatProgress, logThrottle } from './progress.ts';
+import { visibleLine } from './visible-line.ts';
 
 export interface ConsoleOptions {
   /** Where logs go: stderr when stdout carries `--json`. */
@@ -50,6 +51,6 @@ export function consoleReporter(opts: ConsoleOptions): Reporter {
       opts.out.write(`\r${stage} ${bar} ${line.pct ?? '?'}% ${line.amount} ${line.rate}   `);
       barDrawn = true;
     },
-    log: (line) => write(`    ${line}`),
+    log: (line) => write(`    ${visibleLine(line)}`),
   };
 }

@@ -14,7 +14,7 @@ import { REPO_ROOT } from '../helpers/cli.ts';
 export const TEMPLATE = join(REPO_ROOT, 'templates', 'gitlab-ci', 'template.yml');
 const GITLAB_CI_LOCAL = join(REPO_ROOT, 'node_modules', 'gitlab-ci-local', 'dist', 'index.js');
 
-/** The include line of a project testing its own component (FACTS.md, "Testing a component"). */
+/** The include line of a project testing its own component (docs/architecture.md, "GitLab components and runners"). */
 export const SELF_INCLUDE = '$CI_SERVER_FQDN/$CI_PROJECT_PATH/gitlab-ci@$CI_COMMIT_SHA';
 
 /** Fails (never skips) when a tool the test needs is missing, with the command that installs it. */
@@ -131,4 +131,18 @@ export function plain(text: string): string {
 
 export function readTemplate(): string {
   return readFileSync(TEMPLATE, 'utf8');
+}
+
+/** The job's own settings, written into its script as `name='value'` when the component is included. */
+export function scriptSettings(job: { script?: string[] } | undefined): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const m of (job?.script ?? []).join('\n').matchAll(/^\s*([a-z_]+)='([^'\n]*)'$/gm))
+    settings[m[1] as string] = m[2] as string;
+  return settings;
+}
+
+/** The input names the job passes on, from the `input_names=( … )` list in its script. */
+export function scriptInputNames(job: { script?: string[] } | undefined): string[] {
+  const m = /input_names=\(([^)]*)\)/.exec((job?.script ?? []).join('\n'));
+  return m ? (m[1] as string).split(/\s+/).filter(Boolean) : [];
 }

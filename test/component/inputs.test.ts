@@ -16,7 +16,7 @@ import {
 } from '../../scripts/gen-component.ts';
 import { INPUTS, OUTPUTS, PROJECT_FLAKE, VERSION } from '../../src/config.ts';
 import { REPO_ROOT } from '../helpers/cli.ts';
-import { readTemplate } from './helpers.ts';
+import { readTemplate, scriptInputNames } from './helpers.ts';
 
 interface SpecInput {
   type?: string;
@@ -158,11 +158,9 @@ describe('the component spec', () => {
 describe('the component job', () => {
   it('hands every schema input to the tool through its own variable, and nothing else', () => {
     const names = componentSchemaInputs().map((s) => s.name);
-    expect(job.variables.NGR_INPUT_NAMES).toBe(names.join(' '));
+    expect(scriptInputNames(job)).toEqual(names);
     for (const name of names) expect(job.variables[inputVariable(name)], name).toBe(`$[[ inputs.${name} ]]`);
-    const inputVariables = Object.keys(job.variables).filter(
-      (k) => k.startsWith('NGR_INPUT_') && k !== 'NGR_INPUT_NAMES',
-    );
+    const inputVariables = Object.keys(job.variables).filter((k) => k.startsWith('NGR_INPUT_'));
     expect(inputVariables).toHaveLength(names.length);
     // No schema input is pasted into the script text, where a value could inject shell.
     for (const name of names) expect(job.script.join('\n')).not.toContain(`inputs.${name} `);

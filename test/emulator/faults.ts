@@ -17,6 +17,13 @@ export interface FaultRuleInput {
   status?: number;
   /** Wait this long before handling (or failing) the request. */
   delayMs?: number;
+  /**
+   * Hold each matching request until this many have arrived, then let them all through together: two
+   * runs meet at this call whatever their timing before it. After `barrierTimeoutMs` (default 60 s) a held
+   * request goes on alone, so a run that never arrives fails the test instead of hanging it.
+   */
+  barrier?: number;
+  barrierTimeoutMs?: number;
   /** Destroy the connection after this many request-body bytes. */
   resetAfterBytes?: number;
   /** The operation this request starts ends DONE with this error. */
@@ -33,6 +40,8 @@ export interface FaultRule extends FaultRuleInput {
 
 export class FaultRules {
   private rules: FaultRule[] = [];
+  /** Releases of the requests held at each rule's barrier, by rule id. */
+  private held = new Map<string, (() => void)[]>();
 
   add(input: FaultRuleInput): FaultRule {
     new RegExp(input.path); // throws early on a bad pattern
@@ -51,6 +60,24 @@ export class FaultRules {
 
   list(): readonly FaultRule[] {
     return this.rules;
+  }
+
+  /** Resolves once `rule.barrier` requests have reached it, or after its timeout. */
+  async atBarrier(rule: FaultRule): Promise<void> {
+    const waiting = this.held.get(rule.id) ?? [];
+    if (rule.hits >= (rule.barrier ?? 0)) {
+      this.held.delete(rule.id);
+      for (const release of waiting) release();
+      return;
+    }
+    this.held.set(rule.id, waiting);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, rule.barrierTimeoutMs ?? 60_000);
+      waiting.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** The first rule that fires for this request; counts it and retires exhausted rules. */

@@ -66,7 +66,7 @@ describe('gcloud compute against the emulator (endpoint override + auth/disable_
     };
     expect(described.status).toBe('READY');
     expect(described.family).toBe('gc-fam');
-    // With the storage endpoint overridden, gcloud sends <override>/b/B/o/O (FACTS.md).
+    // With the storage endpoint overridden, gcloud sends <override>/b/B/o/O (docs/architecture.md).
     expect(described.rawDisk.source).toBe(`${emu.url}/b/${bucket}/o/nixos.raw.tar.gz`);
     expect(familyOut.trim()).toBe('gc-two');
 

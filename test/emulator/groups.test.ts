@@ -116,7 +116,9 @@ describe('compute emulator: templates, managed groups, instances', () => {
     const [regional] = await c.regionInstanceTemplates.list({ project, region });
     expect(regional.map((t) => t.name)).toEqual(['rtpl-b']);
     const scopes: string[] = [];
-    for await (const [scope, list] of c.instanceTemplates.aggregatedListAsync({ project })) {
+    // Async iteration pages by itself; the client's default autoPaginate: true only draws a warning here.
+    const pages = c.instanceTemplates.aggregatedListAsync({ project }, { autoPaginate: false });
+    for await (const [scope, list] of pages) {
       if (list.instanceTemplates?.length) scopes.push(scope);
     }
     expect(scopes.sort()).toEqual(['global', `regions/${region}`]);

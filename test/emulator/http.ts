@@ -1,7 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Readable, Transform } from 'node:stream';
+import { type SurfaceMethod, unknownBodyError } from './conformance/surface.ts';
 import type { EmulatorContext } from './context.ts';
 import type { FaultRule } from './faults.ts';
+
+/** Fields Google's newer front end adds to an error: the canonical `status` and typed `details`. */
+export interface ErrorExtras {
+  status?: string;
+  details?: unknown[];
+}
 
 /** An error answered in Google's JSON shape: `{error: {code, message, errors: [{message, domain, reason}]}}`. */
 export class ApiError extends Error {
@@ -9,6 +16,7 @@ export class ApiError extends Error {
     readonly code: number,
     message: string,
     readonly reason: string = reasonFor(code),
+    readonly extras: ErrorExtras = {},
   ) {
     super(message);
   }
@@ -37,8 +45,8 @@ function reasonFor(code: number): string {
   }
 }
 
-export function errorBody(code: number, message: string, reason = reasonFor(code)) {
-  return { error: { code, message, errors: [{ message, domain: 'global', reason }] } };
+export function errorBody(code: number, message: string, reason = reasonFor(code), extras: ErrorExtras = {}) {
+  return { error: { code, message, errors: [{ message, domain: 'global', reason }], ...extras } };
 }
 
 export interface RouteContext {
@@ -53,6 +61,8 @@ export interface RouteContext {
   emulator: EmulatorContext;
   /** The request body. Always read it through this stream: it applies connection-reset faults. */
   body: () => Readable;
+  /** The API method the request is a call of, when it is one (conformance/). */
+  api?: SurfaceMethod;
 }
 
 export type Handler = (ctx: RouteContext) => Promise<void> | void;
@@ -131,7 +141,7 @@ export function sendJson(
 }
 
 export function sendError(res: ServerResponse, err: ApiError): void {
-  sendJson(res, err.code, errorBody(err.code, err.message, err.reason));
+  sendJson(res, err.code, errorBody(err.code, err.message, err.reason, err.extras));
 }
 
 /** Reads a whole (small) body; for JSON metadata, never for object bytes. */
@@ -149,11 +159,16 @@ export async function readSmallBody(stream: Readable, limit = 8 * 1024 * 1024): 
 export async function readJson<T = Record<string, unknown>>(ctx: RouteContext): Promise<T> {
   const buf = await readSmallBody(ctx.body());
   if (buf.length === 0) return {} as T;
+  let body: T;
   try {
-    return JSON.parse(buf.toString('utf8')) as T;
+    body = JSON.parse(buf.toString('utf8')) as T;
   } catch {
     throw new ApiError(400, 'Parse Error: the request body is not valid JSON.', 'parseError');
   }
+  // Google refuses a body field the method does not define before it does anything else.
+  const unknown = ctx.api?.unknownBodyField?.(body);
+  if (unknown) throw unknownBodyError(unknown);
+  return body;
 }
 
 /**

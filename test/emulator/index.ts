@@ -1,6 +1,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ComputeService, createComputeService } from './compute/index.ts';
+import {
+  apiSurface,
+  isUnknownNameRefusal,
+  unknownQueryError,
+  unknownQueryParameters,
+} from './conformance/index.ts';
+import { noteApiCall } from './conformance/suite-log.ts';
 import type { EmulatorContext, EmulatorOptions, EmulatorService } from './context.ts';
 import { type FaultRule, type FaultRuleInput, FaultRules } from './faults.ts';
 import { ApiError, faultyBody, type RouteContext, Router, readJson, sendError, sendJson } from './http.ts';
@@ -83,6 +90,9 @@ async function handle(ctx: EmulatorContext, req: IncomingMessage, res: ServerRes
   const url = new URL(req.url ?? '/', ctx.url || 'http://127.0.0.1');
   const admin = url.pathname.startsWith('/_emulator/');
   const fault = admin ? undefined : ctx.faults.take(method, url.pathname);
+  const api = admin ? undefined : apiSurface().match(method, url.pathname);
+  const unknownQuery = api ? unknownQueryParameters(api, url) : [];
+  let refused: string | undefined;
   res.on('finish', () => {
     if (admin) return;
     ctx.requests.push({
@@ -94,13 +104,27 @@ async function handle(ctx: EmulatorContext, req: IncomingMessage, res: ServerRes
       mutating: isMutating(method, url.pathname, req.headers),
       ...(req.headers['x-emulator-batch'] ? { batch: true } : {}),
       ...(fault ? { fault: fault.id } : {}),
+      ...(api ? { api: api.id } : {}),
+      ...(refused ? { refused } : {}),
     });
+    if (api)
+      noteApiCall({
+        api: api.id,
+        ...(refused ? { refused } : {}),
+        ...(req.headers['x-emulator-expect-refusal'] ? { expected: true } : {}),
+      });
   });
   try {
+    if (fault?.barrier) await ctx.faults.atBarrier(fault);
     if (fault?.delayMs) await sleep(fault.delayMs);
     if (fault?.status) {
       req.resume();
       throw new ApiError(fault.status, faultMessage(fault.status));
+    }
+    // Google refuses a query parameter the method does not define before anything else.
+    if (unknownQuery[0] !== undefined) {
+      req.resume();
+      throw unknownQueryError(unknownQuery[0]);
     }
     const found = ctx.router.match(method, url.pathname);
     if (!found) {
@@ -118,6 +142,7 @@ async function handle(ctx: EmulatorContext, req: IncomingMessage, res: ServerRes
       fault,
       emulator: ctx,
       body: () => faultyBody(req, fault),
+      ...(api ? { api } : {}),
     };
     await found.handler(routeCtx);
   } catch (err) {
@@ -125,6 +150,7 @@ async function handle(ctx: EmulatorContext, req: IncomingMessage, res: ServerRes
       res.destroy();
       return;
     }
+    if (isUnknownNameRefusal(err)) refused = err.message;
     if (err instanceof ApiError) sendError(res, err);
     else sendError(res, new ApiError(500, `Internal emulator error: ${(err as Error).message}`));
   }

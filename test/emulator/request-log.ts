@@ -10,6 +10,10 @@ export interface LoggedRequest {
   batch?: boolean;
   /** Set when a fault rule fired for this request. */
   fault?: string;
+  /** The API method called, e.g. `compute.images.insert`, when the request is a call of one. */
+  api?: string;
+  /** Set when the emulator refused a query parameter or body field the method does not define. */
+  refused?: string;
 }
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -44,7 +44,7 @@ describe('uploadImageObject', () => {
       bucket: BUCKET,
       object,
       file: file.path,
-      metadata: { 'nix-hash': 'h' },
+      metadata: { 'nix-hash': 'h', 'managed-by': 'nix-glab-runner' },
       reporter,
     });
     return { done, reporter };
@@ -65,7 +65,7 @@ describe('uploadImageObject', () => {
       crc32c: file.crc32c,
       md5Hash: file.md5Hash,
       contentType: 'application/x-tar',
-      metadata: { 'nix-hash': 'h' },
+      metadata: { 'nix-hash': 'h', 'managed-by': 'nix-glab-runner' },
     });
     expect(meta.contentEncoding).toBeUndefined();
     expect(reporter.lines.filter((l) => l.startsWith('progress: upload')).at(-1)).toBe(
@@ -110,7 +110,7 @@ describe('uploadImageObject', () => {
     expect(emu.requests.entries.filter((r) => r.method === 'PUT')).toHaveLength(1);
   });
 
-  it('reuses an identical object without sending a byte, and replaces one with other content', async () => {
+  it('reuses an identical object of this build without sending a byte, and never replaces another', async () => {
     await upload('again.raw.tar.gz').done;
     emu.requests.clear();
     const reused = await upload('again.raw.tar.gz').done;
@@ -119,10 +119,12 @@ describe('uploadImageObject', () => {
 
     const other = await writeTestFile(join(dir, 'other.bin'), 2 * MiB);
     await storage.bucket(BUCKET).upload(other.path, { destination: 'stale.raw.tar.gz' });
-    const before = (await stored('stale.raw.tar.gz')).generation;
-    const replaced = await upload('stale.raw.tar.gz').done;
-    expect(replaced.reused).toBe(false);
-    expect(replaced.generation).not.toBe(String(before));
-    expect((await stored('stale.raw.tar.gz')).crc32c).toBe(file.crc32c);
+    const before = await stored('stale.raw.tar.gz');
+    emu.requests.clear();
+    await expect(upload('stale.raw.tar.gz').done).rejects.toThrow(
+      /gs:\/\/upload-images\/stale\.raw\.tar\.gz already exists and is not this build's/,
+    );
+    expect(emu.requests.mutating()).toEqual([]);
+    expect((await stored('stale.raw.tar.gz')).generation).toBe(before.generation);
   });
 });

@@ -2,7 +2,7 @@ import compute from '@google-cloud/compute';
 import { googleAuthLibrary } from 'google-gax';
 
 /**
- * The unmodified @google-cloud/compute clients, pointed at an emulator (FACTS.md "Compute client against a
+ * The unmodified @google-cloud/compute clients, pointed at an emulator (docs/architecture.md, "The Google client libraries": against a
  * local endpoint"): `apiEndpoint` plus a separate `port`, plain http, and a PassThroughClient from the
  * google-auth-library that google-gax itself uses (another major fails with "auth.fetch is not a function").
  */

@@ -1,6 +1,6 @@
 /**
- * Scripted runner guests for the emulator, following the guest side of the drain protocol (DESIGN.md
- * "Contracts"): on the drain key they report draining with running jobs, then drained after `drainMs`.
+ * Scripted runner guests for the emulator, following the guest side of the drain protocol
+ * (docs/architecture.md, "The drain protocol"): on the drain key they report draining with running jobs, then drained after `drainMs`.
  */
 import type { Emulator } from '../emulator/index.ts';
 

@@ -28,12 +28,15 @@ describe('readImageFacts', () => {
 
   it('defaults with a warning when a foreign builder wrote no file', async () => {
     const r = recordingReporter();
-    expect(await readImageFacts(output(undefined), r)).toEqual({
+    const dir = output(undefined);
+    expect(await readImageFacts(dir, r)).toEqual({
       efi: false,
       architecture: 'X86_64',
       fromFile: false,
     });
-    expect(r.lines.some((l) => l.startsWith('warn:') && l.includes('nix-support/gce-image.json'))).toBe(true);
+    expect(r.lines).toEqual([
+      `warn: The build output ${dir} has no nix-support/gce-image.json, so it is published as an X86_64 image that boots with BIOS; if that is wrong, set architecture: ARM64 or add UEFI_COMPATIBLE to guest-os-features.`,
+    ]);
   });
 
   it('treats ARM64 as always EFI', async () => {

@@ -149,9 +149,9 @@ describe('verifyImageTarball on hand-made headers', () => {
     expect(await refusal(path)).toContain('not valid gzip data');
   });
 
-  it('stops after the first header instead of decompressing the whole disk', async () => {
-    // A valid head (header + 4 MiB of disk, sync-flushed) followed by corrupt deflate data: reading
-    // the whole stream would fail, reading just the head succeeds.
+  it('reads the whole stream: a valid head followed by corrupt deflate data is refused', async () => {
+    // A valid head (header + 4 MiB of disk, sync-flushed) followed by corrupt deflate data: GCE would
+    // read to the end and fail, so the check must too.
     const head = deflateRawSync(Buffer.concat([header({ size: 1 << 30 }), Buffer.alloc(4 << 20)]), {
       finishFlush: constants.Z_SYNC_FLUSH,
     });
@@ -159,9 +159,104 @@ describe('verifyImageTarball on hand-made headers', () => {
     const path = join(tempDir('head'), 'x.raw.tar.gz');
     writeFileSync(path, Buffer.concat([gzipHeader, head, Buffer.alloc(4096, 0xff)]));
     expect(() => gunzipSync(readFileSync(path))).toThrow();
-    expect(await verifyImageTarball(path)).toMatchObject({ member: 'disk.raw', size: 1 << 30 });
+    expect(await refusal(path)).toContain('not valid gzip data or is truncated');
   });
 });
+
+describe('verifyImageTarball reads the whole archive (issue 17)', () => {
+  /** Gzips the blocks as they are, without the end blocks tarball() adds. */
+  function raw(...blocks: Buffer[]): string {
+    const path = join(tempDir('tar'), 'image.raw.tar.gz');
+    writeFileSync(path, gzipSync(Buffer.concat(blocks)));
+    return path;
+  }
+
+  it('refuses a second member after disk.raw, naming it', async () => {
+    const path = tarball(
+      header({ size: 5 }),
+      data('hello'),
+      header({ name: 'extra.txt', size: 3 }),
+      data('abc'),
+    );
+    const message = await refusal(path);
+    expect(message).toContain('a second member "extra.txt"');
+    expect(message).toContain('disk.raw as the only member');
+  });
+
+  it('refuses a second member that follows a GNU long name or an end block', async () => {
+    const long = tarball(
+      header({ size: 5 }),
+      data('hello'),
+      header({ name: '././@LongLink', type: 'L', size: 9 }),
+      data('disk.raw\0'),
+      header({ name: 'disk.raw', size: 0 }),
+    );
+    expect(await refusal(long)).toContain('a second member "././@LongLink"');
+    const afterEnd = raw(
+      header({ size: 5 }),
+      data('hello'),
+      Buffer.alloc(512),
+      header({ name: 'b' }),
+      Buffer.alloc(1024),
+    );
+    expect(await refusal(afterEnd)).toContain('a second member "b"');
+  });
+
+  it('refuses a second header with a bad checksum', async () => {
+    const second = header({ name: 'extra.txt' });
+    second[0] = 'X'.charCodeAt(0);
+    const message = await refusal(tarball(header({ size: 5 }), data('hello'), second));
+    expect(message).toContain('not a tar header');
+  });
+
+  it('refuses a truncated archive: member data cut short, or the end blocks missing', async () => {
+    const short = raw(header({ size: 4096 }), data('only one block'));
+    expect(await refusal(short)).toContain('is truncated (3584 bytes of disk.raw are missing)');
+    const noEnd = raw(header({ size: 5 }), data('hello'));
+    expect(await refusal(noEnd)).toContain('the two zero blocks that end a tar archive are missing');
+    const oneEnd = raw(header({ size: 5 }), data('hello'), Buffer.alloc(512));
+    expect(await refusal(oneEnd)).toContain('the two zero blocks');
+    const midBlock = raw(header({ size: 5 }), data('hello'), Buffer.alloc(700));
+    expect(await refusal(midBlock)).toContain('inside a 512-byte tar block');
+  });
+
+  it('refuses a gzip stream cut short', async () => {
+    const whole = gzipSync(Buffer.concat([header({ size: 5 }), data('hello'), Buffer.alloc(1024)]));
+    const path = join(tempDir('cut'), 'x.raw.tar.gz');
+    writeFileSync(path, whole.subarray(0, whole.length - 12));
+    expect(await refusal(path)).toContain('not valid gzip data or is truncated');
+  });
+
+  it('accepts the zero padding GNU tar adds up to its record size', async () => {
+    const path = raw(header({ size: 5 }), data('hello'), Buffer.alloc(10240 - 1024));
+    expect(await verifyImageTarball(path)).toMatchObject({ member: 'disk.raw', size: 5 });
+  });
+
+  it('skips a GNU-sparse member by its stored size, not its real size, and checks the map adds up', async () => {
+    // Sparse map: one 512-byte chunk at offset 0 of a 1 GiB disk; the archive stores 512 bytes.
+    const sparse = (stored: number, chunk: number) => {
+      const h = header({ type: 'S', size: stored, realSize: 1 << 30 });
+      h.write(`${(0).toString(8).padStart(11, '0')}\0`, 386, 'latin1');
+      h.write(`${chunk.toString(8).padStart(11, '0')}\0`, 398, 'latin1');
+      return withChecksum(h);
+    };
+    const ok = tarball(sparse(512, 512), data('x'.repeat(512)));
+    expect(await verifyImageTarball(ok)).toMatchObject({ type: 'gnu-sparse', size: 1 << 30 });
+    const second = tarball(sparse(512, 512), data('x'.repeat(512)), header({ name: 'extra' }));
+    expect(await refusal(second)).toContain('a second member "extra"');
+    const badMap = tarball(sparse(512, 1024), data('x'.repeat(512)));
+    expect(await refusal(badMap)).toContain('corrupt sparse map');
+  });
+});
+
+/** Recomputes a hand-edited header's checksum. */
+function withChecksum(b: Buffer): Buffer {
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of b) sum += byte;
+  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return b;
+}
 
 describe('verifyImageTarball on archives made by GNU tar', () => {
   function realTar(format: string, extraArgs: string[], prepare: (dir: string) => void): string {
@@ -192,6 +287,31 @@ describe('verifyImageTarball on archives made by GNU tar', () => {
   it('accepts a sparse disk written with tar -S, as nixpkgs does', async () => {
     const path = realTar('gnu', ['-S'], (d) => execFileSync('truncate', ['-s', '8M', join(d, 'disk.raw')]));
     expect(await verifyImageTarball(path)).toMatchObject({ type: 'gnu-sparse', size: 8 * 1024 * 1024 });
+  });
+
+  it('accepts a sparse disk with more than four data chunks (GNU sparse extension headers)', async () => {
+    const path = realTar('gnu', ['-S'], (d) => {
+      const disk = join(d, 'disk.raw');
+      execFileSync('truncate', ['-s', '64M', disk]);
+      // Ten data chunks 4 MiB apart: more than the four the main header's map holds.
+      for (let i = 0; i < 10; i++)
+        execFileSync(
+          'dd',
+          ['if=/dev/urandom', `of=${disk}`, 'bs=4096', 'count=1', `seek=${i * 1024}`, 'conv=notrunc'],
+          { stdio: 'ignore' },
+        );
+    });
+    expect(await verifyImageTarball(path)).toMatchObject({ type: 'gnu-sparse', size: 64 * 1024 * 1024 });
+  });
+
+  it('refuses a real GNU tar holding disk.raw and a second file', async () => {
+    requireTool('tar', 'install GNU tar: apt-get install -y tar');
+    const dir = tempDir('gnutar2');
+    writeFileSync(join(dir, 'disk.raw'), 'disk');
+    writeFileSync(join(dir, 'README'), 'second');
+    const out = join(dir, 'out.raw.tar.gz');
+    execFileSync('sh', ['-c', `tar --format=gnu -C "${dir}" -cf - disk.raw README | gzip -n > "${out}"`]);
+    expect(await refusal(out)).toContain('a second member "README"');
   });
 
   it('refuses --format=posix and --format=ustar', async () => {

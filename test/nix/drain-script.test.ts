@@ -9,12 +9,13 @@ import { REPO, requireTool } from './helpers.ts';
 
 /**
  * The drain script (nix/scripts/drain.sh) against a metadata server on loopback that speaks the
- * protocol of DESIGN.md ("Contracts"). systemd and the runner are stand-ins here: the NixOS VM
+ * protocol of docs/architecture.md ("The drain protocol"). systemd and the runner are stand-ins here: the NixOS VM
  * test (nix/tests/runner.nix) runs the same script under real systemd with a real runner.
  */
 
 const DRAIN_SCRIPT = join(REPO, 'nix/scripts/drain.sh');
-const KEY_PATH = '/computeMetadata/v1/instance/attributes/nix-glab-runner-drain';
+const ATTRIBUTES_PATH = '/computeMetadata/v1/instance/attributes/';
+const KEY_PATH = `${ATTRIBUTES_PATH}nix-glab-runner-drain`;
 const GUEST_PREFIX = '/computeMetadata/v1/instance/guest-attributes/';
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 
@@ -27,8 +28,13 @@ interface Metadata {
   close(): Promise<void>;
 }
 
-/** With `guestAttributes: false` the server refuses writes, as GCE does without enable-guest-attributes. */
-async function startMetadata({ guestAttributes = true } = {}): Promise<Metadata> {
+/**
+ * With `guestAttributes: false` the server refuses writes, as GCE does without enable-guest-attributes.
+ * As on GCE, a key that does not exist answers 404 at once, `wait_for_change` or not; a directory
+ * (`instance/attributes/`, here always with `recursive=true`) exists and can be waited on: it answers
+ * when its content's ETag differs from `last_etag`, or after `timeout_sec` with the same content.
+ */
+async function startMetadata({ guestAttributes = true, directory = true } = {}): Promise<Metadata> {
   let value: string | undefined;
   const writes: string[] = [];
   const requests: string[] = [];
@@ -42,15 +48,29 @@ async function startMetadata({ guestAttributes = true } = {}): Promise<Metadata>
       res.writeHead(403).end('Missing Metadata-Flavor header');
       return;
     }
+    const lastEtag = url.searchParams.get('last_etag');
+    const wait = url.searchParams.get('wait_for_change') === 'true';
     if (req.method === 'GET' && url.pathname === KEY_PATH) {
       const answer = (): void => {
         if (value === undefined) res.writeHead(404).end('not found');
         else res.writeHead(200, { ETag: etag(value) }).end(value);
       };
-      const lastEtag = url.searchParams.get('last_etag');
-      const unchanged = value === undefined || (lastEtag !== null && etag(value) === lastEtag);
-      if (url.searchParams.get('wait_for_change') === 'true' && unchanged) waiting.push(answer);
+      const unchanged = value !== undefined && lastEtag !== null && etag(value) === lastEtag;
+      if (wait && unchanged) waiting.push(answer);
       else answer();
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === ATTRIBUTES_PATH && directory) {
+      const directory = (): string =>
+        JSON.stringify(value === undefined ? {} : { 'nix-glab-runner-drain': value });
+      const answer = (): void => {
+        if (res.writableEnded) return;
+        res.writeHead(200, { ETag: etag(directory()), 'Content-Type': 'application/json' }).end(directory());
+      };
+      if (wait && lastEtag !== null && etag(directory()) === lastEtag) {
+        waiting.push(answer);
+        setTimeout(answer, Number(url.searchParams.get('timeout_sec') ?? '300') * 1000).unref();
+      } else answer();
       return;
     }
     if (req.method === 'PUT' && url.pathname.startsWith(GUEST_PREFIX)) {
@@ -89,7 +109,11 @@ async function startMetadata({ guestAttributes = true } = {}): Promise<Metadata>
   };
 }
 
-type RunnerBehaviour = 'finishes-jobs' | 'hangs';
+/**
+ * finishes-jobs: exits on SIGQUIT once its jobs end. hangs: never exits by itself. killed-at-stop-timeout:
+ * systemd kills it when the unit's TimeoutStopSec (services.nix-glab-runner.stopTimeout) runs out.
+ */
+type RunnerBehaviour = 'finishes-jobs' | 'hangs' | 'killed-at-stop-timeout';
 
 /** Stand-ins for systemctl, the job counter and unregistering, recording every call. */
 function standIns(behaviour: RunnerBehaviour): { dir: string; bin: string; calls: () => string[] } {
@@ -97,18 +121,21 @@ function standIns(behaviour: RunnerBehaviour): { dir: string; bin: string; calls
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   writeFileSync(join(dir, 'runner-state'), 'active\n');
+  writeFileSync(join(dir, 'runner-result'), 'success\n');
   const script = (name: string, body: string): void => {
     writeFileSync(join(bin, name), `#!/usr/bin/env bash\necho "${name} $*" >> ${dir}/calls\n${body}\n`);
     chmodSync(join(bin, name), 0o755);
   };
-  const stop =
-    behaviour === 'finishes-jobs'
-      ? `echo deactivating > ${dir}/runner-state; (sleep 0.5; echo inactive > ${dir}/runner-state) &`
-      : `echo deactivating > ${dir}/runner-state`;
+  const stops: Record<RunnerBehaviour, string> = {
+    'finishes-jobs': `echo deactivating > ${dir}/runner-state; (sleep 0.5; echo inactive > ${dir}/runner-state) &`,
+    hangs: `echo deactivating > ${dir}/runner-state`,
+    'killed-at-stop-timeout': `echo deactivating > ${dir}/runner-state; (sleep 0.5; echo timeout > ${dir}/runner-result; echo failed > ${dir}/runner-state) &`,
+  };
+  const stop = stops[behaviour];
   script(
     'systemctl',
     `case "$1" in
-  show) cat ${dir}/runner-state ;;
+  show) if [ "$3" = Result ]; then cat ${dir}/runner-result; else cat ${dir}/runner-state; fi ;;
   stop) ${stop} ;;
   kill) echo inactive > ${dir}/runner-state ;;
 esac`,
@@ -154,6 +181,19 @@ function runDrain(
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
 }
 
+/** Resolves once the script is parked in a wait on the attributes directory (no fixed sleep: load varies). */
+async function directoryWaitStarted(metadata: Metadata): Promise<void> {
+  const parked = () =>
+    metadata.requests.some(
+      (r) => r.startsWith(`GET ${ATTRIBUTES_PATH}?`) && r.includes('wait_for_change=true'),
+    );
+  for (let waited = 0; !parked(); waited += 50) {
+    if (waited > 30_000)
+      throw new Error(`drain.sh never waited on the directory: ${metadata.requests.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 const inSeconds = (seconds: number): string =>
   new Date(Date.now() + seconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
 const valuesOf = (writes: string[], key: string): string[] =>
@@ -177,13 +217,17 @@ describe('drain.sh, the guest side of the drain protocol', () => {
     const stand = standIns('finishes-jobs');
     const deadline = inSeconds(60);
     const run = runDrain(metadata, stand);
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await directoryWaitStarted(metadata);
     expect(stand.calls()).not.toContain('systemctl stop --no-block gitlab-runner.service');
     metadata.setKey(deadline);
     const { code, stderr } = await run;
 
     expect(code, stderr).toBe(0);
-    expect(metadata.requests.some((r) => r.startsWith(`GET ${KEY_PATH}?wait_for_change=true`))).toBe(true);
+    expect(
+      metadata.requests.some(
+        (r) => r.startsWith(`GET ${ATTRIBUTES_PATH}?`) && r.includes('wait_for_change=true'),
+      ),
+    ).toBe(true);
     expect(valuesOf(metadata.writes, 'drain-state')).toEqual(['draining', 'drained']);
     const [started] = valuesOf(metadata.writes, 'drain-started');
     const [finished] = valuesOf(metadata.writes, 'drain-finished');
@@ -236,6 +280,80 @@ describe('drain.sh, the guest side of the drain protocol', () => {
     expect(metadata.requests.filter((r) => r.startsWith('GET'))).toEqual([]);
     expect(valuesOf(metadata.writes, 'drain-started')).toEqual(['2026-01-01T00:00:00Z']);
     expect(valuesOf(metadata.writes, 'drain-state')).toEqual(['draining', 'drained']);
+  });
+
+  it('waits on the attributes directory while the key is missing, instead of polling the key', async () => {
+    metadata = await startMetadata();
+    const stand = standIns('finishes-jobs');
+    const run = runDrain(metadata, stand);
+    await directoryWaitStarted(metadata);
+    // Long enough for a 0.2 s poll to ask about ten times.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const whileMissing = metadata.requests.filter((r) => r.startsWith('GET'));
+    metadata.setKey(inSeconds(60));
+    const { code, stderr } = await run;
+
+    expect(code, stderr).toBe(0);
+    expect(whileMissing.filter((r) => r.startsWith(`GET ${KEY_PATH}`)).length).toBeLessThanOrEqual(1);
+    const directoryWaits = whileMissing.filter(
+      (r) =>
+        r.startsWith(`GET ${ATTRIBUTES_PATH}?`) && /wait_for_change=true/.test(r) && /last_etag=\w+/.test(r),
+    );
+    expect(directoryWaits).toHaveLength(1);
+    expect(whileMissing.length, whileMissing.join('\n')).toBeLessThanOrEqual(3);
+    expect(valuesOf(metadata.writes, 'drain-state')).toEqual(['draining', 'drained']);
+  });
+
+  it('polls the key when the metadata server cannot list the attributes directory', async () => {
+    // `directory: false` is not GCE: it stands for a simpler metadata server (such as a test's).
+    metadata = await startMetadata({ directory: false });
+    const stand = standIns('finishes-jobs');
+    const run = runDrain(metadata, stand);
+    const keyGets = () => metadata?.requests.filter((r) => r.startsWith(`GET ${KEY_PATH}`)).length ?? 0;
+    // It keeps asking for the missing key (three times here, whatever the load), then drains once it is set.
+    for (let waited = 0; keyGets() < 3; waited += 50) {
+      if (waited > 30_000)
+        throw new Error(`drain.sh stopped asking for the key: ${metadata.requests.join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    metadata.setKey(inSeconds(60));
+    const { code, stderr } = await run;
+
+    expect(code, stderr).toBe(0);
+    expect(valuesOf(metadata.writes, 'drain-state')).toEqual(['draining', 'drained']);
+  });
+
+  it('after a reboot, a drained VM reports its final state again and never draining', async () => {
+    metadata = await startMetadata();
+    const stand = standIns('finishes-jobs');
+    mkdirSync(join(stand.dir, 'state'));
+    writeFileSync(
+      join(stand.dir, 'state', 'drained'),
+      '2099-01-01T00:00:00Z\n2026-01-01T00:00:00Z\ndrained\n2026-01-01T00:10:00Z\n',
+    );
+    writeFileSync(join(stand.dir, 'runner-state'), 'inactive\n');
+    const { code, stderr } = await runDrain(metadata, stand);
+
+    expect(code, stderr).toBe(0);
+    expect(valuesOf(metadata.writes, 'drain-state')).toEqual(['drained']);
+    expect(valuesOf(metadata.writes, 'drain-finished')).toEqual(['2026-01-01T00:10:00Z']);
+    expect(
+      stand
+        .calls()
+        .filter((c) => c.startsWith('systemctl stop') || c.startsWith('nix-glab-runner-unregister')),
+    ).toEqual([]);
+  });
+
+  it('reports timeout, not drained, when systemd killed the runner at stopTimeout before the deadline', async () => {
+    metadata = await startMetadata();
+    metadata.setKey(inSeconds(3600));
+    const stand = standIns('killed-at-stop-timeout');
+    const { code, stderr } = await runDrain(metadata, stand);
+
+    expect(code, stderr).toBe(0);
+    expect(valuesOf(metadata.writes, 'drain-state')).toEqual(['draining', 'timeout']);
+    expect(stderr).toMatch(/did not stop by itself \(systemd result: timeout\)/);
+    expect(readFileSync(join(stand.dir, 'state', 'drained'), 'utf8').split('\n')[2]).toBe('timeout');
   });
 
   it('keeps draining when guest attributes cannot be written, and says what to enable', async () => {

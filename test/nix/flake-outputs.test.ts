@@ -68,6 +68,7 @@ describe('flake outputs keep the names the CLI, the README and upstream users re
       'lib',
       'nixosModules',
       'packages',
+      'templates',
     ]);
   });
 

@@ -174,7 +174,7 @@ describe('lib.imageNameTemplate', () => {
 describe('lib.drainProtocol', () => {
   beforeAll(requireNixInstantiate);
 
-  it('uses the names of the drain contract in DESIGN.md', () => {
+  it('uses the names of the drain contract in docs/architecture.md', () => {
     expect(nixEval(`${LIB}.drainProtocol`)).toEqual({
       metadataKey: 'nix-glab-runner-drain',
       guestAttributeNamespace: 'nix-glab-runner',

@@ -25,13 +25,14 @@ describe('3. Concurrency', () => {
     afterAll(() => emu?.stop());
 
     it('end with exactly one object and one image, and one run says it was skipped', async () => {
-      // Hold both uploads' bytes and both image inserts for 3 s, so that each run checks for the object
-      // and the image before the other's is visible: both upload, and both insert.
-      emu.faults.add({ method: 'PUT', path: `^/upload/storage/v1/b/${BUCKET}/o$`, delayMs: 3000, count: 2 });
+      // Both uploads and both image inserts meet at a barrier, so that each run checks for the object and
+      // the image before the other's is visible, however far apart their builds finish: both upload, and
+      // both insert.
+      emu.faults.add({ method: 'PUT', path: `^/upload/storage/v1/b/${BUCKET}/o$`, barrier: 2, count: 2 });
       emu.faults.add({
         method: 'POST',
         path: `^/compute/v1/projects/${PROJECT}/global/images$`,
-        delayMs: 3000,
+        barrier: 2,
         count: 2,
       });
       const publish = () =>
@@ -59,14 +60,16 @@ describe('3. Concurrency', () => {
         );
       const runs = await Promise.all([publish(), publish()]);
       for (const run of runs) expect(run.code, run.stderr).toBe(0);
-      const outputs = runs.map((r) => JSON.parse(r.stdout) as Record<string, string>);
+      const outputs = runs.map((r) => JSON.parse(r.stdout) as Record<string, unknown>);
       expect(outputs[0]?.['image-name']).toBe(outputs[1]?.['image-name']);
-      expect(outputs.map((o) => o.skipped).sort()).toEqual(['false', 'true']);
+      expect(outputs.map((o) => o.skipped).sort()).toEqual([false, true]);
 
       const [objects] = await new Storage({ apiEndpoint: emu.url, projectId: PROJECT })
         .bucket(BUCKET)
         .getFiles();
-      expect(objects.map((o) => o.name)).toEqual([outputs[0]?.['gcs-uri']?.replace(`gs://${BUCKET}/`, '')]);
+      expect(objects.map((o) => o.name)).toEqual([
+        String(outputs[0]?.['gcs-uri']).replace(`gs://${BUCKET}/`, ''),
+      ]);
       // Both really raced: two uploads and two inserts reached the emulator, and create-only uploads let one
       // finalize (the other was refused, not stored as a second generation).
       expect(emu.requests.matching(/^PUT \/upload\//).length).toBe(2);

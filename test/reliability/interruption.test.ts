@@ -136,7 +136,11 @@ async function finish(entry: Entry, started: Started): Promise<Record<string, st
   const all = `${run.stdout}\n${run.stderr}`;
   expect(run.code, all).toBe(0);
   expect(errorLines(entry, run), all).toEqual([]);
-  if (entry === 'cli') return JSON.parse(run.stdout) as Record<string, string>;
+  // The CLI's --json types booleans and numbers; compare both entry points as the action's strings.
+  if (entry === 'cli')
+    return Object.fromEntries(
+      Object.entries(JSON.parse(run.stdout) as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
+    );
   // GITHUB_OUTPUT holds `name<<DELIMITER`, the value, then `DELIMITER`.
   const text = readFileSync(started.outputFile, 'utf8');
   return Object.fromEntries(

@@ -1,10 +1,20 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
 import { runCli } from '../helpers/cli.ts';
-import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir, workspace } from '../nix-stage/helpers.ts';
+import {
+  fixtureRepo,
+  requireNix,
+  requireTool,
+  TEST_NIX_CONFIG,
+  tempDir,
+  workspace,
+} from '../nix-stage/helpers.ts';
 
 const PROJECT = 'bad-input-project';
 const BUCKET = 'bad-input-images';
@@ -38,6 +48,7 @@ describe('4. Bad input', () => {
       writeFileSync(join(outside, 'escape.nix'), '{ }\n');
       symlinkSync(join(outside, 'escape.nix'), join(ws, 'link.nix'));
       mkdirSync(join(ws, 'dir.nix'));
+      writeBadTarballs(ws);
     });
     afterAll(() => emu?.stop());
 
@@ -210,6 +221,30 @@ describe('4. Bad input', () => {
         exitCode: 2,
       },
       {
+        name: 'builder output holding disk.raw and a second member',
+        args: () => withFlags('--flake-attr', 'twoMembers'),
+        message: /a second member "second\.txt"/,
+        exitCode: 2,
+      },
+      {
+        name: 'image file holding disk.raw and a second member',
+        args: () => withFlags('--image-file', 'two-members.raw.tar.gz'),
+        message: /two-members\.raw\.tar\.gz holds a second member "second\.txt"/,
+        exitCode: 2,
+      },
+      {
+        name: 'image file whose second header has a bad checksum',
+        args: () => withFlags('--image-file', 'bad-checksum.raw.tar.gz'),
+        message: /bad-checksum\.raw\.tar\.gz holds data after disk\.raw that is not a tar header/,
+        exitCode: 2,
+      },
+      {
+        name: 'truncated image file',
+        args: () => withFlags('--image-file', 'truncated.raw.tar.gz'),
+        message: /truncated\.raw\.tar\.gz is truncated \(3584 bytes of disk\.raw are missing\)/,
+        exitCode: 2,
+      },
+      {
         name: 'image file that is not gzip',
         args: () => withFlags('--image-file', 'not-a-tarball.raw.tar.gz'),
         message: /gzip/,
@@ -259,5 +294,60 @@ describe('4. Bad input', () => {
         /No Google credentials found.*google-github-actions\/auth.*GOOGLE_APPLICATION_CREDENTIALS/,
       );
     });
+
+    it("prints only our sentence when the library's metadata-server probe fails oddly", async () => {
+      // A stand-in for the metadata server on loopback that drops every connection: google-auth-library
+      // then probes it, fails with ECONNRESET, and Node would print a MetadataLookupWarning.
+      const server = createServer((socket) => socket.destroy());
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      try {
+        const ws = workspace({ 'image.raw.tar.gz': 'not checked: credentials come first\n' });
+        const run = await runCli(
+          [
+            'publish',
+            '--project',
+            'some-project',
+            '--bucket',
+            'some-bucket',
+            '--image-file',
+            'image.raw.tar.gz',
+            '--storage-endpoint',
+            'https://storage.example.invalid',
+            '--compute-endpoint',
+            'https://compute.example.invalid',
+          ],
+          { cwd: ws, env: { HOME: tempDir('home'), GCE_METADATA_HOST: `127.0.0.1:${port}` } },
+        );
+        expect(run.code).not.toBe(0);
+        expect(run.stderr).not.toMatch(/Warning/);
+        expect(run.stderr.trim().split('\n')).toEqual([
+          expect.stringMatching(/^error: No Google credentials found/),
+        ]);
+      } finally {
+        server.close();
+      }
+    });
   });
 });
+
+/**
+ * Tarballs whose first header is right and whose rest is not, made with GNU tar: disk.raw plus a second
+ * file, the same with the second header corrupted, and disk.raw cut short with no end blocks.
+ */
+function writeBadTarballs(ws: string): void {
+  requireTool('tar', 'install GNU tar: apt-get install -y tar');
+  const dir = tempDir('bad-tar');
+  writeFileSync(join(dir, 'disk.raw'), 'disk\n');
+  writeFileSync(join(dir, 'second.txt'), 'second\n');
+  const tar = (...files: string[]) =>
+    execFileSync('tar', ['--format=gnu', '-C', dir, '-cf', '-', ...files], { maxBuffer: 1 << 24 });
+  const two = tar('disk.raw', 'second.txt');
+  writeFileSync(join(ws, 'two-members.raw.tar.gz'), gzipSync(two));
+  // Header, one data block, then second.txt's header at 1024: one byte changed, its checksum no longer fits.
+  const corrupt = Buffer.from(two);
+  corrupt[1024] = 'X'.charCodeAt(0);
+  writeFileSync(join(ws, 'bad-checksum.raw.tar.gz'), gzipSync(corrupt));
+  writeFileSync(join(dir, 'disk.raw'), Buffer.alloc(4096, 1));
+  writeFileSync(join(ws, 'truncated.raw.tar.gz'), gzipSync(tar('disk.raw').subarray(0, 1024)));
+}

@@ -151,7 +151,8 @@ const PUBLISH_LEAVES: Record<string, { object: boolean; image: boolean }> = {
   'GET /storage/v1/b/{b}/o/{o}': { object: false, image: false },
   'POST /upload/storage/v1/b/{b}/o': { object: false, image: false },
   'PUT /upload/storage/v1/b/{b}/o': { object: false, image: false },
-  'GET /compute/v1/projects/{p}/global/images/{i}': { object: true, image: false },
+  // The image name is read before the upload (who holds it), so a storm there stops the run first.
+  'GET /compute/v1/projects/{p}/global/images/{i}': { object: false, image: false },
   'POST /compute/v1/projects/{p}/global/images': { object: true, image: false },
   [waitFor('global', 'POST /compute/v1/projects/{p}/global/images')]: { object: true, image: true },
   'DELETE /storage/v1/b/{b}/o/{o}': { object: true, image: true },

@@ -286,16 +286,18 @@ export class Groups {
     return body;
   }
 
-  private build(project: string, scope: string, input: Json): GroupRecord {
-    const name = validateName(input.name);
+  private build(project: string, scope: string, raw: Json): GroupRecord {
+    const name = validateName(raw.name);
     const key = groupKey(project, scope, name);
     if (this.core.state.value.groups[key])
       throw alreadyExists(`projects/${project}/${scope}/instanceGroupManagers/${name}`);
+    // Without a base name, VMs are named after the group (its first 58 characters), as gcloud documents
+    // for `managed create` without --base-instance-name, which then sends none.
+    const input = { ...raw, baseInstanceName: raw.baseInstanceName ?? name.slice(0, 58) };
     if (
       typeof input.baseInstanceName !== 'string' ||
       !/^[a-z]([-a-z0-9]{0,57})$/.test(input.baseInstanceName)
     ) {
-      if (input.baseInstanceName === undefined) throw required('resource.baseInstanceName');
       throw new ApiError(
         400,
         `Invalid value for field 'resource.baseInstanceName': '${String(input.baseInstanceName)}'. Must be a match of regex '[a-z](([-a-z0-9]{0,57})|((-[a-z0-9]{0,57})?-#{1,10}))'`,
@@ -515,11 +517,10 @@ export class Groups {
     });
   }
 
+  /** No requestId: the method does not define one, and minimalAction NONE is what makes a repeat harmless. */
   private async applyUpdates(rc: RouteContext, scope: string): Promise<void> {
     const project = rc.params.project as string;
-    const { requestId, previous } = requestIdOf(this.core, rc);
     const input = await readJson<Json>(rc);
-    if (previous) return sendOperation(this.core, rc, previous);
     const g = this.find(project, scope, rc.params.group as string);
     const minimal = (input.minimalAction as string | undefined) ?? 'NONE';
     const most = (input.mostDisruptiveAllowedAction as string | undefined) ?? 'REPLACE';
@@ -550,7 +551,6 @@ export class Groups {
         action,
       },
       fault: rc.fault,
-      ...(requestId ? { requestId } : {}),
     });
     sendOperation(this.core, rc, op);
   }

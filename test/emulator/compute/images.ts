@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { computeEnum } from '../conformance/compute.ts';
 import { ApiError, type RouteContext, readJson, sendJson } from '../http.ts';
 import {
   alreadyExists,
@@ -18,13 +19,13 @@ import { parseRawDiskSource, storageOf } from './storage-source.ts';
 import { checkImageTarball, UNSUPPORTED_FORMAT } from './tar-check.ts';
 
 const DEPRECATION_STATES = new Set(['ACTIVE', 'DEPRECATED', 'OBSOLETE', 'DELETED']);
-/** GuestOsFeature.Type and Image.Architecture values of the v1 API (from the client's protos). */
+/** GuestOsFeature.Type and Image.Architecture values of the v1 API, from the client's protos. */
 const GUEST_OS_FEATURES = new Set(
-  'BARE_METAL_LINUX_COMPATIBLE BMSAI_CAPABLE CCA_CAPABLE FEATURE_TYPE_UNSPECIFIED GVNIC IDPF MULTI_IP_SUBNET SECURE_BOOT SEV_CAPABLE SEV_LIVE_MIGRATABLE SEV_LIVE_MIGRATABLE_V2 SEV_SNP_CAPABLE SNP_SVSM_CAPABLE SUSPEND_SAFE_FPR TDX_CAPABLE UEFI_COMPATIBLE VIRTIO_SCSI_MULTIQUEUE WINDOWS'.split(
-    ' ',
-  ),
+  computeEnum('GuestOsFeature', 'Type').filter((v) => v !== 'UNDEFINED_TYPE'),
 );
-const ARCHITECTURES = new Set(['ARCHITECTURE_UNSPECIFIED', 'ARM64', 'X86_64']);
+const ARCHITECTURES = new Set(
+  computeEnum('Image', 'Architecture').filter((v) => v !== 'UNDEFINED_ARCHITECTURE'),
+);
 const LABEL_KEY_RE = /^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u;
 const LABEL_VALUE_RE = /^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u;
 const GIB = 1024 ** 3;

@@ -6,7 +6,7 @@ import type { Json } from './state.ts';
 
 /**
  * `projects.get` and `projects.setCommonInstanceMetadata`: project metadata matters here because
- * `enable-guest-attributes=TRUE` may be set project-wide (DESIGN.md, drain protocol prerequisite).
+ * `enable-guest-attributes=TRUE` may be set project-wide (docs/architecture.md, "The drain protocol", prerequisite).
  */
 export function addProjectRoutes(core: Core): void {
   const r = core.ctx.router;

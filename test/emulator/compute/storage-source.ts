@@ -24,7 +24,7 @@ export function storageOf(ctx: EmulatorContext): StorageLike {
 }
 
 /**
- * Resolves `rawDisk.source` to bucket and object, in the forms that reach images.insert (FACTS.md):
+ * Resolves `rawDisk.source` to bucket and object, in the forms that reach images.insert (docs/architecture.md, "`rawDisk.source` forms"):
  * `https://storage.googleapis.com/B/O`, `https://www.googleapis.com/storage/v1/b/B/o/O`, and what gcloud
  * sends with an overridden storage endpoint, `<override>/b/B/o/O` or `<override>/storage/v1/b/B/o/O`.
  */

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
 /**
- * Reads an image tarball the way GCE's importer judges it (FACTS.md "Tarball"): gzip-compressed, GNU or
+ * Reads an image tarball the way GCE's importer judges it (docs/architecture.md, "Compute Engine images"): gzip-compressed, GNU or
  * old-GNU tar, exactly one member named `disk.raw`, regular or GNU-sparse. Streams through gunzip and
  * keeps only one 512-byte header in memory.
  */

@@ -27,7 +27,7 @@ export function calculate(v: Json | undefined, targetSize: number, roundUp: bool
 }
 
 /**
- * Fills GCE's defaults into an update policy and validates it against the group (FACTS.md "Rolling a
+ * Fills GCE's defaults into an update policy and validates it against the group (docs/architecture.md, "Rolling a
  * managed instance group"): maxSurge/maxUnavailable default to the number of zones, at least one > 0,
  * percentages need ≥ 10 instances, a regional fixed value is 0 or ≥ the number of zones, RECREATE needs
  * maxSurge 0, and a stateful group refuses PROACTIVE.

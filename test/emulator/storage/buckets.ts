@@ -1,6 +1,6 @@
 import { ApiError, type RouteContext, readJson, sendJson } from '../http.ts';
 import { bucketResource } from './resources.ts';
-import type { BucketRecord } from './state.ts';
+import type { BucketIamConfiguration, BucketRecord } from './state.ts';
 import { requireBucket, type Store } from './store.ts';
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
@@ -9,7 +9,12 @@ export function createBucketRecord(
   store: Store,
   name: string,
   project: string,
-  body: { location?: string; storageClass?: string; labels?: Record<string, string> } = {},
+  body: {
+    location?: string;
+    storageClass?: string;
+    labels?: Record<string, string>;
+    iamConfiguration?: BucketIamConfiguration;
+  } = {},
 ): BucketRecord {
   if (!BUCKET_NAME.test(name) || name.includes('..') || name.startsWith('goog')) {
     throw new ApiError(400, `Invalid bucket name: '${name}'`);
@@ -31,10 +36,27 @@ export function createBucketRecord(
     updated: now,
     metageneration: 1,
     ...(body.labels ? { labels: body.labels } : {}),
+    ...(body.iamConfiguration ? { iamConfiguration: iamConfigurationOf(body.iamConfiguration) } : {}),
   };
   store.state.buckets[name] = record;
   store.state.save();
   return record;
+}
+
+/** The two settings a bucket insert may carry; anything but Google's values is refused. */
+function iamConfigurationOf(input: BucketIamConfiguration): BucketIamConfiguration {
+  const pap = input.publicAccessPrevention;
+  if (pap !== undefined && pap !== 'enforced' && pap !== 'inherited') {
+    throw new ApiError(
+      400,
+      `Invalid argument: publicAccessPrevention must be 'enforced' or 'inherited', not '${String(pap)}'.`,
+      'invalid',
+    );
+  }
+  return {
+    uniformBucketLevelAccess: { enabled: input.uniformBucketLevelAccess?.enabled === true },
+    publicAccessPrevention: pap ?? 'inherited',
+  };
 }
 
 export function addBucketRoutes(store: Store): void {
@@ -48,6 +70,7 @@ export function addBucketRoutes(store: Store): void {
       location?: string;
       storageClass?: string;
       labels?: Record<string, string>;
+      iamConfiguration?: BucketIamConfiguration;
     }>(c);
     if (!project) throw new ApiError(400, 'Required parameter: project', 'required');
     if (typeof body.name !== 'string' || !body.name)

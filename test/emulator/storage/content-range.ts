@@ -1,6 +1,6 @@
 import { ApiError } from '../http.ts';
 
-// The Content-Range forms of a resumable-session PUT (see FACTS.md):
+// The Content-Range forms of a resumable-session PUT (docs/architecture.md, "Resumable uploads"):
 // - "bytes */N", "bytes */*": status query (with N, finalizes when N bytes are committed);
 // - "bytes a-b/N", "bytes a-b/*": a chunk, final when b+1 = N;
 // - "bytes a-*/N", "bytes a-*/*": the rest of the object in one streaming request;

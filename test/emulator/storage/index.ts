@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { EmulatorContext, EmulatorService } from '../context.ts';
+import { addBucketIamRoutes } from './bucket-iam.ts';
 import { addBucketRoutes, createBucketRecord } from './buckets.ts';
 import { addObjectRoutes } from './objects.ts';
 import { StorageState } from './state.ts';
@@ -41,6 +42,7 @@ export function createStorageService(ctx: EmulatorContext): StorageService {
     uploadEvents: [],
   };
   addBucketRoutes(store);
+  addBucketIamRoutes(store);
   addUploadRoutes(store);
   addObjectRoutes(store);
 

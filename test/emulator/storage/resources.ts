@@ -27,12 +27,23 @@ export function bucketResource(baseUrl: string, b: BucketRecord): Record<string,
     timeCreated: b.timeCreated,
     updated: b.updated,
     locationType: b.location.includes('-') ? 'region' : 'multi-region',
-    iamConfiguration: {
-      bucketPolicyOnly: { enabled: false },
-      uniformBucketLevelAccess: { enabled: false },
-      publicAccessPrevention: 'inherited',
-    },
+    iamConfiguration: iamConfigurationResource(b),
     ...(b.labels ? { labels: b.labels } : {}),
+  };
+}
+
+/**
+ * Uniform bucket-level access (with its legacy alias bucketPolicyOnly) and public access prevention. While
+ * enabled, uniform access can be turned off again for 90 days: `lockedTime` says until when.
+ */
+function iamConfigurationResource(b: BucketRecord): Record<string, unknown> {
+  const uniform = b.iamConfiguration?.uniformBucketLevelAccess?.enabled === true;
+  const lockedTime = new Date(Date.parse(b.timeCreated) + 90 * 24 * 3600 * 1000).toISOString();
+  const access = uniform ? { enabled: true, lockedTime } : { enabled: false };
+  return {
+    bucketPolicyOnly: access,
+    uniformBucketLevelAccess: access,
+    publicAccessPrevention: b.iamConfiguration?.publicAccessPrevention ?? 'inherited',
   };
 }
 

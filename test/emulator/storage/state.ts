@@ -11,6 +11,21 @@ export interface BucketRecord {
   updated: string;
   metageneration: number;
   labels?: Record<string, string>;
+  /** As sent on insert: `uniformBucketLevelAccess.enabled` and `publicAccessPrevention`. */
+  iamConfiguration?: BucketIamConfiguration;
+  /** Set once `setIamPolicy` has run; before that the bucket has its default policy. */
+  iamPolicy?: BucketIamPolicy;
+}
+
+export interface BucketIamConfiguration {
+  uniformBucketLevelAccess?: { enabled?: boolean };
+  publicAccessPrevention?: string;
+}
+
+export interface BucketIamPolicy {
+  bindings: { role: string; members: string[]; condition?: Record<string, unknown> }[];
+  /** Counts the policy's changes; the etag is derived from it. */
+  serial: number;
 }
 
 export interface ObjectRecord {

@@ -1,8 +1,8 @@
-export const id = 108;
-export const ids = [108];
+export const id = 106;
+export const ids = [106];
 export const modules = {
 
-/***/ 2108:
+/***/ 4106:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -13,8 +13,8 @@ __webpack_require__.d(__webpack_exports__, {
   runCommand: () => (/* binding */ runCommand)
 });
 
-// EXTERNAL MODULE: ./src/config.ts + 2 modules
-var src_config = __webpack_require__(1943);
+// EXTERNAL MODULE: ./src/config.ts + 3 modules
+var src_config = __webpack_require__(6200);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __webpack_require__(3916);
 // EXTERNAL MODULE: external "node:crypto"
@@ -196,10 +196,10 @@ class Groups {
      */
     async replace(ref, instanceUrls, timeoutMs) {
         const what = `replacing ${instanceUrls.map((u) => lastSegment(u)).join(', ')} in group "${ref.path}"`;
+        // applyUpdatesToInstances defines no requestId; minimalAction NONE is what makes a repeat harmless.
         const op = await this.rest.call({
             method: 'POST',
             path: `/${ref.path}/applyUpdatesToInstances`,
-            query: { requestId: (0,external_node_crypto_.randomUUID)() },
             body: {
                 instances: instanceUrls.map(resourcePath),
                 minimalAction: 'NONE',
@@ -211,8 +211,6 @@ class Groups {
     }
 }
 
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __webpack_require__(6760);
 // EXTERNAL MODULE: ./node_modules/google-auth-library/build/src/index.js
 var src = __webpack_require__(492);
 ;// CONCATENATED MODULE: ./src/gcp/auth.ts
@@ -222,6 +220,7 @@ const SCOPES = ['https://www.googleapis.com/auth/cloud-platform'];
 function credentialsFor(endpoints) {
     if (endpoints.loopback)
         return { auth: undefined, headers: async () => ({}) };
+    dropMetadataLookupWarnings();
     const auth = new src.GoogleAuth({ scopes: SCOPES });
     return {
         auth,
@@ -249,6 +248,25 @@ async function resolveProject(project, credentials) {
     catch {
         throw new errors/* UserError */.f('Input "project" is not set and Application Default Credentials name no project; set "project" or GOOGLE_CLOUD_PROJECT.', 'project');
     }
+}
+let dropping = false;
+/**
+ * google-auth-library probes the metadata server when no other credentials exist, and on an unexpected
+ * answer (a reset, say) Node prints a MetadataLookupWarning before our own sentence. That sentence already
+ * says what to do, so the library's warning of that one type is dropped; every other warning still prints.
+ */
+function dropMetadataLookupWarnings() {
+    if (dropping)
+        return;
+    dropping = true;
+    const emitWarning = process.emitWarning.bind(process);
+    process.emitWarning = ((warning, ...rest) => {
+        const options = rest[0];
+        const type = typeof options === 'string' ? options : options?.type;
+        if (type === 'MetadataLookupWarning')
+            return;
+        emitWarning(warning, ...rest);
+    });
 }
 function noCredentials(err) {
     const detail = err.message.split('\n')[0];
@@ -359,9 +377,34 @@ class ImageFamily {
 
 ;// CONCATENATED MODULE: ./src/gcp/retry.ts
 const DEFAULT_RETRY = { deadlineMs: 120_000, initialDelayMs: 500, maxDelayMs: 16_000 };
-/** Our backoff, bounded by the `retry-deadline` input (seconds). */
-function retryPolicy(deadlineSeconds) {
-    return { ...DEFAULT_RETRY, deadlineMs: deadlineSeconds * 1000 };
+/** Our backoff, bounded by the `retry-deadline` input (seconds), reporting its retries to `reporter`. */
+function retryPolicy(deadlineSeconds, reporter) {
+    return {
+        ...DEFAULT_RETRY,
+        deadlineMs: deadlineSeconds * 1000,
+        ...(reporter ? { notify: retryReporter(reporter) } : {}),
+    };
+}
+/**
+ * The first retry of a call is said once (what failed, why, and for how long it will be retried); with
+ * verbose output every further attempt is said too.
+ */
+function retryReporter(reporter) {
+    return (n) => {
+        const why = retryCause(n.error);
+        const left = `${Math.ceil(n.leftMs / 1000)}s`;
+        if (n.failures === 1)
+            reporter.info(`${n.what}: ${why}; retrying for up to ${left} (retry-deadline).`);
+        reporter.debug(`${n.what}: attempt ${n.failures} failed (${why}); next attempt in ${(n.delayMs / 1000).toFixed(1)}s, ${left} left.`);
+    };
+}
+/** Why an attempt failed, in a few words: the HTTP status or the connection error. */
+function retryCause(err) {
+    const e = err;
+    const status = typeof e.status === 'number' ? e.status : typeof e.code === 'number' ? e.code : 0;
+    const message = (typeof e.message === 'string' ? e.message : String(err)).split('\n')[0] ?? '';
+    const short = message.length > 160 ? `${message.slice(0, 157)}...` : message;
+    return status >= 100 ? `HTTP ${status}${short ? ` (${short})` : ''}` : short || 'no answer';
 }
 /** Full-jitter exponential backoff: a random delay in [0, min(max, initial * 2^attempt)]. */
 function backoffDelay(policy, attempt) {
@@ -395,7 +438,7 @@ class GaveUp extends Error {
  * rather than giving up early. An attempt that made progress (bytes an upload session took) calls
  * `progressed`: the clock and the backoff start again at the next failure.
  */
-async function retrying(policy, retryable, attempt, signal) {
+async function retrying(policy, retryable, attempt, signal, what = 'a Google Cloud call') {
     let since = 0;
     let failures = 0;
     const progressed = () => {
@@ -413,7 +456,9 @@ async function retrying(policy, retryable, attempt, signal) {
             const left = policy.deadlineMs - (Date.now() - since);
             if (left <= 0)
                 throw failures > 1 ? new GaveUp(err, failures, Date.now() - since) : err;
-            await sleep(Math.min(backoffDelay(policy, failures - 1), left), signal);
+            const delayMs = Math.min(backoffDelay(policy, failures - 1), left);
+            policy.notify?.({ what, failures, error: err, delayMs, leftMs: left });
+            await sleep(delayMs, signal);
         }
     }
 }
@@ -573,7 +618,13 @@ class Failure extends Error {
 /**
  * A small JSON REST client for Compute Engine. Every call is retried on 429, 5xx and network errors with
  * jittered backoff until the policy's deadline (the `retry-deadline` input); mutations are made safe to
- * retry by the caller (requestId on inserts, fingerprints on updates).
+ * retry by the caller (requestId where the method defines it, fingerprints on updates).
+ *
+ * Why not the `@google-cloud/compute` client: loading it (`require('@google-cloud/compute')`) costs about
+ * a second of CPU and brings a Node process to about 290 MB of resident memory, against about 45 MB for
+ * Node alone, for the dozen calls a run makes. We keep its value, Google's generated request and resource
+ * types, through type-only imports (compute-api.ts): every call names its method, so a parameter or body
+ * field the method does not define fails the typecheck, and nothing of the package is loaded or bundled.
  */
 class RestClient {
     baseUrl;
@@ -588,13 +639,14 @@ class RestClient {
         this.retry = retry;
         this.signal = signal;
     }
+    /** `T` is what the call returns; `M` the method (compute-api.ts) whose query and body it sends. */
     async call(req) {
         const url = new URL(this.baseUrl + req.path);
-        for (const [k, v] of Object.entries(req.query ?? {}))
+        for (const [k, v] of Object.entries((req.query ?? {})))
             if (v !== undefined)
                 url.searchParams.set(k, String(v));
         try {
-            return await retrying(this.retry, (err) => err instanceof Failure && (err.status === 0 || (0,gcp_errors/* isRetryableStatus */.PS)(err.status)), () => this.once(url, req), this.signal);
+            return await retrying(this.retry, (err) => err instanceof Failure && (err.status === 0 || (0,gcp_errors/* isRetryableStatus */.PS)(err.status)), () => this.once(url, req), this.signal, req.what);
         }
         catch (err) {
             const failure = err instanceof GaveUp ? err.last : err;
@@ -652,6 +704,42 @@ class RestClient {
 var esm_src = __webpack_require__(3923);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __webpack_require__(3024);
+;// CONCATENATED MODULE: ./src/identity.ts
+
+
+const MANAGED_BY = 'nix-glab-runner';
+/** The 32-character hash of a store path: `/nix/store/<hash>-<name>`. */
+function storePathHash(storePath) {
+    return /^\/nix\/store\/([0-9a-df-np-sv-z]{32})-/.exec(storePath)?.[1];
+}
+/** Hex digits of a prebuilt tarball's SHA-256 that make its identity, as long as a store path hash. */
+const IDENTITY_HASH_LENGTH = 32;
+/**
+ * Identity of a prebuilt tarball outside the store: the first 32 hex digits of its SHA-256, so the
+ * same bytes always map to the same image.
+ */
+async function fileIdentityHash(path) {
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 }))
+        hash.update(chunk);
+    return hash.digest('hex').slice(0, IDENTITY_HASH_LENGTH);
+}
+/** Our labels win over nothing: user labels cannot use the reserved keys (config refuses them). */
+function imageLabels({ nixHash, user, env, flakeRev }) {
+    const gitSha = env.GITHUB_SHA ?? env.CI_COMMIT_SHA;
+    return {
+        ...user,
+        'managed-by': MANAGED_BY,
+        'nix-hash': nixHash,
+        ...(gitSha && /^[0-9a-f]{7,40}$/i.test(gitSha) ? { 'git-sha': gitSha.toLowerCase() } : {}),
+        ...(flakeRev && /^[0-9a-f]{7,40}$/i.test(flakeRev) ? { 'flake-rev': flakeRev.toLowerCase() } : {}),
+    };
+}
+function imageDescription(flakeRef, flakeRev, userDescription) {
+    const built = `Built by nix-glab-runner from ${flakeRef}${flakeRev ? ` at ${flakeRev}` : ''}.`;
+    return (userDescription ? `${userDescription} ${built}` : built).slice(0, 2048);
+}
+
 // EXTERNAL MODULE: ./node_modules/hash-wasm/dist/crc32.umd.min.js
 var crc32_umd_min = __webpack_require__(6261);
 var crc32_umd_min_default = /*#__PURE__*/__webpack_require__.n(crc32_umd_min);
@@ -710,6 +798,7 @@ async function fileCrc32c(path, signal) {
 
 
 
+
 /**
  * The Storage client and the bucket and object calls the pipeline makes, each retried until the
  * `retry-deadline`. The image upload itself is in upload.ts.
@@ -743,7 +832,7 @@ function policyOf(storage) {
 async function storageCall(storage, what, call, signal) {
     try {
         // The library takes no signal: an interrupted run stops waiting for it, and the process exits.
-        return await retrying(policyOf(storage), isTransientStorageError, () => abortable(call(), signal), signal);
+        return await retrying(policyOf(storage), isTransientStorageError, () => abortable(call(), signal), signal, what);
     }
     catch (err) {
         // Interrupted: the signal's reason, not a storage failure.
@@ -806,12 +895,17 @@ async function objectExists(storage, bucket, object) {
 }
 /**
  * Deletes an image object an earlier run of this build left behind (it stopped before its clean-up): only
- * when its `nix-hash` metadata is this build's and the run that uploaded it meant to delete it (its
+ * when its `managed-by` and `nix-hash` metadata are ours and this build's and the run that uploaded it meant to delete it (its
  * `keep-object` metadata is "false"), and only that generation. True when deleted.
  */
 async function removeLeftoverObject(storage, bucket, object, nixHash) {
     const found = await objectMetadata(storage, storage.bucket(bucket).file(object));
-    if (found?.metadata?.['nix-hash'] !== nixHash || found.metadata['keep-object'] !== 'false')
+    if (!found)
+        return false;
+    const meta = found.metadata ?? {};
+    if (meta['managed-by'] !== MANAGED_BY || meta['nix-hash'] !== nixHash)
+        return false;
+    if (meta['keep-object'] !== 'false')
         return false;
     await deleteObject(storage, bucket, object, found.generation);
     return true;
@@ -837,6 +931,45 @@ async function objectMetadata(storage, file, signal) {
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __webpack_require__(1455);
+;// CONCATENATED MODULE: ./src/gcp/object-owner.ts
+
+
+/**
+ * Why an object is not this build's, or undefined when it is: our `managed-by` and this `nix-hash`
+ * metadata, and the same CRC32C and size as the tarball. Only such an object may be reused; any other
+ * is someone else's and is never replaced or deleted.
+ */
+function notThisBuilds(found, build) {
+    const owner = notOurMetadata(found, build.metadata);
+    if (owner)
+        return owner;
+    if (found.crc32c !== build.crc32c || Number(found.size) !== build.size) {
+        return `it holds other bytes (CRC32C ${found.crc32c}, ${found.size} bytes) than this build's tarball (CRC32C ${build.crc32c}, ${build.size} bytes)`;
+    }
+    return undefined;
+}
+/** The metadata half of `notThisBuilds`, which needs no hashing of the tarball. */
+function notOurMetadata(found, ours) {
+    const managedBy = found.metadata?.['managed-by'];
+    if (managedBy !== MANAGED_BY) {
+        return managedBy === undefined
+            ? 'it has no managed-by metadata, so nix-glab-runner did not upload it'
+            : `its managed-by metadata is ${JSON.stringify(String(managedBy))}`;
+    }
+    const nixHash = found.metadata?.['nix-hash'];
+    if (nixHash !== ours['nix-hash']) {
+        return `its nix-hash metadata is ${JSON.stringify(String(nixHash ?? ''))}, not this build's ${ours['nix-hash']}`;
+    }
+    return undefined;
+}
+/**
+ * The run stops, having written nothing: the name this build would upload to is held by an object that
+ * is not this build's. Bad input (exit 2): the name comes from `object-prefix` and `image-name`.
+ */
+function objectNameTaken(uri, why) {
+    return new errors/* UserError */.f(`${uri} already exists and is not this build's (${why}); nothing was uploaded or replaced. Choose another "object-prefix" or "image-name", or delete that object yourself if it is yours to delete.`, 'object-prefix');
+}
+
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __webpack_require__(7067);
 // EXTERNAL MODULE: external "node:https"
@@ -854,7 +987,7 @@ const BLOCK_BYTES = 1 << 20;
 const BLOCKS_IN_FLIGHT = 4;
 const IDLE_TIMEOUT_MS = 120_000;
 /**
- * Streams a file into a resumable session (FACTS.md "Resumable upload protocol") and returns the object
+ * Streams a file into a resumable session (docs/architecture.md, "The Google client libraries") and returns the object
  * the server stored with the CRC32C we computed while sending. Hand-written on purpose (bench/README.md,
  * "lean PUT"): the library's stream pipeline allocates a buffer per 64 KiB read and spends more than twice
  * the CPU per byte that reading into a few reused buffers does, and ran at under half the speed. On a broken connection or a retryable status
@@ -893,7 +1026,7 @@ async function putSession(uri, path, size, policy, what, on) {
                 return { object: JSON.parse(res.body), crc32c: hasher.toString() };
             const { message, reason } = (0,gcp_errors/* googleErrorMessage */.L4)(res.status, res.body);
             throw new gcp_errors/* GcpApiError */.FL(message, res.status, reason);
-        }, on.signal);
+        }, on.signal, what);
     }
     catch (err) {
         if (on.signal?.aborted)
@@ -1005,27 +1138,25 @@ async function queryCommitted(uri, size, signal) {
 
 
 
+
 /**
  * Uploads the tarball resumably, CRC32C-validated end to end. The library opens the session (auth,
  * metadata, preconditions); `putSession` streams the bytes in one request (behind an HTTP proxy the
- * library sends them). `ifGenerationMatch: 0` makes it create-only. The content type is tar and there is
+ * library sends them). `ifGenerationMatch: 0` makes it create-only: an object already at the name is
+ * reused when it is this build's and stops the run otherwise (see checkObjectName); none is ever replaced. The content type is tar and there is
  * never a gzip Content-Encoding: GCE refuses gzip-encoded objects.
  */
 async function uploadImageObject(storage, opts) {
     const file = storage.bucket(opts.bucket).file(opts.object);
     const size = (await (0,promises_.stat)(opts.file)).size;
     opts.onSent?.(0, size);
-    const existing = await objectMetadata(storage, file, opts.signal);
-    let ifGenerationMatch = 0;
+    const existing = await checkObjectName(storage, opts);
     if (existing) {
-        const crc32c = await fileCrc32c(opts.file, opts.signal);
-        if (existing.crc32c === crc32c && Number(existing.size) === size) {
-            opts.reporter.info(`gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${crc32c}); not uploading again.`);
-            return result(opts, existing.generation, crc32c, size, true);
-        }
-        opts.reporter.warn(`gs://${opts.bucket}/${opts.object} exists with other content; replacing generation ${existing.generation}.`);
-        ifGenerationMatch = existing.generation;
+        opts.reporter.info(`gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${existing.crc32c}), stored by an earlier run of this build; not uploading again.`);
+        return result(opts, existing.generation, existing.crc32c, size, true);
     }
+    // Create-only, always: an object that appears meanwhile fails the upload with 412, never is replaced.
+    const ifGenerationMatch = 0;
     const what = `uploading to gs://${opts.bucket}/${opts.object}`;
     const failed = (err) => {
         throw err instanceof gcp_errors/* GcpApiError */.FL ? err : storageError(what, err);
@@ -1038,14 +1169,18 @@ async function uploadImageObject(storage, opts) {
         // Interrupted: the signal's reason, not an upload failure.
         if (opts.signal?.aborted)
             throw err;
-        // 412: another run stored the object first (uploads are create-only). The same bytes are as good as ours.
+        // 412: someone stored an object at this name since the check above (uploads are create-only). It
+        // is used only when it is this build's; anything else stops the run, as it would have before.
         if (statusOf(err) !== 412)
             return failed(err);
         const now = await objectMetadata(storage, file, opts.signal);
-        const crc32c = await fileCrc32c(opts.file, opts.signal);
-        if (now?.crc32c !== crc32c || Number(now.size) !== size)
+        if (!now)
             return failed(err);
-        opts.reporter.info(`Another run stored the same bytes at gs://${opts.bucket}/${opts.object} meanwhile; using that object.`);
+        const crc32c = await fileCrc32c(opts.file, opts.signal);
+        const why = notThisBuilds(now, { metadata: opts.metadata, crc32c, size });
+        if (why)
+            throw objectNameTaken(`gs://${opts.bucket}/${opts.object}`, `stored by someone else meanwhile: ${why}`);
+        opts.reporter.info(`Another run of this build stored its bytes at gs://${opts.bucket}/${opts.object} meanwhile; using that object.`);
         return { generation: now.generation, crc32c, reused: true };
     });
     if ('reused' in sent)
@@ -1053,6 +1188,27 @@ async function uploadImageObject(storage, opts) {
     const seconds = (Date.now() - started) / 1000;
     opts.reporter.info(`Uploaded ${(size / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(1)}s (${(size / 2 ** 20 / Math.max(seconds, 0.001)).toFixed(0)} MiB/s), CRC32C ${sent.crc32c}.`);
     return result(opts, sent.generation, sent.crc32c, size, false);
+}
+/**
+ * The object already at the upload's name, when it is this build's (our metadata, the tarball's CRC32C
+ * and size), to be reused; undefined when there is none. Any other object stops the run with a message
+ * naming it, before anything is written: it is never replaced or deleted. A read, and a hash of the
+ * tarball only when the metadata says the object is ours.
+ */
+async function checkObjectName(storage, opts) {
+    const uri = `gs://${opts.bucket}/${opts.object}`;
+    const existing = await objectMetadata(storage, storage.bucket(opts.bucket).file(opts.object), opts.signal);
+    if (!existing)
+        return undefined;
+    const owner = notOurMetadata(existing, opts.metadata);
+    if (owner)
+        throw objectNameTaken(uri, owner);
+    const crc32c = await fileCrc32c(opts.file, opts.signal);
+    const size = (await (0,promises_.stat)(opts.file)).size;
+    const why = notThisBuilds(existing, { metadata: opts.metadata, crc32c, size });
+    if (why)
+        throw objectNameTaken(uri, why);
+    return { generation: existing.generation, crc32c };
 }
 /**
  * An HTTP(S) proxy in the environment: gaxios (the library's transport) honours it and NO_PROXY, our PUT
@@ -1111,42 +1267,1278 @@ function result(opts, generation, crc32c, size, reused) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/identity.ts
-
-
-const MANAGED_BY = 'nix-glab-runner';
-/** The 32-character hash of a store path: `/nix/store/<hash>-<name>`. */
-function storePathHash(storePath) {
-    return /^\/nix\/store\/([0-9a-df-np-sv-z]{32})-/.exec(storePath)?.[1];
-}
-/**
- * Identity of a prebuilt tarball outside the store: the first 32 hex digits of its SHA-256, so the
- * same bytes always map to the same image.
- */
-async function fileIdentityHash(path) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    for await (const chunk of (0,external_node_fs_.createReadStream)(path, { highWaterMark: 4 * 1024 * 1024 }))
-        hash.update(chunk);
-    return hash.digest('hex').slice(0, 32);
-}
-/** Our labels win over nothing: user labels cannot use the reserved keys (config refuses them). */
-function imageLabels({ nixHash, user, env, flakeRev }) {
-    const gitSha = env.GITHUB_SHA ?? env.CI_COMMIT_SHA;
-    return {
-        ...user,
-        'managed-by': MANAGED_BY,
-        'nix-hash': nixHash,
-        ...(gitSha && /^[0-9a-f]{7,40}$/i.test(gitSha) ? { 'git-sha': gitSha.toLowerCase() } : {}),
-        ...(flakeRev && /^[0-9a-f]{7,40}$/i.test(flakeRev) ? { 'flake-rev': flakeRev.toLowerCase() } : {}),
-    };
-}
-function imageDescription(flakeRef, flakeRev, userDescription) {
-    const built = `Built by nix-glab-runner from ${flakeRef}${flakeRev ? ` at ${flakeRev}` : ''}.`;
-    return (userDescription ? `${userDescription} ${built}` : built).slice(0, 2048);
-}
-
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __webpack_require__(6760);
 // EXTERNAL MODULE: ./src/inputs/image-name.ts
 var image_name = __webpack_require__(1722);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __webpack_require__(8161);
+// EXTERNAL MODULE: ./src/inputs/module-file.ts
+var module_file = __webpack_require__(5832);
+// EXTERNAL MODULE: ./src/report/visible-line.ts
+var visible_line = __webpack_require__(2287);
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __webpack_require__(1421);
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __webpack_require__(7975);
+;// CONCATENATED MODULE: ./src/nix/flake-ref.ts
+
+
+
+
+
+const execFileP = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
+/**
+ * Turns the `flake` input into a flake reference Nix can fetch without copying secrets into the store.
+ * - A URL-like reference (`github:o/r`, `git+https://…`) is used as given; `path:` only outside the
+ *   workspace, since it copies a directory wholesale.
+ * - A local directory in a git repository becomes `git+file://<top>?dir=<sub>`: Nix then copies only
+ *   git-tracked files, so an untracked `gha-creds-*.json` never reaches the store.
+ * - A local directory outside git becomes `path:` only when it lies outside the workspace (e.g. the
+ *   action's own checkout, which GitHub downloads without .git); the workspace itself must be git.
+ * `input` names the input for error messages (`flake`).
+ */
+async function resolveFlakeRef(flake, workspace, input = 'flake') {
+    const trimmed = flake.trim();
+    if (trimmed === '')
+        throw new errors/* UserError */.f(`The ${input} input is empty; give a flake reference such as github:owner/repo or a directory.`, input);
+    if (/^path:/i.test(trimmed)) {
+        // path: copies a directory wholesale, credentials included: never for the workspace.
+        const target = (0,external_node_path_.resolve)(workspace, decodeURIComponent(trimmed.slice(5).replace(/[?#].*$/, '')));
+        if (isInside(target, workspace) || isInside(workspace, target)) {
+            throw new errors/* UserError */.f(`The ${input} input "${flake}" would copy the whole workspace into the world-readable Nix store (credential files included); name the directory instead (e.g. "."), which uses git-tracked files only.`, input);
+        }
+        return trimmed;
+    }
+    if (/^[a-z][a-z0-9+.-]*:/i.test(trimmed))
+        return trimmed;
+    const dir = (0,external_node_path_.resolve)(workspace, trimmed);
+    const info = await (0,promises_.stat)(dir).catch(() => undefined);
+    if (!info?.isDirectory()) {
+        // Not a directory: leave indirect references (registry names) to Nix, refuse path-looking ones.
+        if (/^[.~/]/.test(trimmed) || trimmed.includes('/')) {
+            throw new errors/* UserError */.f(`The ${input} input "${flake}" is not a directory (resolved to ${dir}).`, input);
+        }
+        return trimmed;
+    }
+    // A plain string join: ncc's asset relocator would copy every flake.nix it can see for resolve(dir, 'flake.nix').
+    if (!(await (0,promises_.stat)(`${dir}/flake.nix`).catch(() => undefined))) {
+        throw new errors/* UserError */.f(`The ${input} input "${flake}" points at ${dir}, which has no flake.nix.`, input);
+    }
+    const top = await gitTopLevel(dir);
+    if (top === undefined) {
+        if (isInside(dir, workspace) || isInside(workspace, dir)) {
+            throw new errors/* UserError */.f(`The ${input} input "${flake}" is a directory of the workspace that is not a git repository; only git-tracked files may enter the Nix store (credential files live in the workspace), so check it out with git.`, input);
+        }
+        return `path:${dir}`;
+    }
+    const sub = (0,external_node_path_.relative)(top, dir);
+    if (!(await isTracked(top, sub === '' ? 'flake.nix' : `${sub}/flake.nix`))) {
+        throw new errors/* UserError */.f(`The ${input} input "${flake}" has a flake.nix that git does not track; Nix only sees git-tracked files, so git add it.`, input);
+    }
+    return `git+file://${top}${sub === '' ? '' : `?dir=${encodeURIComponent(sub).replaceAll('%2F', '/')}`}`;
+}
+function isInside(child, parent) {
+    const rel = (0,external_node_path_.relative)((0,external_node_path_.resolve)(parent), (0,external_node_path_.resolve)(child));
+    return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel));
+}
+async function gitTopLevel(dir) {
+    try {
+        const { stdout } = await execFileP('git', ['-C', dir, 'rev-parse', '--show-toplevel']);
+        return stdout.trim() || undefined;
+    }
+    catch {
+        return undefined; // not a repository, or git is absent: treated the same
+    }
+}
+async function isTracked(top, file) {
+    try {
+        await execFileP('git', ['-C', top, 'ls-files', '--error-unmatch', '--', file]);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/nix/run.ts
+
+
+/** Grace period between SIGINT (nix stops its builders cleanly) and SIGKILL. */
+const KILL_GRACE_MS = 3000;
+/**
+ * Runs a child process, collecting stdout and streaming stderr line by line. An abort sends SIGINT at
+ * once and SIGKILL after a short grace, then rejects with an Interrupted UserError.
+ */
+function run(command, args, opts = {}) {
+    const tailLines = opts.tailLines ?? 40;
+    return new Promise((resolve, reject) => {
+        if (opts.signal?.aborted)
+            return reject(interrupted(command));
+        const child = (0,external_node_child_process_.spawn)(command, args, {
+            cwd: opts.cwd,
+            env: opts.env ?? process.env,
+            stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const stdout = [];
+        const tail = [];
+        let partial = '';
+        let aborted = false;
+        let killTimer;
+        const pushLine = (line) => {
+            tail.push(line);
+            if (tail.length > tailLines)
+                tail.shift();
+            opts.onStderrLine?.(line);
+        };
+        const onAbort = () => {
+            aborted = true;
+            child.kill('SIGINT');
+            killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+            killTimer.unref();
+        };
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        child.stdout.on('data', (chunk) => stdout.push(chunk));
+        child.stderr.setEncoding('utf8');
+        child.stderr.on('data', (chunk) => {
+            const lines = (partial + chunk).split('\n');
+            partial = lines.pop() ?? '';
+            for (const line of lines)
+                pushLine(line);
+        });
+        child.on('error', (err) => {
+            opts.signal?.removeEventListener('abort', onAbort);
+            reject(err.code === 'ENOENT'
+                ? new errors/* UserError */.f(`Cannot run ${command}: it is not installed or not on PATH.`, undefined, errors/* ExitCode */.y.NixFailed)
+                : err);
+        });
+        child.on('close', (code, signal) => {
+            opts.signal?.removeEventListener('abort', onAbort);
+            if (killTimer)
+                clearTimeout(killTimer);
+            if (partial)
+                pushLine(partial);
+            if (aborted)
+                return reject(interrupted(command));
+            resolve({
+                code: code ?? (signal ? 128 : 1),
+                stdout: Buffer.concat(stdout).toString('utf8'),
+                stderrTail: tail,
+            });
+        });
+    });
+}
+function interrupted(command) {
+    return new errors/* UserError */.f(`Interrupted: ${command} was stopped.`, undefined, errors/* ExitCode */.y.Interrupted);
+}
+/** Quotes argv for a copy-pasteable shell command. */
+function shellQuote(argv) {
+    return argv
+        .map((a) => (/^[A-Za-z0-9_@%+=:,./#-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`))
+        .join(' ');
+}
+
+;// CONCATENATED MODULE: ./src/nix/wrapper.ts
+
+/** Prefix of the wrapper's own evaluation errors; `build.ts` maps the code after it to a sentence. */
+const WRAPPER_ERROR = 'nix-glab-runner-error:';
+/** Splits a flake attribute path on dots, honouring double-quoted segments (`nixosConfigurations."a.b"`). */
+function splitAttrPath(attr) {
+    const parts = [];
+    const re = /\s*(?:"((?:[^"\\]|\\.)*)"|([^."]+))\s*(\.|$)/y;
+    let pos = 0;
+    while (pos < attr.length) {
+        re.lastIndex = pos;
+        const m = re.exec(attr);
+        if (!m)
+            throw new errors/* UserError */.f(`The flake-attr input "${attr}" is not an attribute path such as packages.x86_64-linux.image or nixosConfigurations.runner.`, 'flake-attr');
+        parts.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? ''));
+        pos = re.lastIndex;
+        if (m[3] === '.' && pos >= attr.length)
+            parts.push(''); // trailing dot: caught below
+    }
+    if (parts.length === 0 || parts.some((p) => p === '')) {
+        throw new errors/* UserError */.f(`The flake-attr input "${attr}" is not an attribute path such as packages.x86_64-linux.image or nixosConfigurations.runner.`, 'flake-attr');
+    }
+    return parts;
+}
+/** Decides the mode (b) target form of a `flake-attr` value (see BuildTarget). */
+function targetForAttr(flakeRef, attr, system, modules) {
+    const path = splitAttrPath(attr);
+    if (path[0] === 'nixosConfigurations') {
+        const name = path[1];
+        if (path.length !== 2 || name === undefined) {
+            throw new errors/* UserError */.f(`The flake-attr input "${attr}" must be nixosConfigurations.<name> to build a NixOS configuration's image.`, 'flake-attr');
+        }
+        return { kind: 'nixos', flakeRef, name, modules };
+    }
+    if (modules.length > 0) {
+        throw new errors/* UserError */.f(`The extra-modules input cannot change flake-attr "${attr}", which names a finished image derivation; point flake-attr at nixosConfigurations.<name> or drop extra-modules.`, 'extra-modules');
+    }
+    return { kind: 'derivation', flakeRef, attrPath: path.length === 1 ? ['packages', system, ...path] : path };
+}
+/** A Nix string literal. */
+function nixString(value) {
+    return `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('${', '\\${').replaceAll('\n', '\\n')}"`;
+}
+/** A Nix path literal for a module copied into the wrapper (`m/0-extra.nix` → `./m/0-extra.nix`). */
+function nixPath(relPath) {
+    if (!/^[A-Za-z0-9._+/-]+$/.test(relPath) || relPath.includes('..'))
+        throw new Error(`bad wrapper path ${relPath}`);
+    return `./${relPath}`;
+}
+function nixList(items) {
+    return `[ ${items.map((i) => `${i} `).join('')}]`;
+}
+/**
+ * The wrapper flake's flake.nix. Its one input is the target flake, its extra modules are files
+ * copied next to it, so the build stays pure (no --impure) and sees nothing else of the workspace.
+ */
+function wrapperFlake(target) {
+    const common = `      fail = code: throw "${WRAPPER_ERROR}\${code}";
+      lookup = path: builtins.foldl' (acc: name: if builtins.isAttrs acc && builtins.hasAttr name acc then acc.\${name} else null) target path;`;
+    let body;
+    switch (target.kind) {
+        case 'builder':
+            body = `      gceImage = lookup [ "builders" ${nixString(target.system)} "gceImage" ];
+      image = if builtins.isFunction gceImage || builtins.isAttrs gceImage
+        then gceImage { extraModules = ${nixList(target.modules.map(nixPath))}; }
+        else fail "missing-builder";`;
+            break;
+        case 'nixos':
+            body = `      configuration = lookup [ "nixosConfigurations" ${nixString(target.name)} ];
+      modules = ${nixList(target.modules.map(nixPath))};
+      extended = if modules == [ ] then configuration else configuration.extendModules { inherit modules; };
+      build = extended.config.system.build;
+      image =
+        if !(builtins.isAttrs configuration) then fail "missing-attr"
+        else if build ? images && build.images ? google-compute then build.images.google-compute
+        else if build ? googleComputeImage then build.googleComputeImage
+        else fail "no-gce-image";`;
+            break;
+        case 'derivation':
+            body = `      value = lookup ${nixList(target.attrPath.map(nixString))};
+      image =
+        if value == null then fail "missing-attr"
+        else if builtins.isAttrs value && (value.type or null) == "derivation" then value
+        else fail "not-derivation";`;
+            break;
+    }
+    return `# Generated by nix-glab-runner for one build; safe to delete.
+{
+  description = "nix-glab-runner build wrapper";
+  inputs.target.url = ${nixString(target.flakeRef)};
+  outputs = { self, target }:
+    let
+${common}
+${body}
+    in
+    { inherit image; };
+}
+`;
+}
+
+;// CONCATENATED MODULE: ./src/nix/build.ts
+
+
+
+
+
+
+
+
+
+const LOG_TAIL_LINES = 25;
+/** Flakes on for every call, so the printed command also works where nix.conf does not enable them. */
+const FLAKES = ['--extra-experimental-features', 'nix-command flakes'];
+/**
+ * Both paths from one evaluation. The keys are not drvPath/outPath: an attribute set holding `outPath`
+ * prints as that string in JSON. Evaluating drvPath writes the .drv into the store, which is what the
+ * build then realises.
+ */
+const DRV_AND_OUT = 'd: { drv = d.drvPath; out = d.outPath; }';
+/** Evaluates, then builds, the image (see evaluateImage and realiseImage). */
+async function buildImage(opts, reporter, signal) {
+    return realiseImage(await evaluateImage(opts, reporter, signal), reporter, signal);
+}
+/**
+ * Evaluates the image's derivation and output path without building anything: mode (a) through a
+ * builder flake's `builders.<system>.gceImage`, or mode (b) from the user's flake (`flakeAttr`). Always
+ * through a generated wrapper flake whose only inputs are the target flake and copies of the extra
+ * module files, so the evaluation is pure and no other workspace file (such as gha-creds-*.json) can
+ * reach the world-readable store. The output path is the image's identity, known before any build.
+ */
+async function evaluateImage(opts, reporter, signal) {
+    const nix = opts.nixBin ?? 'nix';
+    const modules = await checkModules(opts.extraModules, opts.workspace);
+    const flakeRef = await resolveFlakeRef(opts.flake, opts.workspace);
+    const copied = modules.map((m, i) => `m/${i}-${(0,external_node_path_.basename)(m).replace(/[^A-Za-z0-9._+-]/g, '_')}`);
+    const target = opts.flakeAttr !== undefined && opts.flakeAttr !== ''
+        ? targetForAttr(flakeRef, opts.flakeAttr, opts.system, copied)
+        : { kind: 'builder', flakeRef, system: opts.system, modules: copied };
+    const flakeRev = await flakeRevision(nix, flakeRef, opts, reporter, signal);
+    const wrapperDir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'nix-glab-runner-wrapper-'));
+    let keepWrapper = false;
+    try {
+        await (0,promises_.mkdir)((0,external_node_path_.join)(wrapperDir, 'm'));
+        await Promise.all(modules.map((m, i) => (0,promises_.copyFile)(m, (0,external_node_path_.join)(wrapperDir, copied[i] ?? ''))));
+        const flakeNix = wrapperFlake(target);
+        await (0,promises_.writeFile)((0,external_node_path_.join)(wrapperDir, 'flake.nix'), flakeNix);
+        reporter.debug(`wrapper flake ${wrapperDir}/flake.nix:\n${flakeNix}`);
+        const installable = `path:${wrapperDir}#image`;
+        // `--` ends option parsing: nothing after it is read as an option, whatever the path holds.
+        const evalCommand = [nix, ...FLAKES, 'eval', '--json', '--apply', DRV_AND_OUT, '--', installable];
+        const description = describe(target, opts);
+        reporter.info(`Evaluating ${description} with ${modules.length} extra module(s)`);
+        const result = await run(evalCommand[0] ?? nix, evalCommand.slice(1), {
+            signal,
+            onStderrLine: (line) => reporter.log(line),
+            tailLines: 200,
+        });
+        // The command a user runs to reproduce a failure: it builds from the kept wrapper flake.
+        const command = [nix, ...FLAKES, 'build', '--no-link', '--print-build-logs', installable];
+        if (result.code !== 0) {
+            const code = wrapperErrorCode(result.stderrTail);
+            if (code)
+                throw wrapperError(code, target, opts);
+            keepWrapper = true;
+            throw await buildFailure(nix, command, result.stderrTail, signal);
+        }
+        const paths = parseEvalJson(result.stdout, evalCommand);
+        reporter.info(`Evaluated ${paths.storePath} (${paths.drvPath})`);
+        const evaluated = { ...paths, flakeRef, command, nixBin: nix, description };
+        if (flakeRev !== undefined)
+            evaluated.flakeRev = flakeRev;
+        return evaluated;
+    }
+    finally {
+        if (!keepWrapper)
+            await (0,promises_.rm)(wrapperDir, { recursive: true, force: true });
+    }
+}
+/**
+ * Builds exactly the evaluated derivation with `nix-store --realise <drv>`, a command every Nix 2 release
+ * has. Nix 2.8 refuses `nix build <drv>^out` and `<drv>!out` (checked), and newer Nix reads a bare `.drv`
+ * argument of `nix build` as the derivation file itself rather than its outputs.
+ */
+async function realiseImage(evaluated, reporter, signal) {
+    const command = [nixStoreBin(evaluated.nixBin), '--realise', evaluated.drvPath];
+    reporter.info(`Building ${evaluated.description}`);
+    const result = await run(command[0] ?? 'nix-store', command.slice(1), {
+        signal,
+        onStderrLine: (line) => reporter.log(line),
+        tailLines: 200,
+    });
+    if (result.code !== 0)
+        throw await buildFailure(evaluated.nixBin, command, result.stderrTail, signal);
+    const outputs = result.stdout.split('\n').filter((l) => l.startsWith('/nix/store/'));
+    if (!outputs.includes(evaluated.storePath)) {
+        throw new errors/* UserError */.f(`${shellQuote(command)} built ${outputs.join(', ') || 'nothing'}, not the evaluated ${evaluated.storePath}.`, undefined, errors/* ExitCode */.y.NixFailed);
+    }
+    const { nixBin: _nix, description: _d, ...built } = evaluated;
+    reporter.info(`Built ${built.storePath}`);
+    return { ...built, command };
+}
+/** `nix-store` next to the `nix` in use (an installed Nix is not always on PATH). */
+function nixStoreBin(nix) {
+    return nix.includes('/') ? (0,external_node_path_.join)((0,external_node_path_.dirname)(nix), 'nix-store') : 'nix-store';
+}
+/** Checks the extra module files by the same rule as config.ts (see inputs/module-file.ts): say it clearly here too. */
+async function checkModules(extraModules, workspace) {
+    return extraModules.map((m) => {
+        const checked = (0,module_file/* checkModuleFile */.r)(m, workspace);
+        if ('broken' in checked)
+            throw new errors/* UserError */.f(`Input "extra-modules" ${checked.broken} (got ${JSON.stringify(m)}).`, 'extra-modules');
+        return checked.path;
+    });
+}
+/** The flake's revision from `nix flake metadata`; also a clear early error when the flake cannot be fetched. */
+async function flakeRevision(nix, flakeRef, opts, reporter, signal) {
+    // Never write the lock: on a local flake without one, `flake metadata` would create and git-add it
+    // in the user's checkout. The lock changes only through a reviewed commit.
+    const result = await run(nix, [...FLAKES, 'flake', 'metadata', '--no-write-lock-file', '--json', '--', flakeRef], { signal });
+    if (result.code !== 0) {
+        const reason = firstError(result.stderrTail) ?? `nix exited with code ${result.code}`;
+        throw new errors/* UserError */.f(`The flake input "${opts.flake}" (${flakeRef}) cannot be fetched: ${reason}`, 'flake', errors/* ExitCode */.y.BadInput);
+    }
+    try {
+        const meta = JSON.parse(result.stdout);
+        if (typeof meta.revision === 'string')
+            return meta.revision;
+    }
+    catch {
+        // metadata is only informative; a parse failure must not stop the build
+    }
+    reporter.debug(`${flakeRef} has no revision (a dirty git tree or a non-git flake)`);
+    return undefined;
+}
+function wrapperErrorCode(stderr) {
+    for (const line of stderr) {
+        const at = line.indexOf(WRAPPER_ERROR);
+        if (at !== -1)
+            return line.slice(at + WRAPPER_ERROR.length).match(/^[a-z-]+/)?.[0];
+    }
+    return undefined;
+}
+function wrapperError(code, target, opts) {
+    const attr = opts.flakeAttr ?? '';
+    switch (code) {
+        case 'missing-builder':
+            return new errors/* UserError */.f(`The flake input "${opts.flake}" does not expose builders.${opts.system}.gceImage, the builder interface; use a builder flake or set flake-attr to build your own flake.`, 'flake');
+        case 'missing-attr':
+            return new errors/* UserError */.f(target.kind === 'nixos'
+                ? `The flake-attr input "${attr}" names nixosConfigurations.${target.name}, which the flake "${opts.flake}" does not define.`
+                : `The flake-attr input "${attr}" names an attribute the flake "${opts.flake}" does not have${target.kind === 'derivation' ? ` (looked up ${target.attrPath.join('.')})` : ''}.`, 'flake-attr');
+        case 'not-derivation':
+            return new errors/* UserError */.f(`The flake-attr input "${attr}" is not a derivation; name an image package or nixosConfigurations.<name>.`, 'flake-attr');
+        case 'no-gce-image':
+            return new errors/* UserError */.f(`The flake-attr input "${attr}" is a NixOS configuration without system.build.images.google-compute or googleComputeImage; import the google-compute-image module in it.`, 'flake-attr');
+    }
+}
+/** A failed build: the failing derivation's log tail and the exact command to reproduce it. */
+async function buildFailure(nix, command, stderr, signal) {
+    const drv = stderr.join('\n').match(/builder for '(\/nix\/store\/[^']+\.drv)' failed/)?.[1];
+    let tail = stderr.filter((l) => l.trim() !== '').slice(-LOG_TAIL_LINES);
+    if (drv) {
+        const log = await run(nix, [...FLAKES, 'log', '--', drv], { signal, tailLines: LOG_TAIL_LINES }).catch(() => undefined);
+        const lines = log?.code === 0
+            ? log.stdout
+                .split('\n')
+                .filter((l) => l.trim() !== '')
+                .slice(-LOG_TAIL_LINES)
+            : [];
+        if (lines.length > 0)
+            tail = lines;
+    }
+    const what = drv ? `the builder of ${drv} failed` : (firstError(stderr) ?? 'evaluation failed');
+    const reproduce = shellQuote(command.filter((a) => a !== '--json'));
+    return new errors/* UserError */.f(`The Nix build failed (${what}); reproduce it with: ${reproduce}${drv ? ` (full log: nix ${shellQuote(FLAKES)} log ${drv})` : ''}\n${tail.map((l) => `  ${(0,visible_line/* visibleLine */.P)(l)}`).join('\n')}`, undefined, errors/* ExitCode */.y.NixFailed);
+}
+/** The first `error:` line Nix printed, without the prefix. */
+function firstError(stderr) {
+    const line = stderr.find((l) => /^\s*error:/.test(l));
+    return line?.replace(/^\s*error:\s*/, '').trim() || undefined;
+}
+function parseEvalJson(stdout, command) {
+    try {
+        const { drv, out } = JSON.parse(stdout);
+        if (typeof drv === 'string' && typeof out === 'string' && drv.endsWith('.drv'))
+            return { storePath: out, drvPath: drv };
+    }
+    catch {
+        // fall through
+    }
+    throw new errors/* UserError */.f(`${shellQuote(command)} printed no derivation and output path (got: ${stdout.slice(0, 200)}).`, undefined, errors/* ExitCode */.y.NixFailed);
+}
+function describe(target, opts) {
+    switch (target.kind) {
+        case 'builder':
+            return `${target.flakeRef} builders.${opts.system}.gceImage`;
+        case 'nixos':
+            return `${target.flakeRef} nixosConfigurations.${target.name}`;
+        case 'derivation':
+            return `${target.flakeRef} ${target.attrPath.join('.')}`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/nix/facts.ts
+
+
+
+const IMAGE_FACTS_FILE = 'nix-support/gce-image.json';
+const ARCHITECTURES = ['X86_64', 'ARM64'];
+/**
+ * Reads `<output>/nix-support/gce-image.json`. Without it (a prebuilt image-file, or a builder that does
+ * not write it), what the inputs leave open is assumed to be X86_64 and BIOS, with a warning naming the
+ * inputs that change it; a malformed file is an error, since guessing could publish an unbootable image.
+ */
+async function readImageFacts(outputDir, reporter, given = { guestOsFeatures: [] }) {
+    const path = (0,external_node_path_.join)(outputDir, IMAGE_FACTS_FILE);
+    let text;
+    try {
+        text = await (0,promises_.readFile)(path, 'utf8');
+    }
+    catch (err) {
+        if (err.code !== 'ENOENT' &&
+            err.code !== 'ENOTDIR') {
+            throw new errors/* UserError */.f(`Cannot read the image facts file ${path}: ${err.message}.`);
+        }
+        return assumedFacts(outputDir, given, reporter);
+    }
+    return parseImageFacts(text, path, reporter);
+}
+function assumedFacts(outputDir, given, reporter) {
+    const architecture = given.architecture ?? 'X86_64';
+    // Arm images on Compute Engine boot only with UEFI.
+    const efi = architecture === 'ARM64' || given.guestOsFeatures.includes('UEFI_COMPATIBLE');
+    const assumed = [];
+    const changes = [];
+    if (given.architecture === undefined) {
+        assumed.push('an X86_64 image');
+        changes.push('set architecture: ARM64');
+    }
+    if (!efi) {
+        assumed.push(assumed.length > 0 ? 'that boots with BIOS' : 'an image that boots with BIOS');
+        changes.push('add UEFI_COMPATIBLE to guest-os-features');
+    }
+    if (assumed.length > 0) {
+        const subject = given.imageFile
+            ? `The image-file ${given.imageFile} comes without a ${IMAGE_FACTS_FILE} beside it`
+            : `The build output ${outputDir} has no ${IMAGE_FACTS_FILE}`;
+        reporter.warn(`${subject}, so it is published as ${assumed.join(' ')}; if that is wrong, ${changes.join(' or ')}.`);
+    }
+    return { efi, architecture, fromFile: false };
+}
+/** Validates the file's JSON; exported for tests. */
+function parseImageFacts(text, path, reporter) {
+    let data;
+    try {
+        data = JSON.parse(text);
+    }
+    catch (err) {
+        throw new errors/* UserError */.f(`The image facts file ${path} is not valid JSON (${err.message}).`);
+    }
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+        throw new errors/* UserError */.f(`The image facts file ${path} must hold a JSON object such as {"efi": true, "architecture": "X86_64"}.`);
+    }
+    const { efi = false, architecture = 'X86_64', nixos } = data;
+    if (typeof efi !== 'boolean') {
+        throw new errors/* UserError */.f(`The image facts file ${path} has "efi": ${JSON.stringify(efi)}, which must be true or false.`);
+    }
+    if (!ARCHITECTURES.includes(architecture)) {
+        throw new errors/* UserError */.f(`The image facts file ${path} has "architecture": ${JSON.stringify(architecture)}, which must be one of ${ARCHITECTURES.join(', ')}.`);
+    }
+    if (nixos !== undefined && typeof nixos !== 'string') {
+        throw new errors/* UserError */.f(`The image facts file ${path} has "nixos": ${JSON.stringify(nixos)}, which must be a string.`);
+    }
+    const arch = architecture;
+    // Arm images on GCE boot only through UEFI (docs/architecture.md, "The image builder's output").
+    if (arch === 'ARM64' && !efi)
+        reporter.warn(`The image facts file ${path} says ARM64 without efi; ARM64 images are always UEFI, so UEFI_COMPATIBLE is set.`);
+    const facts = { efi: efi || arch === 'ARM64', architecture: arch, fromFile: true };
+    if (nixos !== undefined)
+        facts.nixos = nixos;
+    return facts;
+}
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __webpack_require__(8522);
+;// CONCATENATED MODULE: ./src/nix/tar-walk.ts
+
+const BLOCK = 512;
+/** GNU long names are short in practice; a huge one means a corrupt or hostile file. */
+const MAX_LONG_NAME = 64 * 1024;
+const GNU_MAGIC = 'ustar  \0';
+/**
+ * A streaming walk over the decompressed tar of an image tarball, judged as GCE judges it (GNU or old-GNU,
+ * one member disk.raw, regular or GNU-sparse): it is fed the bytes in pieces and keeps only one 512-byte
+ * block (or a long name) at a time. Member data is skipped by counting, never copied.
+ */
+class TarWalker {
+    path;
+    state = { kind: 'header' };
+    block = Buffer.alloc(BLOCK);
+    filled = 0;
+    longName = [];
+    pendingName;
+    member;
+    /** For a GNU-sparse member: the sum of its map's chunk sizes, which must equal its stored size. */
+    sparseStored = 0;
+    storedSize = 0;
+    zeroBlocks = 0;
+    constructor(path) {
+        this.path = path;
+    }
+    push(chunk) {
+        let at = 0;
+        while (at < chunk.length) {
+            const state = this.state;
+            if (state.kind === 'data') {
+                const take = Math.min(state.left, chunk.length - at);
+                state.left -= take;
+                at += take;
+                if (state.left === 0)
+                    this.state = { kind: 'trailer' };
+                continue;
+            }
+            const take = Math.min(BLOCK - this.filled, chunk.length - at);
+            chunk.copy(this.block, this.filled, at, at + take);
+            this.filled += take;
+            at += take;
+            if (this.filled < BLOCK)
+                return;
+            this.filled = 0;
+            this.onBlock(this.block);
+        }
+    }
+    /** Called when the stream ended: the archive must be complete. */
+    end() {
+        const truncated = (what) => new errors/* UserError */.f(`The image tarball ${this.path} is truncated (${what}); rebuild it or copy it again.`);
+        if (this.filled !== 0)
+            throw truncated('it ends inside a 512-byte tar block');
+        switch (this.state.kind) {
+            case 'header':
+                if (this.member === undefined && this.pendingName === undefined)
+                    throw new errors/* UserError */.f(`The image tarball ${this.path} holds no tar member; GCE needs one member named disk.raw.`);
+                throw truncated('it ends after a GNU long-name entry');
+            case 'long-name':
+                throw truncated('it ends inside a GNU long-name entry');
+            case 'sparse-extension':
+                throw truncated('it ends inside the sparse map of disk.raw');
+            case 'data':
+                throw truncated(`${this.state.left} bytes of disk.raw are missing`);
+            case 'trailer':
+                if (this.zeroBlocks < 2)
+                    throw truncated('the two zero blocks that end a tar archive are missing');
+                return this.member;
+        }
+    }
+    onBlock(block) {
+        const state = this.state;
+        switch (state.kind) {
+            case 'trailer':
+                if (!isZero(block))
+                    throw this.secondMember(block);
+                this.zeroBlocks++;
+                return;
+            case 'long-name':
+                this.longName.push(Buffer.from(block.subarray(0, Math.min(BLOCK, state.left))));
+                state.left -= Math.min(BLOCK, state.left);
+                if (state.left === 0) {
+                    if (state.typeflag === 'L')
+                        this.pendingName = cString(Buffer.concat(this.longName));
+                    this.longName = [];
+                    this.state = { kind: 'header' };
+                }
+                return;
+            case 'sparse-extension':
+                for (let i = 0; i < 21; i++)
+                    this.sparseStored += readNumber(block, i * 24 + 12, 12);
+                if (block[504] === 0)
+                    this.startData();
+                return;
+            case 'header':
+                this.onHeader(block);
+                return;
+            case 'data':
+                return; // push() skips data without calling here
+        }
+    }
+    onHeader(header) {
+        const path = this.path;
+        if (isZero(header)) {
+            if (this.pendingName !== undefined)
+                throw new errors/* UserError */.f(`The image tarball ${path} is truncated (a GNU long name without its member).`);
+            throw new errors/* UserError */.f(`The image tarball ${path} holds no tar member; GCE needs one member named disk.raw.`);
+        }
+        checkHeaderChecksum(path, header);
+        const magic = header.subarray(257, 265).toString('latin1');
+        if (magic.startsWith('ustar\0')) {
+            throw new errors/* UserError */.f(`The image tarball ${path} is a POSIX/PAX tar, which GCE refuses ("Supported formats are: GNU and OLDGNU"); create it with tar --format=gnu.`);
+        }
+        if (magic !== GNU_MAGIC) {
+            throw new errors/* UserError */.f(`The image tarball ${path} is not a GNU tar (no "ustar  " magic), which GCE refuses ("Supported formats are: GNU and OLDGNU"); create it with tar --format=gnu.`);
+        }
+        const typeflag = String.fromCharCode(header[156] ?? 0);
+        if (typeflag === 'L' || typeflag === 'K') {
+            // A GNU long-name (or long-link) entry: its data blocks hold the name of the next member.
+            const size = readNumber(header, 124, 12);
+            if (size > MAX_LONG_NAME) {
+                throw new errors/* UserError */.f(`The image tarball ${path} has a ${size}-byte GNU long name, which is not a disk image.`);
+            }
+            this.state = size === 0 ? { kind: 'header' } : { kind: 'long-name', typeflag, left: size };
+            return;
+        }
+        const member = this.pendingName ?? cString(header.subarray(0, 100));
+        this.pendingName = undefined;
+        if (member !== 'disk.raw') {
+            throw new errors/* UserError */.f(`The image tarball ${path} holds "${member}" where GCE needs a member named exactly disk.raw (the NixOS 24.11 image module briefly wrote other names); fix or update the image builder.`);
+        }
+        let type;
+        if (typeflag === '0' || typeflag === '\0')
+            type = 'regular';
+        else if (typeflag === 'S')
+            type = 'gnu-sparse';
+        else {
+            throw new errors/* UserError */.f(`The image tarball ${path} stores disk.raw as tar type '${typeflag}' (${describeType(typeflag)}); GCE needs a regular or GNU-sparse file.`);
+        }
+        // GNU tar sets the file-type bits in the mode field only in the old-GNU format (tar's list.c).
+        const format = readNumber(header, 100, 8) > 0o7777 ? 'oldgnu' : 'gnu';
+        // For a GNU-sparse member the size field is what the archive stores (the map's chunks); the real
+        // size of the disk is in the old-GNU header's realsize field.
+        this.storedSize = readNumber(header, 124, 12);
+        const size = type === 'gnu-sparse' ? readNumber(header, 483, 12) : this.storedSize;
+        this.member = { member, format, type, size };
+        if (type === 'gnu-sparse') {
+            for (let i = 0; i < 4; i++)
+                this.sparseStored += readNumber(header, 386 + i * 24 + 12, 12);
+            if (header[482] !== 0) {
+                this.state = { kind: 'sparse-extension' };
+                return;
+            }
+        }
+        this.startData();
+    }
+    startData() {
+        if (this.member?.type === 'gnu-sparse' && this.sparseStored !== this.storedSize) {
+            throw new errors/* UserError */.f(`The image tarball ${this.path} has a corrupt sparse map for disk.raw (its chunks add up to ${this.sparseStored} bytes, the header says ${this.storedSize}).`);
+        }
+        const padded = Math.ceil(this.storedSize / BLOCK) * BLOCK;
+        this.state = padded === 0 ? { kind: 'trailer' } : { kind: 'data', left: padded };
+    }
+    /** A non-zero block after disk.raw: a second member (named when its header is one), or garbage. */
+    secondMember(block) {
+        const looksLikeHeader = headerChecksumOk(block);
+        const what = looksLikeHeader
+            ? `a second member "${cString(block.subarray(0, 100))}"`
+            : this.zeroBlocks === 0
+                ? 'data after disk.raw that is not a tar header (a corrupt header, or disk.raw longer than its header says)'
+                : 'data after the end of the archive';
+        return new errors/* UserError */.f(`The image tarball ${this.path} holds ${what}; GCE needs disk.raw as the only member. Rebuild the tarball with disk.raw alone.`);
+    }
+}
+function isZero(block) {
+    for (let i = 0; i < block.length; i++)
+        if (block[i] !== 0)
+            return false;
+    return true;
+}
+function checkHeaderChecksum(path, header) {
+    if (!headerChecksumOk(header))
+        throw new errors/* UserError */.f(`The image tarball ${path} has a corrupt tar header (checksum mismatch).`);
+}
+/** The header checksum, summed over unsigned bytes (or signed, as some old tars did) with the field as spaces. */
+function headerChecksumOk(header) {
+    let unsigned = 0;
+    let signed = 0;
+    for (let i = 0; i < BLOCK; i++) {
+        const byte = i >= 148 && i < 156 ? 0x20 : (header[i] ?? 0);
+        unsigned += byte;
+        signed += byte > 127 ? byte - 256 : byte;
+    }
+    const stored = readNumber(header, 148, 8);
+    return stored === unsigned || stored === signed;
+}
+/** A tar numeric field: NUL/space-terminated octal, or GNU base-256 when the high bit is set. */
+function readNumber(buf, offset, length) {
+    const field = buf.subarray(offset, offset + length);
+    if (((field[0] ?? 0) & 0x80) !== 0) {
+        let value = (field[0] ?? 0) & 0x7f;
+        for (let i = 1; i < field.length; i++)
+            value = value * 256 + (field[i] ?? 0);
+        return value;
+    }
+    const text = field
+        .toString('latin1')
+        .replace(/^ +/, '')
+        .replace(/[\0 ].*$/s, '');
+    return text === '' ? 0 : Number.parseInt(text, 8);
+}
+function cString(buf) {
+    const end = buf.indexOf(0);
+    return buf.subarray(0, end === -1 ? buf.length : end).toString('utf8');
+}
+function describeType(flag) {
+    const names = {
+        '1': 'hard link',
+        '2': 'symlink',
+        '3': 'character device',
+        '4': 'block device',
+        '5': 'directory',
+        '6': 'FIFO',
+        '7': 'contiguous file',
+        x: 'PAX extended header',
+        g: 'PAX global header',
+    };
+    return names[flag] ?? 'not a regular file';
+}
+
+;// CONCATENATED MODULE: ./src/nix/image-file.ts
+
+
+
+
+
+
+
+const TARBALL_SUFFIX = '.raw.tar.gz';
+/** How deep below the output directory to look (nixpkgs puts it at the top; some builders nest it). */
+const SEARCH_DEPTH = 2;
+/**
+ * Finds the single `*.raw.tar.gz` in a build output. The name is globbed, never parsed: it includes
+ * `google-compute` since NixOS 24.11 (docs/architecture.md, "The NixOS runner image").
+ */
+async function locateImageTarball(storePath) {
+    const info = await (0,promises_.stat)(storePath).catch(() => undefined);
+    if (!info)
+        throw new errors/* UserError */.f(`The build output ${storePath} does not exist.`);
+    if (info.isFile()) {
+        if (storePath.endsWith(TARBALL_SUFFIX))
+            return storePath;
+        throw new errors/* UserError */.f(`The build output ${storePath} is a file, not a *${TARBALL_SUFFIX} image tarball.`);
+    }
+    const found = await findTarballs(storePath, SEARCH_DEPTH);
+    if (found.length === 1 && found[0] !== undefined)
+        return found[0];
+    if (found.length === 0) {
+        throw new errors/* UserError */.f(`The build output ${storePath} holds no *${TARBALL_SUFFIX} file (searched ${SEARCH_DEPTH} levels deep); the builder must produce a GCE image tarball.`);
+    }
+    throw new errors/* UserError */.f(`The build output ${storePath} holds ${found.length} *${TARBALL_SUFFIX} files (${found.join(', ')}); the builder must produce exactly one.`);
+}
+async function findTarballs(dir, depth) {
+    const found = [];
+    for (const entry of (await (0,promises_.readdir)(dir)).sort()) {
+        const path = (0,external_node_path_.join)(dir, entry);
+        const info = await (0,promises_.stat)(path).catch(() => undefined); // follows symlinks, as nixpkgs outputs may use them
+        if (!info)
+            continue;
+        if (info.isFile() && entry.endsWith(TARBALL_SUFFIX))
+            found.push(path);
+        else if (info.isDirectory() && depth > 0)
+            found.push(...(await findTarballs(path, depth - 1)));
+    }
+    return found;
+}
+/** The one pass over the file reads into this many reused buffers of this size. */
+const READ_CHUNK = 1024 * 1024;
+const READ_BUFFERS = 4;
+/** Size of gunzip's output pieces: Node's default. 64 KiB and up left garbage for the GC to find late (about 40 MB more peak RSS). */
+const INFLATE_CHUNK = 16 * 1024;
+/**
+ * Checks the whole image tarball against what GCE accepts: gzip, then a GNU or
+ * old-GNU tar whose only member is `disk.raw` (regular or GNU-sparse, after any GNU long-name entry),
+ * every header checksum right, the member's data complete, and the two zero end blocks with nothing but
+ * zeros after them. One read of the file; `sha256` hashes the same bytes on the way, so the identity of
+ * a prebuilt tarball costs no second pass. A wrong first header fails at once, without reading on.
+ */
+async function inspectImageTarball(path, opts = {}) {
+    const magic = await readFirstBytes(path, 2);
+    if (magic.length < 2 || magic[0] !== 0x1f || magic[1] !== 0x8b) {
+        throw new errors/* UserError */.f(`The image tarball ${path} is not gzip-compressed; GCE needs a gzip'd GNU tar holding disk.raw.`);
+    }
+    const hash = opts.sha256 ? (0,external_node_crypto_.createHash)('sha256') : undefined;
+    const walker = new TarWalker(path);
+    try {
+        await readThroughGunzip(path, hash, walker, opts.signal);
+    }
+    catch (err) {
+        if (err instanceof errors/* UserError */.f)
+            throw err;
+        if (err.name === 'AbortError')
+            throw err;
+        const code = err.code ?? '';
+        if (code.startsWith('Z_'))
+            throw new errors/* UserError */.f(`The image tarball ${path} is not valid gzip data or is truncated (${err.message}).`);
+        throw new errors/* UserError */.f(`Cannot read the image tarball ${path}: ${err.message}.`);
+    }
+    const check = walker.end();
+    return hash ? { check, sha256: hash.digest('hex') } : { check };
+}
+/**
+ * The one read: the file goes through READ_BUFFERS reused buffers (a fresh buffer per read would leave
+ * garbage that the GC collects late, which showed as tens of MB of peak RSS), each hashed and handed to
+ * gunzip; a buffer is read into again only once zlib has consumed it. zlib inflates on the thread pool
+ * while the next buffer is read and hashed here.
+ */
+async function readThroughGunzip(path, hash, walker, signal) {
+    const file = await (0,promises_.open)(path, 'r');
+    const gunzip = (0,external_node_zlib_.createGunzip)({ chunkSize: INFLATE_CHUNK });
+    let failure;
+    const fail = (err) => {
+        failure ??= err;
+        gunzip.destroy();
+    };
+    gunzip.on('data', (chunk) => {
+        if (failure === undefined) {
+            try {
+                walker.push(chunk);
+            }
+            catch (err) {
+                fail(err);
+            }
+        }
+    });
+    gunzip.on('error', fail);
+    const closed = new Promise((resolve) => gunzip.once('close', resolve));
+    const buffers = Array.from({ length: READ_BUFFERS }, () => Buffer.allocUnsafe(READ_CHUNK));
+    const consumed = buffers.map(() => Promise.resolve());
+    try {
+        for (let i = 0, position = 0;; i++) {
+            const slot = i % READ_BUFFERS;
+            await Promise.race([consumed[slot], closed]);
+            if (failure !== undefined)
+                break;
+            signal?.throwIfAborted();
+            const buffer = buffers[slot];
+            const { bytesRead } = await file.read(buffer, 0, READ_CHUNK, position);
+            if (bytesRead === 0)
+                break;
+            const piece = buffer.subarray(0, bytesRead);
+            hash?.update(piece);
+            position += bytesRead;
+            consumed[slot] = new Promise((resolve) => gunzip.write(piece, resolve));
+        }
+        if (failure === undefined)
+            gunzip.end();
+        await closed;
+    }
+    finally {
+        gunzip.destroy();
+        await file.close();
+    }
+    if (failure !== undefined)
+        throw failure;
+}
+/** The check alone (see inspectImageTarball). */
+async function verifyImageTarball(path, signal) {
+    return (await inspectImageTarball(path, { signal })).check;
+}
+async function readFirstBytes(path, n) {
+    const chunks = [];
+    try {
+        for await (const chunk of (0,external_node_fs_.createReadStream)(path, { start: 0, end: n - 1 }))
+            chunks.push(chunk);
+    }
+    catch (err) {
+        throw new errors/* UserError */.f(`Cannot read the image tarball ${path}: ${err.message}.`);
+    }
+    return Buffer.concat(chunks);
+}
+
+;// CONCATENATED MODULE: ./src/nix/install.ts
+
+
+
+
+
+
+
+/**
+ * Pinned Nix release tarballs (https://releases.nixos.org/nix/nix-V/nix-V-SYSTEM.tar.xz) and their
+ * SHA-256, as published by the Nix project:
+ * - 2.28.3: the hashes embedded in the official installer https://releases.nixos.org/nix/nix-2.28.3/install;
+ * - 2.34.7: the published `.sha256` files, as pinned by projectbluefin/dakota elements/bluefin/nix.bst.
+ * A version not listed falls back to the `.sha256` file published beside the tarball, with a warning.
+ */
+const PINNED_NIX_RELEASES = {
+    '2.28.3': {
+        'x86_64-linux': '85d1847d06d5d56167796d3f61cd992908de84584db3e700da031a782b59ea22',
+        'aarch64-linux': '3dffb118772382e35526806fb97acc05df7ad6dc29dbe52b921b77e52e39f571',
+    },
+    '2.34.7': {
+        'x86_64-linux': 'eafe5042404e818505e28c5ca3d0885f3ec45c31f955489a25bb38258f87560e',
+        'aarch64-linux': 'f1cee64ae7a02330c6421924c28f597c41813f2214ff108622087d8056378b08',
+    },
+};
+/** Matches the `nix-version` default in src/config.ts; a test keeps it pinned. */
+const DEFAULT_NIX_VERSION = '2.28.3';
+/** Nix 2.4 introduced flakes and the `extra-` setting prefix this stage relies on. */
+const MIN_NIX = [2, 4];
+/**
+ * Makes a working, flake-enabled `nix` available. Uses an existing one unless `installNix` is
+ * `always`; installs a pinned release only in CI (`auto`) or when asked (`always`), never on a laptop.
+ * Configuration reaches our nix child processes through NIX_CONFIG (set on process.env), so the
+ * GitHub token never lands in a world-readable nix.conf.
+ */
+async function ensureNix(opts, reporter) {
+    const onPath = await findOnPath('nix');
+    const found = onPath ? await probeNix(onPath) : undefined;
+    const action = decideInstall(opts.installNix, opts.ci, found);
+    let nixBin = onPath ?? 'nix';
+    let version = found?.version ?? '';
+    // Before installing: the daemon enables the kvm system feature only if /dev/kvm is usable at start.
+    const kvm = await ensureKvm(opts.ci, reporter);
+    if (action === 'install') {
+        nixBin = await installNix(opts.nixVersion, nixConfigText({ ...opts, githubToken: undefined, kvm }), reporter);
+        const probed = await probeNix(nixBin);
+        if (!probed)
+            throw new errors/* UserError */.f(`The Nix ${opts.nixVersion} installer finished but ${nixBin} does not run.`, 'nix-version', errors/* ExitCode */.y.NixFailed);
+        version = probed.version;
+    }
+    else {
+        reporter.info(`Using the installed Nix ${version} (${nixBin})`);
+    }
+    if (versionBelow(version, MIN_NIX)) {
+        throw new errors/* UserError */.f(`Nix ${version} is too old: flakes need Nix ${MIN_NIX.join('.')} or newer, so upgrade it or set install-nix: always.`, 'install-nix');
+    }
+    process.env.NIX_CONFIG = appendNixConfig(process.env.NIX_CONFIG, nixConfigText({ ...opts, kvm }));
+    reporter.debug(`NIX_CONFIG for nix commands:\n${redactNixConfig(process.env.NIX_CONFIG)}`);
+    return { nixBin, version, installed: action === 'install' };
+}
+/** `use` the nix found, `install` one, or throw the hint. Pure: the tests drive it directly. */
+function decideInstall(mode, ci, found) {
+    if (mode === 'always')
+        return 'install';
+    if (found)
+        return 'use';
+    if (mode === 'never') {
+        throw new errors/* UserError */.f('Nix is not installed and install-nix is never; install it (e.g. apt-get install -y nix-bin, or https://nixos.org/download) or set install-nix: auto in CI.', 'install-nix');
+    }
+    if (!ci) {
+        throw new errors/* UserError */.f('Nix is not installed; install-nix: auto installs it only in CI (CI=true), never on your machine, so install it yourself (e.g. apt-get install -y nix-bin, or https://nixos.org/download) or set install-nix: always.', 'install-nix');
+    }
+    return 'install';
+}
+/** Runs `<bin> --version`; undefined when nix is absent or broken. */
+async function probeNix(bin) {
+    try {
+        const result = await run(bin, ['--version']);
+        const version = result.stdout.match(/(\d+\.\d+(?:\.\d+)?\S*)/)?.[1];
+        return result.code === 0 && version ? { version } : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The absolute path of an executable on PATH, like `command -v`. */
+async function findOnPath(name) {
+    for (const dir of (process.env.PATH ?? '').split(external_node_path_.delimiter)) {
+        if (!dir)
+            continue;
+        const path = (0,external_node_path_.join)(dir, name);
+        if (await (0,promises_.access)(path, external_node_fs_.constants.X_OK).then(() => true, () => false))
+            return path;
+    }
+    return undefined;
+}
+function versionBelow(version, min) {
+    const [major = 0, minor = 0] = version.split('.').map((n) => Number.parseInt(n, 10));
+    return major < min[0] || (major === min[0] && minor < min[1]);
+}
+/**
+ * The settings this stage needs, as nix.conf lines: flakes on, KVM as a system feature where usable,
+ * the user's extra config, and the GitHub token against API rate limits (docs/architecture.md, "GitHub Actions").
+ * `extra-` settings add to the user's own instead of replacing them.
+ */
+function nixConfigText(opts) {
+    const lines = ['extra-experimental-features = nix-command flakes'];
+    if (opts.kvm)
+        lines.push('extra-system-features = kvm');
+    const extra = opts.extraNixConfig.trim();
+    if (extra)
+        lines.push(extra);
+    if (opts.githubToken) {
+        if (/\s/.test(opts.githubToken))
+            throw new errors/* UserError */.f('The github-token input contains whitespace, which no GitHub token does.', 'github-token');
+        lines.push(`extra-access-tokens = github.com=${opts.githubToken}`);
+    }
+    return `${lines.join('\n')}\n`;
+}
+/** Appends our settings to an existing NIX_CONFIG (later lines win in nix's parser); idempotent. */
+function appendNixConfig(existing, addition) {
+    const base = existing?.trim() ?? '';
+    if (base.endsWith(addition.trim()))
+        return existing ?? addition; // ensureNix ran before: nothing new
+    return base ? `${base}\n${addition}` : addition;
+}
+/** NIX_CONFIG text safe to log: access tokens are replaced. */
+function redactNixConfig(text) {
+    return (text ?? '').replace(/^(\s*(?:extra-)?access-tokens\s*=).*$/gm, '$1 ***');
+}
+/** Streams a file through SHA-256 and compares with the expected hex digest. */
+async function verifySha256(file, expected, what = file) {
+    const want = expected.trim().toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(want))
+        throw new errors/* UserError */.f(`The expected SHA-256 for ${what} is not 64 hex digits: "${expected}".`, 'nix-version', errors/* ExitCode */.y.NixFailed);
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for await (const chunk of (0,external_node_fs_.createReadStream)(file))
+        hash.update(chunk);
+    const got = hash.digest('hex');
+    if (got !== want) {
+        throw new errors/* UserError */.f(`The download of ${what} has SHA-256 ${got}, not the published ${want}; refusing to install it.`, 'nix-version', errors/* ExitCode */.y.NixFailed);
+    }
+}
+/** The release tarball for a version and system, with its pinned hash when we have one. */
+function nixRelease(version, system) {
+    if (!/^\d+\.\d+\.\d+$/.test(version)) {
+        throw new errors/* UserError */.f(`The nix-version input "${version}" must be an exact release such as ${DEFAULT_NIX_VERSION}.`, 'nix-version');
+    }
+    const url = `https://releases.nixos.org/nix/nix-${version}/nix-${version}-${system}.tar.xz`;
+    const sha256 = PINNED_NIX_RELEASES[version]?.[system];
+    return sha256 ? { url, sha256 } : { url };
+}
+function hostNixSystem() {
+    if (process.platform === 'linux' && process.arch === 'x64')
+        return 'x86_64-linux';
+    if (process.platform === 'linux' && process.arch === 'arm64')
+        return 'aarch64-linux';
+    throw new errors/* UserError */.f(`Installing Nix is supported on x86_64 and aarch64 Linux only, not ${process.platform}/${process.arch}; install Nix yourself.`, 'install-nix');
+}
+/** Downloads (with retries), verifies, caches and runs the pinned installer. Returns the nix binary. */
+async function installNix(version, confText, reporter) {
+    const tc = await __webpack_require__.e(/* import() */ 991).then(__webpack_require__.bind(__webpack_require__, 5991));
+    const system = hostNixSystem();
+    const arch = system === 'x86_64-linux' ? 'x64' : 'arm64';
+    const { url, sha256 } = nixRelease(version, system);
+    // tool-cache needs these; GitLab CI and laptops do not set them.
+    process.env.RUNNER_TEMP ||= (0,external_node_os_.tmpdir)();
+    process.env.RUNNER_TOOL_CACHE ||= (0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'nix-glab-runner-tool-cache');
+    let dir = tc.find('nix', version, arch);
+    if (!dir) {
+        reporter.info(`Downloading Nix ${version} from ${url}`);
+        const file = await withRetries(3, () => tc.downloadTool(url), reporter);
+        let expected = sha256;
+        if (!expected) {
+            reporter.warn(`Nix ${version} is not pinned here; trusting the SHA-256 published at ${url}.sha256.`);
+            const sumFile = await withRetries(3, () => tc.downloadTool(`${url}.sha256`), reporter);
+            expected = (await (0,promises_.readFile)(sumFile, 'utf8')).trim().split(/\s+/)[0] ?? '';
+        }
+        await verifySha256(file, expected, url);
+        const extracted = await tc.extractTar(file, undefined, 'xJ');
+        // The tarball holds one directory, nix-<version>-<system>, with the installer in it.
+        const top = (await (0,promises_.readdir)(extracted)).find((e) => e.startsWith('nix-'));
+        if (!top)
+            throw new errors/* UserError */.f(`The Nix ${version} tarball from ${url} holds no nix-* directory.`, 'nix-version', errors/* ExitCode */.y.NixFailed);
+        dir = await tc.cacheDir((0,external_node_path_.join)(extracted, top), 'nix', version, arch);
+    }
+    // Multi-user where systemd runs (GitHub runners); single-user in containers (GitLab docker executors),
+    // where build users and the namespace sandbox are usually unavailable.
+    const daemon = await exists('/run/systemd/system');
+    const confFile = (0,external_node_path_.join)(await (0,promises_.mkdtemp)((0,external_node_path_.join)(process.env.RUNNER_TEMP, 'nix-conf-')), 'nix.conf');
+    await (0,promises_.writeFile)(confFile, daemon ? confText : `build-users-group =\nsandbox = false\n${confText}`);
+    const args = [
+        daemon ? '--daemon' : '--no-daemon',
+        '--yes',
+        '--no-channel-add',
+        '--nix-extra-conf-file',
+        confFile,
+    ];
+    reporter.info(`Running the Nix ${version} installer (${daemon ? 'multi-user' : 'single-user'})`);
+    const result = await run((0,external_node_path_.join)(dir, 'install'), args, { onStderrLine: (l) => reporter.log(l) });
+    if (result.code !== 0) {
+        throw new errors/* UserError */.f(`The Nix ${version} installer failed with exit code ${result.code}: ${result.stderrTail.slice(-5).join(' / ')}`, 'install-nix', errors/* ExitCode */.y.NixFailed);
+    }
+    const profile = daemon
+        ? '/nix/var/nix/profiles/default/bin'
+        : (0,external_node_path_.join)(process.env.HOME ?? '/root', '.nix-profile/bin');
+    process.env.PATH = `${profile}${external_node_path_.delimiter}${process.env.PATH ?? ''}`;
+    return (0,external_node_path_.join)(profile, 'nix');
+}
+async function withRetries(attempts, fn, reporter) {
+    for (let i = 1;; i++) {
+        try {
+            return await fn();
+        }
+        catch (err) {
+            if (i >= attempts)
+                throw new errors/* UserError */.f(`Downloading Nix failed after ${attempts} attempts: ${err.message}.`, 'install-nix', errors/* ExitCode */.y.NixFailed);
+            reporter.warn(`Download attempt ${i} failed (${err.message}); retrying`);
+            await new Promise((r) => setTimeout(r, 2000 * i));
+        }
+    }
+}
+/**
+ * NixOS image builds run a VM and need /dev/kvm open to the build user. Where the device exists but
+ * is not usable, CI runners (GitHub's) allow `sudo chmod`; on a laptop we only warn.
+ */
+async function ensureKvm(ci, reporter) {
+    if (!(await exists('/dev/kvm'))) {
+        reporter.debug('/dev/kvm is absent; NixOS image builds will be slow or fail');
+        return false;
+    }
+    if (await usable('/dev/kvm'))
+        return true;
+    if (ci) {
+        const result = await run('sudo', ['-n', 'chmod', '0666', '/dev/kvm']).catch(() => undefined);
+        if (result?.code === 0 && (await usable('/dev/kvm')))
+            return true;
+    }
+    reporter.warn('/dev/kvm exists but is not readable and writable by this user, so image builds cannot use KVM; add the user to the kvm group.');
+    return false;
+}
+async function exists(path) {
+    return (0,promises_.access)(path).then(() => true, () => false);
+}
+async function usable(path) {
+    return (0,promises_.access)(path, external_node_fs_.constants.R_OK | external_node_fs_.constants.W_OK).then(() => true, () => false);
+}
+
+;// CONCATENATED MODULE: ./src/image-source.ts
+/**
+ * The image of a publish before it is uploaded: its identity first (a prebuilt tarball checked and hashed in
+ * one read, or a Nix image evaluated), then, only when needed, the build and the check of its tarball.
+ */
+
+
+
+
+
+
+
+/**
+ * The image's identity. A prebuilt tarball is checked and, outside the store, hashed in one read; a Nix
+ * image is only evaluated: its output path is its identity, so an unchanged build is found before it
+ * is built.
+ */
+async function identifyImage(config, reporter, run, steps) {
+    if (config.imageFile) {
+        const tarball = config.imageFile;
+        const storePath = /^\/nix\/store\/[^/]+/.exec(tarball)?.[0];
+        steps.push({ stage: 'build', result: `prebuilt ${tarball}` });
+        return reporter.group('Verify tarball', async () => {
+            const pass = await inspectImageTarball(tarball, { sha256: !storePath, signal: run.signal });
+            reportCheck(reporter, tarball, pass.check);
+            const facts = await readImageFacts(storePath ?? (0,external_node_path_.dirname)(tarball), reporter, {
+                imageFile: config.imageFile,
+                architecture: config.architecture,
+                guestOsFeatures: config.guestOsFeatures,
+            });
+            const nixHash = storePath
+                ? storePathHash(storePath)
+                : pass.sha256.slice(0, IDENTITY_HASH_LENGTH);
+            return { nixHash, storePath, flakeRef: `file ${tarball}`, prepared: { tarball, facts } };
+        });
+    }
+    const nix = await reporter.group('Ensure Nix', () => ensureNix({
+        installNix: config.installNix,
+        nixVersion: config.nixVersion,
+        extraNixConfig: config.extraNixConfig,
+        githubToken: config.githubToken,
+        ci: run.env.CI === 'true',
+    }, reporter));
+    run.state?.building();
+    const evaluated = await reporter.group('Evaluate image with Nix', () => evaluateImage({
+        flake: config.flake,
+        flakeAttr: config.flakeAttr,
+        extraModules: config.extraModules,
+        workspace: config.workspace,
+        system: run.system ?? 'x86_64-linux',
+        nixBin: nix.nixBin,
+    }, reporter, run.signal));
+    return {
+        nixHash: storePathHash(evaluated.storePath),
+        storePath: evaluated.storePath,
+        flakeRef: evaluated.flakeRef,
+        flakeRev: evaluated.flakeRev,
+        evaluated,
+    };
+}
+/** Builds exactly the evaluated derivation, then checks its tarball and reads its facts. */
+async function buildAndCheck(source, config, reporter, run, steps) {
+    const evaluated = source.evaluated;
+    run.state?.building();
+    const built = await reporter.group('Build image with Nix', () => realiseImage(evaluated, reporter, run.signal));
+    steps.push({ stage: 'build', result: built.storePath });
+    return reporter.group('Verify tarball', async () => {
+        const tarball = await locateImageTarball(built.storePath);
+        // The whole archive, before any upload: a bad one must leave nothing behind in the bucket.
+        reportCheck(reporter, tarball, await verifyImageTarball(tarball, run.signal));
+        const given = { architecture: config.architecture, guestOsFeatures: config.guestOsFeatures };
+        return { tarball, facts: await readImageFacts(built.storePath, reporter, given) };
+    });
+}
+function reportCheck(reporter, tarball, check) {
+    reporter.info(`${tarball}: member ${check.member} alone, ${check.format} tar, ${check.type}, archive complete.`);
+}
+function imageName(config, nixHash, facts) {
+    return (0,image_name/* renderImageName */.$X)(config.imageName ?? '{family}-{hash}', {
+        family: config.family,
+        hash: nixHash,
+        date: new Date().toISOString().slice(0, 10).replaceAll('-', ''),
+        nixos: facts?.nixos ?? '',
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/gcp/templates.ts
 
 
@@ -1511,951 +2903,7 @@ async function makeCurrent(images, family, image, timeoutMs, reporter) {
     return deprecated;
 }
 
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __webpack_require__(8161);
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __webpack_require__(1421);
-// EXTERNAL MODULE: external "node:util"
-var external_node_util_ = __webpack_require__(7975);
-;// CONCATENATED MODULE: ./src/nix/flake-ref.ts
-
-
-
-
-
-const execFileP = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
-/**
- * Turns the `flake` input into a flake reference Nix can fetch without copying secrets into the store.
- * - A URL-like reference (`github:o/r`, `git+https://…`) is used as given; `path:` only outside the
- *   workspace, since it copies a directory wholesale.
- * - A local directory in a git repository becomes `git+file://<top>?dir=<sub>`: Nix then copies only
- *   git-tracked files, so an untracked `gha-creds-*.json` never reaches the store.
- * - A local directory outside git becomes `path:` only when it lies outside the workspace (e.g. the
- *   action's own checkout, which GitHub downloads without .git); the workspace itself must be git.
- * `input` names the input for error messages (`flake`).
- */
-async function resolveFlakeRef(flake, workspace, input = 'flake') {
-    const trimmed = flake.trim();
-    if (trimmed === '')
-        throw new errors/* UserError */.f(`The ${input} input is empty; give a flake reference such as github:owner/repo or a directory.`, input);
-    if (/^path:/i.test(trimmed)) {
-        // path: copies a directory wholesale, credentials included: never for the workspace.
-        const target = (0,external_node_path_.resolve)(workspace, decodeURIComponent(trimmed.slice(5).replace(/[?#].*$/, '')));
-        if (isInside(target, workspace) || isInside(workspace, target)) {
-            throw new errors/* UserError */.f(`The ${input} input "${flake}" would copy the whole workspace into the world-readable Nix store (credential files included); name the directory instead (e.g. "."), which uses git-tracked files only.`, input);
-        }
-        return trimmed;
-    }
-    if (/^[a-z][a-z0-9+.-]*:/i.test(trimmed))
-        return trimmed;
-    const dir = (0,external_node_path_.resolve)(workspace, trimmed);
-    const info = await (0,promises_.stat)(dir).catch(() => undefined);
-    if (!info?.isDirectory()) {
-        // Not a directory: leave indirect references (registry names) to Nix, refuse path-looking ones.
-        if (/^[.~/]/.test(trimmed) || trimmed.includes('/')) {
-            throw new errors/* UserError */.f(`The ${input} input "${flake}" is not a directory (resolved to ${dir}).`, input);
-        }
-        return trimmed;
-    }
-    // A plain string join: ncc's asset relocator would copy every flake.nix it can see for resolve(dir, 'flake.nix').
-    if (!(await (0,promises_.stat)(`${dir}/flake.nix`).catch(() => undefined))) {
-        throw new errors/* UserError */.f(`The ${input} input "${flake}" points at ${dir}, which has no flake.nix.`, input);
-    }
-    const top = await gitTopLevel(dir);
-    if (top === undefined) {
-        if (isInside(dir, workspace) || isInside(workspace, dir)) {
-            throw new errors/* UserError */.f(`The ${input} input "${flake}" is a directory of the workspace that is not a git repository; only git-tracked files may enter the Nix store (credential files live in the workspace), so check it out with git.`, input);
-        }
-        return `path:${dir}`;
-    }
-    const sub = (0,external_node_path_.relative)(top, dir);
-    if (!(await isTracked(top, sub === '' ? 'flake.nix' : `${sub}/flake.nix`))) {
-        throw new errors/* UserError */.f(`The ${input} input "${flake}" has a flake.nix that git does not track; Nix only sees git-tracked files, so git add it.`, input);
-    }
-    return `git+file://${top}${sub === '' ? '' : `?dir=${encodeURIComponent(sub).replaceAll('%2F', '/')}`}`;
-}
-function isInside(child, parent) {
-    const rel = (0,external_node_path_.relative)((0,external_node_path_.resolve)(parent), (0,external_node_path_.resolve)(child));
-    return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel));
-}
-async function gitTopLevel(dir) {
-    try {
-        const { stdout } = await execFileP('git', ['-C', dir, 'rev-parse', '--show-toplevel']);
-        return stdout.trim() || undefined;
-    }
-    catch {
-        return undefined; // not a repository, or git is absent: treated the same
-    }
-}
-async function isTracked(top, file) {
-    try {
-        await execFileP('git', ['-C', top, 'ls-files', '--error-unmatch', '--', file]);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/nix/run.ts
-
-
-/** Grace period between SIGINT (nix stops its builders cleanly) and SIGKILL. */
-const KILL_GRACE_MS = 3000;
-/**
- * Runs a child process, collecting stdout and streaming stderr line by line. An abort sends SIGINT at
- * once and SIGKILL after a short grace, then rejects with an Interrupted UserError.
- */
-function run(command, args, opts = {}) {
-    const tailLines = opts.tailLines ?? 40;
-    return new Promise((resolve, reject) => {
-        if (opts.signal?.aborted)
-            return reject(interrupted(command));
-        const child = (0,external_node_child_process_.spawn)(command, args, {
-            cwd: opts.cwd,
-            env: opts.env ?? process.env,
-            stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        const stdout = [];
-        const tail = [];
-        let partial = '';
-        let aborted = false;
-        let killTimer;
-        const pushLine = (line) => {
-            tail.push(line);
-            if (tail.length > tailLines)
-                tail.shift();
-            opts.onStderrLine?.(line);
-        };
-        const onAbort = () => {
-            aborted = true;
-            child.kill('SIGINT');
-            killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-            killTimer.unref();
-        };
-        opts.signal?.addEventListener('abort', onAbort, { once: true });
-        child.stdout.on('data', (chunk) => stdout.push(chunk));
-        child.stderr.setEncoding('utf8');
-        child.stderr.on('data', (chunk) => {
-            const lines = (partial + chunk).split('\n');
-            partial = lines.pop() ?? '';
-            for (const line of lines)
-                pushLine(line);
-        });
-        child.on('error', (err) => {
-            opts.signal?.removeEventListener('abort', onAbort);
-            reject(err.code === 'ENOENT'
-                ? new errors/* UserError */.f(`Cannot run ${command}: it is not installed or not on PATH.`, undefined, errors/* ExitCode */.y.NixFailed)
-                : err);
-        });
-        child.on('close', (code, signal) => {
-            opts.signal?.removeEventListener('abort', onAbort);
-            if (killTimer)
-                clearTimeout(killTimer);
-            if (partial)
-                pushLine(partial);
-            if (aborted)
-                return reject(interrupted(command));
-            resolve({
-                code: code ?? (signal ? 128 : 1),
-                stdout: Buffer.concat(stdout).toString('utf8'),
-                stderrTail: tail,
-            });
-        });
-    });
-}
-function interrupted(command) {
-    return new errors/* UserError */.f(`Interrupted: ${command} was stopped.`, undefined, errors/* ExitCode */.y.Interrupted);
-}
-/** Quotes argv for a copy-pasteable shell command. */
-function shellQuote(argv) {
-    return argv
-        .map((a) => (/^[A-Za-z0-9_@%+=:,./#-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`))
-        .join(' ');
-}
-
-;// CONCATENATED MODULE: ./src/nix/wrapper.ts
-
-/** Prefix of the wrapper's own evaluation errors; `build.ts` maps the code after it to a sentence. */
-const WRAPPER_ERROR = 'nix-glab-runner-error:';
-/** Splits a flake attribute path on dots, honouring double-quoted segments (`nixosConfigurations."a.b"`). */
-function splitAttrPath(attr) {
-    const parts = [];
-    const re = /\s*(?:"((?:[^"\\]|\\.)*)"|([^."]+))\s*(\.|$)/y;
-    let pos = 0;
-    while (pos < attr.length) {
-        re.lastIndex = pos;
-        const m = re.exec(attr);
-        if (!m)
-            throw new errors/* UserError */.f(`The flake-attr input "${attr}" is not an attribute path such as packages.x86_64-linux.image or nixosConfigurations.runner.`, 'flake-attr');
-        parts.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? ''));
-        pos = re.lastIndex;
-        if (m[3] === '.' && pos >= attr.length)
-            parts.push(''); // trailing dot: caught below
-    }
-    if (parts.length === 0 || parts.some((p) => p === '')) {
-        throw new errors/* UserError */.f(`The flake-attr input "${attr}" is not an attribute path such as packages.x86_64-linux.image or nixosConfigurations.runner.`, 'flake-attr');
-    }
-    return parts;
-}
-/** Decides the mode (b) target form of a `flake-attr` value (see BuildTarget). */
-function targetForAttr(flakeRef, attr, system, modules) {
-    const path = splitAttrPath(attr);
-    if (path[0] === 'nixosConfigurations') {
-        const name = path[1];
-        if (path.length !== 2 || name === undefined) {
-            throw new errors/* UserError */.f(`The flake-attr input "${attr}" must be nixosConfigurations.<name> to build a NixOS configuration's image.`, 'flake-attr');
-        }
-        return { kind: 'nixos', flakeRef, name, modules };
-    }
-    if (modules.length > 0) {
-        throw new errors/* UserError */.f(`The extra-modules input cannot change flake-attr "${attr}", which names a finished image derivation; point flake-attr at nixosConfigurations.<name> or drop extra-modules.`, 'extra-modules');
-    }
-    return { kind: 'derivation', flakeRef, attrPath: path.length === 1 ? ['packages', system, ...path] : path };
-}
-/** A Nix string literal. */
-function nixString(value) {
-    return `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('${', '\\${').replaceAll('\n', '\\n')}"`;
-}
-/** A Nix path literal for a module copied into the wrapper (`m/0-extra.nix` → `./m/0-extra.nix`). */
-function nixPath(relPath) {
-    if (!/^[A-Za-z0-9._+/-]+$/.test(relPath) || relPath.includes('..'))
-        throw new Error(`bad wrapper path ${relPath}`);
-    return `./${relPath}`;
-}
-function nixList(items) {
-    return `[ ${items.map((i) => `${i} `).join('')}]`;
-}
-/**
- * The wrapper flake's flake.nix. Its one input is the target flake, its extra modules are files
- * copied next to it, so the build stays pure (no --impure) and sees nothing else of the workspace.
- */
-function wrapperFlake(target) {
-    const common = `      fail = code: throw "${WRAPPER_ERROR}\${code}";
-      lookup = path: builtins.foldl' (acc: name: if builtins.isAttrs acc && builtins.hasAttr name acc then acc.\${name} else null) target path;`;
-    let body;
-    switch (target.kind) {
-        case 'builder':
-            body = `      gceImage = lookup [ "builders" ${nixString(target.system)} "gceImage" ];
-      image = if builtins.isFunction gceImage || builtins.isAttrs gceImage
-        then gceImage { extraModules = ${nixList(target.modules.map(nixPath))}; }
-        else fail "missing-builder";`;
-            break;
-        case 'nixos':
-            body = `      configuration = lookup [ "nixosConfigurations" ${nixString(target.name)} ];
-      modules = ${nixList(target.modules.map(nixPath))};
-      extended = if modules == [ ] then configuration else configuration.extendModules { inherit modules; };
-      build = extended.config.system.build;
-      image =
-        if !(builtins.isAttrs configuration) then fail "missing-attr"
-        else if build ? images && build.images ? google-compute then build.images.google-compute
-        else if build ? googleComputeImage then build.googleComputeImage
-        else fail "no-gce-image";`;
-            break;
-        case 'derivation':
-            body = `      value = lookup ${nixList(target.attrPath.map(nixString))};
-      image =
-        if value == null then fail "missing-attr"
-        else if builtins.isAttrs value && (value.type or null) == "derivation" then value
-        else fail "not-derivation";`;
-            break;
-    }
-    return `# Generated by nix-glab-runner for one build; safe to delete.
-{
-  description = "nix-glab-runner build wrapper";
-  inputs.target.url = ${nixString(target.flakeRef)};
-  outputs = { self, target }:
-    let
-${common}
-${body}
-    in
-    { inherit image; };
-}
-`;
-}
-
-;// CONCATENATED MODULE: ./src/nix/build.ts
-
-
-
-
-
-
-
-const LOG_TAIL_LINES = 25;
-/** Flakes on for every call, so the printed command also works where nix.conf does not enable them. */
-const FLAKES = ['--extra-experimental-features', 'nix-command flakes'];
-/**
- * Builds the image: mode (a) through a builder flake's `builders.<system>.gceImage`, or mode (b)
- * from the user's flake (`flakeAttr`). Always through a generated wrapper flake whose only inputs are
- * the target flake and copies of the extra module files, so the build is pure and no other workspace
- * file (such as gha-creds-*.json) can reach the world-readable store.
- */
-async function buildImage(opts, reporter, signal) {
-    const nix = opts.nixBin ?? 'nix';
-    const modules = await checkModules(opts.extraModules, opts.workspace);
-    const flakeRef = await resolveFlakeRef(opts.flake, opts.workspace);
-    const copied = modules.map((m, i) => `m/${i}-${(0,external_node_path_.basename)(m).replace(/[^A-Za-z0-9._+-]/g, '_')}`);
-    const target = opts.flakeAttr !== undefined && opts.flakeAttr !== ''
-        ? targetForAttr(flakeRef, opts.flakeAttr, opts.system, copied)
-        : { kind: 'builder', flakeRef, system: opts.system, modules: copied };
-    const flakeRev = await flakeRevision(nix, flakeRef, opts, reporter, signal);
-    const wrapperDir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), 'nix-glab-runner-wrapper-'));
-    let keepWrapper = false;
-    try {
-        await (0,promises_.mkdir)((0,external_node_path_.join)(wrapperDir, 'm'));
-        await Promise.all(modules.map((m, i) => (0,promises_.copyFile)(m, (0,external_node_path_.join)(wrapperDir, copied[i] ?? ''))));
-        const flakeNix = wrapperFlake(target);
-        await (0,promises_.writeFile)((0,external_node_path_.join)(wrapperDir, 'flake.nix'), flakeNix);
-        reporter.debug(`wrapper flake ${wrapperDir}/flake.nix:\n${flakeNix}`);
-        const command = [
-            nix,
-            ...FLAKES,
-            'build',
-            '--no-link',
-            '--json',
-            '--print-build-logs',
-            `path:${wrapperDir}#image`,
-        ];
-        reporter.info(`Building ${describe(target, opts)} with ${modules.length} extra module(s)`);
-        const result = await run(command[0] ?? nix, command.slice(1), {
-            signal,
-            onStderrLine: (line) => reporter.log(line),
-            tailLines: 200,
-        });
-        if (result.code !== 0) {
-            const code = wrapperErrorCode(result.stderrTail);
-            if (code)
-                throw wrapperError(code, target, opts);
-            keepWrapper = true;
-            throw await buildFailure(nix, command, result.stderrTail, signal);
-        }
-        const outputs = parseBuildJson(result.stdout, command);
-        const built = { ...outputs, flakeRef, command };
-        if (flakeRev !== undefined)
-            built.flakeRev = flakeRev;
-        reporter.info(`Built ${built.storePath}`);
-        return built;
-    }
-    finally {
-        if (!keepWrapper)
-            await (0,promises_.rm)(wrapperDir, { recursive: true, force: true });
-    }
-}
-/** Resolves and checks the extra module files; config.ts validates them too, but say it clearly here. */
-async function checkModules(extraModules, workspace) {
-    const paths = [];
-    for (const m of extraModules) {
-        const path = (0,external_node_path_.resolve)(workspace, m);
-        const info = await (0,promises_.stat)(path).catch(() => undefined);
-        if (!info)
-            throw new errors/* UserError */.f(`The extra-modules input lists ${m}, which does not exist (resolved to ${path}).`, 'extra-modules');
-        if (!info.isFile())
-            throw new errors/* UserError */.f(`The extra-modules input lists ${m}, which is not a file; list NixOS module files (.nix).`, 'extra-modules');
-        paths.push(path);
-    }
-    return paths;
-}
-/** The flake's revision from `nix flake metadata`; also a clear early error when the flake cannot be fetched. */
-async function flakeRevision(nix, flakeRef, opts, reporter, signal) {
-    const result = await run(nix, [...FLAKES, 'flake', 'metadata', '--json', flakeRef], { signal });
-    if (result.code !== 0) {
-        const reason = firstError(result.stderrTail) ?? `nix exited with code ${result.code}`;
-        throw new errors/* UserError */.f(`The flake input "${opts.flake}" (${flakeRef}) cannot be fetched: ${reason}`, 'flake', errors/* ExitCode */.y.BadInput);
-    }
-    try {
-        const meta = JSON.parse(result.stdout);
-        if (typeof meta.revision === 'string')
-            return meta.revision;
-    }
-    catch {
-        // metadata is only informative; a parse failure must not stop the build
-    }
-    reporter.debug(`${flakeRef} has no revision (a dirty git tree or a non-git flake)`);
-    return undefined;
-}
-function wrapperErrorCode(stderr) {
-    for (const line of stderr) {
-        const at = line.indexOf(WRAPPER_ERROR);
-        if (at !== -1)
-            return line.slice(at + WRAPPER_ERROR.length).match(/^[a-z-]+/)?.[0];
-    }
-    return undefined;
-}
-function wrapperError(code, target, opts) {
-    const attr = opts.flakeAttr ?? '';
-    switch (code) {
-        case 'missing-builder':
-            return new errors/* UserError */.f(`The flake input "${opts.flake}" does not expose builders.${opts.system}.gceImage, the builder interface; use a builder flake or set flake-attr to build your own flake.`, 'flake');
-        case 'missing-attr':
-            return new errors/* UserError */.f(target.kind === 'nixos'
-                ? `The flake-attr input "${attr}" names nixosConfigurations.${target.name}, which the flake "${opts.flake}" does not define.`
-                : `The flake-attr input "${attr}" names an attribute the flake "${opts.flake}" does not have${target.kind === 'derivation' ? ` (looked up ${target.attrPath.join('.')})` : ''}.`, 'flake-attr');
-        case 'not-derivation':
-            return new errors/* UserError */.f(`The flake-attr input "${attr}" is not a derivation; name an image package or nixosConfigurations.<name>.`, 'flake-attr');
-        case 'no-gce-image':
-            return new errors/* UserError */.f(`The flake-attr input "${attr}" is a NixOS configuration without system.build.images.google-compute or googleComputeImage; import the google-compute-image module in it.`, 'flake-attr');
-    }
-}
-/** A failed build: the failing derivation's log tail and the exact command to reproduce it. */
-async function buildFailure(nix, command, stderr, signal) {
-    const drv = stderr.join('\n').match(/builder for '(\/nix\/store\/[^']+\.drv)' failed/)?.[1];
-    let tail = stderr.filter((l) => l.trim() !== '').slice(-LOG_TAIL_LINES);
-    if (drv) {
-        const log = await run(nix, [...FLAKES, 'log', drv], { signal, tailLines: LOG_TAIL_LINES }).catch(() => undefined);
-        const lines = log?.code === 0
-            ? log.stdout
-                .split('\n')
-                .filter((l) => l.trim() !== '')
-                .slice(-LOG_TAIL_LINES)
-            : [];
-        if (lines.length > 0)
-            tail = lines;
-    }
-    const what = drv ? `the builder of ${drv} failed` : (firstError(stderr) ?? 'evaluation failed');
-    const reproduce = shellQuote(command.filter((a) => a !== '--json'));
-    return new errors/* UserError */.f(`The Nix build failed (${what}); reproduce it with: ${reproduce}${drv ? ` (full log: nix ${shellQuote(FLAKES)} log ${drv})` : ''}\n${tail.map((l) => `  ${l}`).join('\n')}`, undefined, errors/* ExitCode */.y.NixFailed);
-}
-/** The first `error:` line Nix printed, without the prefix. */
-function firstError(stderr) {
-    const line = stderr.find((l) => /^\s*error:/.test(l));
-    return line?.replace(/^\s*error:\s*/, '').trim() || undefined;
-}
-function parseBuildJson(stdout, command) {
-    try {
-        const [first] = JSON.parse(stdout);
-        const storePath = first?.outputs?.out;
-        if (first?.drvPath && storePath)
-            return { storePath, drvPath: first.drvPath };
-    }
-    catch {
-        // fall through
-    }
-    throw new errors/* UserError */.f(`${shellQuote(command)} printed no output path (got: ${stdout.slice(0, 200)}).`, undefined, errors/* ExitCode */.y.NixFailed);
-}
-function describe(target, opts) {
-    switch (target.kind) {
-        case 'builder':
-            return `${target.flakeRef} builders.${opts.system}.gceImage`;
-        case 'nixos':
-            return `${target.flakeRef} nixosConfigurations.${target.name}`;
-        case 'derivation':
-            return `${target.flakeRef} ${target.attrPath.join('.')}`;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/nix/facts.ts
-
-
-
-const IMAGE_FACTS_FILE = 'nix-support/gce-image.json';
-const ARCHITECTURES = ['X86_64', 'ARM64'];
-/**
- * Reads `<output>/nix-support/gce-image.json`. A foreign builder without it gets BIOS/X86_64 defaults
- * and a warning; a malformed file is an error, since guessing could publish an unbootable image.
- */
-async function readImageFacts(outputDir, reporter) {
-    const path = (0,external_node_path_.join)(outputDir, IMAGE_FACTS_FILE);
-    let text;
-    try {
-        text = await (0,promises_.readFile)(path, 'utf8');
-    }
-    catch (err) {
-        if (err.code !== 'ENOENT' &&
-            err.code !== 'ENOTDIR') {
-            throw new errors/* UserError */.f(`Cannot read the image facts file ${path}: ${err.message}.`);
-        }
-        reporter.warn(`The build output has no ${IMAGE_FACTS_FILE}, so the image is assumed to be X86_64 without UEFI; add guest-os-features: UEFI_COMPATIBLE (or set architecture) if that is wrong.`);
-        return { efi: false, architecture: 'X86_64', fromFile: false };
-    }
-    return parseImageFacts(text, path, reporter);
-}
-/** Validates the file's JSON; exported for tests. */
-function parseImageFacts(text, path, reporter) {
-    let data;
-    try {
-        data = JSON.parse(text);
-    }
-    catch (err) {
-        throw new errors/* UserError */.f(`The image facts file ${path} is not valid JSON (${err.message}).`);
-    }
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-        throw new errors/* UserError */.f(`The image facts file ${path} must hold a JSON object such as {"efi": true, "architecture": "X86_64"}.`);
-    }
-    const { efi = false, architecture = 'X86_64', nixos } = data;
-    if (typeof efi !== 'boolean') {
-        throw new errors/* UserError */.f(`The image facts file ${path} has "efi": ${JSON.stringify(efi)}, which must be true or false.`);
-    }
-    if (!ARCHITECTURES.includes(architecture)) {
-        throw new errors/* UserError */.f(`The image facts file ${path} has "architecture": ${JSON.stringify(architecture)}, which must be one of ${ARCHITECTURES.join(', ')}.`);
-    }
-    if (nixos !== undefined && typeof nixos !== 'string') {
-        throw new errors/* UserError */.f(`The image facts file ${path} has "nixos": ${JSON.stringify(nixos)}, which must be a string.`);
-    }
-    const arch = architecture;
-    // Arm images on GCE boot only through UEFI (DESIGN.md, Contracts).
-    if (arch === 'ARM64' && !efi)
-        reporter.warn(`The image facts file ${path} says ARM64 without efi; ARM64 images are always UEFI, so UEFI_COMPATIBLE is set.`);
-    const facts = { efi: efi || arch === 'ARM64', architecture: arch, fromFile: true };
-    if (nixos !== undefined)
-        facts.nixos = nixos;
-    return facts;
-}
-
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __webpack_require__(8522);
-;// CONCATENATED MODULE: ./src/nix/image-file.ts
-
-
-
-
-
-const TARBALL_SUFFIX = '.raw.tar.gz';
-/** How deep below the output directory to look (nixpkgs puts it at the top; some builders nest it). */
-const SEARCH_DEPTH = 2;
-/**
- * Finds the single `*.raw.tar.gz` in a build output. The name is globbed, never parsed: it includes
- * `google-compute` since NixOS 24.11 (FACTS.md, "Image modules").
- */
-async function locateImageTarball(storePath) {
-    const info = await (0,promises_.stat)(storePath).catch(() => undefined);
-    if (!info)
-        throw new errors/* UserError */.f(`The build output ${storePath} does not exist.`);
-    if (info.isFile()) {
-        if (storePath.endsWith(TARBALL_SUFFIX))
-            return storePath;
-        throw new errors/* UserError */.f(`The build output ${storePath} is a file, not a *${TARBALL_SUFFIX} image tarball.`);
-    }
-    const found = await findTarballs(storePath, SEARCH_DEPTH);
-    if (found.length === 1 && found[0] !== undefined)
-        return found[0];
-    if (found.length === 0) {
-        throw new errors/* UserError */.f(`The build output ${storePath} holds no *${TARBALL_SUFFIX} file (searched ${SEARCH_DEPTH} levels deep); the builder must produce a GCE image tarball.`);
-    }
-    throw new errors/* UserError */.f(`The build output ${storePath} holds ${found.length} *${TARBALL_SUFFIX} files (${found.join(', ')}); the builder must produce exactly one.`);
-}
-async function findTarballs(dir, depth) {
-    const found = [];
-    for (const entry of (await (0,promises_.readdir)(dir)).sort()) {
-        const path = (0,external_node_path_.join)(dir, entry);
-        const info = await (0,promises_.stat)(path).catch(() => undefined); // follows symlinks, as nixpkgs outputs may use them
-        if (!info)
-            continue;
-        if (info.isFile() && entry.endsWith(TARBALL_SUFFIX))
-            found.push(path);
-        else if (info.isDirectory() && depth > 0)
-            found.push(...(await findTarballs(path, depth - 1)));
-    }
-    return found;
-}
-const BLOCK = 512;
-/** GNU long names are short in practice; a huge one means a corrupt or hostile file. */
-const MAX_LONG_NAME = 64 * 1024;
-const GNU_MAGIC = 'ustar  \0';
-/**
- * Checks the first tar header of an image tarball against what GCE accepts (FACTS.md, "Tarball"):
- * member `disk.raw`, GNU or old-GNU format, regular or GNU-sparse. Reads only the first header
- * blocks through a streaming gunzip, never the whole disk.
- */
-async function verifyImageTarball(path) {
-    const bytes = await readTarHead(path);
-    let offset = 0;
-    let longName;
-    for (;;) {
-        const header = bytes.subarray(offset, offset + BLOCK);
-        if (header.length < BLOCK || header.every((b) => b === 0)) {
-            throw new errors/* UserError */.f(`The image tarball ${path} holds no tar member; GCE needs one member named disk.raw.`);
-        }
-        checkHeaderChecksum(path, header);
-        const magic = header.subarray(257, 265).toString('latin1');
-        if (magic.startsWith('ustar\0')) {
-            throw new errors/* UserError */.f(`The image tarball ${path} is a POSIX/PAX tar, which GCE refuses ("Supported formats are: GNU and OLDGNU"); create it with tar --format=gnu.`);
-        }
-        if (magic !== GNU_MAGIC) {
-            throw new errors/* UserError */.f(`The image tarball ${path} is not a GNU tar (no "ustar  " magic), which GCE refuses ("Supported formats are: GNU and OLDGNU"); create it with tar --format=gnu.`);
-        }
-        const typeflag = String.fromCharCode(header[156] ?? 0);
-        if (typeflag === 'L' || typeflag === 'K') {
-            // A GNU long-name (or long-link) entry: its data blocks hold the name of the next member.
-            const size = readNumber(header, 124, 12);
-            if (size > MAX_LONG_NAME) {
-                throw new errors/* UserError */.f(`The image tarball ${path} has a ${size}-byte GNU long name, which is not a disk image.`);
-            }
-            const data = bytes.subarray(offset + BLOCK, offset + BLOCK + size);
-            if (typeflag === 'L')
-                longName = cString(data);
-            offset += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
-            continue;
-        }
-        const member = longName ?? cString(header.subarray(0, 100));
-        if (member !== 'disk.raw') {
-            throw new errors/* UserError */.f(`The image tarball ${path} holds "${member}" where GCE needs a member named exactly disk.raw (the NixOS 24.11 image module briefly wrote other names); fix or update the image builder.`);
-        }
-        let type;
-        if (typeflag === '0' || typeflag === '\0')
-            type = 'regular';
-        else if (typeflag === 'S')
-            type = 'gnu-sparse';
-        else {
-            throw new errors/* UserError */.f(`The image tarball ${path} stores disk.raw as tar type '${typeflag}' (${describeType(typeflag)}); GCE needs a regular or GNU-sparse file.`);
-        }
-        // GNU tar sets the file-type bits in the mode field only in the old-GNU format (tar's list.c).
-        const format = readNumber(header, 100, 8) > 0o7777 ? 'oldgnu' : 'gnu';
-        const size = type === 'gnu-sparse' ? readNumber(header, 483, 12) : readNumber(header, 124, 12);
-        return { member, format, type, size };
-    }
-}
-/** Reads the decompressed head of the file: enough for a long-name entry plus one header. */
-async function readTarHead(path) {
-    const want = BLOCK * 2 + MAX_LONG_NAME + BLOCK;
-    const magic = await readFirstBytes(path, 2);
-    if (magic.length < 2 || magic[0] !== 0x1f || magic[1] !== 0x8b) {
-        throw new errors/* UserError */.f(`The image tarball ${path} is not gzip-compressed; GCE needs a gzip'd GNU tar holding disk.raw.`);
-    }
-    return new Promise((resolve, reject) => {
-        const chunks = [];
-        let length = 0;
-        const file = (0,external_node_fs_.createReadStream)(path);
-        const gunzip = (0,external_node_zlib_.createGunzip)();
-        const finish = () => {
-            file.destroy();
-            gunzip.destroy();
-            resolve(Buffer.concat(chunks, length));
-        };
-        gunzip.on('data', (chunk) => {
-            chunks.push(chunk);
-            length += chunk.length;
-            // Stop as soon as the first header (and any long name it announces) is in hand.
-            if (length >= want || headerComplete(Buffer.concat(chunks, length)))
-                finish();
-        });
-        gunzip.on('end', finish);
-        gunzip.on('error', (err) => {
-            file.destroy();
-            reject(new errors/* UserError */.f(`The image tarball ${path} is not valid gzip data (${err.message}).`));
-        });
-        file.on('error', (err) => reject(new errors/* UserError */.f(`Cannot read the image tarball ${path}: ${err.message}.`)));
-        file.pipe(gunzip);
-    });
-}
-/** True when `bytes` holds the first real member header (after any long-name entries). */
-function headerComplete(bytes) {
-    let offset = 0;
-    while (bytes.length >= offset + BLOCK) {
-        const typeflag = String.fromCharCode(bytes[offset + 156] ?? 0);
-        if (typeflag !== 'L' && typeflag !== 'K')
-            return true;
-        offset += BLOCK + Math.ceil(readNumber(bytes.subarray(offset), 124, 12) / BLOCK) * BLOCK;
-    }
-    return false;
-}
-async function readFirstBytes(path, n) {
-    const chunks = [];
-    try {
-        for await (const chunk of (0,external_node_fs_.createReadStream)(path, { start: 0, end: n - 1 }))
-            chunks.push(chunk);
-    }
-    catch (err) {
-        throw new errors/* UserError */.f(`Cannot read the image tarball ${path}: ${err.message}.`);
-    }
-    return Buffer.concat(chunks);
-}
-function checkHeaderChecksum(path, header) {
-    let sum = 0;
-    for (let i = 0; i < BLOCK; i++)
-        sum += i >= 148 && i < 156 ? 0x20 : (header[i] ?? 0);
-    if (readNumber(header, 148, 8) !== sum) {
-        throw new errors/* UserError */.f(`The image tarball ${path} has a corrupt tar header (checksum mismatch).`);
-    }
-}
-/** A tar numeric field: NUL/space-terminated octal, or GNU base-256 when the high bit is set. */
-function readNumber(buf, offset, length) {
-    const field = buf.subarray(offset, offset + length);
-    if (((field[0] ?? 0) & 0x80) !== 0) {
-        let value = (field[0] ?? 0) & 0x7f;
-        for (let i = 1; i < field.length; i++)
-            value = value * 256 + (field[i] ?? 0);
-        return value;
-    }
-    const text = field
-        .toString('latin1')
-        .replace(/^ +/, '')
-        .replace(/[\0 ].*$/s, '');
-    return text === '' ? 0 : Number.parseInt(text, 8);
-}
-function cString(buf) {
-    const end = buf.indexOf(0);
-    return buf.subarray(0, end === -1 ? buf.length : end).toString('utf8');
-}
-function describeType(flag) {
-    const names = {
-        '1': 'hard link',
-        '2': 'symlink',
-        '3': 'character device',
-        '4': 'block device',
-        '5': 'directory',
-        '6': 'FIFO',
-        '7': 'contiguous file',
-        x: 'PAX extended header',
-        g: 'PAX global header',
-    };
-    return names[flag] ?? 'not a regular file';
-}
-
-;// CONCATENATED MODULE: ./src/nix/install.ts
-
-
-
-
-
-
-
-/**
- * Pinned Nix release tarballs (https://releases.nixos.org/nix/nix-V/nix-V-SYSTEM.tar.xz) and their
- * SHA-256, as published by the Nix project:
- * - 2.28.3: the hashes embedded in the official installer https://releases.nixos.org/nix/nix-2.28.3/install;
- * - 2.34.7: the published `.sha256` files, as pinned by projectbluefin/dakota elements/bluefin/nix.bst.
- * A version not listed falls back to the `.sha256` file published beside the tarball, with a warning.
- */
-const PINNED_NIX_RELEASES = {
-    '2.28.3': {
-        'x86_64-linux': '85d1847d06d5d56167796d3f61cd992908de84584db3e700da031a782b59ea22',
-        'aarch64-linux': '3dffb118772382e35526806fb97acc05df7ad6dc29dbe52b921b77e52e39f571',
-    },
-    '2.34.7': {
-        'x86_64-linux': 'eafe5042404e818505e28c5ca3d0885f3ec45c31f955489a25bb38258f87560e',
-        'aarch64-linux': 'f1cee64ae7a02330c6421924c28f597c41813f2214ff108622087d8056378b08',
-    },
-};
-/** Matches the `nix-version` default in src/config.ts; a test keeps it pinned. */
-const DEFAULT_NIX_VERSION = '2.28.3';
-/** Nix 2.4 introduced flakes and the `extra-` setting prefix this stage relies on. */
-const MIN_NIX = [2, 4];
-/**
- * Makes a working, flake-enabled `nix` available. Uses an existing one unless `installNix` is
- * `always`; installs a pinned release only in CI (`auto`) or when asked (`always`), never on a laptop.
- * Configuration reaches our nix child processes through NIX_CONFIG (set on process.env), so the
- * GitHub token never lands in a world-readable nix.conf.
- */
-async function ensureNix(opts, reporter) {
-    const onPath = await findOnPath('nix');
-    const found = onPath ? await probeNix(onPath) : undefined;
-    const action = decideInstall(opts.installNix, opts.ci, found);
-    let nixBin = onPath ?? 'nix';
-    let version = found?.version ?? '';
-    // Before installing: the daemon enables the kvm system feature only if /dev/kvm is usable at start.
-    const kvm = await ensureKvm(opts.ci, reporter);
-    if (action === 'install') {
-        nixBin = await installNix(opts.nixVersion, nixConfigText({ ...opts, githubToken: undefined, kvm }), reporter);
-        const probed = await probeNix(nixBin);
-        if (!probed)
-            throw new errors/* UserError */.f(`The Nix ${opts.nixVersion} installer finished but ${nixBin} does not run.`, 'nix-version', errors/* ExitCode */.y.NixFailed);
-        version = probed.version;
-    }
-    else {
-        reporter.info(`Using the installed Nix ${version} (${nixBin})`);
-    }
-    if (versionBelow(version, MIN_NIX)) {
-        throw new errors/* UserError */.f(`Nix ${version} is too old: flakes need Nix ${MIN_NIX.join('.')} or newer, so upgrade it or set install-nix: always.`, 'install-nix');
-    }
-    process.env.NIX_CONFIG = appendNixConfig(process.env.NIX_CONFIG, nixConfigText({ ...opts, kvm }));
-    reporter.debug(`NIX_CONFIG for nix commands:\n${redactNixConfig(process.env.NIX_CONFIG)}`);
-    return { nixBin, version, installed: action === 'install' };
-}
-/** `use` the nix found, `install` one, or throw the hint. Pure: the tests drive it directly. */
-function decideInstall(mode, ci, found) {
-    if (mode === 'always')
-        return 'install';
-    if (found)
-        return 'use';
-    if (mode === 'never') {
-        throw new errors/* UserError */.f('Nix is not installed and install-nix is never; install it (e.g. apt-get install -y nix-bin, or https://nixos.org/download) or set install-nix: auto in CI.', 'install-nix');
-    }
-    if (!ci) {
-        throw new errors/* UserError */.f('Nix is not installed; install-nix: auto installs it only in CI (CI=true), never on your machine, so install it yourself (e.g. apt-get install -y nix-bin, or https://nixos.org/download) or set install-nix: always.', 'install-nix');
-    }
-    return 'install';
-}
-/** Runs `<bin> --version`; undefined when nix is absent or broken. */
-async function probeNix(bin) {
-    try {
-        const result = await run(bin, ['--version']);
-        const version = result.stdout.match(/(\d+\.\d+(?:\.\d+)?\S*)/)?.[1];
-        return result.code === 0 && version ? { version } : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** The absolute path of an executable on PATH, like `command -v`. */
-async function findOnPath(name) {
-    for (const dir of (process.env.PATH ?? '').split(external_node_path_.delimiter)) {
-        if (!dir)
-            continue;
-        const path = (0,external_node_path_.join)(dir, name);
-        if (await (0,promises_.access)(path, external_node_fs_.constants.X_OK).then(() => true, () => false))
-            return path;
-    }
-    return undefined;
-}
-function versionBelow(version, min) {
-    const [major = 0, minor = 0] = version.split('.').map((n) => Number.parseInt(n, 10));
-    return major < min[0] || (major === min[0] && minor < min[1]);
-}
-/**
- * The settings this stage needs, as nix.conf lines: flakes on, KVM as a system feature where usable,
- * the user's extra config, and the GitHub token against API rate limits (FACTS.md, "Runner disk and KVM").
- * `extra-` settings add to the user's own instead of replacing them.
- */
-function nixConfigText(opts) {
-    const lines = ['extra-experimental-features = nix-command flakes'];
-    if (opts.kvm)
-        lines.push('extra-system-features = kvm');
-    const extra = opts.extraNixConfig.trim();
-    if (extra)
-        lines.push(extra);
-    if (opts.githubToken) {
-        if (/\s/.test(opts.githubToken))
-            throw new errors/* UserError */.f('The github-token input contains whitespace, which no GitHub token does.', 'github-token');
-        lines.push(`extra-access-tokens = github.com=${opts.githubToken}`);
-    }
-    return `${lines.join('\n')}\n`;
-}
-/** Appends our settings to an existing NIX_CONFIG (later lines win in nix's parser); idempotent. */
-function appendNixConfig(existing, addition) {
-    const base = existing?.trim() ?? '';
-    if (base.endsWith(addition.trim()))
-        return existing ?? addition; // ensureNix ran before: nothing new
-    return base ? `${base}\n${addition}` : addition;
-}
-/** NIX_CONFIG text safe to log: access tokens are replaced. */
-function redactNixConfig(text) {
-    return (text ?? '').replace(/^(\s*(?:extra-)?access-tokens\s*=).*$/gm, '$1 ***');
-}
-/** Streams a file through SHA-256 and compares with the expected hex digest. */
-async function verifySha256(file, expected, what = file) {
-    const want = expected.trim().toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(want))
-        throw new errors/* UserError */.f(`The expected SHA-256 for ${what} is not 64 hex digits: "${expected}".`, 'nix-version', errors/* ExitCode */.y.NixFailed);
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    for await (const chunk of (0,external_node_fs_.createReadStream)(file))
-        hash.update(chunk);
-    const got = hash.digest('hex');
-    if (got !== want) {
-        throw new errors/* UserError */.f(`The download of ${what} has SHA-256 ${got}, not the published ${want}; refusing to install it.`, 'nix-version', errors/* ExitCode */.y.NixFailed);
-    }
-}
-/** The release tarball for a version and system, with its pinned hash when we have one. */
-function nixRelease(version, system) {
-    if (!/^\d+\.\d+\.\d+$/.test(version)) {
-        throw new errors/* UserError */.f(`The nix-version input "${version}" must be an exact release such as ${DEFAULT_NIX_VERSION}.`, 'nix-version');
-    }
-    const url = `https://releases.nixos.org/nix/nix-${version}/nix-${version}-${system}.tar.xz`;
-    const sha256 = PINNED_NIX_RELEASES[version]?.[system];
-    return sha256 ? { url, sha256 } : { url };
-}
-function hostNixSystem() {
-    if (process.platform === 'linux' && process.arch === 'x64')
-        return 'x86_64-linux';
-    if (process.platform === 'linux' && process.arch === 'arm64')
-        return 'aarch64-linux';
-    throw new errors/* UserError */.f(`Installing Nix is supported on x86_64 and aarch64 Linux only, not ${process.platform}/${process.arch}; install Nix yourself.`, 'install-nix');
-}
-/** Downloads (with retries), verifies, caches and runs the pinned installer. Returns the nix binary. */
-async function installNix(version, confText, reporter) {
-    const tc = await __webpack_require__.e(/* import() */ 991).then(__webpack_require__.bind(__webpack_require__, 5991));
-    const system = hostNixSystem();
-    const arch = system === 'x86_64-linux' ? 'x64' : 'arm64';
-    const { url, sha256 } = nixRelease(version, system);
-    // tool-cache needs these; GitLab CI and laptops do not set them.
-    process.env.RUNNER_TEMP ||= (0,external_node_os_.tmpdir)();
-    process.env.RUNNER_TOOL_CACHE ||= (0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'nix-glab-runner-tool-cache');
-    let dir = tc.find('nix', version, arch);
-    if (!dir) {
-        reporter.info(`Downloading Nix ${version} from ${url}`);
-        const file = await withRetries(3, () => tc.downloadTool(url), reporter);
-        let expected = sha256;
-        if (!expected) {
-            reporter.warn(`Nix ${version} is not pinned here; trusting the SHA-256 published at ${url}.sha256.`);
-            const sumFile = await withRetries(3, () => tc.downloadTool(`${url}.sha256`), reporter);
-            expected = (await (0,promises_.readFile)(sumFile, 'utf8')).trim().split(/\s+/)[0] ?? '';
-        }
-        await verifySha256(file, expected, url);
-        const extracted = await tc.extractTar(file, undefined, 'xJ');
-        // The tarball holds one directory, nix-<version>-<system>, with the installer in it.
-        const top = (await (0,promises_.readdir)(extracted)).find((e) => e.startsWith('nix-'));
-        if (!top)
-            throw new errors/* UserError */.f(`The Nix ${version} tarball from ${url} holds no nix-* directory.`, 'nix-version', errors/* ExitCode */.y.NixFailed);
-        dir = await tc.cacheDir((0,external_node_path_.join)(extracted, top), 'nix', version, arch);
-    }
-    // Multi-user where systemd runs (GitHub runners); single-user in containers (GitLab docker executors),
-    // where build users and the namespace sandbox are usually unavailable.
-    const daemon = await exists('/run/systemd/system');
-    const confFile = (0,external_node_path_.join)(await (0,promises_.mkdtemp)((0,external_node_path_.join)(process.env.RUNNER_TEMP, 'nix-conf-')), 'nix.conf');
-    await (0,promises_.writeFile)(confFile, daemon ? confText : `build-users-group =\nsandbox = false\n${confText}`);
-    const args = [
-        daemon ? '--daemon' : '--no-daemon',
-        '--yes',
-        '--no-channel-add',
-        '--nix-extra-conf-file',
-        confFile,
-    ];
-    reporter.info(`Running the Nix ${version} installer (${daemon ? 'multi-user' : 'single-user'})`);
-    const result = await run((0,external_node_path_.join)(dir, 'install'), args, { onStderrLine: (l) => reporter.log(l) });
-    if (result.code !== 0) {
-        throw new errors/* UserError */.f(`The Nix ${version} installer failed with exit code ${result.code}: ${result.stderrTail.slice(-5).join(' / ')}`, 'install-nix', errors/* ExitCode */.y.NixFailed);
-    }
-    const profile = daemon
-        ? '/nix/var/nix/profiles/default/bin'
-        : (0,external_node_path_.join)(process.env.HOME ?? '/root', '.nix-profile/bin');
-    process.env.PATH = `${profile}${external_node_path_.delimiter}${process.env.PATH ?? ''}`;
-    return (0,external_node_path_.join)(profile, 'nix');
-}
-async function withRetries(attempts, fn, reporter) {
-    for (let i = 1;; i++) {
-        try {
-            return await fn();
-        }
-        catch (err) {
-            if (i >= attempts)
-                throw new errors/* UserError */.f(`Downloading Nix failed after ${attempts} attempts: ${err.message}.`, 'install-nix', errors/* ExitCode */.y.NixFailed);
-            reporter.warn(`Download attempt ${i} failed (${err.message}); retrying`);
-            await new Promise((r) => setTimeout(r, 2000 * i));
-        }
-    }
-}
-/**
- * NixOS image builds run a VM and need /dev/kvm open to the build user. Where the device exists but
- * is not usable, CI runners (GitHub's) allow `sudo chmod`; on a laptop we only warn.
- */
-async function ensureKvm(ci, reporter) {
-    if (!(await exists('/dev/kvm'))) {
-        reporter.debug('/dev/kvm is absent; NixOS image builds will be slow or fail');
-        return false;
-    }
-    if (await usable('/dev/kvm'))
-        return true;
-    if (ci) {
-        const result = await run('sudo', ['-n', 'chmod', '0666', '/dev/kvm']).catch(() => undefined);
-        if (result?.code === 0 && (await usable('/dev/kvm')))
-            return true;
-    }
-    reporter.warn('/dev/kvm exists but is not readable and writable by this user, so image builds cannot use KVM; add the user to the kvm group.');
-    return false;
-}
-async function exists(path) {
-    return (0,promises_.access)(path).then(() => true, () => false);
-}
-async function usable(path) {
-    return (0,promises_.access)(path, external_node_fs_.constants.R_OK | external_node_fs_.constants.W_OK).then(() => true, () => false);
-}
-
 ;// CONCATENATED MODULE: ./src/pipeline.ts
-
-
-
-
-
 
 
 
@@ -2476,7 +2924,7 @@ async function publish(config, reporter, run) {
     const steps = [];
     const endpoints = resolveEndpoints(config.storageEndpoint, config.computeEndpoint);
     const credentials = credentialsFor(endpoints);
-    const retry = retryPolicy(config.retryDeadline);
+    const retry = retryPolicy(config.retryDeadline, reporter);
     // Reads only: fail on a wrong project or bucket before spending minutes on a build.
     const { project, storage } = await reporter.group('Check Google Cloud target', async () => {
         // Mint a token first: without one the storage client would send unauthenticated requests and fail late.
@@ -2487,54 +2935,64 @@ async function publish(config, reporter, run) {
         reporter.info(`Project ${project}, bucket gs://${config.bucket}, family ${config.family}.`);
         return { project, storage };
     });
-    const artifact = await obtainImage(config, reporter, run, steps);
+    // The identity comes first, before any build: a Nix image's output path is known after evaluation.
+    const source = await identifyImage(config, reporter, run, steps);
     const rest = new RestClient(endpoints.compute, credentials, retry, run.signal);
     const images = new Images(rest, project);
-    const identity = await reporter.group('Image identity', async () => {
-        const nixHash = artifact.storePath
-            ? storePathHash(artifact.storePath)
-            : await fileIdentityHash(artifact.tarball);
-        const name = (0,image_name/* renderImageName */.$X)(config.imageName ?? '{family}-{hash}', {
-            family: config.family,
-            hash: nixHash,
-            date: new Date().toISOString().slice(0, 10).replaceAll('-', ''),
-            nixos: artifact.facts.nixos ?? '',
-        });
-        reporter.info(`Image ${name} (nix-hash ${nixHash}).`);
-        return { nixHash, name };
-    });
     const outputs = {
-        'image-name': identity.name,
+        'image-name': '',
         'image-self-link': '',
         'image-family': config.family,
         'gcs-uri': '',
-        'store-path': artifact.storePath ?? '',
-        'nix-hash': identity.nixHash,
+        'store-path': source.storePath ?? '',
+        'nix-hash': source.nixHash,
         skipped: 'false',
     };
-    const existing = await reporter.group('Look for an existing image', () => existingImage(images, config, identity.nixHash, reporter));
+    const existing = await reporter.group('Look for an existing image', () => existingImage(images, config, source.nixHash, reporter));
     if (existing && deprecationState(existing) !== 'ACTIVE') {
         const family = new ImageFamily(rest, project, config.family);
         return reactivate(images, family, existing, config, reporter, outputs, steps);
     }
     if (existing) {
-        reporter.info(`Image ${existing.name} of this build is already READY in family ${config.family}; nothing to publish.`);
-        steps.push({ stage: 'image', result: `already published as ${existing.name}` });
-        if (!config.keepObject && !config.dryRun)
-            await removeLeftover(storage, existing, identity.nixHash, reporter, steps);
-        return {
-            outputs: {
-                ...outputs,
-                'image-name': existing.name,
-                'image-self-link': existing.selfLink,
-                skipped: 'true',
-            },
-            steps,
-        };
+        reporter.info(`Image ${existing.name} of this build is already READY in family ${config.family}; nothing to ${source.evaluated ? 'build or ' : ''}publish.`);
+        return alreadyPublished(existing, config, storage, source.nixHash, reporter, outputs, steps);
     }
+    if (config.dryRun && source.evaluated)
+        return planWithoutBuild(config, source, reporter, outputs, steps);
+    const artifact = source.prepared ?? (await buildAndCheck(source, config, reporter, run, steps));
+    const identity = { nixHash: source.nixHash, name: imageName(config, source.nixHash, artifact.facts) };
+    reporter.info(`Image ${identity.name} (nix-hash ${identity.nixHash}).`);
+    outputs['image-name'] = identity.name;
     const guestOsFeatures = guestFeatures(artifact.facts, config);
     const architecture = config.architecture ?? artifact.facts.architecture;
     const objectName = `${config.objectPrefix}${identity.name}.raw.tar.gz`;
+    const objectMetadata = {
+        'nix-hash': identity.nixHash,
+        'managed-by': MANAGED_BY,
+        // Read by a rerun that finds the image: a tarball this run meant to delete may be deleted then.
+        'keep-object': String(config.keepObject),
+    };
+    // Reads only, before anything is written: a name another build holds stops the run here.
+    const atName = await reporter.group('Check the image and object names', async () => {
+        const ours = await imageOfThisBuild(images, identity.name, identity.nixHash, reporter, {
+            timeoutMs: config.operationTimeout * 1000,
+            deleteFailed: false,
+        });
+        if (ours)
+            return ours;
+        await checkObjectName(storage, {
+            bucket: config.bucket,
+            object: objectName,
+            file: artifact.tarball,
+            metadata: objectMetadata,
+            signal: run.signal,
+        });
+        return undefined;
+    });
+    if (atName) {
+        reporter.info(`Image ${atName.name} of this build already exists; nothing to publish.`);
+        return alreadyPublished(atName, config, storage, source.nixHash, reporter, outputs, steps);
+    }
     if (config.dryRun) {
         reporter.info(`Dry run: would upload ${artifact.tarball} to gs://${config.bucket}/${objectName} and create image ${identity.name} (${architecture}, ${guestOsFeatures.join(', ')}).`);
         steps.push({ stage: 'dry-run', result: `would create ${identity.name}` });
@@ -2544,12 +3002,12 @@ async function publish(config, reporter, run) {
     const newImage = {
         name: identity.name,
         family: config.family,
-        description: imageDescription(artifact.flakeRef, artifact.flakeRev, config.description),
+        description: imageDescription(source.flakeRef, source.flakeRev, config.description),
         labels: imageLabels({
             nixHash: identity.nixHash,
             user: config.labels,
             env: run.env,
-            flakeRev: artifact.flakeRev,
+            flakeRev: source.flakeRev,
         }),
         source: rawDiskSource(config.bucket, objectName),
         guestOsFeatures,
@@ -2562,12 +3020,7 @@ async function publish(config, reporter, run) {
             bucket: config.bucket,
             object: objectName,
             file: artifact.tarball,
-            metadata: {
-                'nix-hash': identity.nixHash,
-                'managed-by': 'nix-glab-runner',
-                // Read by a rerun that finds the image: a tarball this run meant to delete may be deleted then.
-                'keep-object': String(config.keepObject),
-            },
+            metadata: objectMetadata,
             reporter,
             signal: run.signal,
             onSent: (done, size) => run.state?.sent(done, size),
@@ -2614,49 +3067,28 @@ async function publish(config, reporter, run) {
         steps,
     };
 }
-/** Builds with Nix, or takes the prebuilt tarball; then verifies it and reads its facts. */
-async function obtainImage(config, reporter, run, steps) {
-    let built;
-    let outputDir;
-    if (config.imageFile) {
-        const tarball = config.imageFile;
-        const storePath = /^\/nix\/store\/[^/]+/.exec(tarball)?.[0];
-        outputDir = storePath ?? (0,external_node_path_.dirname)(tarball);
-        built = { tarball, storePath, flakeRef: `file ${tarball}` };
-        steps.push({ stage: 'build', result: `prebuilt ${tarball}` });
-    }
-    else {
-        const nix = await reporter.group('Ensure Nix', () => ensureNix({
-            installNix: config.installNix,
-            nixVersion: config.nixVersion,
-            extraNixConfig: config.extraNixConfig,
-            githubToken: config.githubToken,
-            ci: run.env.CI === 'true',
-        }, reporter));
-        run.state?.building();
-        const result = await reporter.group('Build image with Nix', () => buildImage({
-            flake: config.flake,
-            flakeAttr: config.flakeAttr,
-            extraModules: config.extraModules,
-            workspace: config.workspace,
-            system: run.system ?? 'x86_64-linux',
-            nixBin: nix.nixBin,
-        }, reporter, run.signal));
-        outputDir = result.storePath;
-        built = {
-            tarball: await locateImageTarball(result.storePath),
-            storePath: result.storePath,
-            flakeRef: result.flakeRef,
-            flakeRev: result.flakeRev,
-        };
-        steps.push({ stage: 'build', result: result.storePath });
-    }
-    const facts = await reporter.group('Verify tarball', async () => {
-        const check = await verifyImageTarball(built.tarball);
-        reporter.info(`${built.tarball}: member ${check.member}, ${check.format} tar, ${check.type}.`);
-        return readImageFacts(outputDir, reporter);
-    });
-    return { ...built, facts };
+/** The outputs of a publish that found this build already an image; an earlier run's tarball goes now. */
+async function alreadyPublished(image, config, storage, nixHash, reporter, outputs, steps) {
+    steps.push({ stage: 'image', result: `already published as ${image.name}` });
+    if (!config.keepObject && !config.dryRun)
+        await removeLeftover(storage, image, nixHash, reporter, steps);
+    return {
+        outputs: { ...outputs, 'image-name': image.name, 'image-self-link': image.selfLink, skipped: 'true' },
+        steps,
+    };
+}
+/** --dry-run of a Nix image that is not published yet: the plan, without building it. */
+function planWithoutBuild(config, source, reporter, outputs, steps) {
+    // {nixos} comes from the built image's facts file, so a name using it is known only after the build.
+    const template = config.imageName ?? '{family}-{hash}';
+    const name = template.includes('{nixos}') ? '' : imageName(config, source.nixHash, undefined);
+    const objectName = `${config.objectPrefix}${name || `<image-name>`}.raw.tar.gz`;
+    reporter.info(`Dry run: would build ${source.evaluated?.drvPath} (output ${source.storePath}), upload its tarball to gs://${config.bucket}/${objectName} and create image ${name || `${template} (its {nixos} part is read from the build)`}; nothing was built.`);
+    steps.push({ stage: 'dry-run', result: `would build ${source.storePath} and create ${name || template}` });
+    return {
+        outputs: { ...outputs, 'image-name': name, 'gcs-uri': name ? `gs://${config.bucket}/${objectName}` : '' },
+        steps,
+    };
 }
 /**
  * The image of this build that makes publishing unnecessary, if any: READY, or PENDING and then READY.
@@ -2665,7 +3097,8 @@ async function obtainImage(config, reporter, run, steps) {
  * createImage, which deletes it for a retry.
  */
 async function existingImage(images, config, nixHash, reporter) {
-    const found = await images.findByNixHash(config.family, nixHash);
+    // Only images we made: a nix-hash label copied onto someone else's image neither skips nor reactivates.
+    const found = (await images.findByNixHash(config.family, nixHash)).filter((image) => image.labels?.['managed-by'] === MANAGED_BY);
     const deprecated = found.find((i) => i.status === 'READY' && deprecationState(i) !== 'ACTIVE');
     const rolledBack = deprecated && isRolledBack(deprecated) ? deprecated : undefined;
     if (rolledBack && !config.allowRolledBack) {
@@ -2742,7 +3175,9 @@ async function removeLeftover(storage, image, nixHash, reporter, steps) {
  */
 async function createImage(images, config, reporter, state, image) {
     const timeoutMs = config.operationTimeout * 1000;
-    const theirs = await sameBuildImage(images, image, reporter, timeoutMs);
+    const ownership = { timeoutMs, deleteFailed: true };
+    const nixHash = image.labels['nix-hash'] ?? '';
+    const theirs = await imageOfThisBuild(images, image.name, nixHash, reporter, ownership);
     if (theirs)
         return { image: theirs, created: false };
     let last = '';
@@ -2760,30 +3195,40 @@ async function createImage(images, config, reporter, state, image) {
         // Lost a race to insert the same name since the check above.
         if (!(err instanceof gcp_errors/* GcpApiError */.FL && err.status === 409))
             throw err;
-        const winner = await sameBuildImage(images, image, reporter, timeoutMs);
+        const winner = await imageOfThisBuild(images, image.name, nixHash, reporter, ownership);
         if (winner)
             return { image: winner, created: false };
         throw err;
     }
 }
-/** The image already holding this name, when it is this build's; refuses one that is not. */
-async function sameBuildImage(images, image, reporter, timeoutMs) {
-    const previous = await images.get(image.name);
+/**
+ * The image already holding this name, when it is this build's (our managed-by label and this nix-hash):
+ * a READY one, or a PENDING one once it is READY. A FAILED one of ours is deleted for a retry when
+ * `deleteFailed` (never in the read-only check before the upload). An image that is not this build's
+ * stops the run: it is never replaced or deleted.
+ */
+async function imageOfThisBuild(images, name, nixHash, reporter, opts) {
+    const previous = await images.get(name);
     if (!previous)
         return undefined;
+    if (previous.labels?.['managed-by'] !== MANAGED_BY || previous.labels['nix-hash'] !== nixHash) {
+        const labels = `managed-by=${previous.labels?.['managed-by'] ?? '(none)'}, nix-hash=${previous.labels?.['nix-hash'] ?? '(none)'}`;
+        throw new errors/* UserError */.f(`Image name "${name}" is already taken by an image that is not this build's (${previous.status}, labels ${labels}; this build's nix-hash is ${nixHash}); nothing was uploaded or created. Choose another "image-name".`, 'image-name');
+    }
     if (previous.status === 'FAILED') {
-        reporter.warn(`A FAILED image named ${image.name} is in the way; deleting it and trying again.`);
-        await images.delete(image.name, timeoutMs);
+        if (!opts.deleteFailed)
+            return undefined;
+        reporter.warn(`A FAILED image named ${name} is in the way; deleting it and trying again.`);
+        await images.delete(name, opts.timeoutMs);
         return undefined;
     }
-    if (previous.labels?.['nix-hash'] !== image.labels['nix-hash']) {
-        throw new gcp_errors/* GcpApiError */.FL(`creating image "${image.name}" failed: an image of that name already exists (${previous.status}) without this build's nix-hash label; choose another "image-name"`, 409, 'alreadyExists');
-    }
-    reporter.info(`Image ${image.name} of this build is being created by another run; waiting for it.`);
-    const settled = previous.status === 'PENDING' ? await images.waitUntilSettled(image.name, timeoutMs) : previous;
+    if (previous.status === 'READY')
+        return previous;
+    reporter.info(`Image ${name} of this build is being created by another run; waiting for it.`);
+    const settled = previous.status === 'PENDING' ? await images.waitUntilSettled(name, opts.timeoutMs) : previous;
     if (settled?.status === 'READY')
         return settled;
-    throw new gcp_errors/* GcpApiError */.FL(`creating image "${image.name}" failed: another run's image of this build ended ${settled?.status ?? 'deleted'}`, 409, 'alreadyExists');
+    throw new gcp_errors/* GcpApiError */.FL(`creating image "${name}" failed: another run's image of this build ended ${settled?.status ?? 'deleted'}`, 409, 'alreadyExists');
 }
 function guestFeatures(facts, config) {
     const features = [
@@ -2876,11 +3321,11 @@ class Instances {
  * Compute clients for prune, roll and rollback. These commands never touch Cloud Storage, so whether
  * credentials are needed depends on the Compute endpoint alone (the loopback emulator takes none).
  */
-async function lifecycleClients(config, signal) {
+async function lifecycleClients(config, signal, reporter) {
     const endpoints = resolveEndpoints(config.storageEndpoint, config.computeEndpoint);
     const credentials = credentialsFor({ ...endpoints, loopback: isLoopback(endpoints.compute) });
     const project = await resolveProject(config.project, credentials);
-    const rest = new RestClient(endpoints.compute, credentials, retryPolicy(config.retryDeadline), signal);
+    const rest = new RestClient(endpoints.compute, credentials, retryPolicy(config.retryDeadline, reporter), signal);
     return {
         project,
         images: new Images(rest, project),
@@ -2896,7 +3341,7 @@ async function lifecycleClients(config, signal) {
 
 ;// CONCATENATED MODULE: ./src/lifecycle/drain.ts
 /**
- * The rollout side of the drain protocol (DESIGN.md "Contracts: the drain protocol"): signal a drain
+ * The rollout side of the drain protocol (docs/architecture.md, "The drain protocol"): signal a drain
  * through instance metadata, then read the guest's answer from guest attributes.
  */
 
@@ -3010,12 +3455,6 @@ function templateForImage(source, name, image) {
 }
 
 ;// CONCATENATED MODULE: ./src/lifecycle/roll-conflicts.ts
-/**
- * Other writers of a group a roll is rolling: another roll of the same group (live or stopped), or anyone
- * changing the group in the meantime. Managed instance groups carry no labels, so a roll in progress is read
- * from what Google shows: the group's one version is one of our templates (it carries our image label), for
- * another image, and `status.versionTarget.isReached` is false.
- */
 
 
 
@@ -3617,8 +4056,9 @@ async function patchGroup(clients, ref, group, sourcePath, targetPath, opts, res
 ;// CONCATENATED MODULE: ./src/lifecycle/rollback.ts
 /**
  * Rollback: mark the newest managed image rolled back and deprecate it, so the family points at the previous
- * one again, then roll the group back onto that image. It needs an older ACTIVE managed image to fall back
- * to before touching anything: Google's current docs call deprecation irreversible.
+ * one again, then roll the group back onto that image. Deprecation is irreversible in Google's current docs
+ * (docs/architecture.md, "Families and deprecation"), so it needs an older ACTIVE managed image to fall back
+ * to before touching anything.
  */
 
 
@@ -3809,7 +4249,7 @@ async function runCommand(config, reporter, run) {
         plan: [],
     };
     let cached;
-    const clients = () => (cached ??= lifecycleClients(config, run.signal));
+    const clients = () => (cached ??= lifecycleClients(config, run.signal, reporter));
     switch (config.command) {
         case 'publish': {
             const published = await publish(config, reporter, run);
@@ -3967,6 +4407,28 @@ function rollOutputs(result, rolled, dryRun) {
             ? `would move to ${rolled.template}`
             : `${rolled.replaced.length} replaced (${rolled.drained.length} drained, ${rolled.drainTimeouts.length} drain timeouts) onto ${rolled.template}`;
     result.steps.push({ stage: 'roll', result: what });
+}
+
+
+/***/ }),
+
+/***/ 2287:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   P: () => (/* binding */ visibleLine)
+/* harmony export */ });
+/**
+ * Text we did not write (a build log line) as it may be printed: every control character but tab is shown
+ * in caret notation (ESC as ^[, CR as ^M), so the line can neither move the cursor, colour or hide text,
+ * nor form GitLab's collapsible-section markers (`section_start:…\r\e[0K`), which need CR and ESC.
+ */
+function visibleLine(line) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we replace
+    return line.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) => {
+        const code = c.charCodeAt(0);
+        return code === 0x7f ? '^?' : `^${String.fromCharCode(code + 0x40)}`;
+    });
 }
 
 

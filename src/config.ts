@@ -498,6 +498,21 @@ export const INPUTS: readonly InputSpec[] = [
       'Only images at least this old get the retention action, e.g. 168h for a week. Default: any age.',
   }),
 
+  input({
+    name: 'retention-check-projects',
+    type: 'list',
+    valueName: 'ids',
+    group: 'Retention',
+    default: '',
+    commands: ['publish', 'prune'],
+    description:
+      "Other projects whose instance templates may boot this project's images, separated by newlines or commas. Retention lists their templates too (global and regional) and keeps every image one of them uses, by name or through the family; it needs compute.instanceTemplates.list there. Their instances and disks are not checked.",
+    validate: (projects) => {
+      for (const project of projects) rule(checkProjectId, 'retention-check-projects')(project);
+      return undefined;
+    },
+  }),
+
   // Rollout
   input({
     name: 'roll',
@@ -649,7 +664,7 @@ export const INPUTS: readonly InputSpec[] = [
     group: 'Run',
     default: 'false',
     description:
-      'Make a build whose image was deprecated by a rollback current again (its image is marked ACTIVE; nothing is uploaded). Without it, such a build stops with an error.',
+      'Make a build that a rollback deprecated (its image carries the label nix-glab-runner-rolled-back) current again: the mark is removed, the image marked ACTIVE and newer managed images deprecated in its favour; nothing is uploaded. Without it, such a build stops with exit code 5. A build that retention deprecated needs no override.',
   }),
 ];
 
@@ -765,6 +780,8 @@ export interface Config {
   retention: 'deprecate' | 'delete';
   /** Seconds; absent means any age. */
   minAge?: number;
+  /** Other projects whose instance templates retention checks for images in use. */
+  retentionCheckProjects: string[];
   /** After publish: roll the group or not. */
   roll: 'none' | 'mig';
   /** `zones/Z/instanceGroupManagers/N` or `regions/R/instanceGroupManagers/N`. */

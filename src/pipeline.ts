@@ -18,6 +18,8 @@ import {
 import { checkObjectName, uploadImageObject } from './gcp/upload.ts';
 import { imageDescription, imageLabels, MANAGED_BY } from './identity.ts';
 import { buildAndCheck, type ImageSource, identifyImage, imageName } from './image-source.ts';
+import { makeCurrent, newerThan } from './lifecycle/make-current.ts';
+import { isRolledBack } from './lifecycle/rolled-back.ts';
 import type { ImageFacts } from './nix/facts.ts';
 import type { Reporter } from './report/events.ts';
 import type { RunState } from './run-state.ts';
@@ -84,7 +86,7 @@ export async function publish(
   );
   if (existing && deprecationState(existing) !== 'ACTIVE') {
     const family = new ImageFamily(rest, project, config.family);
-    return reactivate(family, existing, config, reporter, outputs, steps);
+    return reactivate(images, family, existing, config, reporter, outputs, steps);
   }
   if (existing) {
     reporter.info(
@@ -254,8 +256,9 @@ function planWithoutBuild(
 
 /**
  * The image of this build that makes publishing unnecessary, if any: READY, or PENDING and then READY.
- * A rolled-back (deprecated) one is refused unless "allow-rolled-back" asks for it again; it is returned
- * and the caller marks it ACTIVE. A FAILED one is left to createImage, which deletes it for a retry.
+ * One a rollback deprecated (it carries the rolled-back mark) is refused unless "allow-rolled-back" asks for
+ * it again; a deprecated one is returned and the caller makes it current again. A FAILED one is left to
+ * createImage, which deletes it for a retry.
  */
 async function existingImage(
   images: Images,
@@ -267,7 +270,8 @@ async function existingImage(
   const found = (await images.findByNixHash(config.family, nixHash)).filter(
     (image) => image.labels?.['managed-by'] === MANAGED_BY,
   );
-  const rolledBack = found.find((i) => i.status === 'READY' && deprecationState(i) !== 'ACTIVE');
+  const deprecated = found.find((i) => i.status === 'READY' && deprecationState(i) !== 'ACTIVE');
+  const rolledBack = deprecated && isRolledBack(deprecated) ? deprecated : undefined;
   if (rolledBack && !config.allowRolledBack) {
     throw new UserError(
       `This build was published as ${rolledBack.name} and later rolled back (${deprecationState(rolledBack)}); set "allow-rolled-back" to make it current again on purpose.`,
@@ -275,7 +279,7 @@ async function existingImage(
       ExitCode.RolledBack,
     );
   }
-  if (rolledBack) return rolledBack;
+  if (deprecated) return deprecated;
   const ready = found.find((i) => i.status === 'READY');
   if (ready) return ready;
   const pending = found.find((i) => i.status === 'PENDING');
@@ -289,8 +293,12 @@ async function existingImage(
   return undefined;
 }
 
-/** allow-rolled-back: the build is already an image, so it is made current again rather than uploaded twice. */
+/**
+ * The build is already an image, deprecated by retention (or by a rollback, with allow-rolled-back): it is
+ * made the family's current image again rather than uploaded twice (lifecycle/make-current.ts).
+ */
 async function reactivate(
+  images: Images,
   family: ImageFamily,
   image: Image,
   config: Config,
@@ -299,18 +307,19 @@ async function reactivate(
   steps: PublishResult['steps'],
 ): Promise<PublishResult> {
   const done = { ...outputs, 'image-name': image.name, 'image-self-link': image.selfLink };
+  const why = isRolledBack(image) ? 'rolled-back image, as allow-rolled-back asked' : 'deprecated image';
   if (config.dryRun) {
-    reporter.info(
-      `Dry run: would mark the rolled-back image ${image.name} ACTIVE again (allow-rolled-back).`,
-    );
-    steps.push({ stage: 'dry-run', result: `would mark ${image.name} ACTIVE again` });
+    const newer = (await newerThan(family, image)).map((i) => i.name);
+    const giving = newer.length ? ` and deprecate ${newer.join(', ')} in its favour` : '';
+    reporter.info(`Dry run: would mark the ${why} ${image.name} ACTIVE again${giving}.`);
+    steps.push({ stage: 'dry-run', result: `would make ${image.name} current again` });
     return { outputs: done, steps };
   }
-  await family.reactivate(image.name, config.operationTimeout * 1000);
-  reporter.warn(
-    `Marked the rolled-back image ${image.name} ACTIVE again, as allow-rolled-back asked; it is this build.`,
-  );
-  steps.push({ stage: 'image', result: `marked ${image.name} ACTIVE again` });
+  await makeCurrent(images, family, image, config.operationTimeout * 1000, reporter);
+  const say = `Marked the ${why} ${image.name} ACTIVE again; it is this build, and the family gives it.`;
+  if (isRolledBack(image)) reporter.warn(say);
+  else reporter.info(say);
+  steps.push({ stage: 'image', result: `made ${image.name} current again` });
   return { outputs: done, steps };
 }
 

@@ -54,6 +54,11 @@ export type ImagesDeprecate = Method<
   'project' | 'image',
   'deprecationStatusResource'
 >;
+export type ImagesSetLabels = Method<
+  protos.google.cloud.compute.v1.ISetLabelsImageRequest,
+  'project' | 'resource',
+  'globalSetLabelsRequestResource'
+>;
 export type ImagesGetFromFamily = Method<
   protos.google.cloud.compute.v1.IGetFromFamilyImageRequest,
   'project' | 'family'
@@ -89,6 +94,10 @@ export type TemplatesAggregatedList = Method<
 >;
 
 // Managed instance groups, zonal and regional.
+export type GroupsAggregatedList = Method<
+  protos.google.cloud.compute.v1.IAggregatedListInstanceGroupManagersRequest,
+  'project'
+>;
 export type GroupsGet =
   | Method<
       protos.google.cloud.compute.v1.IGetInstanceGroupManagerRequest,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type {
+  GroupsAggregatedList,
   GroupsApplyUpdatesToInstances,
   GroupsGet,
   GroupsListManagedInstances,
@@ -156,6 +157,26 @@ export class Groups {
         what: `listing the instances of group "${ref.path}"`,
       });
       out.push(...(res.managedInstances ?? []));
+      pageToken = res.nextPageToken;
+    } while (pageToken);
+    return out;
+  }
+
+  /** Every managed instance group of the project, zonal and regional (aggregatedList, all pages). */
+  async listAll(): Promise<ManagedGroup[]> {
+    const out: ManagedGroup[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await this.rest.call<
+        { items?: Record<string, { instanceGroupManagers?: ManagedGroup[] }>; nextPageToken?: string },
+        GroupsAggregatedList
+      >({
+        method: 'GET',
+        path: `/projects/${this.project}/aggregated/instanceGroupManagers`,
+        query: { maxResults: 500, pageToken },
+        what: `listing the instance groups of project "${this.project}"`,
+      });
+      for (const scoped of Object.values(res.items ?? {})) out.push(...(scoped.instanceGroupManagers ?? []));
       pageToken = res.nextPageToken;
     } while (pageToken);
     return out;

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { ImageResource, ImagesDelete, ImagesGet, ImagesInsert, ImagesList } from './compute-api.ts';
+import type {
+  ImageResource,
+  ImagesDelete,
+  ImagesGet,
+  ImagesInsert,
+  ImagesList,
+  ImagesSetLabels,
+} from './compute-api.ts';
 import { type Operation, waitForOperation } from './operations.ts';
 import type { RestClient } from './rest.ts';
 import { sleep } from './retry.ts';
@@ -112,6 +119,26 @@ export class Images {
       method: 'DELETE',
       path: `${this.base}/${name}`,
       query: { requestId: randomUUID() },
+      what,
+    });
+    await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
+  }
+
+  /**
+   * Replaces the image's labels, guarded by the fingerprint they were read with: Google answers 412 when
+   * someone changed them since. The method takes no requestId.
+   */
+  async setLabels(
+    name: string,
+    labels: Record<string, string>,
+    labelFingerprint: string,
+    timeoutMs: number,
+  ): Promise<void> {
+    const what = `setting the labels of image "${name}"`;
+    const op = await this.rest.call<Operation, ImagesSetLabels>({
+      method: 'POST',
+      path: `${this.base}/${name}/setLabels`,
+      body: { labels, labelFingerprint },
       what,
     });
     await waitForOperation(this.rest, this.project, op, { timeoutMs, what });

@@ -16,6 +16,8 @@ export interface Clients {
   images: Images;
   family: ImageFamily;
   templates: Templates;
+  /** The templates of the other projects retention checks (`retention-check-projects`). */
+  otherProjectTemplates: Templates[];
   groups: Groups;
   instances: Instances;
 }
@@ -43,6 +45,9 @@ export async function lifecycleClients(
     images: new Images(rest, project),
     family: new ImageFamily(rest, project, config.family),
     templates: new Templates(rest, project),
+    otherProjectTemplates: [...new Set(config.retentionCheckProjects)]
+      .filter((other) => other !== project)
+      .map((other) => new Templates(rest, other)),
     groups: new Groups(rest, project),
     instances: new Instances(rest, project),
   };

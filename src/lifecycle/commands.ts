@@ -5,6 +5,7 @@
 import { type Command, type Config, OUTPUTS } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { groupRef } from '../gcp/groups.ts';
+import { lastSegment } from '../gcp/resource-path.ts';
 import { type PublishEnvironment, publish } from '../pipeline.ts';
 import type { Reporter } from '../report/events.ts';
 import { type Clients, lifecycleClients } from './clients.ts';
@@ -12,6 +13,7 @@ import type { PlanStep } from './plan.ts';
 import { prune } from './retention.ts';
 import { rollback } from './rollback.ts';
 import { type RollOptions, type RollResult, roll } from './rollout.ts';
+import { removeUnusedTemplates } from './template-cleanup.ts';
 
 export type Outputs = Record<string, string>;
 
@@ -64,7 +66,16 @@ export async function runCommand(
       if (created)
         await runPrune(config, await clients(), reporter, result, run, config.dryRun ? image : undefined);
       if (config.roll === 'mig')
-        await runRoll(config, await clients(), reporter, result, image, run, config.dryRun && created);
+        await runRoll(
+          config,
+          await clients(),
+          reporter,
+          result,
+          image,
+          run,
+          started,
+          config.dryRun && created,
+        );
       break;
     }
     case 'prune':
@@ -78,7 +89,7 @@ export async function runCommand(
           `Family ${config.family} has no ACTIVE image to roll onto; publish one or pass "image".`,
           'image',
         );
-      await runRoll(config, c, reporter, result, image, run);
+      await runRoll(config, c, reporter, result, image, run, started);
       break;
     }
     case 'rollback': {
@@ -95,7 +106,14 @@ export async function runCommand(
         stage: 'rollback',
         result: `${config.dryRun ? 'would deprecate' : 'deprecated'} ${done.from}; family gives ${done.to}`,
       });
-      if (done.roll) rollOutputs(result, done.roll, config.dryRun);
+      if (done.roll) {
+        rollOutputs(result, done.roll, config.dryRun);
+        // Rollback run again would go back one image more; a roll onto the same image is a no-op that cleans up.
+        const again = `the rollback itself finished (group ${done.roll.group} targets template ${lastSegment(done.roll.template)}); do not run rollback again, which would go back one image more, but roll onto ${done.to} (run "roll" to move the group onto ${done.to}), which removes the templates no group uses`;
+        await cleanUpTemplates(config, c, reporter, result, done.roll, started, again, {
+          deprecating: done.from,
+        });
+      }
       break;
     }
   }
@@ -173,6 +191,7 @@ async function runRoll(
   result: CommandResult,
   image: string,
   run: RunEnvironment,
+  startedMs: number,
   pendingImage = false,
 ): Promise<void> {
   const ref = groupRef(clients.project, config.instanceGroup as string);
@@ -182,6 +201,57 @@ async function runRoll(
   result.plan.push(...rolled.plan);
   result.outputs['image-name'] ||= image;
   rollOutputs(result, rolled, config.dryRun);
+  await cleanUpTemplates(
+    config,
+    clients,
+    reporter,
+    result,
+    rolled,
+    startedMs,
+    `the roll itself finished: group ${rolled.group} targets template ${lastSegment(rolled.template)}; run roll again to remove the templates no group uses`,
+    pendingImage ? { pendingImage: image } : {},
+  );
+}
+
+/**
+ * After a roll or rollback: our templates no group uses any more are removed (template-cleanup.ts). The
+ * roll itself is done by then, so a failure here says so, and how to finish.
+ */
+async function cleanUpTemplates(
+  config: Config,
+  clients: Clients,
+  reporter: Reporter,
+  result: CommandResult,
+  rolled: RollResult,
+  startedMs: number,
+  /** What a failure here says about the command's own work, and how to finish. */
+  again: string,
+  family: { pendingImage?: string; deprecating?: string },
+): Promise<void> {
+  const plan = await reporter.group('Unused templates', async () => {
+    try {
+      return await removeUnusedTemplates(
+        clients,
+        {
+          rolled: { group: rolled.group, template: rolled.template },
+          ...family,
+          startedMs,
+          dryRun: config.dryRun,
+          operationTimeoutMs: config.operationTimeout * 1000,
+        },
+        reporter,
+      );
+    } catch (err) {
+      if (err instanceof Error && !config.dryRun) err.message += `; ${again}`;
+      throw err;
+    }
+  });
+  result.plan.push(...plan);
+  if (plan.length > 0)
+    result.steps.push({
+      stage: 'templates',
+      result: `${config.dryRun ? 'would remove' : 'removed'} ${plan.map((p) => lastSegment(p.resource)).join(', ')}`,
+    });
 }
 
 function rollOutputs(result: CommandResult, rolled: RollResult, dryRun: boolean): void {

@@ -2,14 +2,15 @@
  * Retention: keep the newest `keep` managed images of the family ACTIVE, deprecate or delete older ones.
  * Only images we labelled (managed-by=nix-glab-runner), READY and ACTIVE are counted or touched, so a
  * deprecated image is never undeprecated or counted, and an unmanaged one is never touched. An image in use
- * by any instance template of the project, or by a disk of the target group's instances, is kept.
+ * by any instance template of the project or of the projects in `retention-check-projects`, or by a disk of
+ * the target group's instances, is kept.
  */
 
 import { ConflictError, GcpApiError } from '../gcp/errors.ts';
 import { type GroupRef, instanceLocation } from '../gcp/groups.ts';
 import { deprecationState, describeState, type Image, isCurrent } from '../gcp/images.ts';
 import { imagePath, lastSegment, resourcePath } from '../gcp/resource-path.ts';
-import { bootImage } from '../gcp/templates.ts';
+import { bootImage, type InstanceTemplate } from '../gcp/templates.ts';
 import type { Reporter } from '../report/events.ts';
 import type { Clients } from './clients.ts';
 import type { PlanStep } from './plan.ts';
@@ -72,8 +73,9 @@ export function decideRetention(
 }
 
 /**
- * Images of the project in use: by any instance template (global or regional; a family reference counts as
- * its newest image), and by the boot disks of the target group's instances. Name → what uses it.
+ * Images of the project in use: by any instance template of the project or of the other projects named in
+ * `retention-check-projects` (global or regional; a family reference counts as its newest image), and by
+ * the boot disks of the target group's instances. Name → what uses it.
  */
 export async function imagesInUse(
   clients: Clients,
@@ -82,10 +84,15 @@ export async function imagesInUse(
   const used = new Map<string, string>();
   const ours = `projects/${clients.project}/global/images/`;
   const families = new Map<string, string | undefined>();
-  for (const template of await clients.templates.listAll()) {
+  const templates: { template: InstanceTemplate; project: string }[] = [];
+  for (const source of [clients.templates, ...clients.otherProjectTemplates]) {
+    for (const template of await source.listAll()) templates.push({ template, project: source.project });
+  }
+  for (const { template, project } of templates) {
     const source = bootImage(template);
     if (!source) continue;
-    const path = imagePath(clients.project, source);
+    // A reference without a project names an image of the template's own project.
+    const path = imagePath(project, source);
     if (!path.startsWith(ours)) continue;
     let name = path.slice(ours.length);
     if (name.startsWith('family/')) {
@@ -98,7 +105,8 @@ export async function imagesInUse(
       if (!resolved) continue;
       name = resolved;
     }
-    if (!used.has(name)) used.set(name, `instance template ${template.name}`);
+    const of = project === clients.project ? '' : ` of project ${project}`;
+    if (!used.has(name)) used.set(name, `instance template ${template.name}${of}`);
   }
   if (group) {
     for (const member of await clients.groups.listManaged(group)) {

@@ -114,15 +114,17 @@ export function policyMatches(current: UpdatePolicy | undefined, wanted: UpdateP
   return true;
 }
 
-/** A template under the name this roll would create or reuse boots another image: someone else made it. */
+/**
+ * A template under the name this roll would create or reuse is not the one it would make (another image,
+ * no label of ours, other content): someone else made it, and it is neither used nor deleted.
+ */
 export function templateTaken(
   ref: GroupRef,
   template: InstanceTemplate,
-  image: string,
+  why: string,
   source: string,
 ): ConflictError {
-  const boots = bootImage(template);
   return new ConflictError(
-    `Instance template ${template.name} already exists but boots ${boots ? lastSegment(boots) : 'no image'}, not ${image}, so someone else made a template under the name this roll uses; group ${ref.path} is unchanged on template ${lastSegment(source)}: delete that template (gcloud compute instance-templates delete ${template.name}) and run again.`,
+    `Instance template ${template.name} already exists but ${why}, so someone else made a template under the name this roll uses; group ${ref.path} is unchanged on template ${lastSegment(source)}: delete that template (gcloud compute instance-templates delete ${template.name}) and run again.`,
   );
 }

@@ -4,20 +4,17 @@
  */
 import { GcpApiError } from '../gcp/errors.ts';
 import type { GroupRef } from '../gcp/groups.ts';
-import { imagePath, lastSegment } from '../gcp/resource-path.ts';
-import { bootImage, type InstanceTemplate } from '../gcp/templates.ts';
+import { lastSegment } from '../gcp/resource-path.ts';
+import type { InstanceTemplate } from '../gcp/templates.ts';
 import type { Clients } from './clients.ts';
 import { templateTaken } from './roll-conflicts.ts';
 import { templateForImage } from './template-for-image.ts';
-
-export function bootsImage(clients: Clients, template: InstanceTemplate, imageRef: string): boolean {
-  const boot = bootImage(template);
-  return boot !== undefined && imagePath(clients.project, boot) === imageRef;
-}
+import { whyNotOurs } from './template-match.ts';
 
 /**
  * Creates the template; if Google rejects it, makes sure none is left behind, or names it. A 409 means
- * another run made the same template since our read: it is used when it boots the image, never deleted.
+ * someone made a template under that name since our read: it is used only when it is exactly the one this
+ * roll would make (another run of the same roll), and never deleted.
  */
 export async function createTemplate(
   clients: Clients,
@@ -28,8 +25,9 @@ export async function createTemplate(
   ref: GroupRef,
   timeoutMs: number,
 ): Promise<{ template: InstanceTemplate; created: boolean }> {
+  const wanted = templateForImage(source, name, image);
   try {
-    const template = await clients.templates.insert(scope, templateForImage(source, name, image), timeoutMs);
+    const template = await clients.templates.insert(scope, wanted, timeoutMs);
     return { template, created: true };
   } catch (err) {
     if (!(err instanceof GcpApiError)) throw err;
@@ -37,8 +35,9 @@ export async function createTemplate(
       const theirs = await clients.templates.get(
         `projects/${clients.project}/${scope}/instanceTemplates/${name}`,
       );
-      if (theirs && bootsImage(clients, theirs, image.path)) return { template: theirs, created: false };
-      if (theirs) throw templateTaken(ref, theirs, image.name, source.selfLink);
+      const why = theirs && whyNotOurs(theirs, wanted, image);
+      if (theirs && !why) return { template: theirs, created: false };
+      if (theirs && why) throw templateTaken(ref, theirs, why, source.selfLink);
     }
     const leftover = await removeTemplate(
       clients,

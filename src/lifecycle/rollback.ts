@@ -1,8 +1,8 @@
 /**
- * Rollback: deprecate the newest managed image so the family points at the previous one again, then roll
- * the group back onto that image. Deprecation is irreversible in Google's current docs
- * (docs/architecture.md, "Families and deprecation"), so it needs an older ACTIVE managed image to fall
- * back to before touching anything.
+ * Rollback: mark the newest managed image rolled back and deprecate it, so the family points at the previous
+ * one again, then roll the group back onto that image. Deprecation is irreversible in Google's current docs
+ * (docs/architecture.md, "Families and deprecation"), so it needs an older ACTIVE managed image to fall back
+ * to before touching anything.
  */
 import { UserError } from '../errors.ts';
 import { ConflictError, GcpApiError } from '../gcp/errors.ts';
@@ -12,6 +12,7 @@ import type { Reporter } from '../report/events.ts';
 import type { Clients } from './clients.ts';
 import type { PlanStep } from './plan.ts';
 import { activeManaged } from './retention.ts';
+import { markRolledBack, unmarkRolledBack } from './rolled-back.ts';
 import { type RollOptions, type RollResult, roll } from './rollout.ts';
 
 export interface RollbackResult {
@@ -88,7 +89,12 @@ async function deprecateNewest(
     );
   }
   const already = `${newest} was already ${now ? deprecationState(now) : 'deleted'} by someone else; family ${family} gives ${previous.name}.`;
-  if (!now || deprecationState(now) !== 'ACTIVE') {
+  // Marked first, so a deprecated image without the mark is never one a rollback meant (rolled-back.ts).
+  if (!now || !(await markRolledBack(clients.images, newest, timeoutMs))) {
+    reporter.info(already);
+    return false;
+  }
+  if (deprecationState(now) !== 'ACTIVE') {
     reporter.info(already);
     return false;
   }
@@ -96,7 +102,7 @@ async function deprecateNewest(
     await clients.family.deprecate(newest, previous.selfLink, timeoutMs);
   } catch (err) {
     if (!(err instanceof GcpApiError && err.status === 404))
-      throw await deprecationOutcome(clients, err, newest, previous.name, group);
+      throw await deprecationOutcome(clients, err, newest, previous.name, group, timeoutMs);
     reporter.info(
       `${newest} was deleted by someone else meanwhile; family ${family} gives ${previous.name}.`,
     );
@@ -116,9 +122,13 @@ async function deprecationOutcome(
   newest: string,
   previous: string,
   group: GroupRef | undefined,
+  timeoutMs: number,
 ): Promise<unknown> {
   if (!(err instanceof Error)) return err;
   const now = await clients.images.get(newest).catch(() => undefined);
+  // Not rolled back after all: the mark goes, or a later retention would make the build look rolled back.
+  if (now && deprecationState(now) === 'ACTIVE')
+    await unmarkRolledBack(clients.images, newest, timeoutMs).catch(() => false);
   if (!now || deprecationState(now) === 'ACTIVE') return err;
   err.message += group
     ? ` (image ${newest} is deprecated all the same and the family gives ${previous}; run "roll" to move the group onto ${previous})`

@@ -33,8 +33,9 @@ import {
   templateTaken,
   unfinishedRollout,
 } from './roll-conflicts.ts';
-import { bootsImage, createTemplate, removeTemplate } from './roll-template.ts';
-import { templateName } from './template-for-image.ts';
+import { createTemplate, removeTemplate } from './roll-template.ts';
+import { templateForImage, templateName } from './template-for-image.ts';
+import { whyNotOurs } from './template-match.ts';
 
 export interface RollOptions {
   /** Image name in the project. */
@@ -145,8 +146,9 @@ export async function roll(
     opts.state?.rolling({ group: ref.path, image: image.name, from: currentRef, template: targetPath });
   if (!onImage) {
     target = await clients.templates.get(targetPath);
-    if (target && !bootsImage(clients, target, targetImage))
-      throw templateTaken(ref, target, image.name, currentRef);
+    const imageRef = { name: image.name, path: targetImage };
+    const why = target && whyNotOurs(target, templateForImage(current, name, imageRef), imageRef);
+    if (target && why) throw templateTaken(ref, target, why, currentRef);
     if (target)
       result.plan.push({
         action: 'reuse',

@@ -11,7 +11,7 @@ import { DRAIN_KEY, GUEST_ATTRIBUTES_KEY } from './drain.ts';
 /** Label on templates we create, naming the image they boot. */
 export const IMAGE_LABEL = 'nix-glab-runner-image';
 /** Suffix of templates we create: `-ngr-` plus 10 hex digits of the hash. */
-const OUR_SUFFIX = /-ngr-[0-9a-f]{10}$/;
+export const OUR_SUFFIX = /-ngr-[0-9a-f]{10}$/;
 const MAX_NAME = 63;
 
 /**

@@ -139,15 +139,11 @@ describe('publish through the CLI against the emulator', () => {
   it('refuses to republish a rolled-back build, and makes it current again only when asked', async () => {
     const [newest] = (await images()).sort((a, b) => b.creationTimestamp.localeCompare(a.creationTimestamp));
     const older = (await images()).find((i) => i.name !== newest?.name);
-    const deprecate = await fetch(
-      `${emu.url}/compute/v1/projects/${PROJECT}/global/images/${newest?.name}/deprecate`,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ state: 'DEPRECATED', replacement: older?.selfLink }),
-      },
+    const rollback = await runCli(
+      ['rollback', '--project', PROJECT, '--family', FAMILY, '--compute-endpoint', emu.url],
+      { cwd: ws },
     );
-    expect(deprecate.status).toBe(200);
+    expect(rollback.code, rollback.stderr).toBe(0);
     const fromFamily = async () =>
       (
         (await (
@@ -169,6 +165,7 @@ describe('publish through the CLI against the emulator', () => {
     expect(JSON.parse(allowed.stdout)['image-name']).toBe(newest?.name);
     // Made current again, not uploaded and created a second time.
     expect(emu.requests.mutating().map((r) => `${r.method} ${r.path}`)).toEqual([
+      `POST /compute/v1/projects/${PROJECT}/global/images/${newest?.name}/setLabels`,
       `POST /compute/v1/projects/${PROJECT}/global/images/${newest?.name}/deprecate`,
     ]);
     await waitFor(async () => (await fromFamily()) === newest?.name);

@@ -113,6 +113,21 @@ describe('publish decides from evaluation, before any build', () => {
   it('stops a rolled-back build with exit 5 before building it', async () => {
     const family = 'no-build-0';
     const [image] = await familyImages(family);
+    // As rollback does: the rolled-back mark first (a deprecation alone may be retention's), then deprecate.
+    const imageUrl = `${emu.url}/compute/v1/projects/${PROJECT}/global/images/${image?.name}`;
+    const current = (await (await fetch(imageUrl)).json()) as {
+      labels: Record<string, string>;
+      labelFingerprint: string;
+    };
+    const mark = await fetch(`${imageUrl}/setLabels`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        labels: { ...current.labels, 'nix-glab-runner-rolled-back': '20261204t000000z' },
+        labelFingerprint: current.labelFingerprint,
+      }),
+    });
+    expect(mark.status).toBe(200);
     const deprecate = await fetch(
       `${emu.url}/compute/v1/projects/${PROJECT}/global/images/${image?.name}/deprecate`,
       { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"state":"DEPRECATED"}' },

@@ -127,6 +127,49 @@ describe('compute emulator: templates, managed groups, instances', () => {
     ).rejects.toMatchObject({ code: 5 });
   });
 
+  it("keeps each project's templates apart, and checks an image of another project it holds", async () => {
+    const other = 'other-project';
+    // The template is stored when the insert is accepted; its operation lives in the other project.
+    await c.instanceTemplates.insert({
+      project: other,
+      instanceTemplateResource: template('uses-p', 'img-a'),
+    });
+    const [theirs] = await c.instanceTemplates.list({ project: other });
+    expect(theirs.map((t) => t.name)).toEqual(['uses-p']);
+    const [ours] = await c.instanceTemplates.list({ project });
+    expect(ours.map((t) => t.name)).not.toContain('uses-p');
+    await expect(
+      c.instanceTemplates.insert({
+        project: other,
+        instanceTemplateResource: template('missing', 'no-such-image'),
+      }),
+    ).rejects.toMatchObject({ code: 5 });
+    // A public image project the emulator holds nothing of is taken on trust.
+    const publicImage = template('public', 'x');
+    const disk = publicImage.properties.disks[0] as { initializeParams: { sourceImage: string } };
+    disk.initializeParams.sourceImage = 'projects/debian-cloud/global/images/family/debian-12';
+    await c.instanceTemplates.insert({ project: other, instanceTemplateResource: publicImage });
+    const [after] = await c.instanceTemplates.list({ project: other });
+    expect(after.map((t) => t.name).sort()).toEqual(['public', 'uses-p']);
+  });
+
+  it('lists managed groups aggregated, zonal and regional by scope, as the zonal and regional lists do', async () => {
+    emu.compute.admin.createGroup({ zone, name: 'agg-z', template: 'tpl-a', targetSize: 0 });
+    emu.compute.admin.createGroup({ region, name: 'agg-r', template: 'tpl-a', targetSize: 0 });
+    const [zonal] = await c.instanceGroupManagers.list({ project, zone });
+    const [regional] = await c.regionInstanceGroupManagers.list({ project, region });
+    const seen: Record<string, string[]> = {};
+    for await (const [scope, list] of c.instanceGroupManagers.aggregatedListAsync({ project })) {
+      if (list.instanceGroupManagers?.length)
+        seen[scope] = list.instanceGroupManagers.map((g) => g.name ?? '');
+    }
+    expect(seen[`zones/${zone}`]?.sort()).toEqual(zonal.map((g) => g.name).sort());
+    expect(seen[`regions/${region}`]?.sort()).toEqual(regional.map((g) => g.name).sort());
+    expect(seen[`zones/${zone}`]).toContain('agg-z');
+    expect(seen[`regions/${region}`]).toContain('agg-r');
+    expect(Object.keys(seen).sort()).toEqual([`regions/${region}`, `zones/${zone}`]);
+  });
+
   it('rolls a zonal group PROACTIVE with maxSurge 1 / maxUnavailable 0 and converges on the new template', async () => {
     emu.compute.admin.createGroup({ zone, name: 'zg', template: 'tpl-a', targetSize: 3, ready: true });
     const get = async () =>

@@ -87,7 +87,15 @@ describe('rollback, and dry runs of every command', () => {
       'replace',
       'drain',
       'replace',
+      'delete',
     ]);
+    // The group's template for the newest image would be used by no group, and it does not boot the image a
+    // rollback goes back to (the older one, which the roll's own new template boots).
+    expect(roll.plan.at(-1)).toEqual({
+      action: 'delete',
+      resource: expect.stringMatching(/^projects\/lc-project\/global\/instanceTemplates\/runner-tpl-ngr-/),
+      detail: 'template made by nix-glab-runner that no group uses',
+    });
     const prune = await l.run('prune', { keep: '1', 'instance-group': GROUP, 'dry-run': 'true' });
     // The older image is in use by the group's template, so it stays.
     expect(prune.plan).toContainEqual(

@@ -104,6 +104,16 @@ const WHAT: Record<string, RegExp> = {
     /^deleting image "lc-runners-\w+": waiting for operation operation-/,
   [waitFor('global', 'POST /compute/v1/projects/{p}/global/images/{i}/deprecate')]:
     /^deprecating image "lc-runners-\w+": waiting for operation operation-/,
+  'POST /compute/v1/projects/{p}/global/images/{i}/setLabels':
+    /^setting the labels of image "lc-runners-\w+"/,
+  [waitFor('global', 'POST /compute/v1/projects/{p}/global/images/{i}/setLabels')]:
+    /^setting the labels of image "lc-runners-\w+": waiting for operation operation-/,
+  'DELETE /compute/v1/projects/{p}/global/instanceTemplates/{t}':
+    /^deleting instance template "projects\/lc-project\/global\/instanceTemplates\/runner-tpl-ngr-\w+"/,
+  [waitFor('global', 'DELETE /compute/v1/projects/{p}/global/instanceTemplates/{t}')]:
+    /^deleting instance template "projects\/lc-project\/global\/instanceTemplates\/runner-tpl-ngr-\w+": waiting for operation operation-/,
+  'GET /compute/v1/projects/{p}/aggregated/instanceGroupManagers':
+    /^listing the instance groups of project "lc-project"/,
   [waitFor('zones/{z}', 'PATCH /compute/v1/projects/{p}/zones/{z}/instanceGroupManagers/{g}')]:
     /^updating instance group "projects\/lc-project\/zones\/[^"]+": waiting for operation operation-/,
   [waitFor('zones/{z}', 'POST /compute/v1/projects/{p}/zones/{z}/instances/{vm}/setMetadata')]:

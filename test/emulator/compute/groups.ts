@@ -106,6 +106,7 @@ export class Groups {
       r.add('POST', `${path}/{group}/recreateInstances`, (rc) => this.recreate(rc, scopeOf(rc)));
       r.add('POST', `${path}/{group}/resize`, (rc) => this.resize(rc, scopeOf(rc)));
     }
+    r.add('GET', `${P}/aggregated/instanceGroupManagers`, (rc) => this.aggregated(rc));
     core.ops.onDone('group.patch', (op, failed) => {
       if (failed) return;
       const g = this.core.state.value.groups[op.effect?.key as string];
@@ -362,6 +363,28 @@ export class Groups {
       id: `projects/${project}/${scope}/instanceGroupManagers`,
       ...listPage(items, rc.url),
       selfLink: `${b}/compute/v1/projects/${project}/${scope}/instanceGroupManagers`,
+    });
+  }
+
+  /** aggregatedList: the project's zonal and regional groups, keyed by scope (`zones/Z`, `regions/R`). */
+  private aggregated(rc: RouteContext): void {
+    const project = rc.params.project as string;
+    const b = base(this.core, rc);
+    const byScope: Record<string, Json[]> = {};
+    for (const g of Object.values(this.core.state.value.groups)) {
+      if (g.project !== project) continue;
+      const list = byScope[g.scope] ?? [];
+      list.push(this.view(g, b));
+      byScope[g.scope] = list;
+    }
+    const items: Record<string, Json> = {};
+    for (const [scope, list] of Object.entries(byScope))
+      items[scope] = { instanceGroupManagers: listPage(list, rc.url).items };
+    sendJson(rc.res, 200, {
+      kind: 'compute#instanceGroupManagerAggregatedList',
+      id: `projects/${project}/aggregated/instanceGroupManagers`,
+      items,
+      selfLink: `${b}/compute/v1/projects/${project}/aggregated/instanceGroupManagers`,
     });
   }
 

@@ -114,15 +114,19 @@ export class Templates {
     return rec;
   }
 
-  /** GCE refuses a template whose image is missing; images of other projects (public ones) are taken on trust. */
+  /**
+   * GCE refuses a template whose image is missing. An image of another project is checked when the emulator
+   * holds images of that project; otherwise (a public image project such as debian-cloud) it is taken on
+   * trust. Access to the other project's images is not modelled.
+   */
   private checkImage(project: string, ref: string): void {
     const m = /projects\/([^/]+)\/global\/images\/(family\/)?([^/?]+)/.exec(resourcePath(ref));
     const imgProject = m?.[1] ?? project;
-    if (imgProject !== project) return;
-    const imgs = Object.values(this.core.state.value.images).filter((i) => i.project === project);
+    const imgs = Object.values(this.core.state.value.images).filter((i) => i.project === imgProject);
+    if (imgProject !== project && imgs.length === 0) return;
     const name = m ? (m[3] as string) : (ref.split('/').pop() ?? ref);
     const found = m?.[2] ? imgs.some((i) => i.body.family === name) : imgs.some((i) => i.body.name === name);
-    if (!found) throw notFound(`projects/${project}/global/images/${m?.[2] ? 'family/' : ''}${name}`);
+    if (!found) throw notFound(`projects/${imgProject}/global/images/${m?.[2] ? 'family/' : ''}${name}`);
   }
 
   private async insert(rc: RouteContext, scope: string): Promise<void> {

@@ -1,8 +1,8 @@
-export const id = 339;
-export const ids = [339];
+export const id = 930;
+export const ids = [930];
 export const modules = {
 
-/***/ 1339:
+/***/ 930:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -168,6 +168,23 @@ class Groups {
                 what: `listing the instances of group "${ref.path}"`,
             });
             out.push(...(res.managedInstances ?? []));
+            pageToken = res.nextPageToken;
+        } while (pageToken);
+        return out;
+    }
+    /** Every managed instance group of the project, zonal and regional (aggregatedList, all pages). */
+    async listAll() {
+        const out = [];
+        let pageToken;
+        do {
+            const res = await this.rest.call({
+                method: 'GET',
+                path: `/projects/${this.project}/aggregated/instanceGroupManagers`,
+                query: { maxResults: 500, pageToken },
+                what: `listing the instance groups of project "${this.project}"`,
+            });
+            for (const scoped of Object.values(res.items ?? {}))
+                out.push(...(scoped.instanceGroupManagers ?? []));
             pageToken = res.nextPageToken;
         } while (pageToken);
         return out;
@@ -553,6 +570,20 @@ class Images {
             method: 'DELETE',
             path: `${this.base}/${name}`,
             query: { requestId: (0,external_node_crypto_.randomUUID)() },
+            what,
+        });
+        await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
+    }
+    /**
+     * Replaces the image's labels, guarded by the fingerprint they were read with: Google answers 412 when
+     * someone changed them since. The method takes no requestId.
+     */
+    async setLabels(name, labels, labelFingerprint, timeoutMs) {
+        const what = `setting the labels of image "${name}"`;
+        const op = await this.rest.call({
+            method: 'POST',
+            path: `${this.base}/${name}/setLabels`,
+            body: { labels, labelFingerprint },
             what,
         });
         await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
@@ -2594,7 +2625,373 @@ function imageName(config, nixHash, facts) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/gcp/templates.ts
+
+
+
+/** `projects/P/global/instanceTemplates/N` or `projects/P/regions/R/instanceTemplates/N`. */
+const TEMPLATE_PATH = /^projects\/[^/]+\/(global|regions\/[^/]+)\/instanceTemplates\/[^/]+$/;
+/** The scope part of a template path: `global` or `regions/R`. */
+function templateScope(path) {
+    const m = /^projects\/[^/]+\/(global|regions\/[^/]+)\//.exec(resourcePath(path));
+    return m?.[1] ?? 'global';
+}
+/** Global and regional instance templates: read, create, delete, and list every one in the project. */
+class Templates {
+    rest;
+    project;
+    constructor(rest, project) {
+        this.rest = rest;
+        this.project = project;
+    }
+    get(ref) {
+        const path = resourcePath(ref);
+        if (!TEMPLATE_PATH.test(path))
+            throw new Error(`"${ref}" is not an instance template path`);
+        return this.rest.call({
+            method: 'GET',
+            path: `/${path}`,
+            what: `reading instance template "${path}"`,
+            allowNotFound: true,
+        });
+    }
+    /** Creates a template in `scope` (`global` or `regions/R`) and waits until the operation is done. */
+    async insert(scope, body, timeoutMs) {
+        const what = `creating instance template "${body.name}"`;
+        const op = await this.rest.call({
+            method: 'POST',
+            path: `/projects/${this.project}/${scope}/instanceTemplates`,
+            query: { requestId: (0,external_node_crypto_.randomUUID)() },
+            body,
+            what,
+        });
+        await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
+        const created = await this.get(`projects/${this.project}/${scope}/instanceTemplates/${body.name}`);
+        if (!created)
+            throw new Error(`${what}: the operation finished but the template does not exist`);
+        return created;
+    }
+    async delete(ref, timeoutMs) {
+        const path = resourcePath(ref);
+        const what = `deleting instance template "${path}"`;
+        const op = await this.rest.call({
+            method: 'DELETE',
+            path: `/${path}`,
+            query: { requestId: (0,external_node_crypto_.randomUUID)() },
+            what,
+        });
+        await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
+    }
+    /** Every template of the project, global and regional (aggregatedList, all pages). */
+    async listAll() {
+        const out = [];
+        let pageToken;
+        do {
+            const res = await this.rest.call({
+                method: 'GET',
+                path: `/projects/${this.project}/aggregated/instanceTemplates`,
+                query: { maxResults: 500, pageToken },
+                what: `listing the instance templates of project "${this.project}"`,
+            });
+            for (const scoped of Object.values(res.items ?? {}))
+                out.push(...(scoped.instanceTemplates ?? []));
+            pageToken = res.nextPageToken;
+        } while (pageToken);
+        return out;
+    }
+}
+/** The boot disk's source image of a template, as given (URL, path or family). */
+function bootImage(template) {
+    const boot = (template.properties.disks ?? []).find((d) => d.boot === true) ?? template.properties.disks?.[0];
+    return boot?.initializeParams?.sourceImage;
+}
+
+;// CONCATENATED MODULE: ./src/lifecycle/retention.ts
+/**
+ * Retention: keep the newest `keep` managed images of the family ACTIVE, deprecate or delete older ones.
+ * Only images we labelled (managed-by=nix-glab-runner), READY and ACTIVE are counted or touched, so a
+ * deprecated image is never undeprecated or counted, and an unmanaged one is never touched. An image in use
+ * by any instance template of the project or of the projects in `retention-check-projects`, or by a disk of
+ * the target group's instances, is kept.
+ */
+
+
+
+
+
+const MANAGED_LABEL = { key: 'managed-by', value: 'nix-glab-runner' };
+function isManaged(image) {
+    return image.labels?.[MANAGED_LABEL.key] === MANAGED_LABEL.value;
+}
+/** Managed, READY, ACTIVE images of a family, newest first: the ones retention counts. */
+function activeManaged(images) {
+    return images
+        .filter((i) => isManaged(i) && isCurrent(i))
+        .sort((a, b) => Date.parse(b.creationTimestamp) - Date.parse(a.creationTimestamp) || (a.name < b.name ? 1 : -1));
+}
+/**
+ * What retention does to each counted image. Pure: `inUse` maps image names to what uses them. The newest
+ * `keep` stay, so the family always keeps an ACTIVE image (keep ≥ 1).
+ */
+function decideRetention(images, inUse, policy, nowMs) {
+    const counted = activeManaged(images);
+    return counted.map((image, index) => {
+        if (index < policy.keep)
+            return { image: image.name, action: 'keep', reason: `among the newest ${policy.keep}` };
+        const user = inUse.get(image.name);
+        if (user)
+            return { image: image.name, action: 'keep', reason: `in use by ${user}` };
+        const ageSeconds = (nowMs - Date.parse(image.creationTimestamp)) / 1000;
+        if (policy.minAge !== undefined && ageSeconds < policy.minAge) {
+            return {
+                image: image.name,
+                action: 'keep',
+                reason: `younger than min-age (${Math.floor(ageSeconds)}s old)`,
+            };
+        }
+        return { image: image.name, action: policy.retention, reason: `older than the newest ${policy.keep}` };
+    });
+}
+/**
+ * Images of the project in use: by any instance template of the project or of the other projects named in
+ * `retention-check-projects` (global or regional; a family reference counts as its newest image), and by
+ * the boot disks of the target group's instances. Name → what uses it.
+ */
+async function imagesInUse(clients, group) {
+    const used = new Map();
+    const ours = `projects/${clients.project}/global/images/`;
+    const families = new Map();
+    const templates = [];
+    for (const source of [clients.templates, ...clients.otherProjectTemplates]) {
+        for (const template of await source.listAll())
+            templates.push({ template, project: source.project });
+    }
+    for (const { template, project } of templates) {
+        const source = bootImage(template);
+        if (!source)
+            continue;
+        // A reference without a project names an image of the template's own project.
+        const path = imagePath(project, source);
+        if (!path.startsWith(ours))
+            continue;
+        let name = path.slice(ours.length);
+        if (name.startsWith('family/')) {
+            const family = name.slice('family/'.length);
+            if (!families.has(family)) {
+                const newest = family === clients.family.family ? await clients.family.newest() : undefined;
+                families.set(family, newest?.name);
+            }
+            const resolved = families.get(family);
+            if (!resolved)
+                continue;
+            name = resolved;
+        }
+        const of = project === clients.project ? '' : ` of project ${project}`;
+        if (!used.has(name))
+            used.set(name, `instance template ${template.name}${of}`);
+    }
+    if (group) {
+        for (const member of await clients.groups.listManaged(group)) {
+            const { zone, name } = instanceLocation(member);
+            const instance = await clients.instances.get(zone, name);
+            const boot = instance?.disks?.find((d) => d.boot) ?? instance?.disks?.[0];
+            if (!boot?.source)
+                continue;
+            const disk = await clients.instances.getDisk(zone, lastSegment(resourcePath(boot.source)));
+            if (!disk?.sourceImage)
+                continue;
+            const path = resourcePath(disk.sourceImage);
+            if (path.startsWith(ours) && !used.has(lastSegment(path)))
+                used.set(lastSegment(path), `the disk of instance ${name}`);
+        }
+    }
+    return used;
+}
+/** Applies retention to the family (or, with dryRun, only plans it). */
+async function prune(clients, opts, reporter) {
+    const images = await clients.family.list();
+    if (opts.pending && opts.dryRun) {
+        images.push({
+            name: opts.pending,
+            selfLink: `projects/${clients.project}/global/images/${opts.pending}`,
+            status: 'READY',
+            creationTimestamp: new Date(opts.nowMs ?? Date.now()).toISOString(),
+            labels: { [MANAGED_LABEL.key]: MANAGED_LABEL.value },
+        });
+    }
+    const counted = activeManaged(images);
+    const result = { deprecated: [], deleted: [], plan: [] };
+    if (counted.length <= opts.keep) {
+        reporter.info(`Family ${clients.family.family} has ${counted.length} managed ACTIVE image(s), keep is ${opts.keep}: nothing to prune.`);
+        result.plan.push({
+            action: 'nothing',
+            resource: clients.family.family,
+            detail: `${counted.length} managed ACTIVE image(s), keep ${opts.keep}`,
+        });
+        return result;
+    }
+    const inUse = await imagesInUse(clients, opts.group);
+    const decisions = decideRetention(images, inUse, opts, opts.nowMs ?? Date.now());
+    const newest = counted[0];
+    for (const d of decisions) {
+        if (d.image === opts.pending)
+            continue;
+        result.plan.push({
+            action: d.action,
+            resource: d.image,
+            detail: d.action === 'deprecate' ? `${d.reason}; replacement ${newest.name}` : d.reason,
+        });
+        if (d.action === 'keep' || opts.dryRun)
+            continue;
+        // The family may have changed since the list (another prune, a rollback, someone by hand): look again
+        // at the image kept as newest and at this one right before writing.
+        await assertStillNewest(clients, newest.name, result);
+        const gone = `Skipped ${d.image}: someone else deleted it meanwhile.`;
+        const image = await clients.images.get(d.image);
+        const changed = !image ? gone : changedMeanwhile(image);
+        if (changed) {
+            reporter.info(changed);
+            continue;
+        }
+        try {
+            if (d.action === 'deprecate')
+                await clients.family.deprecate(d.image, newest.selfLink, opts.operationTimeoutMs);
+            else
+                await clients.images.delete(d.image, opts.operationTimeoutMs);
+        }
+        catch (err) {
+            // Deleted by someone else between our look and our write: what we wanted, or more.
+            if (!(err instanceof gcp_errors/* GcpApiError */.FL && err.status === 404))
+                throw err;
+            reporter.info(gone);
+            continue;
+        }
+        if (d.action === 'deprecate') {
+            result.deprecated.push(d.image);
+            reporter.info(`Deprecated ${d.image} (${d.reason}); replacement ${newest.name}.`);
+        }
+        else {
+            result.deleted.push(d.image);
+            reporter.info(`Deleted ${d.image} (${d.reason}).`);
+        }
+    }
+    const skipped = decisions.filter((d) => d.action === 'keep' && d.reason.startsWith('in use'));
+    for (const d of skipped)
+        reporter.info(`Kept ${d.image}: ${d.reason}.`);
+    return result;
+}
+/** Why an image counted at the list is no longer ours to touch, or undefined when it still is. */
+function changedMeanwhile(image) {
+    if (image.status !== 'READY')
+        return `Skipped ${image.name}: it is ${image.status} now (someone else is changing it); left as it is.`;
+    if (deprecationState(image) !== 'ACTIVE')
+        return `Skipped ${image.name}: someone else made it ${deprecationState(image)} meanwhile; left as it is.`;
+    if (!isManaged(image))
+        return `Skipped ${image.name}: it no longer carries ${MANAGED_LABEL.key}=${MANAGED_LABEL.value}; left as it is.`;
+    return undefined;
+}
+/** The image kept as newest must still be READY and ACTIVE, or pruning could leave the family with none. */
+async function assertStillNewest(clients, name, result) {
+    const now = await clients.images.get(name);
+    if (isCurrent(now))
+        return;
+    const state = describeState(now);
+    const done = [...result.deprecated, ...result.deleted];
+    throw new gcp_errors/* ConflictError */.fK(`Family ${clients.family.family} changed during prune: ${name}, the newest image it keeps, is ${state} now (someone else changed it), so prune stopped ${done.length ? `after pruning ${done.join(', ')}` : 'before changing anything'}; run prune again.`);
+}
+
+;// CONCATENATED MODULE: ./src/lifecycle/rolled-back.ts
+/**
+ * The mark rollback leaves on the image it deprecates. Retention deprecates old images too, so a deprecated
+ * image alone does not say the build was rolled back. An image label does: rollback sets it with
+ * `images.setLabels` before it deprecates, retention never sets it, it survives deprecation, and anyone can
+ * see it (`gcloud compute images describe`). Only a build carrying it stops a publish with exit code 5.
+ */
+
+/** Label on an image rollback deprecated; its value is the rollback's UTC time, `20261204t182900z`. */
+const ROLLED_BACK_LABEL = 'nix-glab-runner-rolled-back';
+function isRolledBack(image) {
+    return image.labels?.[ROLLED_BACK_LABEL] !== undefined;
+}
+/** Label values take lowercase letters, digits, `-` and `_` only. */
+function rolledBackValue(nowMs = Date.now()) {
+    return new Date(nowMs)
+        .toISOString()
+        .replace(/\.\d+Z$/, 'z')
+        .replace(/[-:]/g, '')
+        .toLowerCase();
+}
+/** Marks the image rolled back (keeping an earlier mark); false when the image is gone. */
+function markRolledBack(images, name, timeoutMs) {
+    return changeLabels(images, name, timeoutMs, (labels) => {
+        labels[ROLLED_BACK_LABEL] ??= rolledBackValue();
+    });
+}
+/** Takes the mark off: the build was made current again on purpose. */
+function unmarkRolledBack(images, name, timeoutMs) {
+    return changeLabels(images, name, timeoutMs, (labels) => {
+        delete labels[ROLLED_BACK_LABEL];
+    });
+}
+/**
+ * Read, change, write with the fingerprint read: someone else's label change in between (412) makes it read
+ * again, so their labels are kept. A retried write that Google had already applied also ends in a 412 and a
+ * read that finds the change made.
+ */
+async function changeLabels(images, name, timeoutMs, change) {
+    for (let attempt = 0;; attempt++) {
+        const image = await images.get(name);
+        if (!image)
+            return false;
+        const labels = { ...(image.labels ?? {}) };
+        change(labels);
+        if (sameLabels(labels, image.labels ?? {}))
+            return true;
+        try {
+            await images.setLabels(name, labels, image.labelFingerprint ?? '', timeoutMs);
+            return true;
+        }
+        catch (err) {
+            if (!(err instanceof gcp_errors/* GcpApiError */.FL && err.status === 412) || attempt >= 2)
+                throw err;
+        }
+    }
+}
+function sameLabels(a, b) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+;// CONCATENATED MODULE: ./src/lifecycle/make-current.ts
+
+
+
+/** The managed ACTIVE images newer than `image`: the ones that must give way for it to be current. */
+async function newerThan(family, image) {
+    const created = Date.parse(image.creationTimestamp);
+    return activeManaged(await family.list()).filter((i) => i.name !== image.name && Date.parse(i.creationTimestamp) >= created);
+}
+/**
+ * Marks `image` ACTIVE again (its rolled-back mark taken off first), then deprecates the newer managed
+ * images in its favour. In that order the family always has an ACTIVE image. Returns what it deprecated.
+ */
+async function makeCurrent(images, family, image, timeoutMs, reporter) {
+    if (isRolledBack(image))
+        await unmarkRolledBack(images, image.name, timeoutMs);
+    if (deprecationState(image) !== 'ACTIVE')
+        await family.reactivate(image.name, timeoutMs);
+    const deprecated = [];
+    for (const newer of await newerThan(family, image)) {
+        await family.deprecate(newer.name, image.selfLink, timeoutMs);
+        deprecated.push(newer.name);
+        reporter.info(`Deprecated ${newer.name} in favour of ${image.name}, so the family gives this build.`);
+    }
+    return deprecated;
+}
+
 ;// CONCATENATED MODULE: ./src/pipeline.ts
+
+
 
 
 
@@ -2640,7 +3037,7 @@ async function publish(config, reporter, run) {
     const existing = await reporter.group('Look for an existing image', () => existingImage(images, config, source.nixHash, reporter));
     if (existing && deprecationState(existing) !== 'ACTIVE') {
         const family = new ImageFamily(rest, project, config.family);
-        return reactivate(family, existing, config, reporter, outputs, steps);
+        return reactivate(images, family, existing, config, reporter, outputs, steps);
     }
     if (existing) {
         reporter.info(`Image ${existing.name} of this build is already READY in family ${config.family}; nothing to ${source.evaluated ? 'build or ' : ''}publish.`);
@@ -2781,18 +3178,20 @@ function planWithoutBuild(config, source, reporter, outputs, steps) {
 }
 /**
  * The image of this build that makes publishing unnecessary, if any: READY, or PENDING and then READY.
- * A rolled-back (deprecated) one is refused unless "allow-rolled-back" asks for it again; it is returned
- * and the caller marks it ACTIVE. A FAILED one is left to createImage, which deletes it for a retry.
+ * One a rollback deprecated (it carries the rolled-back mark) is refused unless "allow-rolled-back" asks for
+ * it again; a deprecated one is returned and the caller makes it current again. A FAILED one is left to
+ * createImage, which deletes it for a retry.
  */
 async function existingImage(images, config, nixHash, reporter) {
     // Only images we made: a nix-hash label copied onto someone else's image neither skips nor reactivates.
     const found = (await images.findByNixHash(config.family, nixHash)).filter((image) => image.labels?.['managed-by'] === MANAGED_BY);
-    const rolledBack = found.find((i) => i.status === 'READY' && deprecationState(i) !== 'ACTIVE');
+    const deprecated = found.find((i) => i.status === 'READY' && deprecationState(i) !== 'ACTIVE');
+    const rolledBack = deprecated && isRolledBack(deprecated) ? deprecated : undefined;
     if (rolledBack && !config.allowRolledBack) {
         throw new errors/* UserError */.f(`This build was published as ${rolledBack.name} and later rolled back (${deprecationState(rolledBack)}); set "allow-rolled-back" to make it current again on purpose.`, 'allow-rolled-back', errors/* ExitCode */.y.RolledBack);
     }
-    if (rolledBack)
-        return rolledBack;
+    if (deprecated)
+        return deprecated;
     const ready = found.find((i) => i.status === 'READY');
     if (ready)
         return ready;
@@ -2805,17 +3204,27 @@ async function existingImage(images, config, nixHash, reporter) {
     }
     return undefined;
 }
-/** allow-rolled-back: the build is already an image, so it is made current again rather than uploaded twice. */
-async function reactivate(family, image, config, reporter, outputs, steps) {
+/**
+ * The build is already an image, deprecated by retention (or by a rollback, with allow-rolled-back): it is
+ * made the family's current image again rather than uploaded twice (lifecycle/make-current.ts).
+ */
+async function reactivate(images, family, image, config, reporter, outputs, steps) {
     const done = { ...outputs, 'image-name': image.name, 'image-self-link': image.selfLink };
+    const why = isRolledBack(image) ? 'rolled-back image, as allow-rolled-back asked' : 'deprecated image';
     if (config.dryRun) {
-        reporter.info(`Dry run: would mark the rolled-back image ${image.name} ACTIVE again (allow-rolled-back).`);
-        steps.push({ stage: 'dry-run', result: `would mark ${image.name} ACTIVE again` });
+        const newer = (await newerThan(family, image)).map((i) => i.name);
+        const giving = newer.length ? ` and deprecate ${newer.join(', ')} in its favour` : '';
+        reporter.info(`Dry run: would mark the ${why} ${image.name} ACTIVE again${giving}.`);
+        steps.push({ stage: 'dry-run', result: `would make ${image.name} current again` });
         return { outputs: done, steps };
     }
-    await family.reactivate(image.name, config.operationTimeout * 1000);
-    reporter.warn(`Marked the rolled-back image ${image.name} ACTIVE again, as allow-rolled-back asked; it is this build.`);
-    steps.push({ stage: 'image', result: `marked ${image.name} ACTIVE again` });
+    await makeCurrent(images, family, image, config.operationTimeout * 1000, reporter);
+    const say = `Marked the ${why} ${image.name} ACTIVE again; it is this build, and the family gives it.`;
+    if (isRolledBack(image))
+        reporter.warn(say);
+    else
+        reporter.info(say);
+    steps.push({ stage: 'image', result: `made ${image.name} current again` });
     return { outputs: done, steps };
 }
 /** The image insert failed because its source object is missing (at the insert, or while GCE read it). */
@@ -2984,87 +3393,6 @@ class Instances {
     }
 }
 
-;// CONCATENATED MODULE: ./src/gcp/templates.ts
-
-
-
-/** `projects/P/global/instanceTemplates/N` or `projects/P/regions/R/instanceTemplates/N`. */
-const TEMPLATE_PATH = /^projects\/[^/]+\/(global|regions\/[^/]+)\/instanceTemplates\/[^/]+$/;
-/** The scope part of a template path: `global` or `regions/R`. */
-function templateScope(path) {
-    const m = /^projects\/[^/]+\/(global|regions\/[^/]+)\//.exec(resourcePath(path));
-    return m?.[1] ?? 'global';
-}
-/** Global and regional instance templates: read, create, delete, and list every one in the project. */
-class Templates {
-    rest;
-    project;
-    constructor(rest, project) {
-        this.rest = rest;
-        this.project = project;
-    }
-    get(ref) {
-        const path = resourcePath(ref);
-        if (!TEMPLATE_PATH.test(path))
-            throw new Error(`"${ref}" is not an instance template path`);
-        return this.rest.call({
-            method: 'GET',
-            path: `/${path}`,
-            what: `reading instance template "${path}"`,
-            allowNotFound: true,
-        });
-    }
-    /** Creates a template in `scope` (`global` or `regions/R`) and waits until the operation is done. */
-    async insert(scope, body, timeoutMs) {
-        const what = `creating instance template "${body.name}"`;
-        const op = await this.rest.call({
-            method: 'POST',
-            path: `/projects/${this.project}/${scope}/instanceTemplates`,
-            query: { requestId: (0,external_node_crypto_.randomUUID)() },
-            body,
-            what,
-        });
-        await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
-        const created = await this.get(`projects/${this.project}/${scope}/instanceTemplates/${body.name}`);
-        if (!created)
-            throw new Error(`${what}: the operation finished but the template does not exist`);
-        return created;
-    }
-    async delete(ref, timeoutMs) {
-        const path = resourcePath(ref);
-        const what = `deleting instance template "${path}"`;
-        const op = await this.rest.call({
-            method: 'DELETE',
-            path: `/${path}`,
-            query: { requestId: (0,external_node_crypto_.randomUUID)() },
-            what,
-        });
-        await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
-    }
-    /** Every template of the project, global and regional (aggregatedList, all pages). */
-    async listAll() {
-        const out = [];
-        let pageToken;
-        do {
-            const res = await this.rest.call({
-                method: 'GET',
-                path: `/projects/${this.project}/aggregated/instanceTemplates`,
-                query: { maxResults: 500, pageToken },
-                what: `listing the instance templates of project "${this.project}"`,
-            });
-            for (const scoped of Object.values(res.items ?? {}))
-                out.push(...(scoped.instanceTemplates ?? []));
-            pageToken = res.nextPageToken;
-        } while (pageToken);
-        return out;
-    }
-}
-/** The boot disk's source image of a template, as given (URL, path or family). */
-function bootImage(template) {
-    const boot = (template.properties.disks ?? []).find((d) => d.boot === true) ?? template.properties.disks?.[0];
-    return boot?.initializeParams?.sourceImage;
-}
-
 ;// CONCATENATED MODULE: ./src/lifecycle/clients.ts
 
 
@@ -3089,194 +3417,12 @@ async function lifecycleClients(config, signal, reporter) {
         images: new Images(rest, project),
         family: new ImageFamily(rest, project, config.family),
         templates: new Templates(rest, project),
+        otherProjectTemplates: [...new Set(config.retentionCheckProjects)]
+            .filter((other) => other !== project)
+            .map((other) => new Templates(rest, other)),
         groups: new Groups(rest, project),
         instances: new Instances(rest, project),
     };
-}
-
-;// CONCATENATED MODULE: ./src/lifecycle/retention.ts
-/**
- * Retention: keep the newest `keep` managed images of the family ACTIVE, deprecate or delete older ones.
- * Only images we labelled (managed-by=nix-glab-runner), READY and ACTIVE are counted or touched, so a
- * deprecated image is never undeprecated or counted, and an unmanaged one is never touched. An image in use
- * by any instance template of the project, or by a disk of the target group's instances, is kept.
- */
-
-
-
-
-
-const MANAGED_LABEL = { key: 'managed-by', value: 'nix-glab-runner' };
-function isManaged(image) {
-    return image.labels?.[MANAGED_LABEL.key] === MANAGED_LABEL.value;
-}
-/** Managed, READY, ACTIVE images of a family, newest first: the ones retention counts. */
-function activeManaged(images) {
-    return images
-        .filter((i) => isManaged(i) && isCurrent(i))
-        .sort((a, b) => Date.parse(b.creationTimestamp) - Date.parse(a.creationTimestamp) || (a.name < b.name ? 1 : -1));
-}
-/**
- * What retention does to each counted image. Pure: `inUse` maps image names to what uses them. The newest
- * `keep` stay, so the family always keeps an ACTIVE image (keep ≥ 1).
- */
-function decideRetention(images, inUse, policy, nowMs) {
-    const counted = activeManaged(images);
-    return counted.map((image, index) => {
-        if (index < policy.keep)
-            return { image: image.name, action: 'keep', reason: `among the newest ${policy.keep}` };
-        const user = inUse.get(image.name);
-        if (user)
-            return { image: image.name, action: 'keep', reason: `in use by ${user}` };
-        const ageSeconds = (nowMs - Date.parse(image.creationTimestamp)) / 1000;
-        if (policy.minAge !== undefined && ageSeconds < policy.minAge) {
-            return {
-                image: image.name,
-                action: 'keep',
-                reason: `younger than min-age (${Math.floor(ageSeconds)}s old)`,
-            };
-        }
-        return { image: image.name, action: policy.retention, reason: `older than the newest ${policy.keep}` };
-    });
-}
-/**
- * Images of the project in use: by any instance template (global or regional; a family reference counts as
- * its newest image), and by the boot disks of the target group's instances. Name → what uses it.
- */
-async function imagesInUse(clients, group) {
-    const used = new Map();
-    const ours = `projects/${clients.project}/global/images/`;
-    const families = new Map();
-    for (const template of await clients.templates.listAll()) {
-        const source = bootImage(template);
-        if (!source)
-            continue;
-        const path = imagePath(clients.project, source);
-        if (!path.startsWith(ours))
-            continue;
-        let name = path.slice(ours.length);
-        if (name.startsWith('family/')) {
-            const family = name.slice('family/'.length);
-            if (!families.has(family)) {
-                const newest = family === clients.family.family ? await clients.family.newest() : undefined;
-                families.set(family, newest?.name);
-            }
-            const resolved = families.get(family);
-            if (!resolved)
-                continue;
-            name = resolved;
-        }
-        if (!used.has(name))
-            used.set(name, `instance template ${template.name}`);
-    }
-    if (group) {
-        for (const member of await clients.groups.listManaged(group)) {
-            const { zone, name } = instanceLocation(member);
-            const instance = await clients.instances.get(zone, name);
-            const boot = instance?.disks?.find((d) => d.boot) ?? instance?.disks?.[0];
-            if (!boot?.source)
-                continue;
-            const disk = await clients.instances.getDisk(zone, lastSegment(resourcePath(boot.source)));
-            if (!disk?.sourceImage)
-                continue;
-            const path = resourcePath(disk.sourceImage);
-            if (path.startsWith(ours) && !used.has(lastSegment(path)))
-                used.set(lastSegment(path), `the disk of instance ${name}`);
-        }
-    }
-    return used;
-}
-/** Applies retention to the family (or, with dryRun, only plans it). */
-async function prune(clients, opts, reporter) {
-    const images = await clients.family.list();
-    if (opts.pending && opts.dryRun) {
-        images.push({
-            name: opts.pending,
-            selfLink: `projects/${clients.project}/global/images/${opts.pending}`,
-            status: 'READY',
-            creationTimestamp: new Date(opts.nowMs ?? Date.now()).toISOString(),
-            labels: { [MANAGED_LABEL.key]: MANAGED_LABEL.value },
-        });
-    }
-    const counted = activeManaged(images);
-    const result = { deprecated: [], deleted: [], plan: [] };
-    if (counted.length <= opts.keep) {
-        reporter.info(`Family ${clients.family.family} has ${counted.length} managed ACTIVE image(s), keep is ${opts.keep}: nothing to prune.`);
-        result.plan.push({
-            action: 'nothing',
-            resource: clients.family.family,
-            detail: `${counted.length} managed ACTIVE image(s), keep ${opts.keep}`,
-        });
-        return result;
-    }
-    const inUse = await imagesInUse(clients, opts.group);
-    const decisions = decideRetention(images, inUse, opts, opts.nowMs ?? Date.now());
-    const newest = counted[0];
-    for (const d of decisions) {
-        if (d.image === opts.pending)
-            continue;
-        result.plan.push({
-            action: d.action,
-            resource: d.image,
-            detail: d.action === 'deprecate' ? `${d.reason}; replacement ${newest.name}` : d.reason,
-        });
-        if (d.action === 'keep' || opts.dryRun)
-            continue;
-        // The family may have changed since the list (another prune, a rollback, someone by hand): look again
-        // at the image kept as newest and at this one right before writing.
-        await assertStillNewest(clients, newest.name, result);
-        const gone = `Skipped ${d.image}: someone else deleted it meanwhile.`;
-        const image = await clients.images.get(d.image);
-        const changed = !image ? gone : changedMeanwhile(image);
-        if (changed) {
-            reporter.info(changed);
-            continue;
-        }
-        try {
-            if (d.action === 'deprecate')
-                await clients.family.deprecate(d.image, newest.selfLink, opts.operationTimeoutMs);
-            else
-                await clients.images.delete(d.image, opts.operationTimeoutMs);
-        }
-        catch (err) {
-            // Deleted by someone else between our look and our write: what we wanted, or more.
-            if (!(err instanceof gcp_errors/* GcpApiError */.FL && err.status === 404))
-                throw err;
-            reporter.info(gone);
-            continue;
-        }
-        if (d.action === 'deprecate') {
-            result.deprecated.push(d.image);
-            reporter.info(`Deprecated ${d.image} (${d.reason}); replacement ${newest.name}.`);
-        }
-        else {
-            result.deleted.push(d.image);
-            reporter.info(`Deleted ${d.image} (${d.reason}).`);
-        }
-    }
-    const skipped = decisions.filter((d) => d.action === 'keep' && d.reason.startsWith('in use'));
-    for (const d of skipped)
-        reporter.info(`Kept ${d.image}: ${d.reason}.`);
-    return result;
-}
-/** Why an image counted at the list is no longer ours to touch, or undefined when it still is. */
-function changedMeanwhile(image) {
-    if (image.status !== 'READY')
-        return `Skipped ${image.name}: it is ${image.status} now (someone else is changing it); left as it is.`;
-    if (deprecationState(image) !== 'ACTIVE')
-        return `Skipped ${image.name}: someone else made it ${deprecationState(image)} meanwhile; left as it is.`;
-    if (!isManaged(image))
-        return `Skipped ${image.name}: it no longer carries ${MANAGED_LABEL.key}=${MANAGED_LABEL.value}; left as it is.`;
-    return undefined;
-}
-/** The image kept as newest must still be READY and ACTIVE, or pruning could leave the family with none. */
-async function assertStillNewest(clients, name, result) {
-    const now = await clients.images.get(name);
-    if (isCurrent(now))
-        return;
-    const state = describeState(now);
-    const done = [...result.deprecated, ...result.deleted];
-    throw new gcp_errors/* ConflictError */.fK(`Family ${clients.family.family} changed during prune: ${name}, the newest image it keeps, is ${state} now (someone else changed it), so prune stopped ${done.length ? `after pruning ${done.join(', ')}` : 'before changing anything'}; run prune again.`);
 }
 
 ;// CONCATENATED MODULE: ./src/lifecycle/drain.ts
@@ -3456,10 +3602,12 @@ function policyMatches(current, wanted) {
     }
     return true;
 }
-/** A template under the name this roll would create or reuse boots another image: someone else made it. */
-function templateTaken(ref, template, image, source) {
-    const boots = bootImage(template);
-    return new gcp_errors/* ConflictError */.fK(`Instance template ${template.name} already exists but boots ${boots ? lastSegment(boots) : 'no image'}, not ${image}, so someone else made a template under the name this roll uses; group ${ref.path} is unchanged on template ${lastSegment(source)}: delete that template (gcloud compute instance-templates delete ${template.name}) and run again.`);
+/**
+ * A template under the name this roll would create or reuse is not the one it would make (another image,
+ * no label of ours, other content): someone else made it, and it is neither used nor deleted.
+ */
+function templateTaken(ref, template, why, source) {
+    return new gcp_errors/* ConflictError */.fK(`Instance template ${template.name} already exists but ${why}, so someone else made a template under the name this roll uses; group ${ref.path} is unchanged on template ${lastSegment(source)}: delete that template (gcloud compute instance-templates delete ${template.name}) and run again.`);
 }
 
 ;// CONCATENATED MODULE: ./src/lifecycle/replacement.ts
@@ -3656,6 +3804,70 @@ function rollTimeout(ref, targetPath, members, draining, opts, total) {
     return new gcp_errors/* GcpApiError */.FL(`Roll of group ${ref.path} did not finish within ${Math.round(opts.rollTimeoutMs / 1000)}s (roll-timeout): ${done}/${total} instances on ${lastSegment(targetPath)}; stuck: ${stuck.join('; ') || 'none, but the group is not stable'}. The group targets ${lastSegment(targetPath)}; run roll again to finish, or rollback.`, 504, 'timeout');
 }
 
+;// CONCATENATED MODULE: ./src/lifecycle/template-match.ts
+/**
+ * Whether a template under the name a roll uses is exactly the one this roll would create. Anyone allowed to
+ * create templates could plant one under that name with an extra startup-script; only the template equal
+ * to `templateForImage` (our label included) may be reused, so nothing we did not make is rolled out.
+ */
+
+
+
+/** Fields Google sets itself on a template, at the top level. */
+const SET_BY_GOOGLE = new Set(['kind', 'id', 'creationTimestamp', 'selfLink', 'region']);
+/** Fields Google adds to nested objects on read (`compute#metadata`, the metadata fingerprint). */
+const SET_BY_GOOGLE_NESTED = new Set(['kind', 'fingerprint']);
+/**
+ * Why `existing` is not the template `wanted` describes, in words for a message, or undefined when it is.
+ * The source of `wanted` was read from Google too, so defaults Google adds on read are on both sides.
+ */
+function whyNotOurs(existing, wanted, image) {
+    const boots = bootImage(existing);
+    if (!boots || normalize(boots) !== normalize(image.path))
+        return `boots ${boots ? lastSegment(boots) : 'no image'}, not ${image.name}`;
+    if (existing.properties.labels?.[IMAGE_LABEL] !== image.name)
+        return `does not carry the label ${IMAGE_LABEL}=${image.name}`;
+    const differs = firstDifference(topLevel(existing), topLevel(wanted), '');
+    return differs === undefined
+        ? undefined
+        : `is not the template this roll would make (${differs || 'the template'} differs)`;
+}
+function topLevel(template) {
+    return Object.fromEntries(Object.entries(template).filter(([k]) => !SET_BY_GOOGLE.has(k)));
+}
+/** A full URL and a partial path to the same resource compare equal (`https://…/projects/p/…`). */
+function normalize(value) {
+    return /^https?:\/\/\S*?\/projects\//.test(value) ? value.slice(value.indexOf('projects/')) : value;
+}
+/** The path of the first field where the two differ ('' for the values themselves), or undefined. */
+function firstDifference(a, b, path) {
+    if (typeof a === 'string' && typeof b === 'string')
+        return normalize(a) === normalize(b) ? undefined : path;
+    if (Array.isArray(a) || Array.isArray(b)) {
+        if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length)
+            return path;
+        for (const [i, item] of a.entries()) {
+            const d = firstDifference(item, b[i], path);
+            if (d !== undefined)
+                return d;
+        }
+        return undefined;
+    }
+    if (isObject(a) && isObject(b)) {
+        const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter((k) => !SET_BY_GOOGLE_NESTED.has(k)));
+        for (const key of [...keys].sort()) {
+            const d = firstDifference(a[key], b[key], path ? `${path}.${key}` : key);
+            if (d !== undefined)
+                return d;
+        }
+        return undefined;
+    }
+    return a === b ? undefined : path;
+}
+function isObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 ;// CONCATENATED MODULE: ./src/lifecycle/roll-template.ts
 /**
  * The writes of the template a roll makes: create it (or use the identical one another run made), and
@@ -3666,17 +3878,15 @@ function rollTimeout(ref, targetPath, members, draining, opts, total) {
 
 
 
-function bootsImage(clients, template, imageRef) {
-    const boot = bootImage(template);
-    return boot !== undefined && imagePath(clients.project, boot) === imageRef;
-}
 /**
  * Creates the template; if Google rejects it, makes sure none is left behind, or names it. A 409 means
- * another run made the same template since our read: it is used when it boots the image, never deleted.
+ * someone made a template under that name since our read: it is used only when it is exactly the one this
+ * roll would make (another run of the same roll), and never deleted.
  */
 async function createTemplate(clients, scope, source, name, image, ref, timeoutMs) {
+    const wanted = templateForImage(source, name, image);
     try {
-        const template = await clients.templates.insert(scope, templateForImage(source, name, image), timeoutMs);
+        const template = await clients.templates.insert(scope, wanted, timeoutMs);
         return { template, created: true };
     }
     catch (err) {
@@ -3684,10 +3894,11 @@ async function createTemplate(clients, scope, source, name, image, ref, timeoutM
             throw err;
         if (err.status === 409) {
             const theirs = await clients.templates.get(`projects/${clients.project}/${scope}/instanceTemplates/${name}`);
-            if (theirs && bootsImage(clients, theirs, image.path))
+            const why = theirs && whyNotOurs(theirs, wanted, image);
+            if (theirs && !why)
                 return { template: theirs, created: false };
-            if (theirs)
-                throw templateTaken(ref, theirs, image.name, source.selfLink);
+            if (theirs && why)
+                throw templateTaken(ref, theirs, why, source.selfLink);
         }
         const leftover = await removeTemplate(clients, `projects/${clients.project}/${scope}/instanceTemplates/${name}`, timeoutMs);
         throw new gcp_errors/* GcpApiError */.FL(`${err.message}; group ${ref.path} is unchanged on template ${source.name}${leftover}`, err.status, err.reason);
@@ -3715,6 +3926,7 @@ async function removeTemplate(clients, path, timeoutMs) {
  * (docs/architecture.md, "The drain protocol"). Without drain it is a plain PROACTIVE rolling replace on the
  * group's own schedule.
  */
+
 
 
 
@@ -3773,8 +3985,10 @@ async function roll(clients, ref, opts, reporter) {
         opts.state?.rolling({ group: ref.path, image: image.name, from: currentRef, template: targetPath });
     if (!onImage) {
         target = await clients.templates.get(targetPath);
-        if (target && !bootsImage(clients, target, targetImage))
-            throw templateTaken(ref, target, image.name, currentRef);
+        const imageRef = { name: image.name, path: targetImage };
+        const why = target && whyNotOurs(target, templateForImage(current, name, imageRef), imageRef);
+        if (target && why)
+            throw templateTaken(ref, target, why, currentRef);
         if (target)
             result.plan.push({
                 action: 'reuse',
@@ -3927,11 +4141,12 @@ async function patchGroup(clients, ref, group, sourcePath, targetPath, opts, res
 
 ;// CONCATENATED MODULE: ./src/lifecycle/rollback.ts
 /**
- * Rollback: deprecate the newest managed image so the family points at the previous one again, then roll
- * the group back onto that image. Deprecation is irreversible in Google's current docs
- * (docs/architecture.md, "Families and deprecation"), so it needs an older ACTIVE managed image to fall
- * back to before touching anything.
+ * Rollback: mark the newest managed image rolled back and deprecate it, so the family points at the previous
+ * one again, then roll the group back onto that image. Deprecation is irreversible in Google's current docs
+ * (docs/architecture.md, "Families and deprecation"), so it needs an older ACTIVE managed image to fall back
+ * to before touching anything.
  */
+
 
 
 
@@ -3981,7 +4196,12 @@ async function deprecateNewest(clients, newest, previous, timeoutMs, reporter, g
         throw new gcp_errors/* ConflictError */.fK(`Family ${family} changed during rollback: ${previous.name}, the image to go back to, is ${state} now (someone else changed it), so nothing was deprecated; run rollback again.`);
     }
     const already = `${newest} was already ${now ? deprecationState(now) : 'deleted'} by someone else; family ${family} gives ${previous.name}.`;
-    if (!now || deprecationState(now) !== 'ACTIVE') {
+    // Marked first, so a deprecated image without the mark is never one a rollback meant (rolled-back.ts).
+    if (!now || !(await markRolledBack(clients.images, newest, timeoutMs))) {
+        reporter.info(already);
+        return false;
+    }
+    if (deprecationState(now) !== 'ACTIVE') {
         reporter.info(already);
         return false;
     }
@@ -3990,7 +4210,7 @@ async function deprecateNewest(clients, newest, previous, timeoutMs, reporter, g
     }
     catch (err) {
         if (!(err instanceof gcp_errors/* GcpApiError */.FL && err.status === 404))
-            throw await deprecationOutcome(clients, err, newest, previous.name, group);
+            throw await deprecationOutcome(clients, err, newest, previous.name, group, timeoutMs);
         reporter.info(`${newest} was deleted by someone else meanwhile; family ${family} gives ${previous.name}.`);
         return false;
     }
@@ -4001,10 +4221,13 @@ async function deprecateNewest(clients, newest, previous, timeoutMs, reporter, g
  * A deprecation that failed may have happened all the same (its operation's wait gave up). Rollback again
  * would then deprecate the image before it, so the message says what to run instead.
  */
-async function deprecationOutcome(clients, err, newest, previous, group) {
+async function deprecationOutcome(clients, err, newest, previous, group, timeoutMs) {
     if (!(err instanceof Error))
         return err;
     const now = await clients.images.get(newest).catch(() => undefined);
+    // Not rolled back after all: the mark goes, or a later retention would make the build look rolled back.
+    if (now && deprecationState(now) === 'ACTIVE')
+        await unmarkRolledBack(clients.images, newest, timeoutMs).catch(() => false);
     if (!now || deprecationState(now) === 'ACTIVE')
         return err;
     err.message += group
@@ -4013,11 +4236,87 @@ async function deprecationOutcome(clients, err, newest, previous, group) {
     return err;
 }
 
+;// CONCATENATED MODULE: ./src/lifecycle/template-cleanup.ts
+/**
+ * The templates a roll creates would pile up, one per roll, and each keeps its image pinned against
+ * retention. After a roll or a rollback, the templates this tool made (our name suffix and our image label)
+ * that no group of the project uses are deleted, except:
+ * - those booting the image a rollback would now go back to (the family's second-newest managed ACTIVE
+ *   image): keeping one keeps that image from retention;
+ * - a template created after this command started: it may be another roll's, about to be used by its group.
+ * A template we did not make is never touched, whatever its name.
+ */
+
+
+
+
+
+
+function madeByUs(template) {
+    return OUR_SUFFIX.test(template.name) && template.properties.labels?.[IMAGE_LABEL] !== undefined;
+}
+/** The image a rollback would go back to now: the second-newest managed ACTIVE image of the family. */
+async function rollbackTarget(clients, opts) {
+    const names = activeManaged(await clients.family.list())
+        .map((i) => i.name)
+        .filter((name) => name !== opts.deprecating && name !== opts.pendingImage);
+    if (opts.pendingImage)
+        names.unshift(opts.pendingImage);
+    return names[1];
+}
+/** Deletes (or, in a dry run, plans to delete) our templates no group uses; returns the plan steps. */
+async function removeUnusedTemplates(clients, opts, reporter) {
+    const used = new Set([resourcePath(opts.rolled.template)]);
+    for (const group of await clients.groups.listAll()) {
+        // In a dry run the rolled group still runs its old template; it counts as on its new one.
+        if (resourcePath(group.selfLink) === resourcePath(opts.rolled.group))
+            continue;
+        if (group.instanceTemplate)
+            used.add(resourcePath(group.instanceTemplate));
+        for (const v of groupVersions(group))
+            used.add(resourcePath(v.instanceTemplate));
+    }
+    const target = await rollbackTarget(clients, opts);
+    const pinned = target && `projects/${clients.project}/global/images/${target}`;
+    const plan = [];
+    for (const template of await clients.templates.listAll()) {
+        const path = resourcePath(template.selfLink);
+        if (!madeByUs(template) || used.has(path))
+            continue;
+        const boots = bootImage(template);
+        if (pinned && boots && imagePath(clients.project, boots) === pinned)
+            continue;
+        const created = Date.parse(String(template.creationTimestamp ?? ''));
+        if (!(created < opts.startedMs))
+            continue;
+        plan.push({
+            action: 'delete',
+            resource: path,
+            detail: 'template made by nix-glab-runner that no group uses',
+        });
+        if (opts.dryRun)
+            continue;
+        try {
+            await clients.templates.delete(path, opts.operationTimeoutMs);
+            reporter.info(`Removed instance template ${template.name}: made by nix-glab-runner, used by no group.`);
+        }
+        catch (err) {
+            // Google refuses (400) when a group took it up since our list, or it is gone (404): not ours to force.
+            if (!(err instanceof gcp_errors/* GcpApiError */.FL && (err.status === 400 || err.status === 404)))
+                throw err;
+            reporter.warn(`Left instance template ${lastSegment(path)} in place: ${err.message}`);
+        }
+    }
+    return plan;
+}
+
 ;// CONCATENATED MODULE: ./src/lifecycle/commands.ts
 /**
  * Runs one command (publish, roll, prune or rollback) and gathers its outputs, steps and plan. Publish
  * prunes after it created an image (a skipped publish prunes nothing) and rolls with `roll: mig`.
  */
+
+
 
 
 
@@ -4058,7 +4357,7 @@ async function runCommand(config, reporter, run) {
             if (created)
                 await runPrune(config, await clients(), reporter, result, run, config.dryRun ? image : undefined);
             if (config.roll === 'mig')
-                await runRoll(config, await clients(), reporter, result, image, run, config.dryRun && created);
+                await runRoll(config, await clients(), reporter, result, image, run, started, config.dryRun && created);
             break;
         }
         case 'prune':
@@ -4069,7 +4368,7 @@ async function runCommand(config, reporter, run) {
             const image = config.image ?? (await c.family.newest())?.name;
             if (!image)
                 throw new errors/* UserError */.f(`Family ${config.family} has no ACTIVE image to roll onto; publish one or pass "image".`, 'image');
-            await runRoll(config, c, reporter, result, image, run);
+            await runRoll(config, c, reporter, result, image, run, started);
             break;
         }
         case 'rollback': {
@@ -4084,8 +4383,14 @@ async function runCommand(config, reporter, run) {
                 stage: 'rollback',
                 result: `${config.dryRun ? 'would deprecate' : 'deprecated'} ${done.from}; family gives ${done.to}`,
             });
-            if (done.roll)
+            if (done.roll) {
                 rollOutputs(result, done.roll, config.dryRun);
+                // Rollback run again would go back one image more; a roll onto the same image is a no-op that cleans up.
+                const again = `the rollback itself finished (group ${done.roll.group} targets template ${lastSegment(done.roll.template)}); do not run rollback again, which would go back one image more, but roll onto ${done.to} (run "roll" to move the group onto ${done.to}), which removes the templates no group uses`;
+                await cleanUpTemplates(config, c, reporter, result, done.roll, started, again, {
+                    deprecating: done.from,
+                });
+            }
             break;
         }
     }
@@ -4138,12 +4443,43 @@ async function runPrune(config, clients, reporter, result, run, pending) {
             : changed.map((p) => `${verb}${p.action} ${p.resource}`).join(', '),
     });
 }
-async function runRoll(config, clients, reporter, result, image, run, pendingImage = false) {
+async function runRoll(config, clients, reporter, result, image, run, startedMs, pendingImage = false) {
     const ref = groupRef(clients.project, config.instanceGroup);
     const rolled = await reporter.group(`Roll ${ref.path}`, () => roll(clients, ref, { ...rollOptions(config, run), image, pendingImage }, reporter));
     result.plan.push(...rolled.plan);
     result.outputs['image-name'] ||= image;
     rollOutputs(result, rolled, config.dryRun);
+    await cleanUpTemplates(config, clients, reporter, result, rolled, startedMs, `the roll itself finished: group ${rolled.group} targets template ${lastSegment(rolled.template)}; run roll again to remove the templates no group uses`, pendingImage ? { pendingImage: image } : {});
+}
+/**
+ * After a roll or rollback: our templates no group uses any more are removed (template-cleanup.ts). The
+ * roll itself is done by then, so a failure here says so, and how to finish.
+ */
+async function cleanUpTemplates(config, clients, reporter, result, rolled, startedMs, 
+/** What a failure here says about the command's own work, and how to finish. */
+again, family) {
+    const plan = await reporter.group('Unused templates', async () => {
+        try {
+            return await removeUnusedTemplates(clients, {
+                rolled: { group: rolled.group, template: rolled.template },
+                ...family,
+                startedMs,
+                dryRun: config.dryRun,
+                operationTimeoutMs: config.operationTimeout * 1000,
+            }, reporter);
+        }
+        catch (err) {
+            if (err instanceof Error && !config.dryRun)
+                err.message += `; ${again}`;
+            throw err;
+        }
+    });
+    result.plan.push(...plan);
+    if (plan.length > 0)
+        result.steps.push({
+            stage: 'templates',
+            result: `${config.dryRun ? 'would remove' : 'removed'} ${plan.map((p) => lastSegment(p.resource)).join(', ')}`,
+        });
 }
 function rollOutputs(result, rolled, dryRun) {
     result.outputs['instance-group'] = rolled.group;

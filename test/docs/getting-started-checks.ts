@@ -1,6 +1,6 @@
 /** Checks for the parts of docs/getting-started.md that cannot run here: gcloud help and Nix options. */
 import { spawn } from 'node:child_process';
-import { nixEval, nixString } from '../nix/helpers.ts';
+import { nixEval, nixString, optionDeclarations } from '../nix/helpers.ts';
 
 export interface Help {
   code: number | null;
@@ -52,31 +52,10 @@ export function gcloudHelp(words: string[]): Promise<Help> {
 
 /**
  * The option paths declared under services.nix-glab-runner, read from nix/modules/options.nix with a
- * stand-in for nixpkgs' `lib` (nixpkgs is not on this machine), as test/nix/options.test.ts does.
+ * stand-in for nixpkgs' `lib` (test/nix/helpers.ts, optionDeclarations).
  */
 export function declaredOptions(): string[] {
-  return nixEval<string[]>(`
-    let
-      type = name: { _type = name; };
-      lib = {
-        mkOption = attrs: attrs // { _isOption = true; };
-        types = {
-          bool = type "bool";
-          str = type "str";
-          package = type "package";
-          port = type "port";
-          strMatching = _: type "strMatching";
-          nullOr = _: type "nullOr";
-          enum = _: type "enum";
-          listOf = _: type "listOf";
-          ints = { positive = type "positive"; between = _: _: type "between"; };
-        };
-      };
-      root = (import ./nix/modules/options.nix { inherit lib; }).options.services.nix-glab-runner;
-      walk = prefix: attrs: builtins.concatLists (builtins.attrValues (builtins.mapAttrs (name: value:
-        let path = if prefix == "" then name else "\${prefix}.\${name}"; in
-        if value ? _isOption then [ path ] else walk path value) attrs));
-    in walk "" root`);
+  return optionDeclarations().map((d) => d.path);
 }
 
 /** The leaf settings under services.nix-glab-runner of a module file that is a plain attribute set. */

@@ -58,3 +58,46 @@ export function nixString(value: string): string {
 }
 
 export const LIB = '(import ./nix/lib.nix)';
+
+/**
+ * Our module's option declarations (nix/modules/options.nix), read with a stand-in for nixpkgs' `lib` that
+ * records what each mkOption call was given: nixpkgs is not on this machine.
+ */
+const OPTION_DECLARATIONS = `
+  let
+    type = name: { _type = name; };
+    lib = {
+      mkOption = attrs: attrs // { _isOption = true; };
+      types = {
+        bool = type "bool";
+        str = type "str";
+        package = type "package";
+        port = type "port";
+        strMatching = _: type "strMatching";
+        nullOr = _: type "nullOr";
+        enum = _: type "enum";
+        listOf = _: type "listOf";
+        ints = { positive = type "positive"; between = _: _: type "between"; };
+      };
+    };
+    root = (import ./nix/modules/options.nix { inherit lib; }).options.services.nix-glab-runner;
+    walk = prefix: attrs: builtins.concatLists (builtins.attrValues (builtins.mapAttrs (name: value:
+      let path = if prefix == "" then name else "\${prefix}.\${name}"; in
+      if value ? _isOption then [ {
+        inherit path;
+        hasType = value ? type;
+        hasDefault = value ? default;
+        description = value.description or "";
+      } ] else walk path value) attrs));
+  in walk "" root`;
+
+export interface Declaration {
+  path: string;
+  hasType: boolean;
+  hasDefault: boolean;
+  description: string;
+}
+
+export function optionDeclarations(): Declaration[] {
+  return nixEval<Declaration[]>(OPTION_DECLARATIONS);
+}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { nixEval, REPO, requireNixInstantiate } from './helpers.ts';
+import { type Declaration, optionDeclarations, REPO, requireNixInstantiate } from './helpers.ts';
 
 /**
  * The module's option declarations (nix/modules/options.nix), read with a stand-in for nixpkgs'
@@ -9,47 +9,13 @@ import { nixEval, REPO, requireNixInstantiate } from './helpers.ts';
  * tests in CI evaluate the module for real. This checks the declarations' shape and that
  * docs/nixos.md documents every option.
  */
-const DECLARATIONS = `
-  let
-    type = name: { _type = name; };
-    lib = {
-      mkOption = attrs: attrs // { _isOption = true; };
-      types = {
-        bool = type "bool";
-        str = type "str";
-        package = type "package";
-        port = type "port";
-        strMatching = _: type "strMatching";
-        nullOr = _: type "nullOr";
-        enum = _: type "enum";
-        listOf = _: type "listOf";
-        ints = { positive = type "positive"; between = _: _: type "between"; };
-      };
-    };
-    root = (import ./nix/modules/options.nix { inherit lib; }).options.services.nix-glab-runner;
-    walk = prefix: attrs: builtins.concatLists (builtins.attrValues (builtins.mapAttrs (name: value:
-      let path = if prefix == "" then name else "\${prefix}.\${name}"; in
-      if value ? _isOption then [ {
-        inherit path;
-        hasType = value ? type;
-        hasDefault = value ? default;
-        description = value.description or "";
-      } ] else walk path value) attrs));
-  in walk "" root`;
-
-interface Declaration {
-  path: string;
-  hasType: boolean;
-  hasDefault: boolean;
-  description: string;
-}
 
 describe('services.nix-glab-runner options', () => {
   let declarations: Declaration[];
 
   beforeAll(() => {
     requireNixInstantiate();
-    declarations = nixEval<Declaration[]>(DECLARATIONS);
+    declarations = optionDeclarations();
   });
 
   it('declares the options the module and the docs rely on', () => {

@@ -159,7 +159,8 @@ describe('compute emulator: templates, managed groups, instances', () => {
     const [zonal] = await c.instanceGroupManagers.list({ project, zone });
     const [regional] = await c.regionInstanceGroupManagers.list({ project, region });
     const seen: Record<string, string[]> = {};
-    for await (const [scope, list] of c.instanceGroupManagers.aggregatedListAsync({ project })) {
+    const pages = c.instanceGroupManagers.aggregatedListAsync({ project }, { autoPaginate: false });
+    for await (const [scope, list] of pages) {
       if (list.instanceGroupManagers?.length)
         seen[scope] = list.instanceGroupManagers.map((g) => g.name ?? '');
     }

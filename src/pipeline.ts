@@ -15,7 +15,7 @@ import {
   removeLeftoverObject,
   storageClient,
 } from './gcp/storage.ts';
-import { checkObjectName, uploadImageObject } from './gcp/upload.ts';
+import { checkObjectName, type Sent, uploadImageObject } from './gcp/upload.ts';
 import { imageDescription, imageLabels, MANAGED_BY } from './identity.ts';
 import { buildAndCheck, type ImageSource, identifyImage, imageName } from './image-source.ts';
 import { makeCurrent, newerThan } from './lifecycle/make-current.ts';
@@ -111,20 +111,20 @@ export async function publish(
     'keep-object': String(config.keepObject),
   };
   // Reads only, before anything is written: a name another build holds stops the run here.
-  const atName = await reporter.group('Check the image and object names', async () => {
+  const { atName, checkedObject } = await reporter.group('Check the image and object names', async () => {
     const ours = await imageOfThisBuild(images, identity.name, identity.nixHash, reporter, {
       timeoutMs: config.operationTimeout * 1000,
       deleteFailed: false,
     });
-    if (ours) return ours;
-    await checkObjectName(storage, {
+    if (ours) return { atName: ours, checkedObject: null };
+    const found = await checkObjectName(storage, {
       bucket: config.bucket,
       object: objectName,
       file: artifact.tarball,
       metadata: objectMetadata,
       signal: run.signal,
     });
-    return undefined;
+    return { atName: undefined, checkedObject: found ?? null };
   });
   if (atName) {
     reporter.info(`Image ${atName.name} of this build already exists; nothing to publish.`);
@@ -154,7 +154,7 @@ export async function publish(
     architecture,
     storageLocation: config.storageLocation,
   };
-  const upload = async () => {
+  const upload = async (checked?: Sent | null) => {
     run.state?.uploading(objectUri);
     const sent = await reporter.group('Upload to Cloud Storage', () =>
       uploadImageObject(storage, {
@@ -162,6 +162,7 @@ export async function publish(
         object: objectName,
         file: artifact.tarball,
         metadata: objectMetadata,
+        checked,
         reporter,
         signal: run.signal,
         onSent: (done, size) => run.state?.sent(done, size),
@@ -174,7 +175,8 @@ export async function publish(
     run.state?.inserting(identity.name, objectUri);
     return reporter.group('Create image', () => createImage(images, config, reporter, run.state, newImage));
   };
-  let uploaded = await upload();
+  // What the name check found is reused; a second upload (the object was deleted meanwhile) looks again.
+  let uploaded = await upload(checkedObject);
   let inserted: { image: Image; created: boolean };
   try {
     inserted = await insert();

@@ -1143,14 +1143,15 @@ async function queryCommitted(uri, size, signal) {
  * Uploads the tarball resumably, CRC32C-validated end to end. The library opens the session (auth,
  * metadata, preconditions); `putSession` streams the bytes in one request (behind an HTTP proxy the
  * library sends them). `ifGenerationMatch: 0` makes it create-only: an object already at the name is
- * reused when it is this build's and stops the run otherwise (see checkObjectName); none is ever replaced. The content type is tar and there is
- * never a gzip Content-Encoding: GCE refuses gzip-encoded objects.
+ * reused when it is this build's and stops the run otherwise (see checkObjectName); none is ever
+ * replaced. The content type is tar and there is never a gzip Content-Encoding: GCE refuses
+ * gzip-encoded objects.
  */
 async function uploadImageObject(storage, opts) {
     const file = storage.bucket(opts.bucket).file(opts.object);
     const size = (await (0,promises_.stat)(opts.file)).size;
     opts.onSent?.(0, size);
-    const existing = await checkObjectName(storage, opts);
+    const existing = opts.checked !== undefined ? opts.checked : await checkObjectName(storage, opts);
     if (existing) {
         opts.reporter.info(`gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${existing.crc32c}), stored by an earlier run of this build; not uploading again.`);
         return result(opts, existing.generation, existing.crc32c, size, true);
@@ -3059,21 +3060,21 @@ async function publish(config, reporter, run) {
         'keep-object': String(config.keepObject),
     };
     // Reads only, before anything is written: a name another build holds stops the run here.
-    const atName = await reporter.group('Check the image and object names', async () => {
+    const { atName, checkedObject } = await reporter.group('Check the image and object names', async () => {
         const ours = await imageOfThisBuild(images, identity.name, identity.nixHash, reporter, {
             timeoutMs: config.operationTimeout * 1000,
             deleteFailed: false,
         });
         if (ours)
-            return ours;
-        await checkObjectName(storage, {
+            return { atName: ours, checkedObject: null };
+        const found = await checkObjectName(storage, {
             bucket: config.bucket,
             object: objectName,
             file: artifact.tarball,
             metadata: objectMetadata,
             signal: run.signal,
         });
-        return undefined;
+        return { atName: undefined, checkedObject: found ?? null };
     });
     if (atName) {
         reporter.info(`Image ${atName.name} of this build already exists; nothing to publish.`);
@@ -3100,13 +3101,14 @@ async function publish(config, reporter, run) {
         architecture,
         storageLocation: config.storageLocation,
     };
-    const upload = async () => {
+    const upload = async (checked) => {
         run.state?.uploading(objectUri);
         const sent = await reporter.group('Upload to Cloud Storage', () => uploadImageObject(storage, {
             bucket: config.bucket,
             object: objectName,
             file: artifact.tarball,
             metadata: objectMetadata,
+            checked,
             reporter,
             signal: run.signal,
             onSent: (done, size) => run.state?.sent(done, size),
@@ -3118,7 +3120,8 @@ async function publish(config, reporter, run) {
         run.state?.inserting(identity.name, objectUri);
         return reporter.group('Create image', () => createImage(images, config, reporter, run.state, newImage));
     };
-    let uploaded = await upload();
+    // What the name check found is reused; a second upload (the object was deleted meanwhile) looks again.
+    let uploaded = await upload(checkedObject);
     let inserted;
     try {
         inserted = await insert();

@@ -29,20 +29,26 @@ export interface UploadOptions {
   signal?: AbortSignal;
   /** How far into the file the bytes handed to the network reach, of `size`; 0 first. */
   onSent?: (sent: number, size: number) => void;
+  /**
+   * What `checkObjectName` found, when the caller ran it just before (null: no object there), so the
+   * object is not read and the tarball not hashed again. An object stored since then meets the 412 path.
+   */
+  checked?: Sent | null;
 }
 
 /**
  * Uploads the tarball resumably, CRC32C-validated end to end. The library opens the session (auth,
  * metadata, preconditions); `putSession` streams the bytes in one request (behind an HTTP proxy the
  * library sends them). `ifGenerationMatch: 0` makes it create-only: an object already at the name is
- * reused when it is this build's and stops the run otherwise (see checkObjectName); none is ever replaced. The content type is tar and there is
- * never a gzip Content-Encoding: GCE refuses gzip-encoded objects.
+ * reused when it is this build's and stops the run otherwise (see checkObjectName); none is ever
+ * replaced. The content type is tar and there is never a gzip Content-Encoding: GCE refuses
+ * gzip-encoded objects.
  */
 export async function uploadImageObject(storage: Storage, opts: UploadOptions): Promise<UploadedObject> {
   const file = storage.bucket(opts.bucket).file(opts.object);
   const size = (await stat(opts.file)).size;
   opts.onSent?.(0, size);
-  const existing = await checkObjectName(storage, opts);
+  const existing = opts.checked !== undefined ? opts.checked : await checkObjectName(storage, opts);
   if (existing) {
     opts.reporter.info(
       `gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${existing.crc32c}), stored by an earlier run of this build; not uploading again.`,
@@ -108,7 +114,7 @@ export async function checkObjectName(
 }
 
 /** The stored object's generation and CRC32C, once its CRC32C is known to match the file's. */
-interface Sent {
+export interface Sent {
   generation: string;
   crc32c: string;
 }

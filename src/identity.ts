@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { readPieces } from './read-pieces.ts';
 
 export const MANAGED_BY = 'nix-glab-runner';
 
@@ -17,8 +17,7 @@ export const IDENTITY_HASH_LENGTH = 32;
  */
 export async function fileIdentityHash(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 }))
-    hash.update(chunk as Buffer);
+  await readPieces(path, (piece) => hash.update(piece));
   return hash.digest('hex').slice(0, IDENTITY_HASH_LENGTH);
 }
 

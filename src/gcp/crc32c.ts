@@ -1,9 +1,9 @@
-import { createReadStream } from 'node:fs';
 import type { IHasher } from 'hash-wasm';
 // hash-wasm's index carries every algorithm's WASM (~209 KiB in each bundle); ncc does not tree-shake its
 // UMD build, so take the CRC32 file alone (8 KiB). Typed by the package's lib/crc32.d.ts.
 // @ts-expect-error the per-algorithm UMD files ship no declarations of their own
 import crc32Umd from 'hash-wasm/dist/crc32.umd.min.js';
+import { readPieces } from '../read-pieces.ts';
 
 const { createCRC32 } = crc32Umd as typeof import('hash-wasm/dist/lib/crc32');
 
@@ -53,9 +53,6 @@ export async function wasmCrc32cGenerator(poolSize = 4): Promise<() => Crc32cVal
 export async function fileCrc32c(path: string, signal?: AbortSignal): Promise<string> {
   const hasher = await createCRC32(CASTAGNOLI);
   hasher.init();
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) {
-    signal?.throwIfAborted();
-    hasher.update(chunk as Buffer);
-  }
+  await readPieces(path, (piece) => hasher.update(piece), signal);
   return Buffer.from(hasher.digest('binary')).toString('base64');
 }

@@ -4,6 +4,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { UserError } from '../errors.ts';
+import { collectYoungGarbage } from '../young-garbage.ts';
 import { type TarballCheck, TarWalker } from './tar-walk.ts';
 
 export type { TarballCheck } from './tar-walk.ts';
@@ -52,6 +53,11 @@ const READ_CHUNK = 1024 * 1024;
 const READ_BUFFERS = 4;
 /** Size of gunzip's output pieces: Node's default. 64 KiB and up left garbage for the GC to find late (about 40 MB more peak RSS). */
 const INFLATE_CHUNK = 16 * 1024;
+/**
+ * gunzip makes a fresh buffer for every output piece; a minor collection after each this many inflated
+ * bytes frees them, where V8 on its own waits for about 64 MB of them (bench/README.md, "Memory").
+ */
+const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
 
 export interface ImageTarballPass {
   check: TarballCheck;
@@ -113,7 +119,13 @@ async function readThroughGunzip(
     failure ??= err;
     gunzip.destroy();
   };
+  let inflatedSinceCollect = 0;
   gunzip.on('data', (chunk: Buffer) => {
+    inflatedSinceCollect += chunk.length;
+    if (inflatedSinceCollect >= COLLECT_EVERY_BYTES) {
+      inflatedSinceCollect = 0;
+      collectYoungGarbage();
+    }
     if (failure === undefined) {
       try {
         walker.push(chunk);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { evaluateImage } from '../../src/nix/build.ts';
 import { silentReporter } from '../../src/report/events.ts';
 import { fixtureRepo, TEST_NIX_CONFIG, workspace } from '../../test/nix-stage/helpers.ts';
+import { publishOutputs } from './cli-json.ts';
 import { mustSucceed, runTimed } from './proc.ts';
 import { cleanEnv } from './publish-e2e.ts';
 import { median } from './stats.ts';
@@ -71,16 +72,14 @@ export async function noopCold(dist: string, emulatorUrl: string, rounds: number
 
   await removeOutput();
   const first = mustSucceed(await publish(), 'first publish (builds slowImage)');
-  if (JSON.parse(first.stdout).skipped !== 'false')
-    throw new Error(`first publish did not publish: ${first.stdout}`);
+  publishOutputs(first.stdout, false, 'first publish');
 
   const times: number[] = [];
   let built = false;
   for (let i = 0; i < rounds; i++) {
     await removeOutput();
     const run = mustSucceed(await publish(), 'unchanged publish');
-    const outputs = JSON.parse(run.stdout) as Record<string, string>;
-    if (outputs.skipped !== 'true' || outputs['store-path'] !== out)
+    if (publishOutputs(run.stdout, true, 'unchanged publish')['store-path'] !== out)
       throw new Error(`the unchanged publish was not a no-op of ${out}: ${run.stdout}`);
     times.push(run.seconds);
     built ||= existsSync(out);

@@ -5,6 +5,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { publishOutputs } from './cli-json.ts';
 import { gcloudConfig } from './clients.ts';
 import { type Measured, runMeasured } from './measured.ts';
 import { mustSucceed, runTimed } from './proc.ts';
@@ -58,7 +59,7 @@ export async function cliPublish(
     { env: cleanEnv(), timeoutMs: 600_000 },
   );
   if (ran.code !== 0) throw new Error(`publish exited ${ran.code}:\n${ran.stderr.slice(-2000)}`);
-  if (JSON.parse(ran.stdout).skipped !== 'false') throw new Error(`publish did not publish: ${ran.stdout}`);
+  publishOutputs(ran.stdout, false, `publish of ${file}`);
   return {
     seconds: ran.seconds,
     peakRssMb: ran.peakRssMb,

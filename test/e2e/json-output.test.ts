@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishOutputs } from '../../bench/lib/cli-json.ts';
 import { makeImageTarball } from '../emulator/compute/test-tarball.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -58,6 +59,11 @@ describe('the CLI with --json', () => {
     const again = await publish(['--bucket', BUCKET]);
     expect(again.code, again.stderr).toBe(0);
     expect((JSON.parse(again.stdout) as Record<string, unknown>).skipped).toBe(true);
+
+    // `npm run bench` reads these same lines to tell a publish from a no-op.
+    expect(publishOutputs(first.stdout, false, 'first publish')['image-name']).toBe(created['image-name']);
+    expect(() => publishOutputs(again.stdout, false, 'second publish')).toThrow(/expected a publish/);
+    expect(publishOutputs(again.stdout, true, 'second publish').skipped).toBe(true);
   });
 
   it('prints a bad input as one JSON object naming the input and exit code 2', async () => {

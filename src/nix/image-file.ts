@@ -51,11 +51,14 @@ async function findTarballs(dir: string, depth: number): Promise<string[]> {
 /** The one pass over the file reads into this many reused buffers of this size. */
 const READ_CHUNK = 1024 * 1024;
 const READ_BUFFERS = 4;
-/** Size of gunzip's output pieces: Node's default. 64 KiB and up left garbage for the GC to find late (about 40 MB more peak RSS). */
-const INFLATE_CHUNK = 16 * 1024;
+/**
+ * Size of gunzip's output pieces. Each piece is a round trip to the thread pool: at Node's default of
+ * 16 KiB the pass took 3.5× as long as at 1 MiB (bench/README.md, §2c).
+ */
+const INFLATE_CHUNK = 1024 * 1024;
 /**
  * gunzip makes a fresh buffer for every output piece; a minor collection after each this many inflated
- * bytes frees them, where V8 on its own waits for about 64 MB of them (bench/README.md, "Memory").
+ * bytes frees them, where V8 on its own waits for about 64 MB of them (bench/README.md, §2).
  */
 const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
 

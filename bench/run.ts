@@ -6,12 +6,15 @@
  * removed at the end. Needs GNU time (`apt-get install -y time`), gcloud and Nix.
  *
  * BENCH_ROUNDS (default 3) sets the runs per figure; BENCH_SKIP=emulator,candidates,publish,memory,check,
- * noop,noop_cold,bundle skips sections (for working on one; a run that skips any is not a full run and says so).
+ * noop,noop_cold,bundle,baseline skips sections (for working on one; a run that skips any is not a full run
+ * and says so). The publish, its peak RSS and the identity pass are also measured at BENCH_BASELINE_REV
+ * (default: bench/lib/baseline.ts), interleaved with ours, so a change shows what it bought in one run.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DEFAULT_BASELINE_REV, extractBaseline } from './lib/baseline.ts';
 import { buildUploadWorker } from './lib/build-worker.ts';
 import { bundleFigures } from './lib/bundle.ts';
 import { checkCost } from './lib/check-cost.ts';
@@ -44,6 +47,7 @@ const BUCKET = 'bench';
 /** Candidates upload a smaller file: seven of them, three rounds each, must fit the 10-minute budget. */
 const CAND_MIB = 256;
 const MEM_4G_ROUNDS = Number(process.env.BENCH_4G_ROUNDS ?? 1);
+const BASELINE_REV = process.env.BENCH_BASELINE_REV ?? DEFAULT_BASELINE_REV;
 
 const log = (msg: string) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -204,20 +208,39 @@ try {
     ? undefined
     : await section('bundle build', () => buildFreshBundles(REPO, join(tmp, 'bundle')));
   const cli = dist ? join(dist, 'cli', 'index.js') : '';
+  // The same CLI and pass worker at the baseline commit, measured beside ours round by round.
+  const baseline =
+    dist && !SKIP.has('baseline')
+      ? await section('baseline build', async () => {
+          const dir = join(tmp, 'baseline-src');
+          const commit = extractBaseline(REPO, BASELINE_REV, dir);
+          const baseDist = await buildFreshBundles(dir, join(tmp, 'baseline-bundle'));
+          const passWorker = await buildUploadWorker(dir, 'pass-worker');
+          return { rev: BASELINE_REV, commit, cli: join(baseDist, 'cli', 'index.js'), passWorker };
+        })
+      : undefined;
 
   // Issue 15 §3: the whole publish of a 1 GiB incompressible tarball, ours vs upstream's gcloud pair,
   // interleaved round by round; each of ours under GNU time (peak RSS, §2) with its stage times.
   const tar1g = join(tmp, 'image-1g.raw.tar.gz');
   const tarBytes = SKIP.has('publish') && SKIP.has('check') ? 0 : await writeImageTarball(tar1g, GiB);
-  const e2e: { ours: PublishRun[]; gcloud: Awaited<ReturnType<typeof gcloudPublish>>[] } = {
-    ours: [],
-    gcloud: [],
-  };
+  const e2e: {
+    ours: PublishRun[];
+    baseline: PublishRun[];
+    gcloud: Awaited<ReturnType<typeof gcloudPublish>>[];
+  } = { ours: [], baseline: [], gcloud: [] };
   if (dist)
     await section('publish', async () => {
+      const who3 = baseline ? (['ours', 'baseline', 'gcloud'] as const) : (['ours', 'gcloud'] as const);
       for (let r = 0; r < ROUNDS; r++) {
-        for (const who of rotate(['ours', 'gcloud'] as const, r)) {
-          if (who === 'ours') {
+        for (const who of rotate([...who3], r)) {
+          if (who === 'baseline' && baseline) {
+            const run = await cliPublish(baseline.cli, emuUrl, BUCKET, `e2e-base-${r}`, tar1g);
+            e2e.baseline.push(run);
+            log(
+              `  baseline ${baseline.rev} round ${r + 1}: ${run.seconds.toFixed(1)} s, peak RSS ${run.peakRssMb.toFixed(0)} MB`,
+            );
+          } else if (who === 'ours') {
             const run = await cliPublish(cli, emuUrl, BUCKET, `e2e-ours-${r}`, tar1g);
             e2e.ours.push(run);
             log(
@@ -249,15 +272,27 @@ try {
 
   // Issue 15 §2: the whole publish's peak RSS at 4 GiB (1 GiB comes from the rounds above).
   const mem4g: PublishRun[] = [];
+  const mem4gBaseline: PublishRun[] = [];
   if (dist)
     await section('memory', async () => {
       const tar4g = join(tmp, 'image-4g.raw.tar.gz');
       await writeImageTarball(tar4g, 4 * GiB);
       // One round: each writes and reads 4 GiB twice over (identity pass, upload, the emulator's own check).
       for (let r = 0; r < MEM_4G_ROUNDS; r++) {
-        const run = await cliPublish(cli, emuUrl, BUCKET, `mem-4g-${r}`, tar4g);
-        mem4g.push(run);
-        log(`  4 GiB round ${r + 1}: ${run.seconds.toFixed(1)} s, peak RSS ${run.peakRssMb.toFixed(0)} MB`);
+        for (const who of rotate(baseline ? ['ours', 'baseline'] : ['ours'], r)) {
+          const base = who === 'baseline' && baseline;
+          const run = await cliPublish(
+            base ? baseline.cli : cli,
+            emuUrl,
+            BUCKET,
+            `mem-4g-${who}-${r}`,
+            tar4g,
+          );
+          (base ? mem4gBaseline : mem4g).push(run);
+          log(
+            `  4 GiB ${who} round ${r + 1}: ${run.seconds.toFixed(1)} s, peak RSS ${run.peakRssMb.toFixed(0)} MB`,
+          );
+        }
       }
       rmSync(tar4g, { force: true });
     });
@@ -265,7 +300,13 @@ try {
   // Issue 17 §1: the whole-tarball check's cost in the identity pass.
   const check = tarBytes ? await section('check', () => checkCost(tar1g, ROUNDS)) : undefined;
   // Issue 15 §2: what the identity pass alone peaks at, in a process of its own, per way of reading.
-  const passVariants = ['ours', 'stream-1mib', 'sha256-only'];
+  // `baseline:` variants run the baseline commit's own pass worker.
+  const passVariants = [
+    'ours',
+    'stream-1mib',
+    'sha256-only',
+    ...(baseline ? ['baseline:ours', 'baseline:sha256-only'] : []),
+  ];
   const passRuns: Record<string, { seconds: number; rss: number }[]> = Object.fromEntries(
     passVariants.map((v) => [v, []]),
   );
@@ -274,7 +315,10 @@ try {
       const passWorker = await buildUploadWorker(REPO, 'pass-worker');
       for (let r = 0; r < ROUNDS; r++) {
         for (const v of rotate(passVariants, r)) {
-          const ran = await runMeasured(process.execPath, [passWorker, v, tar1g], { timeoutMs: 300_000 });
+          const base = v.startsWith('baseline:') && baseline;
+          const worker = base ? baseline.passWorker : passWorker;
+          const variant = v.replace(/^baseline:/, '');
+          const ran = await runMeasured(process.execPath, [worker, variant, tar1g], { timeoutMs: 300_000 });
           if (ran.code !== 0)
             throw new Error(`pass worker ${v} exited ${ran.code}: ${ran.stderr.slice(-1000)}`);
           passRuns[v]?.push({ seconds: ran.seconds, rss: ran.peakRssMb });
@@ -287,6 +331,20 @@ try {
   const noop = dist ? await section('noop', () => noopRebuild(dist, emuUrl, ROUNDS)) : undefined;
   const rss1g = median(e2e.ours.map((x) => x.peakRssMb));
   const rss4g = median(mem4g.map((x) => x.peakRssMb));
+  const baselineFigures =
+    baseline && e2e.baseline.length
+      ? {
+          rev: baseline.rev,
+          commit: baseline.commit,
+          seconds: round(median(e2e.baseline.map((x) => x.seconds))),
+          identity_pass_seconds: round(median(e2e.baseline.map((x) => x.stages.identity_pass))),
+          peak_rss_mb_1gib: round(median(e2e.baseline.map((x) => x.peakRssMb)), 1),
+          peak_rss_mb_4gib: round(median(mem4gBaseline.map((x) => x.peakRssMb)), 1),
+          seconds_4gib: round(median(mem4gBaseline.map((x) => x.seconds))),
+          runs_seconds: e2e.baseline.map((x) => round(x.seconds)),
+          runs_peak_rss_mb: e2e.baseline.map((x) => round(x.peakRssMb, 1)),
+        }
+      : null;
   const bundle = dist
     ? await section('bundle', () => bundleFigures(REPO, dist, Math.max(ROUNDS, 7)))
     : undefined;
@@ -375,6 +433,9 @@ try {
         ours: e2e.ours.map((x) => round(x.seconds)),
         gcloud_pair: e2e.gcloud.map((x) => round(x.seconds)),
       },
+      runs_peak_rss_mb: e2e.ours.map((x) => round(x.peakRssMb, 1)),
+      // The same publish at the baseline commit, interleaved with ours in the same rounds.
+      baseline: baselineFigures,
     },
     tarball_check: check
       ? {

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { readPieces } from './read-pieces.ts';
+import { fileSha256 } from './read-pieces.ts';
 
 export const MANAGED_BY = 'nix-glab-runner';
 
@@ -9,16 +8,19 @@ export function storePathHash(storePath: string): string | undefined {
 }
 
 /** Hex digits of a prebuilt tarball's SHA-256 that make its identity, as long as a store path hash. */
-export const IDENTITY_HASH_LENGTH = 32;
+const IDENTITY_HASH_LENGTH = 32;
 
 /**
  * Identity of a prebuilt tarball outside the store: the first 32 hex digits of its SHA-256, so the
  * same bytes always map to the same image.
  */
+export function prebuiltIdentity(sha256Hex: string): string {
+  return sha256Hex.slice(0, IDENTITY_HASH_LENGTH);
+}
+
+/** `prebuiltIdentity` of a file, read on its own (a publish takes the SHA-256 from its tarball check). */
 export async function fileIdentityHash(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await readPieces(path, (piece) => hash.update(piece));
-  return hash.digest('hex').slice(0, IDENTITY_HASH_LENGTH);
+  return prebuiltIdentity(await fileSha256(path));
 }
 
 export interface LabelSources {

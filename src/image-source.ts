@@ -4,7 +4,7 @@
  */
 import { dirname } from 'node:path';
 import type { Config } from './config.ts';
-import { IDENTITY_HASH_LENGTH, storePathHash } from './identity.ts';
+import { prebuiltIdentity, storePathHash } from './identity.ts';
 import { renderImageName } from './inputs/image-name.ts';
 import { type EvaluatedImage, evaluateImage, realiseImage } from './nix/build.ts';
 import { type ImageFacts, readImageFacts } from './nix/facts.ts';
@@ -60,7 +60,7 @@ export async function identifyImage(
       });
       const nixHash = storePath
         ? (storePathHash(storePath) as string)
-        : (pass.sha256 as string).slice(0, IDENTITY_HASH_LENGTH);
+        : prebuiltIdentity(pass.sha256 as string);
       return { nixHash, storePath, flakeRef: `file ${tarball}`, prepared: { tarball, facts } };
     });
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 
 /** Size of the one reused buffer a whole-file pass reads into. */
@@ -26,4 +27,11 @@ export async function readPieces(
   } finally {
     await file.close();
   }
+}
+
+/** The SHA-256 of a whole file, as hex. */
+export async function fileSha256(path: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  await readPieces(path, (piece) => hash.update(piece), signal);
+  return hash.digest('hex');
 }

@@ -706,6 +706,7 @@ var esm_src = __webpack_require__(3923);
 var promises_ = __webpack_require__(1455);
 ;// CONCATENATED MODULE: ./src/read-pieces.ts
 
+
 /** Size of the one reused buffer a whole-file pass reads into. */
 const PIECE_BYTES = 4 * 1024 * 1024;
 /**
@@ -713,7 +714,7 @@ const PIECE_BYTES = 4 * 1024 * 1024;
  * done with it when it returns (a hash update is). A fresh buffer per read, as `createReadStream` gives,
  * leaves garbage the GC finds late: tens of MB of peak RSS over a multi-GiB image.
  */
-async function read_pieces_readPieces(path, consume, signal) {
+async function readPieces(path, consume, signal) {
     const file = await (0,promises_.open)(path, 'r');
     try {
         const buffer = Buffer.allocUnsafeSlow(PIECE_BYTES);
@@ -730,9 +731,14 @@ async function read_pieces_readPieces(path, consume, signal) {
         await file.close();
     }
 }
+/** The SHA-256 of a whole file, as hex. */
+async function read_pieces_fileSha256(path, signal) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    await readPieces(path, (piece) => hash.update(piece), signal);
+    return hash.digest('hex');
+}
 
 ;// CONCATENATED MODULE: ./src/identity.ts
-
 
 const MANAGED_BY = 'nix-glab-runner';
 /** The 32-character hash of a store path: `/nix/store/<hash>-<name>`. */
@@ -745,10 +751,12 @@ const IDENTITY_HASH_LENGTH = 32;
  * Identity of a prebuilt tarball outside the store: the first 32 hex digits of its SHA-256, so the
  * same bytes always map to the same image.
  */
+function prebuiltIdentity(sha256Hex) {
+    return sha256Hex.slice(0, IDENTITY_HASH_LENGTH);
+}
+/** `prebuiltIdentity` of a file, read on its own (a publish takes the SHA-256 from its tarball check). */
 async function fileIdentityHash(path) {
-    const hash = createHash('sha256');
-    await readPieces(path, (piece) => hash.update(piece));
-    return hash.digest('hex').slice(0, IDENTITY_HASH_LENGTH);
+    return prebuiltIdentity(await fileSha256(path));
 }
 /** Our labels win over nothing: user labels cannot use the reserved keys (config refuses them). */
 function imageLabels({ nixHash, user, env, flakeRev }) {
@@ -810,7 +818,7 @@ async function wasmCrc32cGenerator(poolSize = 4) {
 async function fileCrc32c(path, signal) {
     const hasher = await createCRC32(CASTAGNOLI);
     hasher.init();
-    await read_pieces_readPieces(path, (piece) => hasher.update(piece), signal);
+    await readPieces(path, (piece) => hasher.update(piece), signal);
     return Buffer.from(hasher.digest('binary')).toString('base64');
 }
 
@@ -1859,7 +1867,7 @@ var external_node_vm_ = __webpack_require__(714);
  * cannot reuse, such as gunzip's output pieces. A Buffer's memory is freed only when V8 collects the
  * Buffer object, and V8 starts a collection for such memory only once about 64 MB of it has piled up:
  * that pile was a third of a whole publish's peak RSS. A minor collection of a small young generation
- * takes well under a millisecond.
+ * is cheap: with one every 8 MiB, the identity pass got no slower (bench/README.md, §2c).
  *
  * V8's `gc` function is taken from a fresh context with --expose-gc set only for that moment, so no
  * `gc` global appears in this process. Where V8 refuses the flag, this does nothing.
@@ -2167,7 +2175,7 @@ const READ_CHUNK = 1024 * 1024;
 const READ_BUFFERS = 4;
 /**
  * Size of gunzip's output pieces. Each piece is a round trip to the thread pool: at Node's default of
- * 16 KiB the pass took 3.5× as long as at 1 MiB (bench/README.md, §2c).
+ * 16 KiB the pass took several times as long as at 1 MiB (bench/README.md, §2c).
  */
 const INFLATE_CHUNK = 1024 * 1024;
 /**
@@ -2499,10 +2507,7 @@ async function verifySha256(file, expected, what = file) {
     const want = expected.trim().toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(want))
         throw new errors/* UserError */.f(`The expected SHA-256 for ${what} is not 64 hex digits: "${expected}".`, 'nix-version', errors/* ExitCode */.y.NixFailed);
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    for await (const chunk of (0,external_node_fs_.createReadStream)(file))
-        hash.update(chunk);
-    const got = hash.digest('hex');
+    const got = await read_pieces_fileSha256(file);
     if (got !== want) {
         throw new errors/* UserError */.f(`${what} has SHA-256 ${got}, not the expected ${want}; refusing to install it.`, 'nix-version', errors/* ExitCode */.y.NixFailed);
     }
@@ -2647,7 +2652,7 @@ async function identifyImage(config, reporter, run, steps) {
             });
             const nixHash = storePath
                 ? storePathHash(storePath)
-                : pass.sha256.slice(0, IDENTITY_HASH_LENGTH);
+                : prebuiltIdentity(pass.sha256);
             return { nixHash, storePath, flakeRef: `file ${tarball}`, prepared: { tarball, facts } };
         });
     }

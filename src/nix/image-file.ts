@@ -53,7 +53,7 @@ const READ_CHUNK = 1024 * 1024;
 const READ_BUFFERS = 4;
 /**
  * Size of gunzip's output pieces. Each piece is a round trip to the thread pool: at Node's default of
- * 16 KiB the pass took 3.5× as long as at 1 MiB (bench/README.md, §2c).
+ * 16 KiB the pass took several times as long as at 1 MiB (bench/README.md, §2c).
  */
 const INFLATE_CHUNK = 1024 * 1024;
 /**

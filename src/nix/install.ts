@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { access, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
 import { ExitCode, UserError } from '../errors.ts';
+import { fileSha256 } from '../read-pieces.ts';
 import type { Reporter } from '../report/events.ts';
 import { copyCached, dropCached, installerCacheDir, privateDir, storeInCache } from './installer-cache.ts';
 import { hostNixSystem, nixRelease } from './releases.ts';
@@ -192,9 +192,7 @@ export async function verifySha256(file: string, expected: string, what = file):
       'nix-version',
       ExitCode.NixFailed,
     );
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  const got = hash.digest('hex');
+  const got = await fileSha256(file);
   if (got !== want) {
     throw new UserError(
       `${what} has SHA-256 ${got}, not the expected ${want}; refusing to install it.`,

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readPieces } from '../../src/read-pieces.ts';
+import { fileSha256, readPieces } from '../../src/read-pieces.ts';
 
 const MiB = 1024 * 1024;
 
@@ -29,6 +29,11 @@ describe('readPieces', () => {
     expect(hash.digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
     expect(sizes).toEqual([4 * MiB, 4 * MiB, MiB + 3]);
     expect(buffers.size).toBe(1);
+  });
+
+  it('gives the SHA-256 of the whole file', async () => {
+    const { path, data } = fileOf(9 * MiB + 3);
+    expect(await fileSha256(path)).toBe(createHash('sha256').update(data).digest('hex'));
   });
 
   it('hands over nothing for an empty file', async () => {

@@ -310,7 +310,8 @@ try {
   const passRuns: Record<string, { seconds: number; rss: number }[]> = Object.fromEntries(
     passVariants.map((v) => [v, []]),
   );
-  if (tarBytes)
+  // Its figures are stored under tarball_check, so it runs only when the check did (BENCH_SKIP=check skips both).
+  if (check)
     await section('identity pass variants', async () => {
       const passWorker = await buildUploadWorker(REPO, 'pass-worker');
       for (let r = 0; r < ROUNDS; r++) {

@@ -28,7 +28,9 @@ export async function checkGitlabPipeline(text: string, runnerModule: string): P
     provider_input: '$GCP_WORKLOAD_IDENTITY_PROVIDER',
     service_account_input: '$GCP_SERVICE_ACCOUNT',
   });
+  // The project's own flake and flake.lock, as on GitHub; empty would build nix-glab-runner's flake.
   expect(job?.variables).toMatchObject({
+    NGR_INPUT_FLAKE: '.',
     NGR_INPUT_PROJECT: '$GCP_PROJECT',
     NGR_INPUT_BUCKET: '$GCP_BUCKET',
     NGR_INPUT_EXTRA_MODULES: 'runner.nix',

@@ -19,6 +19,7 @@ import { buildUploadWorker } from './lib/build-worker.ts';
 import { bundleFigures } from './lib/bundle.ts';
 import { checkCost } from './lib/check-cost.ts';
 import {
+  createBucket,
   curlUpload,
   deleteObject,
   gcloudConfig,
@@ -80,11 +81,7 @@ try {
   );
   services.push(sink);
   const emuUrl = emulator.value;
-  await fetch(`${emuUrl}/storage/v1/b?project=bench`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: BUCKET }),
-  });
+  await createBucket(emuUrl, 'bench', BUCKET);
 
   log('hash speeds');
   const hashes = await hashSpeeds(ROUNDS);

@@ -21,3 +21,31 @@ export function publishOutputs(stdout: string, expectSkipped: boolean, what: str
     );
   return outputs;
 }
+
+/**
+ * The CLI's publish command line against the emulator (both endpoints at `url`), printing --json; `build`
+ * says what to publish (--flake …, or --image-file …).
+ */
+export function publishArgs(
+  cli: string,
+  url: string,
+  target: { project: string; bucket: string; family: string },
+  build: string[],
+): string[] {
+  return [
+    cli,
+    'publish',
+    ...build,
+    '--project',
+    target.project,
+    '--bucket',
+    target.bucket,
+    '--family',
+    target.family,
+    '--storage-endpoint',
+    url,
+    '--compute-endpoint',
+    url,
+    '--json',
+  ];
+}

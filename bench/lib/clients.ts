@@ -127,6 +127,16 @@ export async function gcloudUpload(
   return { seconds: ran.seconds };
 }
 
+/** A bucket in the emulator (the JSON API's buckets.insert). */
+export async function createBucket(url: string, project: string, bucket: string): Promise<void> {
+  const res = await fetch(`${url}/storage/v1/b?project=${project}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: bucket }),
+  });
+  if (!res.ok && res.status !== 409) throw new Error(`creating bucket ${bucket}: ${res.status}`);
+}
+
 export async function deleteObject(url: string, bucket: string, object: string): Promise<void> {
   const res = await fetch(`${url}/storage/v1/b/${bucket}/o/${encodeURIComponent(object)}`, {
     method: 'DELETE',

@@ -8,10 +8,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluateImage } from '../../src/nix/build.ts';
 import { silentReporter } from '../../src/report/events.ts';
-import { fixtureRepo, TEST_NIX_CONFIG, workspace } from '../../test/nix-stage/helpers.ts';
-import { publishOutputs } from './cli-json.ts';
+import { cleanEnv } from '../../test/component/helpers.ts';
+import { fixtureRepo, requireNix, workspace } from '../../test/nix-stage/helpers.ts';
+import { publishArgs, publishOutputs } from './cli-json.ts';
+import { createBucket } from './clients.ts';
 import { mustSucceed, runTimed } from './proc.ts';
-import { cleanEnv } from './publish-e2e.ts';
 import { median } from './stats.ts';
 
 export interface NoopColdResult {
@@ -26,15 +27,11 @@ export interface NoopColdResult {
 
 export async function noopCold(dist: string, emulatorUrl: string, rounds: number): Promise<NoopColdResult> {
   const cli = join(dist, 'cli', 'index.js');
-  await fetch(`${emulatorUrl}/storage/v1/b?project=noop-cold`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: '{"name":"noop-cold-images"}',
-  });
+  requireNix();
+  await createBucket(emulatorUrl, 'noop-cold', 'noop-cold-images');
   const flake = fixtureRepo();
   const ws = workspace({});
-  const env = { ...cleanEnv(), NIX_CONFIG: TEST_NIX_CONFIG };
-  process.env.NIX_CONFIG = TEST_NIX_CONFIG;
+  const env = cleanEnv();
   const evaluated = await evaluateImage(
     { flake, flakeAttr: 'slowImage', extraModules: [], workspace: ws, system: 'x86_64-linux' },
     silentReporter,
@@ -48,25 +45,12 @@ export async function noopCold(dist: string, emulatorUrl: string, rounds: number
   const publish = () =>
     runTimed(
       process.execPath,
-      [
+      publishArgs(
         cli,
-        'publish',
-        '--flake',
-        flake,
-        '--flake-attr',
-        'slowImage',
-        '--project',
-        'noop-cold',
-        '--bucket',
-        'noop-cold-images',
-        '--family',
-        'noop-cold',
-        '--storage-endpoint',
         emulatorUrl,
-        '--compute-endpoint',
-        emulatorUrl,
-        '--json',
-      ],
+        { project: 'noop-cold', bucket: 'noop-cold-images', family: 'noop-cold' },
+        ['--flake', flake, '--flake-attr', 'slowImage'],
+      ),
       { cwd: ws, env, timeoutMs: 600_000 },
     );
 

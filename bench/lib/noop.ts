@@ -7,8 +7,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluateImage } from '../../src/nix/build.ts';
 import { silentReporter } from '../../src/report/events.ts';
-import { fixtureRepo, TEST_NIX_CONFIG, workspace } from '../../test/nix-stage/helpers.ts';
-import { publishOutputs } from './cli-json.ts';
+import { cleanEnv } from '../../test/component/helpers.ts';
+import { fixtureRepo, requireNix, workspace } from '../../test/nix-stage/helpers.ts';
+import { publishArgs, publishOutputs } from './cli-json.ts';
+import { createBucket } from './clients.ts';
 import { mustSucceed, runTimed } from './proc.ts';
 import { median } from './stats.ts';
 
@@ -29,36 +31,20 @@ interface Logged {
 export async function noopRebuild(dist: string, emulatorUrl: string, rounds: number): Promise<NoopResult> {
   const cli = join(dist, 'cli', 'index.js');
   if (!existsSync(cli)) throw new Error('dist/cli/index.js is missing: run `npm run bundle` first');
-  await fetch(`${emulatorUrl}/storage/v1/b?project=noop-bench`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: '{"name":"noop-images"}',
-  });
+  requireNix();
+  await createBucket(emulatorUrl, 'noop-bench', 'noop-images');
   const flake = fixtureRepo();
   const ws = workspace({ 'runner.nix': '{ services.example.enable = true; }\n' });
   const env = cleanEnv();
   const publish = () =>
     runTimed(
       process.execPath,
-      [
+      publishArgs(
         cli,
-        'publish',
-        '--flake',
-        flake,
-        '--extra-modules',
-        'runner.nix',
-        '--project',
-        'noop-bench',
-        '--bucket',
-        'noop-images',
-        '--family',
-        'noop-runners',
-        '--storage-endpoint',
         emulatorUrl,
-        '--compute-endpoint',
-        emulatorUrl,
-        '--json',
-      ],
+        { project: 'noop-bench', bucket: 'noop-images', family: 'noop-runners' },
+        ['--flake', flake, '--extra-modules', 'runner.nix'],
+      ),
       { cwd: ws, env, timeoutMs: 600_000 },
     );
   // The first publish builds, uploads and creates the image; only the later ones are no-ops.
@@ -76,7 +62,6 @@ export async function noopRebuild(dist: string, emulatorUrl: string, rounds: num
     const log = (await (await fetch(`${emulatorUrl}/_emulator/requests`)).json()) as { requests: Logged[] };
     calls = log.requests.map((r) => `${r.method} ${r.path}`);
 
-    process.env.NIX_CONFIG = TEST_NIX_CONFIG;
     const started = performance.now();
     // The Nix part of an unchanged publish is the evaluation alone: nothing is built.
     await evaluateImage(
@@ -95,12 +80,4 @@ export async function noopRebuild(dist: string, emulatorUrl: string, rounds: num
     calls,
     cli: 'dist/cli/index.js (fresh build of the source)',
   };
-}
-
-/** Nothing that could point the CLI at real Google or make it think it runs in CI. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NIX_CONFIG: TEST_NIX_CONFIG };
-  for (const key of Object.keys(env))
-    if (/^(GOOGLE_|CLOUDSDK_|GITHUB_|INPUT_|CI_)/.test(key) || key === 'CI') delete env[key];
-  return env;
 }

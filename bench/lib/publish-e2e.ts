@@ -5,7 +5,8 @@
  */
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { publishOutputs } from './cli-json.ts';
+import { cleanEnv } from '../../test/component/helpers.ts';
+import { publishArgs, publishOutputs } from './cli-json.ts';
 import { gcloudConfig } from './clients.ts';
 import { type Measured, runMeasured } from './measured.ts';
 import { mustSucceed, runTimed } from './proc.ts';
@@ -39,23 +40,7 @@ export async function cliPublish(
 ): Promise<PublishRun> {
   const ran = await runMeasured(
     process.execPath,
-    [
-      cli,
-      'publish',
-      '--image-file',
-      file,
-      '--project',
-      'bench-e2e',
-      '--bucket',
-      bucket,
-      '--family',
-      family,
-      '--storage-endpoint',
-      url,
-      '--compute-endpoint',
-      url,
-      '--json',
-    ],
+    publishArgs(cli, url, { project: 'bench-e2e', bucket, family }, ['--image-file', file]),
     { env: cleanEnv(), timeoutMs: 600_000 },
   );
   if (ran.code !== 0) throw new Error(`publish exited ${ran.code}:\n${ran.stderr.slice(-2000)}`);
@@ -113,12 +98,4 @@ export async function gcloudPublish(
     'gcloud compute images create',
   );
   return { seconds: cp.seconds + create.seconds, cpSeconds: cp.seconds, createSeconds: create.seconds };
-}
-
-/** Nothing that could point the CLI at real Google or make it think it runs in CI. */
-export function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env))
-    if (/^(GOOGLE_|CLOUDSDK_|GITHUB_|INPUT_|CI_)/.test(key) || key === 'CI') delete env[key];
-  return env;
 }

@@ -33,7 +33,7 @@ import { hashSpeeds } from './lib/hash-speed.ts';
 import { requireGnuTime, runMeasured } from './lib/measured.ts';
 import { noopRebuild } from './lib/noop.ts';
 import { noopCold } from './lib/noop-cold.ts';
-import { startService, stopService } from './lib/proc.ts';
+import { mustSucceed, startService, stopService } from './lib/proc.ts';
 import { cliPublish, gcloudPublish, type PublishRun, type Stage } from './lib/publish-e2e.ts';
 import { renderReadme } from './lib/report.ts';
 import { MiB, median, mibps, round } from './lib/stats.ts';
@@ -316,9 +316,10 @@ try {
           const base = v.startsWith('baseline:') && baseline;
           const worker = base ? baseline.passWorker : passWorker;
           const variant = v.replace(/^baseline:/, '');
-          const ran = await runMeasured(process.execPath, [worker, variant, tar1g], { timeoutMs: 300_000 });
-          if (ran.code !== 0)
-            throw new Error(`pass worker ${v} exited ${ran.code}: ${ran.stderr.slice(-1000)}`);
+          const ran = mustSucceed(
+            await runMeasured(process.execPath, [worker, variant, tar1g], { timeoutMs: 300_000 }),
+            `pass worker ${v}`,
+          );
           passRuns[v]?.push({ seconds: ran.seconds, rss: ran.peakRssMb });
           log(`  ${v} round ${r + 1}: ${ran.seconds.toFixed(1)} s, peak RSS ${ran.peakRssMb.toFixed(0)} MB`);
         }

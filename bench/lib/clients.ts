@@ -19,9 +19,10 @@ export interface UploadRun {
  * outside: the worker's own `maxRSS` would report this bench runner's peak (see measured.ts).
  */
 export async function workerUpload(worker: string, job: UploadJob): Promise<UploadRun> {
-  const ran = await runMeasured(process.execPath, [worker, JSON.stringify(job)], { timeoutMs: 300_000 });
-  if (ran.code !== 0)
-    throw new Error(`upload worker (${job.variant}) exited ${ran.code}:\n${ran.stderr.slice(-2000)}`);
+  const ran = mustSucceed(
+    await runMeasured(process.execPath, [worker, JSON.stringify(job)], { timeoutMs: 300_000 }),
+    `upload worker (${job.variant})`,
+  );
   const out = JSON.parse(ran.stdout.trim().split('\n').pop() as string) as {
     seconds: number;
     cpuSeconds: number;
@@ -55,12 +56,9 @@ export async function curlUpload(
   const session = init.headers.get('location');
   if (!init.ok || !session) throw new Error(`opening a resumable session failed: ${init.status}`);
   const ran = mustSucceed(
-    await runTimed(
-      '/usr/bin/time',
+    await runMeasured(
+      'curl',
       [
-        '-f',
-        'CPU %U %S',
-        'curl',
         '-sS',
         '-o',
         '/dev/null',
@@ -81,11 +79,7 @@ export async function curlUpload(
     'curl -T',
   );
   if (ran.stdout.trim() !== '200') throw new Error(`curl -T answered ${ran.stdout}`);
-  const cpu = /CPU ([\d.]+) ([\d.]+)\s*$/.exec(ran.stderr);
-  return {
-    seconds: (performance.now() - started) / 1000,
-    ...(cpu ? { cpuSeconds: Number(cpu[1]) + Number(cpu[2]) } : {}),
-  };
+  return { seconds: (performance.now() - started) / 1000, cpuSeconds: ran.cpuSeconds };
 }
 
 /** An isolated gcloud configuration pointed at the endpoint (docs/architecture.md, "gcloud against the emulator"). */

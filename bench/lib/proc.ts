@@ -4,6 +4,8 @@ export interface Ran {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** Seconds since the start, for each stderr line (for the stage shares of a publish). */
+  lines: { t: number; line: string }[];
   seconds: number;
 }
 
@@ -22,18 +24,27 @@ export function runTimed(
     });
     let stdout = '';
     let stderr = '';
+    let partial = '';
+    const lines: Ran['lines'] = [];
     child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
+      const t = (performance.now() - started) / 1000;
+      stderr += d;
+      const parts = (partial + d).split('\n');
+      partial = parts.pop() ?? '';
+      for (const line of parts) lines.push({ t, line });
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 180_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr, seconds: (performance.now() - started) / 1000 });
+      resolve({ code, stdout, stderr, lines, seconds: (performance.now() - started) / 1000 });
     });
   });
 }
 
-export function mustSucceed(ran: Ran, what: string): Ran {
+export function mustSucceed<T extends Ran>(ran: T, what: string): T {
   if (ran.code !== 0)
     throw new Error(`${what} exited ${ran.code}:\n${ran.stderr.slice(-2000)}\n${ran.stdout.slice(-1000)}`);
   return ran;

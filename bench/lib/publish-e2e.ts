@@ -38,12 +38,14 @@ export async function cliPublish(
   family: string,
   file: string,
 ): Promise<PublishRun> {
-  const ran = await runMeasured(
-    process.execPath,
-    publishArgs(cli, url, { project: 'bench-e2e', bucket, family }, ['--image-file', file]),
-    { env: cleanEnv(), timeoutMs: 600_000 },
+  const ran = mustSucceed(
+    await runMeasured(
+      process.execPath,
+      publishArgs(cli, url, { project: 'bench-e2e', bucket, family }, ['--image-file', file]),
+      { env: cleanEnv(), timeoutMs: 600_000 },
+    ),
+    'publish',
   );
-  if (ran.code !== 0) throw new Error(`publish exited ${ran.code}:\n${ran.stderr.slice(-2000)}`);
   publishOutputs(ran.stdout, false, `publish of ${file}`);
   return {
     seconds: ran.seconds,

@@ -1,4 +1,4 @@
-import { runTimed } from './proc.ts';
+import { runMeasured } from './measured.ts';
 import { median } from './stats.ts';
 
 export interface CpuTimed {
@@ -19,14 +19,10 @@ export async function timedCommand(
   const cpu: number[] = [];
   // One discarded run first: the first start of a binary pays for cold caches that later ones do not.
   for (let i = -1; i < runs; i++) {
-    const ran = await runTimed('/usr/bin/time', ['-f', 'CPU %U %S', process.execPath, ...args], {
-      env,
-      timeoutMs: 60_000,
-    });
-    const m = /CPU ([\d.]+) ([\d.]+)\s*$/.exec(ran.stderr);
+    const ran = await runMeasured(process.execPath, args, { env, timeoutMs: 60_000 });
     if (i < 0) continue;
     wall.push(ran.seconds * 1000);
-    if (m) cpu.push((Number(m[1]) + Number(m[2])) * 1000);
+    cpu.push(ran.cpuSeconds * 1000);
   }
   return { wall_ms: median(wall), cpu_ms: median(cpu) };
 }

@@ -2,24 +2,33 @@ import { randomFillSync } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { MiB } from './stats.ts';
 
+/** Fresh random bytes this far, then repeated: far beyond any compressor's window. */
+const PERIOD = 64 * MiB;
+
 /**
- * Writes `size` incompressible bytes. Fresh random bytes for every block up to `fresh` bytes, then that
- * random prefix repeated: a 64 MiB repeat period is far beyond any compressor's window, and it keeps a
- * 4 GiB file from costing a minute of random generation.
+ * `size` incompressible bytes in 16 MiB chunks: fresh random bytes for the first 64 MiB, then that prefix
+ * repeated, which keeps a 4 GiB file from costing a minute of random generation.
  */
-export async function writeRandomFile(path: string, size: number, fresh = size): Promise<void> {
-  const block = Buffer.allocUnsafe(16 * MiB);
+export function* incompressibleChunks(size: number): Generator<Buffer> {
   const prefix: Buffer[] = [];
+  for (let written = 0, i = 0; written < size; i++) {
+    const n = Math.min(16 * MiB, size - written);
+    let chunk: Buffer;
+    if (written < PERIOD) {
+      chunk = randomFillSync(Buffer.allocUnsafe(n));
+      prefix.push(chunk);
+    } else chunk = (prefix[i % prefix.length] as Buffer).subarray(0, n);
+    yield chunk;
+    written += n;
+  }
+}
+
+/** Writes `size` incompressible bytes (incompressibleChunks). */
+export async function writeRandomFile(path: string, size: number): Promise<void> {
   const fh = await open(path, 'w');
   try {
-    for (let written = 0, i = 0; written < size; i++) {
-      let chunk: Buffer;
-      if (written < fresh) {
-        chunk = randomFillSync(Buffer.allocUnsafe(Math.min(block.length, size - written)));
-        if (prefix.length * block.length < 64 * MiB) prefix.push(chunk);
-      } else {
-        chunk = (prefix[i % prefix.length] as Buffer).subarray(0, size - written);
-      }
+    let written = 0;
+    for (const chunk of incompressibleChunks(size)) {
       await fh.write(chunk, 0, chunk.length, written);
       written += chunk.length;
     }

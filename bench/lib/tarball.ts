@@ -1,13 +1,11 @@
 /**
  * Writes an image tarball as GCE takes it: a gzip'd GNU tar whose only member is `disk.raw`, here of
- * incompressible bytes (a fresh random prefix, then that prefix repeated, as files.ts does). Level 0:
- * deflate stores random data in stored blocks at any level, so the file reads back exactly as a
- * `gzip -1` one would, and writing 4 GiB takes seconds instead of minutes.
+ * incompressible bytes (files.ts). Level 0: deflate stores random data in stored blocks at any level, so
+ * the file reads back exactly as a `gzip -1` one would, and writing 4 GiB takes seconds instead of minutes.
  */
-import { randomFillSync } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
-import { MiB } from './stats.ts';
+import { incompressibleChunks } from './files.ts';
 
 /** One GNU tar header for a regular file (octal fields, "ustar  \0" magic, checksum). */
 function gnuHeader(name: string, size: number): Buffer {
@@ -29,12 +27,10 @@ function gnuHeader(name: string, size: number): Buffer {
   return b;
 }
 
-export async function writeImageTarball(path: string, diskBytes: number, fresh = 64 * MiB): Promise<number> {
-  const block = 16 * MiB;
-  const prefix: Buffer[] = [];
+export async function writeImageTarball(path: string, diskBytes: number): Promise<number> {
   const fh = await open(path, 'w');
   let bytes = 0;
-  // One gzip member per block, written in turn: a multi-member gzip is valid (RFC 1952) and reads as one
+  // One gzip member per chunk, written in turn: a multi-member gzip is valid (RFC 1952) and reads as one
   // stream. A single streaming pipeline here once stalled for good on a loaded machine.
   const put = async (data: Buffer) => {
     const member = gzipSync(data, { level: 0 });
@@ -43,16 +39,7 @@ export async function writeImageTarball(path: string, diskBytes: number, fresh =
   };
   try {
     await put(gnuHeader('disk.raw', diskBytes));
-    for (let written = 0, i = 0; written < diskBytes; i++) {
-      const n = Math.min(block, diskBytes - written);
-      let chunk: Buffer;
-      if (written < fresh) {
-        chunk = randomFillSync(Buffer.allocUnsafe(n));
-        prefix.push(chunk);
-      } else chunk = (prefix[i % prefix.length] as Buffer).subarray(0, n);
-      await put(chunk);
-      written += n;
-    }
+    for (const chunk of incompressibleChunks(diskBytes)) await put(chunk);
     // Padding to a whole block, then the two end blocks.
     await put(Buffer.alloc(((512 - (diskBytes % 512)) % 512) + 1024));
   } finally {

@@ -15,7 +15,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DEFAULT_BASELINE_REV, extractBaseline } from './lib/baseline.ts';
-import { buildUploadWorker } from './lib/build-worker.ts';
+import { buildWorker } from './lib/build-worker.ts';
 import { bundleFigures } from './lib/bundle.ts';
 import { checkCost } from './lib/check-cost.ts';
 import {
@@ -36,7 +36,7 @@ import { noopCold } from './lib/noop-cold.ts';
 import { mustSucceed, startService, stopService } from './lib/proc.ts';
 import { cliPublish, gcloudPublish, type PublishRun, type Stage } from './lib/publish-e2e.ts';
 import { renderReadme } from './lib/report.ts';
-import { MiB, median, mibps, round } from './lib/stats.ts';
+import { MiB, median, mibps, rotate, round } from './lib/stats.ts';
 import { writeImageTarball } from './lib/tarball.ts';
 import type { VariantName } from './lib/variants.ts';
 
@@ -65,7 +65,7 @@ try {
   const fileCand = join(tmp, 'image-candidates.tar');
   await writeRandomFile(file1g, GiB);
   await writeRandomFile(fileCand, CAND_MIB * MiB);
-  const worker = await buildUploadWorker(REPO);
+  const worker = await buildWorker(REPO);
 
   // The emulator and the sink each run in a process of their own, as a server would: one core each side.
   const emulator = await startService(
@@ -212,7 +212,7 @@ try {
           const dir = join(tmp, 'baseline-src');
           const commit = extractBaseline(REPO, BASELINE_REV, dir);
           const baseDist = await buildFreshBundles(dir, join(tmp, 'baseline-bundle'));
-          const passWorker = await buildUploadWorker(dir, 'pass-worker');
+          const passWorker = await buildWorker(dir, 'pass-worker');
           return { rev: BASELINE_REV, commit, cli: join(baseDist, 'cli', 'index.js'), passWorker };
         })
       : undefined;
@@ -310,7 +310,7 @@ try {
   // Its figures are stored under tarball_check, so it runs only when the check did (BENCH_SKIP=check skips both).
   if (check)
     await section('identity pass variants', async () => {
-      const passWorker = await buildUploadWorker(REPO, 'pass-worker');
+      const passWorker = await buildWorker(REPO, 'pass-worker');
       for (let r = 0; r < ROUNDS; r++) {
         for (const v of rotate(passVariants, r)) {
           const base = v.startsWith('baseline:') && baseline;
@@ -481,7 +481,6 @@ try {
           publish_seconds: round(noop.publish_seconds),
           nix_build_seconds: round(noop.nix_build_seconds),
           calls: noop.calls,
-          cli: noop.cli,
         }
       : null,
     coldstart: bundle
@@ -511,10 +510,4 @@ try {
 } finally {
   for (const s of services.reverse()) await stopService(s.child);
   rmSync(tmp, { recursive: true, force: true });
-}
-
-/** The list started at a different place each round, so no client always runs first (or last). */
-function rotate<T>(items: T[], by: number): T[] {
-  const k = by % items.length;
-  return [...items.slice(k), ...items.slice(0, k)];
 }

@@ -1,12 +1,12 @@
 /**
- * Bundles the upload worker with esbuild (tsx's own, already installed) so it runs on plain Node like the
+ * Bundles a bench worker (upload-worker or pass-worker) with esbuild (tsx's own, already installed) so it runs on plain Node like the
  * shipped ncc bundle: running it through tsx would add a loader thread (~17 MB) to every RSS figure.
  */
 
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
-export async function buildUploadWorker(repo: string, name = 'upload-worker'): Promise<string> {
+export async function buildWorker(repo: string, name = 'upload-worker'): Promise<string> {
   const outfile = join(repo, 'bench', 'build', `${name}.mjs`);
   await build({
     entryPoints: [join(repo, 'bench', `${name}.ts`)],

@@ -6,7 +6,7 @@
  */
 import { fileIdentityHash } from '../../src/identity.ts';
 import { inspectImageTarball } from '../../src/nix/image-file.ts';
-import { median } from './stats.ts';
+import { median, rotate } from './stats.ts';
 
 export interface PassCost {
   seconds: number;
@@ -30,7 +30,7 @@ export async function checkCost(file: string, rounds: number): Promise<CheckCost
   const runs: Record<keyof typeof passes, PassCost[]> = { hash_only: [], check_only: [], hash_and_check: [] };
   const names = Object.keys(passes) as (keyof typeof passes)[];
   for (let r = 0; r < rounds; r++) {
-    for (const name of [...names.slice(r % 3), ...names.slice(0, r % 3)]) {
+    for (const name of rotate(names, r)) {
       const cpu = process.cpuUsage();
       const started = performance.now();
       await passes[name]();

@@ -21,7 +21,6 @@ export interface NoopColdResult {
   build_seconds: number;
   ratio_vs_build: number;
   first_publish_seconds: number;
-  store_path: string;
   runs_seconds: number[];
 }
 
@@ -81,7 +80,6 @@ export async function noopCold(dist: string, emulatorUrl: string, rounds: number
     build_seconds: build.seconds,
     ratio_vs_build: seconds / build.seconds,
     first_publish_seconds: first.seconds,
-    store_path: out,
     runs_seconds: times,
   };
 }

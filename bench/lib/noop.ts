@@ -20,7 +20,6 @@ export interface NoopResult {
   seconds: number;
   api_calls: number;
   calls: string[];
-  cli: string;
 }
 
 interface Logged {
@@ -78,6 +77,5 @@ export async function noopRebuild(dist: string, emulatorUrl: string, rounds: num
     seconds: publish_seconds - nix_build_seconds,
     api_calls: calls.length,
     calls,
-    cli: 'dist/cli/index.js (fresh build of the source)',
   };
 }

@@ -9,6 +9,12 @@ export function median(values: number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** The list started at a different place each round, so no client always runs first (or last). */
+export function rotate<T>(items: T[], by: number): T[] {
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
 export function mibps(bytes: number, seconds: number): number {
   return bytes / MiB / seconds;
 }

@@ -244,13 +244,7 @@ try {
               `  ours round ${r + 1}: ${run.seconds.toFixed(1)} s, peak RSS ${run.peakRssMb.toFixed(0)} MB`,
             );
           } else {
-            const run = await gcloudPublish(
-              join(tmp, 'gcloud-e2e'),
-              emuUrl,
-              BUCKET,
-              `e2e-gcloud-${r}`,
-              tar1g,
-            );
+            const run = await gcloudPublish(gcloudEnv, BUCKET, `e2e-gcloud-${r}`, tar1g);
             e2e.gcloud.push(run);
             log(
               `  gcloud round ${r + 1}: ${run.seconds.toFixed(1)} s (cp ${run.cpSeconds.toFixed(1)}, create ${run.createSeconds.toFixed(1)})`,

@@ -82,7 +82,7 @@ export async function curlUpload(
   return { seconds: (performance.now() - started) / 1000, cpuSeconds: ran.cpuSeconds };
 }
 
-/** An isolated gcloud configuration pointed at the endpoint (docs/architecture.md, "gcloud against the emulator"). */
+/** An isolated gcloud configuration with its storage and compute endpoints at `url` (docs/architecture.md, "gcloud against the emulator"). */
 export function gcloudConfig(dir: string, url: string): NodeJS.ProcessEnv {
   mkdirSync(join(dir, 'configurations'), { recursive: true });
   writeFileSync(join(dir, 'active_config'), 'default');
@@ -98,6 +98,7 @@ export function gcloudConfig(dir: string, url: string): NodeJS.ProcessEnv {
       'disable_update_check = true',
       '[api_endpoint_overrides]',
       `storage = ${url}/`,
+      `compute = ${url}/compute/v1/`,
       '',
     ].join('\n'),
   );

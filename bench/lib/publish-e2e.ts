@@ -3,11 +3,8 @@
  * pair (`gcloud storage cp` + `gcloud compute images create`), same emulator, same run, interleaved; the
  * CLI's own peak RSS under GNU time; and where its time goes, from its stage headers.
  */
-import { appendFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { cleanEnv } from '../../test/component/helpers.ts';
 import { publishArgs, publishOutputs } from './cli-json.ts';
-import { gcloudConfig } from './clients.ts';
 import { type Measured, runMeasured } from './measured.ts';
 import { mustSucceed, runTimed } from './proc.ts';
 
@@ -74,15 +71,11 @@ export function stageTimes(ran: Measured): Record<Stage, number> {
 
 /** Upstream's way: copy to GCS, then `gcloud compute images create` from it (which waits for it). */
 export async function gcloudPublish(
-  configDir: string,
-  url: string,
+  env: NodeJS.ProcessEnv,
   bucket: string,
   name: string,
   file: string,
 ): Promise<{ seconds: number; cpSeconds: number; createSeconds: number }> {
-  const env = gcloudConfig(configDir, url);
-  // gcloudConfig sets the storage endpoint; images create needs the compute one too.
-  appendFileSync(join(configDir, 'configurations', 'config_default'), `compute = ${url}/compute/v1/\n`);
   const object = `${name}.raw.tar.gz`;
   const cp = mustSucceed(
     await runTimed('gcloud', ['storage', 'cp', file, `gs://${bucket}/${object}`], {

@@ -2,12 +2,13 @@
  * `npm run bench` (issues 8 and 15): upload throughput against the emulator, each candidate's own ceiling
  * against a lean sink, the whole publish of a 1 GiB tarball against gcloud's pair with its stages and peak
  * RSS (1 and 4 GiB), the tarball check's cost, the no-op rebuild warm and cold, cold start and bundle size.
- * Rewrites bench/results.json and bench/README.md. Loopback only; every loop is bounded; temp files are
- * removed at the end. Needs GNU time (`apt-get install -y time`), gcloud and Nix.
+ * Rewrites bench/results.json and bench/README.md. Loopback only; every loop is bounded; temp files and
+ * directories are removed at the end. Needs GNU time (`apt-get install -y time`), gcloud and Nix.
  *
- * BENCH_ROUNDS (default 3) sets the runs per figure; BENCH_SKIP=emulator,candidates,publish,memory,check,
- * noop,noop_cold,bundle,baseline skips sections (for working on one; a run that skips any is not a full run
- * and says so). The publish, its peak RSS and the identity pass are also measured at BENCH_BASELINE_REV
+ * BENCH_ROUNDS (default and minimum 3) sets the runs per figure, BENCH_4G_ROUNDS (default 1) those of the
+ * 4 GiB publish; BENCH_SKIP=emulator,candidates,publish,memory,check,noop,noop_cold,bundle,baseline skips
+ * sections (for working on one; a run that skips any is not a full run and says so; check also skips the
+ * identity pass variants). The publish, its peak RSS and the identity pass are also measured at BENCH_BASELINE_REV
  * (default: bench/lib/baseline.ts), interleaved with ours, so a change shows what it bought in one run.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -474,7 +474,7 @@ try {
           seconds: round(noop.seconds),
           api_calls: noop.api_calls,
           publish_seconds: round(noop.publish_seconds),
-          nix_build_seconds: round(noop.nix_build_seconds),
+          nix_eval_seconds: round(noop.nix_eval_seconds),
           calls: noop.calls,
         }
       : null,

@@ -16,7 +16,7 @@ import { median } from './stats.ts';
 
 export interface NoopResult {
   publish_seconds: number;
-  nix_build_seconds: number;
+  nix_eval_seconds: number;
   seconds: number;
   api_calls: number;
   calls: string[];
@@ -71,11 +71,11 @@ export async function noopRebuild(dist: string, emulatorUrl: string, rounds: num
       nixTimes.push((performance.now() - started) / 1000);
     }
     const publish_seconds = median(publishTimes);
-    const nix_build_seconds = median(nixTimes);
+    const nix_eval_seconds = median(nixTimes);
     return {
       publish_seconds,
-      nix_build_seconds,
-      seconds: publish_seconds - nix_build_seconds,
+      nix_eval_seconds,
+      seconds: publish_seconds - nix_eval_seconds,
       api_calls: calls.length,
       calls,
     };

@@ -37,8 +37,8 @@ export function renderReadme(r: Results): string {
     '- Every figure is the median of the rounds; clients run one at a time, in an order that rotates each round. Each server',
     "  first takes one untimed upload from curl and one from ours, so no client pays for a server process's cold JIT.",
     '- Loopback only. The emulator (`test/emulator`) and the sink each run in their own process, so a server and a client each have a core.',
-    '- Files are incompressible (random bytes; the 4 GiB file repeats a 64 MiB random block). Temp files are removed at the end.',
-    "- **Our upload** is `uploadImageObject` from `src/gcp/storage.ts`, the pipeline's own code, run in a process of its own from an",
+    '- Files are incompressible (random bytes; past 64 MiB a file repeats its first 64 MiB). Temp files are removed at the end.',
+    "- **Our upload** is `uploadImageObject` from `src/gcp/upload.ts`, the pipeline's own code, run in a process of its own from an",
     '  esbuild bundle on plain Node (as the shipped ncc bundle runs). CRC32C validation is on',
     '  in every figure of ours and of every candidate. Ours is timed over the `uploadImageObject` call (metadata check, session,',
     '  PUT, validation): in a publish the process has long started, and its start-up is the cold-start figure. The process wall',
@@ -218,7 +218,7 @@ export function renderReadme(r: Results): string {
       '',
       '## 3. No-op rebuild',
       '',
-      `Publish of an unchanged build: ${n.publish_seconds} s; Nix alone (the evaluation) ${n.nix_build_seconds} s; beyond Nix **${n.seconds} s**,`,
+      `Publish of an unchanged build: ${n.publish_seconds} s; Nix alone (the evaluation) ${n.nix_eval_seconds ?? n.nix_build_seconds} s; beyond Nix **${n.seconds} s**,`,
       `**${n.api_calls}** API calls:`,
       '',
       ...n.calls.map((x: string) => `- \`${x}\``),
@@ -301,7 +301,7 @@ function decisions(r: Results): string[] {
     `${(c.mib_per_s[a] / c.mib_per_s[b]).toFixed(2)}× the speed and ${(c.mib_per_cpu_second[a] / c.mib_per_cpu_second[b]).toFixed(2)}× the MiB per CPU-second of`;
   const s = r.coldstart;
   return [
-    "- **Kept: lean PUT into the library's session** (`putSession` in `src/gcp/storage.ts`). The library still opens the",
+    "- **Kept: lean PUT into the library's session** (`putSession` in `src/gcp/resumable-put.ts`). The library still opens the",
     '  session (auth, metadata, `ifGenerationMatch`), reads metadata and deletes; one hand-written PUT streams the file through',
     "  four reused 1 MiB buffers, hashing CRC32C on the way, and the stored object's CRC32C and size are compared (mismatch:",
     '  object deleted, upload fails, as the library does). Broken connections and 408/429/5xx resume from the committed offset',

@@ -9,12 +9,7 @@ let
   glab = import ../lib.nix;
   cfg = config.services.nix-glab-runner;
   protocol = glab.drainProtocol;
-  scripts = import ./scripts.nix {
-    inherit pkgs;
-    gitlabRunner = config.services.gitlab-runner.package;
-    docker = config.virtualisation.docker.package;
-    nix = config.nix.package;
-  };
+  scripts = import ./scripts.nix { inherit pkgs config; };
 in
 {
   config = lib.mkIf (cfg.enable && cfg.drain.enable) {

@@ -7,12 +7,7 @@
 }:
 let
   cfg = config.services.nix-glab-runner;
-  scripts = import ./scripts.nix {
-    inherit pkgs;
-    gitlabRunner = config.services.gitlab-runner.package;
-    docker = config.virtualisation.docker.package;
-    nix = config.nix.package;
-  };
+  scripts = import ./scripts.nix { inherit pkgs config; };
 in
 {
   config = lib.mkIf (cfg.enable && cfg.docker.passKvm && pkgs.stdenv.hostPlatform.isx86_64) {

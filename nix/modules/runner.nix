@@ -10,12 +10,7 @@ let
   cfg = config.services.nix-glab-runner;
   runnerName = glab.defaultRunnerName;
   runner = config.services.gitlab-runner.services.${runnerName};
-  scripts = import ./scripts.nix {
-    inherit pkgs;
-    gitlabRunner = config.services.gitlab-runner.package;
-    docker = config.virtualisation.docker.package;
-    nix = config.nix.package;
-  };
+  scripts = import ./scripts.nix { inherit pkgs config; };
 
   # A path literal ends up in the store as soon as a script interpolates it.
   isInStore =

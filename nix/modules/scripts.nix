@@ -1,10 +1,13 @@
 # The module's shell scripts as packages. writeShellApplication runs shellcheck
-# at build time and pins every tool the scripts call.
+# at build time and pins every tool the scripts call. A module passes its
+# `config`, so the scripts use the system's gitlab-runner, docker and nix.
 {
   pkgs,
-  gitlabRunner ? pkgs.gitlab-runner,
-  docker ? pkgs.docker,
-  nix ? pkgs.nix,
+  config ? null,
+  gitlabRunner ?
+    if config == null then pkgs.gitlab-runner else config.services.gitlab-runner.package,
+  docker ? if config == null then pkgs.docker else config.virtualisation.docker.package,
+  nix ? if config == null then pkgs.nix else config.nix.package,
 }:
 let
   script =

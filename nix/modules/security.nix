@@ -7,12 +7,7 @@
 }:
 let
   cfg = config.services.nix-glab-runner;
-  scripts = import ./scripts.nix {
-    inherit pkgs;
-    gitlabRunner = config.services.gitlab-runner.package;
-    docker = config.virtualisation.docker.package;
-    nix = config.nix.package;
-  };
+  scripts = import ./scripts.nix { inherit pkgs config; };
   ports = lib.concatMapStringsSep "," toString cfg.security.metadataPorts;
   guard = lib.getExe scripts.metadataGuard;
   # Fixed-output builds a job asks the host daemon for run as members of this

@@ -27,12 +27,7 @@ let
   # Setting allowed-users here would replace NixOS's default "*" for everyone.
   allowedUsers = config.nix.settings.allowed-users or [ "*" ];
   admitsRelay = lib.any (user: lib.elem user allowedUsers) relayNames;
-  scripts = import ./scripts.nix {
-    inherit pkgs;
-    gitlabRunner = config.services.gitlab-runner.package;
-    docker = config.virtualisation.docker.package;
-    nix = config.nix.package;
-  };
+  scripts = import ./scripts.nix { inherit pkgs config; };
 
   # Prebuilt once with the image, instead of `nix-env -i` in every job.
   jobTools = pkgs.buildEnv {

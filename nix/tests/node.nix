@@ -3,7 +3,7 @@
 # the IPv4 one, and a control server that answers like the metadata server on
 # an ordinary address (port 8081 of every address of the VM).
 { runnerModule }:
-{ pkgs, ... }:
+{ lib, pkgs, ... }:
 let
   # A static busybox in /bin and nothing under /nix, like a real job image:
   # job volumes mount a store over /nix.
@@ -21,6 +21,27 @@ let
     config.Cmd = [ "/bin/sh" ];
   };
   python = "${pkgs.python3}/bin/python3";
+
+  # fake-metadata.py serving STATE on ADDRESS:PORT; on the metadata server's
+  # addresses it waits for them to be added to lo.
+  fakeMetadata =
+    {
+      description,
+      state,
+      address,
+      port,
+      onMetadataAddress,
+    }:
+    {
+      inherit description;
+      wantedBy = [ "multi-user.target" ];
+      requires = lib.optional onMetadataAddress "fake-metadata-address.service";
+      after = lib.optional onMetadataAddress "fake-metadata-address.service";
+      serviceConfig = {
+        StateDirectory = state;
+        ExecStart = "${python} ${./fake-metadata.py} /var/lib/${state} ${address} ${toString port}";
+      };
+    };
 in
 {
   imports = [ runnerModule ];
@@ -68,37 +89,30 @@ in
     };
   };
 
-  systemd.services.fake-metadata = {
+  systemd.services.fake-metadata = fakeMetadata {
     description = "Fake GCE metadata server";
-    wantedBy = [ "multi-user.target" ];
-    requires = [ "fake-metadata-address.service" ];
-    after = [ "fake-metadata-address.service" ];
-    serviceConfig = {
-      StateDirectory = "fake-metadata";
-      ExecStart = "${python} ${./fake-metadata.py} /var/lib/fake-metadata 169.254.169.254 80";
-    };
+    state = "fake-metadata";
+    address = "169.254.169.254";
+    port = 80;
+    onMetadataAddress = true;
   };
 
-  systemd.services.fake-metadata-ipv6 = {
+  systemd.services.fake-metadata-ipv6 = fakeMetadata {
     description = "Fake GCE metadata server on its IPv6 address";
-    wantedBy = [ "multi-user.target" ];
-    requires = [ "fake-metadata-address.service" ];
-    after = [ "fake-metadata-address.service" ];
-    serviceConfig = {
-      StateDirectory = "fake-metadata-ipv6";
-      ExecStart = "${python} ${./fake-metadata.py} /var/lib/fake-metadata-ipv6 fd20:ce::254 80";
-    };
+    state = "fake-metadata-ipv6";
+    address = "fd20:ce::254";
+    port = 80;
+    onMetadataAddress = true;
   };
 
   # Answers /probe like the metadata server, on an address the guard leaves
   # open: proves a blocked build failed because of the guard, not the build.
-  systemd.services.control-server = {
+  systemd.services.control-server = fakeMetadata {
     description = "Control server for the metadata probes";
-    wantedBy = [ "multi-user.target" ];
-    serviceConfig = {
-      StateDirectory = "control-server";
-      ExecStart = "${python} ${./fake-metadata.py} /var/lib/control-server 0.0.0.0 8081";
-    };
+    state = "control-server";
+    address = "0.0.0.0";
+    port = 8081;
+    onMetadataAddress = false;
   };
 
   systemd.services.fake-gitlab = {

@@ -36,6 +36,11 @@
           return machine.succeed(job_command(runner, command))
 
 
+      def job_status(runner):
+          """A function of COMMAND that runs it as a job and returns its (status, output), for the probes."""
+          return lambda command: machine.execute(job_command(runner, command))
+
+
       ${builtins.readFile ./isolation-probes.py}
 
 
@@ -99,7 +104,7 @@
           assert f", user {relay_user} (trusted)" not in daemon_log, daemon_log
 
       with subtest("A job cannot import a path without a trusted signature; host root can"):
-          assert_unsigned_import_refused(lambda command: machine.execute(job_command(runner, command)))
+          assert_unsigned_import_refused(job_status(runner))
           tools = re.search(r"/nix/store/[^/\"]+-nix-glab-runner-job-tools", runner["pre_build_script"])
           assert tools is not None, runner["pre_build_script"]
           machine.succeed(
@@ -120,9 +125,8 @@
               assert "10.9.8.7" in answer, answer
 
       with subtest("A job's fixed-output builds cannot reach the metadata server; the host's own agents can"):
-          run_job_status = lambda command: machine.execute(job_command(runner, command))
           for url in ("http://169.254.169.254/probe", "http://[fd20:ce::254]/probe"):
-              assert_build_blocked(run_job_status, "metadata-probe", url, "http://127.0.0.1:8081/probe")
+              assert_build_blocked(job_status(runner), "metadata-probe", url, "http://127.0.0.1:8081/probe")
           token = "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token"
           machine.succeed(f"curl -sf -H 'Metadata-Flavor: Google' {token} | grep -q access_token")
           machine.succeed("curl -sf http://[fd20:ce::254]/probe")

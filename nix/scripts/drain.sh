@@ -10,7 +10,8 @@
 #   FALLBACK_SECONDS  drain time when the value is not an RFC 3339 deadline
 #   UNREGISTER        1 to unregister the runner manager once stopped
 #   RUNNER_CONFIG     gitlab-runner's config.toml
-#   POLL_SECONDS      pause between checks of the runner (optional, default 5)
+#   POLL_SECONDS      pause between checks of the runner, and between key polls when the
+#                     attributes directory cannot be listed (optional, default 5)
 header='Metadata-Flavor: Google'
 poll=${POLL_SECONDS:-5}
 work=$(mktemp -d)

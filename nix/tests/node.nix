@@ -1,7 +1,7 @@
 # A runner VM for the tests, with fakes for GitLab, the GCE metadata server
 # (on its real addresses, 169.254.169.254 and fd20:ce::254) and GCE's DNS on
 # the IPv4 one, and a control server that answers like the metadata server on
-# an ordinary address (port 8081 of every address of the VM).
+# an ordinary address (port 8081 of every IPv4 address of the VM).
 { runnerModule }:
 { lib, pkgs, ... }:
 let

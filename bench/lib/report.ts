@@ -37,7 +37,7 @@ export function renderReadme(r: Results): string {
     '- Every figure is the median of the rounds; clients run one at a time, in an order that rotates each round. Each server',
     "  first takes one untimed upload from curl and one from ours, so no client pays for a server process's cold JIT.",
     '- Loopback only. The emulator (`test/emulator`) and the sink each run in their own process, so a server and a client each have a core.',
-    '- Files are incompressible (random bytes; past 64 MiB a file repeats its first 64 MiB). Temp files are removed at the end.',
+    '- Files are incompressible: random bytes (a tarball past 64 MiB repeats its first 64 MiB of disk). Temp files are removed at the end.',
     "- **Our upload** is `uploadImageObject` from `src/gcp/upload.ts`, the pipeline's own code, run in a process of its own from an",
     '  esbuild bundle on plain Node (as the shipped ncc bundle runs). CRC32C validation is on',
     '  in every figure of ours and of every candidate. Ours is timed over the `uploadImageObject` call (metadata check, session,',

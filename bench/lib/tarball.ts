@@ -5,7 +5,7 @@
  */
 import { open } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
-import { incompressibleChunks } from './files.ts';
+import { incompressibleChunks, REPEAT_PERIOD } from './files.ts';
 
 /** One GNU tar header for a regular file (octal fields, "ustar  \0" magic, checksum). */
 function gnuHeader(name: string, size: number): Buffer {
@@ -39,7 +39,7 @@ export async function writeImageTarball(path: string, diskBytes: number): Promis
   };
   try {
     await put(gnuHeader('disk.raw', diskBytes));
-    for (const chunk of incompressibleChunks(diskBytes)) await put(chunk);
+    for (const chunk of incompressibleChunks(diskBytes, REPEAT_PERIOD)) await put(chunk);
     // Padding to a whole block, then the two end blocks.
     await put(Buffer.alloc(((512 - (diskBytes % 512)) % 512) + 1024));
   } finally {

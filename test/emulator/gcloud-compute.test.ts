@@ -1,9 +1,9 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GcloudResult, requireGcloud, gcloud as runGcloud } from '../helpers/gcloud.ts';
+import { type GcloudTarget, gcloud, gcloudOk, requireGcloud } from '../helpers/gcloud.ts';
 import { makeImageTarball } from './compute/test-tarball.ts';
 import { type Emulator, startEmulator } from './index.ts';
 
@@ -12,24 +12,19 @@ const bucket = 'gcloud-images';
 
 describe('gcloud compute against the emulator (endpoint override + auth/disable_credentials only)', () => {
   let emu: Emulator;
-  let gcloud: (args: string[]) => Promise<GcloudResult>;
-
-  const ok = async (args: string[]): Promise<string> => {
-    const r = await gcloud(args);
-    if (r.code !== 0) throw new Error(`gcloud ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-    return r.stdout;
-  };
+  let target: GcloudTarget;
+  let dataDir: string;
 
   beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'emu-gcloud-compute-'));
     emu = await startEmulator({
-      dataDir: mkdtempSync(join(tmpdir(), 'emu-gcloud-compute-')),
+      dataDir,
       operationMs: 50,
       waitMaxMs: 500,
       instanceStepMs: 20,
     });
     requireGcloud();
-    const target = { emulatorUrl: emu.url, project };
-    gcloud = (args) => runGcloud(args, target);
+    target = { emulatorUrl: emu.url, project };
     const storage = new Storage({ apiEndpoint: emu.url, projectId: project });
     await storage.createBucket(bucket);
     await storage
@@ -37,27 +32,33 @@ describe('gcloud compute against the emulator (endpoint override + auth/disable_
       .file('nixos.raw.tar.gz')
       .save(makeImageTarball(), { resumable: false, contentType: 'application/x-tar' });
   });
-  afterAll(() => emu.stop());
+  afterAll(async () => {
+    await emu.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('images create | describe | describe-from-family | list | deprecate | delete', async () => {
     const create = (name: string) =>
-      ok([
-        'compute',
-        'images',
-        'create',
-        name,
-        '--source-uri',
-        `gs://${bucket}/nixos.raw.tar.gz`,
-        '--family',
-        'gc-fam',
-        '--labels',
-        'managed-by=test',
-      ]);
+      gcloudOk(
+        [
+          'compute',
+          'images',
+          'create',
+          name,
+          '--source-uri',
+          `gs://${bucket}/nixos.raw.tar.gz`,
+          '--family',
+          'gc-fam',
+          '--labels',
+          'managed-by=test',
+        ],
+        target,
+      );
     await create('gc-one');
     await create('gc-two');
     const [describeOut, familyOut] = await Promise.all([
-      ok(['compute', 'images', 'describe', 'gc-one', '--format=json']),
-      ok(['compute', 'images', 'describe-from-family', 'gc-fam', '--format=value(name)']),
+      gcloudOk(['compute', 'images', 'describe', 'gc-one', '--format=json'], target),
+      gcloudOk(['compute', 'images', 'describe-from-family', 'gc-fam', '--format=value(name)'], target),
     ]);
     const described = JSON.parse(describeOut) as {
       status: string;
@@ -71,7 +72,10 @@ describe('gcloud compute against the emulator (endpoint override + auth/disable_
     expect(familyOut.trim()).toBe('gc-two');
 
     emu.requests.clear();
-    const listed = await ok(['compute', 'images', 'list', '--filter=family=gc-fam', '--format=value(name)']);
+    const listed = await gcloudOk(
+      ['compute', 'images', 'list', '--filter=family=gc-fam', '--format=value(name)'],
+      target,
+    );
     expect(listed.trim().split('\n').sort()).toEqual(['gc-one', 'gc-two']);
     // Plain `images list` also asks the public image projects, through the batch endpoint.
     expect(emu.requests.entries.some((e) => e.path === '/batch/compute/v1')).toBe(true);
@@ -79,23 +83,17 @@ describe('gcloud compute against the emulator (endpoint override + auth/disable_
       emu.requests.entries.some((e) => e.batch && e.path === `/compute/v1/projects/${project}/global/images`),
     ).toBe(true);
 
-    await ok([
-      'compute',
-      'images',
-      'deprecate',
-      'gc-two',
-      '--state',
-      'DEPRECATED',
-      '--replacement',
-      'gc-one',
-    ]);
+    await gcloudOk(
+      ['compute', 'images', 'deprecate', 'gc-two', '--state', 'DEPRECATED', '--replacement', 'gc-one'],
+      target,
+    );
     // Deprecated or deleted, gc-two is no longer the family's image either way, so both can run at once.
     const [fromFamily] = await Promise.all([
-      ok(['compute', 'images', 'describe-from-family', 'gc-fam', '--format=value(name)']),
-      ok(['compute', 'images', 'delete', 'gc-two', '--quiet']),
+      gcloudOk(['compute', 'images', 'describe-from-family', 'gc-fam', '--format=value(name)'], target),
+      gcloudOk(['compute', 'images', 'delete', 'gc-two', '--quiet'], target),
     ]);
     expect(fromFamily.trim()).toBe('gc-one');
-    const gone = await gcloud(['compute', 'images', 'describe', 'gc-two']);
+    const gone = await gcloud(['compute', 'images', 'describe', 'gc-two'], target);
     expect(gone.code).not.toBe(0);
     expect(gone.stderr).toContain("The resource 'projects/p/global/images/gc-two' was not found");
   });
@@ -107,8 +105,14 @@ describe('gcloud compute against the emulator (endpoint override + auth/disable_
       .file('wrong.tar.gz')
       .save(makeImageTarball({ name: 'root.img' }), { resumable: false });
     const [bad, failed] = await Promise.all([
-      gcloud(['compute', 'images', 'create', 'Bad_Name', '--source-uri', `gs://${bucket}/nixos.raw.tar.gz`]),
-      gcloud(['compute', 'images', 'create', 'gc-wrong', '--source-uri', `gs://${bucket}/wrong.tar.gz`]),
+      gcloud(
+        ['compute', 'images', 'create', 'Bad_Name', '--source-uri', `gs://${bucket}/nixos.raw.tar.gz`],
+        target,
+      ),
+      gcloud(
+        ['compute', 'images', 'create', 'gc-wrong', '--source-uri', `gs://${bucket}/wrong.tar.gz`],
+        target,
+      ),
     ]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("Invalid value for field 'resource.name': 'Bad_Name'");
@@ -144,26 +148,32 @@ describe('gcloud compute against the emulator (endpoint override + auth/disable_
       ready: true,
     });
     const [zonal, regional] = await Promise.all([
-      ok([
-        'compute',
-        'instance-groups',
-        'managed',
-        'describe',
-        'gc-zg',
-        '--zone',
-        'us-central1-a',
-        '--format=json',
-      ]),
-      ok([
-        'compute',
-        'instance-groups',
-        'managed',
-        'describe',
-        'gc-rg',
-        '--region',
-        'us-central1',
-        '--format=json',
-      ]),
+      gcloudOk(
+        [
+          'compute',
+          'instance-groups',
+          'managed',
+          'describe',
+          'gc-zg',
+          '--zone',
+          'us-central1-a',
+          '--format=json',
+        ],
+        target,
+      ),
+      gcloudOk(
+        [
+          'compute',
+          'instance-groups',
+          'managed',
+          'describe',
+          'gc-rg',
+          '--region',
+          'us-central1',
+          '--format=json',
+        ],
+        target,
+      ),
     ]);
     const z = JSON.parse(zonal) as {
       targetSize: number;

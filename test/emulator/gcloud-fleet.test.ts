@@ -1,9 +1,9 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GcloudResult, requireGcloud, gcloud as runGcloud } from '../helpers/gcloud.ts';
+import { type GcloudTarget, gcloud, gcloudOk, requireGcloud } from '../helpers/gcloud.ts';
 import { makeImageTarball } from './compute/test-tarball.ts';
 import { type Emulator, startEmulator } from './index.ts';
 
@@ -16,58 +16,64 @@ const project = 'fleet';
  */
 describe('gcloud: an instance template and a managed group from it', () => {
   let emu: Emulator;
-  let gcloud: (args: string[]) => Promise<GcloudResult>;
-  const ok = async (args: string[]): Promise<string> => {
-    const r = await gcloud(args);
-    if (r.code !== 0) throw new Error(`gcloud ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-    return r.stdout;
-  };
+  let target: GcloudTarget;
+  let dataDir: string;
 
   beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'emu-gcloud-fleet-'));
     emu = await startEmulator({
-      dataDir: mkdtempSync(join(tmpdir(), 'emu-gcloud-fleet-')),
+      dataDir,
       operationMs: 50,
       waitMaxMs: 500,
       instanceStepMs: 20,
     });
     requireGcloud();
-    gcloud = (args) => runGcloud(args, { emulatorUrl: emu.url, project });
+    target = { emulatorUrl: emu.url, project };
     const storage = new Storage({ apiEndpoint: emu.url, projectId: project });
     await storage.createBucket('fleet-images');
     await storage.bucket('fleet-images').file('a.tar.gz').save(makeImageTarball(), { resumable: false });
-    await ok([
-      'compute',
-      'images',
-      'create',
-      'runner-a',
-      '--source-uri=gs://fleet-images/a.tar.gz',
-      '--family=runner',
-    ]);
+    await gcloudOk(
+      [
+        'compute',
+        'images',
+        'create',
+        'runner-a',
+        '--source-uri=gs://fleet-images/a.tar.gz',
+        '--family=runner',
+      ],
+      target,
+    );
   }, 120_000);
-  afterAll(() => emu.stop());
+  afterAll(async () => {
+    await emu.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('instance-templates create: the image family is looked up, then the template inserted as sent', async () => {
     emu.requests.clear();
-    await ok([
-      'compute',
-      'instance-templates',
-      'create',
-      'runner-1',
-      '--machine-type=e2-standard-4',
-      '--image-family=runner',
-      `--image-project=${project}`,
-      '--boot-disk-size=100GB',
-      '--boot-disk-type=pd-balanced',
-      `--service-account=vm@${project}.iam.gserviceaccount.com`,
-      '--scopes=cloud-platform',
-      '--metadata=enable-guest-attributes=TRUE',
-    ]);
-    expect(emu.requests.entries.filter((e) => e.mutating).map((e) => `${e.method} ${e.path}`)).toEqual([
+    await gcloudOk(
+      [
+        'compute',
+        'instance-templates',
+        'create',
+        'runner-1',
+        '--machine-type=e2-standard-4',
+        '--image-family=runner',
+        `--image-project=${project}`,
+        '--boot-disk-size=100GB',
+        '--boot-disk-type=pd-balanced',
+        `--service-account=vm@${project}.iam.gserviceaccount.com`,
+        '--scopes=cloud-platform',
+        '--metadata=enable-guest-attributes=TRUE',
+      ],
+      target,
+    );
+    expect(emu.requests.mutating().map((e) => `${e.method} ${e.path}`)).toEqual([
       `POST /compute/v1/projects/${project}/global/instanceTemplates`,
     ]);
     expect(emu.requests.matching(/\/global\/images\/family\/runner$/).map((e) => e.method)).toEqual(['GET']);
     const t = JSON.parse(
-      await ok(['compute', 'instance-templates', 'describe', 'runner-1', '--format=json']),
+      await gcloudOk(['compute', 'instance-templates', 'describe', 'runner-1', '--format=json'], target),
     ) as {
       properties: Record<string, unknown>;
     };
@@ -96,7 +102,10 @@ describe('gcloud: an instance template and a managed group from it', () => {
 
   it('instance-templates create with an unknown family fails before inserting anything', async () => {
     emu.requests.clear();
-    const r = await gcloud(['compute', 'instance-templates', 'create', 'runner-x', '--image-family=nope']);
+    const r = await gcloud(
+      ['compute', 'instance-templates', 'create', 'runner-x', '--image-family=nope'],
+      target,
+    );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`projects/${project}/global/images/family/nope] was not found`);
     expect(emu.requests.mutating()).toEqual([]);
@@ -104,50 +113,54 @@ describe('gcloud: an instance template and a managed group from it', () => {
 
   it('instance-groups managed create: regional, named after the group when no base name is given', async () => {
     emu.requests.clear();
-    await ok([
-      'compute',
-      'instance-groups',
-      'managed',
-      'create',
-      'runners',
-      '--region=us-east4',
-      '--template=runner-1',
-      '--size=2',
-    ]);
+    await gcloudOk(
+      [
+        'compute',
+        'instance-groups',
+        'managed',
+        'create',
+        'runners',
+        '--region=us-east4',
+        '--template=runner-1',
+        '--size=2',
+      ],
+      target,
+    );
     expect(emu.requests.mutating().map((e) => `${e.method} ${e.path}`)).toEqual([
       `POST /compute/v1/projects/${project}/regions/us-east4/instanceGroupManagers`,
     ]);
-    await ok([
-      'compute',
-      'instance-groups',
-      'managed',
-      'wait-until',
-      'runners',
-      '--stable',
-      '--region=us-east4',
-    ]);
+    await gcloudOk(
+      ['compute', 'instance-groups', 'managed', 'wait-until', 'runners', '--stable', '--region=us-east4'],
+      target,
+    );
     const group = JSON.parse(
-      await ok([
-        'compute',
-        'instance-groups',
-        'managed',
-        'describe',
-        'runners',
-        '--region=us-east4',
-        '--format=json',
-      ]),
+      await gcloudOk(
+        [
+          'compute',
+          'instance-groups',
+          'managed',
+          'describe',
+          'runners',
+          '--region=us-east4',
+          '--format=json',
+        ],
+        target,
+      ),
     ) as { baseInstanceName: string; targetSize: number; status: { isStable: boolean } };
     expect(group).toMatchObject({ baseInstanceName: 'runners', targetSize: 2, status: { isStable: true } });
     const listed = JSON.parse(
-      await ok([
-        'compute',
-        'instance-groups',
-        'managed',
-        'list-instances',
-        'runners',
-        '--region=us-east4',
-        '--format=json',
-      ]),
+      await gcloudOk(
+        [
+          'compute',
+          'instance-groups',
+          'managed',
+          'list-instances',
+          'runners',
+          '--region=us-east4',
+          '--format=json',
+        ],
+        target,
+      ),
     ) as { instance: string; instanceStatus: string; version: { instanceTemplate: string } }[];
     expect(listed.length).toBe(2);
     for (const vm of listed) {
@@ -158,28 +171,27 @@ describe('gcloud: an instance template and a managed group from it', () => {
   }, 60_000);
 
   it('instance-groups managed create with an unknown template is refused and leaves no group', async () => {
-    const r = await gcloud([
-      'compute',
-      'instance-groups',
-      'managed',
-      'create',
-      'strays',
-      '--zone=us-east4-a',
-      '--template=nope',
-      '--size=1',
-    ]);
+    const r = await gcloud(
+      [
+        'compute',
+        'instance-groups',
+        'managed',
+        'create',
+        'strays',
+        '--zone=us-east4-a',
+        '--template=nope',
+        '--size=1',
+      ],
+      target,
+    );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(
       `The resource 'projects/${project}/global/instanceTemplates/nope' was not found`,
     );
-    const described = await gcloud([
-      'compute',
-      'instance-groups',
-      'managed',
-      'describe',
-      'strays',
-      '--zone=us-east4-a',
-    ]);
+    const described = await gcloud(
+      ['compute', 'instance-groups', 'managed', 'describe', 'strays', '--zone=us-east4-a'],
+      target,
+    );
     expect(described.code).not.toBe(0);
     expect(described.stderr).toContain(
       `projects/${project}/zones/us-east4-a/instanceGroupManagers/strays' was not found`,

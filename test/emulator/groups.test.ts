@@ -171,6 +171,57 @@ describe('compute emulator: templates, managed groups, instances', () => {
     expect(Object.keys(seen).sort()).toEqual([`regions/${region}`, `zones/${zone}`]);
   });
 
+  it('pages aggregated lists across all scopes: maxResults and nextPageToken count the whole aggregate', async () => {
+    // A project of its own, so the other tests' groups and templates do not change the counts.
+    const paged = 'paged';
+    emu.compute.admin.createTemplate(template('pt-1', 'img-a'), { project: paged });
+    emu.compute.admin.createTemplate(template('pt-2', 'img-a'), { project: paged });
+    emu.compute.admin.createTemplate(template('pt-3', 'img-a'), {
+      project: paged,
+      scope: `regions/${region}`,
+    });
+    const tpl = `projects/${paged}/global/instanceTemplates/pt-1`;
+    // Two groups share a zone, so paging each scope on its own would lose one of them.
+    for (const [name, z] of [
+      ['pg-1', 'us-central1-a'],
+      ['pg-2', 'us-central1-a'],
+      ['pg-3', 'us-east1-b'],
+    ] as const)
+      emu.compute.admin.createGroup({ project: paged, zone: z, name, template: tpl, targetSize: 0 });
+    emu.compute.admin.createGroup({ project: paged, region, name: 'pg-4', template: tpl, targetSize: 0 });
+
+    // One raw page: one item in all, the token at the top level.
+    const res = await fetch(
+      `${emu.url}/compute/v1/projects/${paged}/aggregated/instanceGroupManagers?maxResults=1`,
+    );
+    const first = (await res.json()) as {
+      items?: Record<string, { instanceGroupManagers?: unknown[] }>;
+      nextPageToken?: string;
+    };
+    const count = Object.values(first.items ?? {}).reduce(
+      (n, s) => n + (s.instanceGroupManagers?.length ?? 0),
+      0,
+    );
+    expect(count).toBe(1);
+    expect(first.nextPageToken).toBeTruthy();
+
+    // The unmodified client follows the tokens to every item.
+    const groups: string[] = [];
+    for await (const [, list] of c.instanceGroupManagers.aggregatedListAsync(
+      { project: paged, maxResults: 1 },
+      { autoPaginate: false },
+    ))
+      groups.push(...(list.instanceGroupManagers ?? []).map((g) => g.name ?? ''));
+    expect(groups.sort()).toEqual(['pg-1', 'pg-2', 'pg-3', 'pg-4']);
+    const templates: string[] = [];
+    for await (const [, list] of c.instanceTemplates.aggregatedListAsync(
+      { project: paged, maxResults: 1 },
+      { autoPaginate: false },
+    ))
+      templates.push(...(list.instanceTemplates ?? []).map((t) => t.name ?? ''));
+    expect(templates.sort()).toEqual(['pt-1', 'pt-2', 'pt-3']);
+  });
+
   it('rolls a zonal group PROACTIVE with maxSurge 1 / maxUnavailable 0 and converges on the new template', async () => {
     emu.compute.admin.createGroup({ zone, name: 'zg', template: 'tpl-a', targetSize: 3, ready: true });
     const get = async () =>

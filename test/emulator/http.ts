@@ -165,10 +165,14 @@ export async function readJson<T = Record<string, unknown>>(ctx: RouteContext): 
   } catch {
     throw new ApiError(400, 'Parse Error: the request body is not valid JSON.', 'parseError');
   }
-  // Google refuses a body field the method does not define before it does anything else.
+  checkBody(ctx, body);
+  return body;
+}
+
+/** Google refuses a body field the method does not define before it does anything else. */
+export function checkBody(ctx: RouteContext, body: unknown): void {
   const unknown = ctx.api?.unknownBodyField?.(body);
   if (unknown) throw unknownBodyError(unknown);
-  return body;
 }
 
 /**

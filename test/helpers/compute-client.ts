@@ -2,9 +2,10 @@ import compute from '@google-cloud/compute';
 import { googleAuthLibrary } from 'google-gax';
 
 /**
- * The unmodified @google-cloud/compute clients, pointed at an emulator (docs/architecture.md, "The Google client libraries": against a
- * local endpoint"): `apiEndpoint` plus a separate `port`, plain http, and a PassThroughClient from the
- * google-auth-library that google-gax itself uses (another major fails with "auth.fetch is not a function").
+ * The unmodified @google-cloud/compute clients, pointed at an emulator (docs/architecture.md, "The Google
+ * client libraries", the "Compute: our REST client, Google's types" point): `apiEndpoint` plus a separate
+ * `port`, plain http, and a PassThroughClient from the google-auth-library that google-gax itself uses
+ * (another major fails with "auth.fetch is not a function").
  */
 export function computeClients(emulatorUrl: string) {
   const url = new URL(emulatorUrl);

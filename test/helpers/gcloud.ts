@@ -105,3 +105,10 @@ export function gcloud(
     });
   });
 }
+
+/** Runs `gcloud ARGS` against the emulator and returns its stdout; throws with its stderr on a non-zero exit. */
+export async function gcloudOk(args: string[], target: GcloudTarget): Promise<string> {
+  const r = await gcloud(args, target);
+  if (r.code !== 0) throw new Error(`gcloud ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}

@@ -16,7 +16,7 @@ import {
 } from './common.ts';
 import { base, type Core, P, requestIdOf, sendOperation } from './core.ts';
 import type { Instances } from './instances.ts';
-import { listPage } from './list.ts';
+import { aggregatedPage, listPage } from './list.ts';
 import { type GroupRecord, groupKey, type InstanceRecord, type Json } from './state.ts';
 import type { Templates } from './templates.ts';
 import { actionRank, calculate, isStateful, mergePatch, normalizeUpdatePolicy } from './update-policy.ts';
@@ -377,13 +377,10 @@ export class Groups {
       list.push(this.view(g, b));
       byScope[g.scope] = list;
     }
-    const items: Record<string, Json> = {};
-    for (const [scope, list] of Object.entries(byScope))
-      items[scope] = { instanceGroupManagers: listPage(list, rc.url).items };
     sendJson(rc.res, 200, {
       kind: 'compute#instanceGroupManagerAggregatedList',
       id: `projects/${project}/aggregated/instanceGroupManagers`,
-      items,
+      ...aggregatedPage(byScope, 'instanceGroupManagers', rc.url),
       selfLink: `${b}/compute/v1/projects/${project}/aggregated/instanceGroupManagers`,
     });
   }

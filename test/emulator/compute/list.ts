@@ -6,6 +6,34 @@ export function listPage<T extends Record<string, unknown>>(
   items: T[],
   url: URL,
 ): { items: T[]; nextPageToken?: string } {
+  return page(select(items, url), url);
+}
+
+/**
+ * aggregatedList: `maxResults` and `pageToken` count items across the whole aggregate, not per scope, and
+ * the one `nextPageToken` is at the top level. Scopes follow in name order, each filtered and ordered as its
+ * own list is; a page holds only the scopes it has items of, each under `key` (`instanceTemplates`, ...).
+ */
+export function aggregatedPage<T extends Record<string, unknown>>(
+  byScope: Record<string, T[]>,
+  key: string,
+  url: URL,
+): { items: Record<string, Record<string, T[]>>; nextPageToken?: string } {
+  const all = Object.keys(byScope)
+    .sort()
+    .flatMap((scope) => select(byScope[scope] ?? [], url).map((item) => ({ scope, item })));
+  const { items: entries, nextPageToken } = page(all, url);
+  const items: Record<string, Record<string, T[]>> = {};
+  for (const { scope, item } of entries) {
+    const list = items[scope]?.[key] ?? [];
+    list.push(item);
+    items[scope] = { [key]: list };
+  }
+  return nextPageToken ? { items, nextPageToken } : { items };
+}
+
+/** `filter` and `orderBy` (by name when absent). */
+function select<T extends Record<string, unknown>>(items: T[], url: URL): T[] {
   const q = url.searchParams;
   const pred = parseFilter(q.get('filter'));
   let out = items.filter(pred);
@@ -25,6 +53,12 @@ export function listPage<T extends Record<string, unknown>>(
   } else {
     out = [...out].sort((a, b) => cmp(a.name, b.name));
   }
+  return out;
+}
+
+/** `maxResults` and `pageToken` over items already filtered and ordered. */
+function page<T>(out: T[], url: URL): { items: T[]; nextPageToken?: string } {
+  const q = url.searchParams;
   const maxRaw = q.get('maxResults');
   const max = maxRaw === null ? 500 : Number(maxRaw);
   if (!Number.isInteger(max) || max < 0 || max > 500) {
@@ -46,10 +80,10 @@ export function listPage<T extends Record<string, unknown>>(
       throw new ApiError(400, `Invalid value for field 'pageToken': '${token}'.`, 'invalid');
   }
   const size = max === 0 ? 500 : max;
-  const page = out.slice(start, start + size);
+  const items = out.slice(start, start + size);
   const next =
     start + size < out.length ? Buffer.from(`offset:${start + size}`).toString('base64url') : undefined;
-  return next ? { items: page, nextPageToken: next } : { items: page };
+  return next ? { items, nextPageToken: next } : { items };
 }
 
 function cmp(a: unknown, b: unknown): number {

@@ -14,7 +14,7 @@ import {
 } from './common.ts';
 import { base, type Core, P, requestIdOf, sendOperation } from './core.ts';
 import { validateLabels } from './images.ts';
-import { listPage } from './list.ts';
+import { aggregatedPage, listPage } from './list.ts';
 import { type Json, type TemplateRecord, templateKey } from './state.ts';
 
 /** Global and regional instance templates: insert, get, list, aggregatedList, delete (refused while used). */
@@ -172,13 +172,10 @@ export class Templates {
       list.push(render(t.body, b));
       byScope[t.scope] = list;
     }
-    const items: Record<string, Json> = {};
-    for (const [scope, list] of Object.entries(byScope))
-      items[scope] = { instanceTemplates: listPage(list, rc.url).items };
     sendJson(rc.res, 200, {
       kind: 'compute#instanceTemplateAggregatedList',
       id: `projects/${project}/aggregated/instanceTemplates`,
-      items,
+      ...aggregatedPage(byScope, 'instanceTemplates', rc.url),
       selfLink: `${b}/compute/v1/projects/${project}/aggregated/instanceTemplates`,
     });
   }

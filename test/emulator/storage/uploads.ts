@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { unknownBodyError } from '../conformance/surface.ts';
-import { ApiError, errorBody, type RouteContext, readJson, sendJson } from '../http.ts';
+import { ApiError, checkBody, errorBody, type RouteContext, readJson, sendJson } from '../http.ts';
 import { BlobSink, COMMIT_QUANTUM } from './blob-sink.ts';
 import { type ContentRange, parseContentRange } from './content-range.ts';
 import { hashFile, parseGoogHash, RunningHash } from './hashing.ts';
@@ -77,8 +76,7 @@ async function simpleUpload(store: Store, c: RouteContext, multipart: boolean): 
       const extractor = new MultipartMediaExtractor(boundary);
       await pipeline(c.body(), extractor, sink);
       // The metadata part is the method's body: a field objects.insert does not define is refused.
-      const unknown = c.api?.unknownBodyField?.(extractor.metadata);
-      if (unknown) throw unknownBodyError(unknown);
+      checkBody(c, extractor.metadata);
       init = objectInitFrom(extractor.metadata);
       init.contentType ??= extractor.mediaContentType;
     } else {

@@ -273,7 +273,7 @@ export const INPUTS: readonly InputSpec[] = [
     valueName: 'version',
     group: 'Nix',
     default: '2.28.3',
-    description: `Nix release to install when Nix is installed. Versions with a pinned installer hash: ${Object.keys(PINNED_NIX_RELEASES).join(', ')}; any other needs nix-sha256.`,
+    description: `Nix release to install when Nix is installed. Versions with a pinned installer hash: ${Object.keys(PINNED_NIX_RELEASES).join(', ')}; any other needs nix-sha256, even when install-nix auto then finds Nix already there (only install-nix never skips this check).`,
     validate: (value) => {
       if (!/^\d+\.\d+\.\d+$/.test(value))
         throw invalid('nix-version', 'must be a release such as 2.28.3', value);

@@ -23,6 +23,7 @@ export function outputsJson(outputs: Record<string, string>, plan?: unknown): st
   const typed: Record<string, unknown> = Object.fromEntries(
     Object.entries(outputs).map(([name, value]) => [name, typedOutput(name, value)]),
   );
+  // Last: the GitLab component's dotenv loop reads the scalar pairs in order and stops at this array.
   if (plan !== undefined) typed.plan = plan;
   return JSON.stringify(typed);
 }

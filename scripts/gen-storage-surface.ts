@@ -12,6 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { ROOT } from './generated-files.ts';
 
 const sdk =
   process.argv[2] ?? dirname(dirname(realpathSync(execFileSync('which', ['gcloud']).toString().trim())));
@@ -82,5 +83,8 @@ const out = {
   source: `Google Cloud SDK ${version}, lib/googlecloudsdk/generated_clients/apis/storage/v1 (generated from the Cloud Storage JSON API discovery document); written by scripts/gen-storage-surface.ts`,
   methods,
 };
-writeFileSync('test/emulator/conformance/storage-surface.json', `${JSON.stringify(out, null, 1)}\n`);
+writeFileSync(
+  join(ROOT, 'test/emulator/conformance/storage-surface.json'),
+  `${JSON.stringify(out, null, 1)}\n`,
+);
 console.log(`wrote ${methods.length} methods from gcloud ${version}`);

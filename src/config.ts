@@ -240,7 +240,7 @@ export const INPUTS: readonly InputSpec[] = [
     description:
       'NixOS module files added to the image, separated by newlines or commas. Each must be a regular file inside the workspace, not a symlink, nothing under .git/ and no gha-creds-*.json; in a git checkout, a file git tracks. Only these files enter the Nix store.',
     validate: (files, ctx) => {
-      realWorkspace(ctx.workspace);
+      requireWorkspace(ctx.workspace);
       const resolved = files.map((file) => {
         const checked = checkModuleFile(file, ctx.workspace);
         if ('broken' in checked) throw invalid('extra-modules', checked.broken, file);
@@ -273,7 +273,7 @@ export const INPUTS: readonly InputSpec[] = [
     valueName: 'version',
     group: 'Nix',
     default: '2.28.3',
-    description: `Nix release to install when Nix is installed. Versions with a pinned installer hash: ${Object.keys(PINNED_NIX_RELEASES).join(', ')}; any other needs nix-sha256.`,
+    description: `Nix release to install when Nix is installed. Versions with a pinned installer hash: ${Object.keys(PINNED_NIX_RELEASES).join(', ')}; any other needs nix-sha256, even when install-nix auto then finds Nix already there (only install-nix never skips this check).`,
     validate: (value) => {
       if (!/^\d+\.\d+\.\d+$/.test(value))
         throw invalid('nix-version', 'must be a release such as 2.28.3', value);
@@ -812,9 +812,10 @@ export function inputsFor(command: Command): InputSpec[] {
   return INPUTS.filter((spec) => (spec.commands ?? ['publish']).includes(command));
 }
 
-function realWorkspace(workspace: string): string {
+/** A missing workspace is reported as such, not as each module file missing from it. */
+function requireWorkspace(workspace: string): void {
   try {
-    return realpathSync(workspace);
+    realpathSync(workspace);
   } catch {
     throw new UserError(`The workspace directory "${workspace}" does not exist.`);
   }

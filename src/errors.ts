@@ -13,19 +13,16 @@ export class UserError extends Error {
   }
 }
 
-/** Exit codes shared by the CLI and the action; documented in the README. */
+/**
+ * Exit codes shared by the CLI and the action. What each means is written once, in EXIT_CODE_MEANINGS
+ * (src/cli/args.ts), which `--help` prints; the README documents them too.
+ */
 export const ExitCode = {
   Ok: 0,
-  /** Unexpected failure: a bug or an unclassified API error. */
   Failed: 1,
-  /** Bad input, or a name another build holds: nothing was uploaded or created (nor built, for bad input). */
   BadInput: 2,
-  /** The Nix stage failed (install or build). */
   NixFailed: 3,
-  /** A Google Cloud call failed after retries. */
   CloudFailed: 4,
-  /** The build was rolled back earlier; republishing needs an explicit override. */
   RolledBack: 5,
-  /** Interrupted by SIGINT or SIGTERM. */
   Interrupted: 130,
 } as const;

@@ -1,13 +1,23 @@
 import { ExitCode, UserError } from './errors.ts';
 import { GcpApiError } from './gcp/errors.ts';
 import type { Interruption } from './interrupt.ts';
+import { visibleLine } from './report/visible-line.ts';
 
 /**
  * One line for the user and the exit code, for any error a run can end with. Once a signal interrupted
  * the run, whatever error the stopped stage threw is a consequence of it: the message is then what the
- * interruption left behind.
+ * interruption left behind. Messages quote text we did not write (Nix's errors, its build log), so each
+ * line's control characters are shown in caret notation.
  */
 export function describeFailure(
+  err: unknown,
+  interruption?: Pick<Interruption, 'received' | 'message'>,
+): { message: string; exitCode: number } {
+  const { message, exitCode } = failure(err, interruption);
+  return { message: message.split('\n').map(visibleLine).join('\n'), exitCode };
+}
+
+function failure(
   err: unknown,
   interruption?: Pick<Interruption, 'received' | 'message'>,
 ): { message: string; exitCode: number } {

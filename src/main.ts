@@ -4,12 +4,13 @@
  */
 import { appendFileSync } from 'node:fs';
 import * as core from '@actions/core';
-import { actionCommand, type Command, parseConfig, readActionInputs } from './config.ts';
+import { actionCommand, type Command, INPUTS, parseConfig, readActionInputs } from './config.ts';
 import { describeFailure } from './failure.ts';
 import { handleInterrupts } from './interrupt.ts';
 import { runCommand } from './lifecycle/commands.ts';
 import { planTable } from './lifecycle/plan.ts';
 import { interruptedSummaryMarkdown, jobSummaryMarkdown } from './lifecycle/summary.ts';
+import { ACCESS_TOKENS_LINE } from './nix/install.ts';
 import { githubReporter } from './report/github.ts';
 
 export async function run(): Promise<void> {
@@ -25,7 +26,7 @@ export async function run(): Promise<void> {
   try {
     const raw = readActionInputs(process.env);
     // Mask before anything can print it.
-    if (raw['github-token']) core.setSecret(raw['github-token']);
+    for (const value of secretValues(raw)) core.setSecret(value);
     command = actionCommand(raw);
     const config = parseConfig(raw, {
       workspace: process.env.GITHUB_WORKSPACE ?? process.cwd(),
@@ -53,6 +54,33 @@ export async function run(): Promise<void> {
   } finally {
     interruption.dispose();
   }
+}
+
+/**
+ * The values to mask: every secret input, and for nix.conf text (extra-nix-config) the tokens of its
+ * access-tokens lines rather than the whole text.
+ */
+function secretValues(raw: Record<string, string | undefined>): Set<string> {
+  const values = new Set<string>();
+  for (const spec of INPUTS) {
+    const value = raw[spec.name];
+    if (!spec.secret || !value) continue;
+    if (spec.name !== 'extra-nix-config') {
+      values.add(value);
+      continue;
+    }
+    for (const line of value.match(ACCESS_TOKENS_LINE) ?? []) {
+      // `access-tokens = host=token host=PAT:token`: mask the token, which also masks `PAT:token`.
+      for (const entry of line
+        .slice(line.indexOf('=') + 1)
+        .trim()
+        .split(/\s+/)) {
+        const token = entry.slice(entry.indexOf('=') + 1).replace(/^(?:PAT|OAuth2):/, '');
+        if (token) values.add(token);
+      }
+    }
+  }
+  return values;
 }
 
 /**

@@ -8,7 +8,7 @@ import { UserError } from '../errors.ts';
 const TYPES: ReadonlyMap<string, OutputType> = new Map(OUTPUTS.map((o) => [o.name, o.type ?? 'string']));
 
 /** An output's string value as its JSON type; an empty number is null, an unknown key stays a string. */
-export function typedOutput(name: string, value: string): unknown {
+function typedOutput(name: string, value: string): unknown {
   switch (TYPES.get(name)) {
     case 'boolean':
       return value === 'true';
@@ -23,6 +23,7 @@ export function outputsJson(outputs: Record<string, string>, plan?: unknown): st
   const typed: Record<string, unknown> = Object.fromEntries(
     Object.entries(outputs).map(([name, value]) => [name, typedOutput(name, value)]),
   );
+  // Last: the GitLab component's dotenv loop reads the scalar pairs in order and stops at this array.
   if (plan !== undefined) typed.plan = plan;
   return JSON.stringify(typed);
 }

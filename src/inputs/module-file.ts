@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { lstatSync, realpathSync } from 'node:fs';
 import path from 'node:path';
+import { gitTopLevel, isInside, isTracked } from './git.ts';
 
 /**
  * The rule for an extra module file, which is copied into the world-readable Nix store: a regular file
@@ -13,7 +13,7 @@ export function checkModuleFile(given: string, workspace: string): { path: strin
   const top = path.resolve(workspace);
   const absolute = path.resolve(top, given);
   const rel = path.relative(top, absolute);
-  if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
+  if (rel === '' || !isInside(absolute, top)) {
     return { broken: 'must name files inside the workspace' };
   }
   const segments = rel.split(path.sep);
@@ -38,28 +38,8 @@ export function checkModuleFile(given: string, workspace: string): { path: strin
     if (last && !info.isFile()) return { broken: 'must name regular files, not directories' };
   }
   const repo = gitTopLevel(top);
-  if (repo !== undefined && !gitTracks(repo, absolute)) {
+  if (repo !== undefined && !isTracked(repo, absolute)) {
     return { broken: 'must name files git tracks in this git workspace (git add and commit them)' };
   }
   return { path: realpathSync(absolute) };
-}
-
-function gitTopLevel(dir: string): string | undefined {
-  try {
-    return execFileSync('git', ['-C', dir, 'rev-parse', '--show-toplevel'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  } catch {
-    return undefined; // not a repository, or git is absent: treated the same
-  }
-}
-
-function gitTracks(repo: string, file: string): boolean {
-  try {
-    execFileSync('git', ['-C', repo, 'ls-files', '--error-unmatch', '--', file], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }

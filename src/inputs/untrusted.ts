@@ -23,16 +23,16 @@ const PUBLIC_NIX_PARAMS = new Set(['publickey', 'publickeys', 'keytype']);
 function queryNames(value: string): string[] {
   const query = /\?([^#]*)/.exec(value)?.[1];
   if (query === undefined) return [];
-  return query
-    .split('&')
-    .map((pair) => pair.split('=')[0] ?? '')
-    .map((name) => {
-      try {
-        return decodeURIComponent(name.replaceAll('+', ' '));
-      } catch {
-        return name;
-      }
-    });
+  return query.split('&').map((pair) => decodeParamName(pair.split('=')[0] ?? ''));
+}
+
+/** A query parameter name as a server reads it (`+` is a space); one with a bad percent escape as given. */
+function decodeParamName(name: string): string {
+  try {
+    return decodeURIComponent(name.replaceAll('+', ' '));
+  } catch {
+    return name;
+  }
 }
 
 function isSecretParam(name: string): boolean {
@@ -54,13 +54,7 @@ export function checkNoCredentials(value: string): string | undefined {
 /** A URL as shown in a message: its user info and the values of secret-like query parameters are ***. */
 export function hideCredentials(value: string): string {
   const noUser = value.replace(/\/\/[^/?#]*@/, '//***@');
-  return noUser.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep: string, name: string) => {
-    let decoded = name;
-    try {
-      decoded = decodeURIComponent(name.replaceAll('+', ' '));
-    } catch {
-      // shown as given
-    }
-    return isSecretParam(decoded) ? `${sep}${name}=***` : whole;
-  });
+  return noUser.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, sep: string, name: string) =>
+    isSecretParam(decodeParamName(name)) ? `${sep}${name}=***` : whole,
+  );
 }

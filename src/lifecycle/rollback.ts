@@ -1,6 +1,6 @@
 /**
  * Rollback: mark the newest managed image rolled back and deprecate it, so the family points at the previous
- * one again, then roll the group back onto that image. Deprecation is irreversible in Google's current docs
+ * one again, then roll the group back onto that image. `getFromFamily` gives only non-deprecated images
  * (docs/architecture.md, "Families and deprecation"), so it needs an older ACTIVE managed image to fall back
  * to before touching anything.
  */

@@ -4,7 +4,6 @@ import { basename, dirname, join } from 'node:path';
 import { ExitCode, UserError } from '../errors.ts';
 import { checkModuleFile } from '../inputs/module-file.ts';
 import type { Reporter } from '../report/events.ts';
-import { visibleLine } from '../report/visible-line.ts';
 import { resolveFlakeRef } from './flake-ref.ts';
 import { run, shellQuote } from './run.ts';
 import {
@@ -268,7 +267,7 @@ async function buildFailure(
   const what = drv ? `the builder of ${drv} failed` : (firstError(stderr) ?? 'evaluation failed');
   const reproduce = shellQuote(command.filter((a) => a !== '--json'));
   return new UserError(
-    `The Nix build failed (${what}); reproduce it with: ${reproduce}${drv ? ` (full log: nix ${shellQuote(FLAKES)} log ${drv})` : ''}\n${tail.map((l) => `  ${visibleLine(l)}`).join('\n')}`,
+    `The Nix build failed (${what}); reproduce it with: ${reproduce}${drv ? ` (full log: nix ${shellQuote(FLAKES)} log ${drv})` : ''}\n${tail.map((l) => `  ${l}`).join('\n')}`,
     undefined,
     ExitCode.NixFailed,
   );

@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import { isAbsolute, relative, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { relative, resolve } from 'node:path';
 import { UserError } from '../errors.ts';
-
-const execFileP = promisify(execFile);
+import { gitTopLevel, isInside, isTracked } from '../inputs/git.ts';
 
 /**
  * Turns the `flake` input into a flake reference Nix can fetch without copying secrets into the store.
@@ -48,7 +45,7 @@ export async function resolveFlakeRef(flake: string, workspace: string, input = 
   if (!(await stat(`${dir}/flake.nix`).catch(() => undefined))) {
     throw new UserError(`The ${input} input "${flake}" points at ${dir}, which has no flake.nix.`, input);
   }
-  const top = await gitTopLevel(dir);
+  const top = gitTopLevel(dir);
   if (top === undefined) {
     if (isInside(dir, workspace) || isInside(workspace, dir)) {
       throw new UserError(
@@ -59,34 +56,11 @@ export async function resolveFlakeRef(flake: string, workspace: string, input = 
     return `path:${dir}`;
   }
   const sub = relative(top, dir);
-  if (!(await isTracked(top, sub === '' ? 'flake.nix' : `${sub}/flake.nix`))) {
+  if (!isTracked(top, sub === '' ? 'flake.nix' : `${sub}/flake.nix`)) {
     throw new UserError(
       `The ${input} input "${flake}" has a flake.nix that git does not track; Nix only sees git-tracked files, so git add it.`,
       input,
     );
   }
   return `git+file://${top}${sub === '' ? '' : `?dir=${encodeURIComponent(sub).replaceAll('%2F', '/')}`}`;
-}
-
-function isInside(child: string, parent: string): boolean {
-  const rel = relative(resolve(parent), resolve(child));
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-}
-
-async function gitTopLevel(dir: string): Promise<string | undefined> {
-  try {
-    const { stdout } = await execFileP('git', ['-C', dir, 'rev-parse', '--show-toplevel']);
-    return stdout.trim() || undefined;
-  } catch {
-    return undefined; // not a repository, or git is absent: treated the same
-  }
-}
-
-async function isTracked(top: string, file: string): Promise<boolean> {
-  try {
-    await execFileP('git', ['-C', top, 'ls-files', '--error-unmatch', '--', file]);
-    return true;
-  } catch {
-    return false;
-  }
 }

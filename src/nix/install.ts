@@ -176,7 +176,7 @@ export function appendNixConfig(existing: string | undefined, addition: string):
 export function withoutAccessTokens(text: string): string {
   return text.replace(ACCESS_TOKENS_LINE, '');
 }
-const ACCESS_TOKENS_LINE = /^[ \t]*(?:extra-)?access-tokens[ \t]*=.*(?:\n|$)/gm;
+export const ACCESS_TOKENS_LINE = /^[ \t]*(?:extra-)?access-tokens[ \t]*=.*(?:\n|$)/gm;
 
 /** NIX_CONFIG text safe to log: access tokens are replaced. */
 export function redactNixConfig(text: string | undefined): string {

@@ -56,6 +56,23 @@ function filesContaining(paths: string[], needle: string): string[] {
 }
 
 describe('5. Secrets', () => {
+  it('the action masks the tokens in an extra-nix-config access-tokens line', async () => {
+    const ws = tempDir('secrets-mask');
+    const gitlab = `glpat${randomBytes(8).toString('hex')}`;
+    // No bucket: the run fails at its configuration, after the masking.
+    const run = await runBundledAction(
+      {
+        'INPUT_EXTRA-NIX-CONFIG': `substituters = https://cache.nixos.org\naccess-tokens = github.com=${CANARY} gitlab.com=PAT:${gitlab}`,
+        GITHUB_WORKSPACE: ws,
+      },
+      ws,
+    );
+    const masks = `${run.stdout}\n${run.stderr}`
+      .split('\n')
+      .filter((line) => line.startsWith('::add-mask::'));
+    expect(masks).toEqual([`::add-mask::${CANARY}`, `::add-mask::${gitlab}`]);
+  });
+
   describe('canary in credentials, environment and inputs', () => {
     let l: Lab;
     let flake: string;

@@ -4,7 +4,7 @@
  */
 import { dirname } from 'node:path';
 import type { Config } from './config.ts';
-import { prebuiltIdentity, storePathHash } from './identity.ts';
+import { prebuiltIdentity, storePathHash, storePathOf } from './identity.ts';
 import { renderImageName } from './inputs/image-name.ts';
 import { type EvaluatedImage, evaluateImage, realiseImage } from './nix/build.ts';
 import { type ImageFacts, readImageFacts } from './nix/facts.ts';
@@ -48,7 +48,7 @@ export async function identifyImage(
 ): Promise<ImageSource> {
   if (config.imageFile) {
     const tarball = config.imageFile;
-    const storePath = /^\/nix\/store\/[^/]+/.exec(tarball)?.[0];
+    const storePath = storePathOf(tarball);
     steps.push({ stage: 'build', result: `prebuilt ${tarball}` });
     return reporter.group('Verify tarball', async () => {
       const pass = await inspectImageTarball(tarball, { sha256: !storePath, signal: run.signal });

@@ -72,16 +72,12 @@ export async function uploadImageObject(storage: Storage, opts: UploadOptions): 
     // 412: someone stored an object at this name since the check above (uploads are create-only). It
     // is used only when it is this build's; anything else stops the run, as it would have before.
     if (statusOf(err) !== 412) return failed(err);
-    const now = await objectMetadata(storage, file, opts.signal);
+    const now = await checkObjectName(storage, opts, true);
     if (!now) return failed(err);
-    const crc32c = await fileCrc32c(opts.file, opts.signal);
-    const why = notThisBuilds(now, { metadata: opts.metadata, crc32c, size });
-    if (why)
-      throw objectNameTaken(`gs://${opts.bucket}/${opts.object}`, `stored by someone else meanwhile: ${why}`);
     opts.reporter.info(
       `Another run of this build stored its bytes at gs://${opts.bucket}/${opts.object} meanwhile; using that object.`,
     );
-    return { generation: now.generation, crc32c, reused: true };
+    return { ...now, reused: true };
   });
   if ('reused' in sent) return result(opts, sent.generation, sent.crc32c, size, true);
   const seconds = (Date.now() - started) / 1000;
@@ -95,21 +91,25 @@ export async function uploadImageObject(storage: Storage, opts: UploadOptions): 
  * The object already at the upload's name, when it is this build's (our metadata, the tarball's CRC32C
  * and size), to be reused; undefined when there is none. Any other object stops the run with a message
  * naming it, before anything is written: it is never replaced or deleted. A read, and a hash of the
- * tarball only when the metadata says the object is ours.
+ * tarball only when the metadata says the object is ours. `meanwhile`: the object appeared after an
+ * earlier check (the upload met 412), which the message says.
  */
 export async function checkObjectName(
   storage: Storage,
   opts: Pick<UploadOptions, 'bucket' | 'object' | 'file' | 'metadata' | 'signal'>,
+  meanwhile = false,
 ): Promise<Sent | undefined> {
   const uri = `gs://${opts.bucket}/${opts.object}`;
+  const taken = (why: string) =>
+    objectNameTaken(uri, meanwhile ? `stored by someone else meanwhile: ${why}` : why);
   const existing = await objectMetadata(storage, storage.bucket(opts.bucket).file(opts.object), opts.signal);
   if (!existing) return undefined;
   const owner = notOurMetadata(existing, opts.metadata);
-  if (owner) throw objectNameTaken(uri, owner);
+  if (owner) throw taken(owner);
   const crc32c = await fileCrc32c(opts.file, opts.signal);
   const size = (await stat(opts.file)).size;
   const why = notThisBuilds(existing, { metadata: opts.metadata, crc32c, size });
-  if (why) throw objectNameTaken(uri, why);
+  if (why) throw taken(why);
   return { generation: existing.generation, crc32c };
 }
 

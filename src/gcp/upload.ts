@@ -5,7 +5,6 @@ import { fileCrc32c } from './crc32c.ts';
 import { GcpApiError } from './errors.ts';
 import { notOurMetadata, notThisBuilds, objectNameTaken } from './object-owner.ts';
 import { putSession } from './resumable-put.ts';
-import { abortable } from './retry.ts';
 import { deleteObject, objectMetadata, policyOf, statusOf, storageCall, storageError } from './storage.ts';
 
 export interface UploadedObject {
@@ -55,17 +54,14 @@ export async function uploadImageObject(storage: Storage, opts: UploadOptions): 
     );
     return result(opts, existing.generation, existing.crc32c, size, true);
   }
-  // Create-only, always: an object that appears meanwhile fails the upload with 412, never is replaced.
-  const ifGenerationMatch = 0;
-
   const what = `uploading to gs://${opts.bucket}/${opts.object}`;
   const failed = (err: unknown): never => {
     throw err instanceof GcpApiError ? err : storageError(what, err);
   };
   const started = Date.now();
   const upload = behindProxy()
-    ? storageCall(storage, what, () => libraryUpload(storage, opts, ifGenerationMatch, size), opts.signal)
-    : leanUpload(storage, file, opts, ifGenerationMatch, size);
+    ? storageCall(storage, what, () => libraryUpload(storage, opts, size), opts.signal)
+    : leanUpload(storage, file, opts, size);
   const sent = await upload.catch(async (err: unknown) => {
     // Interrupted: the signal's reason, not an upload failure.
     if (opts.signal?.aborted) throw err;
@@ -119,6 +115,9 @@ export interface Sent {
   crc32c: string;
 }
 
+/** Create-only, always: an object that appears meanwhile fails the upload with 412, never is replaced. */
+const CREATE_ONLY = 0;
+
 /**
  * An HTTP(S) proxy in the environment: gaxios (the library's transport) honours it and NO_PROXY, our PUT
  * does not, so behind a proxy the library sends the bytes, slower but through the proxy.
@@ -128,40 +127,28 @@ function behindProxy(): boolean {
   return Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy);
 }
 
-/** The library's own single-request resumable upload, CRC32C-validated by the library. */
-async function libraryUpload(
-  storage: Storage,
-  opts: UploadOptions,
-  ifGenerationMatch: string | number,
-  size: number,
-): Promise<Sent> {
-  // The library takes no signal: an interrupted run stops waiting for it, and the process exits.
-  const [uploaded] = await abortable(
-    storage.bucket(opts.bucket).upload(opts.file, {
-      destination: opts.object,
-      resumable: true,
-      validation: 'crc32c',
-      gzip: false,
-      preconditionOpts: { ifGenerationMatch },
-      metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
-      onUploadProgress: (e: { bytesWritten: number }) => {
-        opts.onSent?.(e.bytesWritten, size);
-        opts.reporter.progress('upload', e.bytesWritten, size);
-      },
-    }),
-    opts.signal,
-  );
+/**
+ * The library's own single-request resumable upload, CRC32C-validated by the library. Run inside
+ * storageCall, which stops waiting for it when the run is interrupted (the library takes no signal).
+ */
+async function libraryUpload(storage: Storage, opts: UploadOptions, size: number): Promise<Sent> {
+  const [uploaded] = await storage.bucket(opts.bucket).upload(opts.file, {
+    destination: opts.object,
+    resumable: true,
+    validation: 'crc32c',
+    gzip: false,
+    preconditionOpts: { ifGenerationMatch: CREATE_ONLY },
+    metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
+    onUploadProgress: (e: { bytesWritten: number }) => {
+      opts.onSent?.(e.bytesWritten, size);
+      opts.reporter.progress('upload', e.bytesWritten, size);
+    },
+  });
   return { generation: String(uploaded.metadata.generation), crc32c: String(uploaded.metadata.crc32c) };
 }
 
 /** The library opens the session; `putSession` sends the bytes; the stored CRC32C and size are checked. */
-async function leanUpload(
-  storage: Storage,
-  file: File,
-  opts: UploadOptions,
-  ifGenerationMatch: string | number,
-  size: number,
-): Promise<Sent> {
+async function leanUpload(storage: Storage, file: File, opts: UploadOptions, size: number): Promise<Sent> {
   const target = `gs://${opts.bucket}/${opts.object}`;
   // A new session per attempt is harmless: an unused one expires; the precondition keeps it create-only.
   const [uri] = await storageCall(
@@ -169,7 +156,7 @@ async function leanUpload(
     `starting the upload to ${target}`,
     () =>
       file.createResumableUpload({
-        preconditionOpts: { ifGenerationMatch },
+        preconditionOpts: { ifGenerationMatch: CREATE_ONLY },
         metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
       }),
     opts.signal,

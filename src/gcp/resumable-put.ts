@@ -11,7 +11,8 @@ const BLOCK_BYTES = 1 << 20;
 const BLOCKS_IN_FLIGHT = 4;
 const IDLE_TIMEOUT_MS = 120_000;
 
-interface StoredObject {
+/** The object a finished session returns (its JSON resource, the fields read here). */
+interface SessionObject {
   crc32c?: string;
   size?: string;
   generation?: string;
@@ -33,7 +34,7 @@ export async function putSession(
   policy: RetryPolicy,
   what: string,
   on: { progress: (done: number) => void; sent: (done: number) => void; signal?: AbortSignal | undefined },
-): Promise<{ object: StoredObject; crc32c: string }> {
+): Promise<{ object: SessionObject; crc32c: string }> {
   const hasher = (await wasmCrc32cGenerator(1))();
   const fh = await open(path, 'r');
   let hashed = 0;
@@ -63,7 +64,7 @@ export async function putSession(
           on.progress(at + chunk.length);
         });
         if (res.status === 200 || res.status === 201)
-          return { object: JSON.parse(res.body) as StoredObject, crc32c: hasher.toString() };
+          return { object: JSON.parse(res.body) as SessionObject, crc32c: hasher.toString() };
         const { message, reason } = googleErrorMessage(res.status, res.body);
         throw new GcpApiError(message, res.status, reason);
       },
@@ -172,7 +173,7 @@ async function queryCommitted(
   uri: string,
   size: number,
   signal: AbortSignal | undefined,
-): Promise<{ committed: number; done?: StoredObject }> {
+): Promise<{ committed: number; done?: SessionObject }> {
   const res = await fetch(uri, {
     method: 'PUT',
     headers: { 'content-range': `bytes */${size}`, 'content-length': '0' },
@@ -180,7 +181,7 @@ async function queryCommitted(
   });
   const body = await res.text();
   if (res.status === 200 || res.status === 201)
-    return { committed: size, done: JSON.parse(body) as StoredObject };
+    return { committed: size, done: JSON.parse(body) as SessionObject };
   if (res.status !== 308) {
     const { message, reason } = googleErrorMessage(res.status, body);
     throw new GcpApiError(message, res.status, reason);

@@ -4,7 +4,7 @@ import type { Credentials } from './auth.ts';
 import { wasmCrc32cGenerator } from './crc32c.ts';
 import { type Endpoints, GOOGLE_STORAGE } from './endpoints.ts';
 import { GcpApiError, isRetryableStatus, withCause } from './errors.ts';
-import { notOurMetadata } from './object-owner.ts';
+import { notOurMetadata, type StoredObject } from './object-owner.ts';
 import { abortable, DEFAULT_RETRY, GaveUp, type RetryPolicy, retrying } from './retry.ts';
 
 /**
@@ -168,10 +168,7 @@ export async function objectMetadata(
   storage: Storage,
   file: File,
   signal?: AbortSignal,
-): Promise<
-  | { crc32c?: string; size?: string | number; generation: string; metadata?: Record<string, unknown> }
-  | undefined
-> {
+): Promise<StoredObject | undefined> {
   return storageCall(
     storage,
     `reading gs://${file.bucket.name}/${file.name}`,

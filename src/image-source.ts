@@ -5,7 +5,7 @@
 import { dirname } from 'node:path';
 import type { Config } from './config.ts';
 import { prebuiltIdentity, storePathHash, storePathOf } from './identity.ts';
-import { renderImageName } from './inputs/image-name.ts';
+import { DEFAULT_IMAGE_NAME, renderImageName } from './inputs/image-name.ts';
 import { type EvaluatedImage, evaluateImage, realiseImage } from './nix/build.ts';
 import { type ImageFacts, readImageFacts } from './nix/facts.ts';
 import {
@@ -131,7 +131,7 @@ function reportCheck(reporter: Reporter, tarball: string, check: TarballCheck): 
 }
 
 export function imageName(config: Config, nixHash: string, facts: ImageFacts | undefined): string {
-  return renderImageName(config.imageName ?? '{family}-{hash}', {
+  return renderImageName(config.imageName ?? DEFAULT_IMAGE_NAME, {
     family: config.family,
     hash: nixHash,
     date: new Date().toISOString().slice(0, 10).replaceAll('-', ''),

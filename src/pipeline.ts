@@ -18,6 +18,7 @@ import {
 import { checkObjectName, type Sent, uploadImageObject } from './gcp/upload.ts';
 import { imageDescription, imageLabels, MANAGED_BY } from './identity.ts';
 import { buildAndCheck, type ImageSource, identifyImage, imageName } from './image-source.ts';
+import { DEFAULT_IMAGE_NAME } from './inputs/image-name.ts';
 import { makeCurrent, newerThan } from './lifecycle/make-current.ts';
 import { isRolledBack } from './lifecycle/rolled-back.ts';
 import type { ImageFacts } from './nix/facts.ts';
@@ -243,7 +244,7 @@ function planWithoutBuild(
   steps: PublishResult['steps'],
 ): PublishResult {
   // {nixos} comes from the built image's facts file, so a name using it is known only after the build.
-  const template = config.imageName ?? '{family}-{hash}';
+  const template = config.imageName ?? DEFAULT_IMAGE_NAME;
   const name = template.includes('{nixos}') ? '' : imageName(config, source.nixHash, undefined);
   const objectName = `${config.objectPrefix}${name || `<image-name>`}.raw.tar.gz`;
   reporter.info(

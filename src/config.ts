@@ -697,7 +697,7 @@ export const OUTPUTS: readonly { name: string; description: string; type?: Outpu
   {
     name: 'store-path',
     description:
-      'Nix store path of the build, as evaluated: an unchanged build is not built, so the path may be absent from the local store; empty with image-file.',
+      'Nix store path of the build, as evaluated: an unchanged build is not built, so the path may be absent from the local store. With image-file: the store path holding that file, or empty for a file outside the Nix store.',
   },
   {
     name: 'nix-hash',

@@ -30,7 +30,7 @@ export interface ImageSource {
   prepared?: PreparedImage;
 }
 
-export interface PreparedImage {
+interface PreparedImage {
   tarball: string;
   facts: ImageFacts;
 }

@@ -19,13 +19,13 @@ interface SessionObject {
 }
 
 /**
- * Streams a file into a resumable session (docs/architecture.md, "The Google client libraries") and returns the object
- * the server stored with the CRC32C we computed while sending. Hand-written on purpose (bench/README.md,
- * "lean PUT"): the library's stream pipeline allocates a buffer per 64 KiB read and spends more than twice
- * the CPU per byte that reading into a few reused buffers does, and ran at under half the speed. On a broken connection or a retryable status
- * it asks the session how much it holds and continues from there, as the library would, with our backoff
- * until the retry deadline. The deadline counts from the last time the session took bytes, so a long
- * upload that breaks late still gets the whole deadline to resume.
+ * Streams a file into a resumable session (docs/architecture.md, "The Google client libraries") and returns
+ * the object the server stored with the CRC32C we computed while sending. Hand-written on purpose
+ * (bench/README.md, "lean PUT"): the library's stream pipeline allocates a buffer per 64 KiB read, which
+ * costs far more CPU per byte than reading into a few reused buffers. On a broken connection or a
+ * retryable status it asks the session how much it holds and continues from there, as the library would,
+ * with our backoff until the retry deadline. The deadline counts from the last time the session took
+ * bytes, so a long upload that breaks late still gets the whole deadline to resume.
  */
 export async function putSession(
   uri: string,

@@ -131,15 +131,15 @@ export async function publish(
     reporter.info(`Image ${atName.name} of this build already exists; nothing to publish.`);
     return alreadyPublished(atName, config, storage, source.nixHash, reporter, outputs, steps);
   }
+  const objectUri = `gs://${config.bucket}/${objectName}`;
   if (config.dryRun) {
     reporter.info(
-      `Dry run: would upload ${artifact.tarball} to gs://${config.bucket}/${objectName} and create image ${identity.name} (${architecture}, ${guestOsFeatures.join(', ')}).`,
+      `Dry run: would upload ${artifact.tarball} to ${objectUri} and create image ${identity.name} (${architecture}, ${guestOsFeatures.join(', ')}).`,
     );
     steps.push({ stage: 'dry-run', result: `would create ${identity.name}` });
-    return { outputs: { ...outputs, 'gcs-uri': `gs://${config.bucket}/${objectName}` }, steps };
+    return { outputs: { ...outputs, 'gcs-uri': objectUri }, steps };
   }
 
-  const objectUri = `gs://${config.bucket}/${objectName}`;
   const newImage: NewImage = {
     name: identity.name,
     family: config.family,

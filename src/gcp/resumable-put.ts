@@ -1,14 +1,12 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { readAhead } from '../read-pieces.ts';
 import { fileCrc32c, wasmCrc32cGenerator } from './crc32c.ts';
 import { GcpApiError, googleErrorMessage } from './errors.ts';
 import { type RetryPolicy, retrying } from './retry.ts';
 import { isTransientStorageError, storageError } from './storage.ts';
 
-/** Read size and reads in flight for `putSession`: 4 × 1 MiB buffers, reused for the whole file. */
-const BLOCK_BYTES = 1 << 20;
-const BLOCKS_IN_FLIGHT = 4;
 const IDLE_TIMEOUT_MS = 120_000;
 
 /** The object a finished session returns (its JSON resource, the fields read here). */
@@ -140,28 +138,25 @@ function putRange(
       });
     });
     (async () => {
-      const ring = Array.from({ length: BLOCKS_IN_FLIGHT }, () => Buffer.allocUnsafeSlow(BLOCK_BYTES));
       // A buffer is read into again only once the socket has taken the previous write from it.
-      const flushed: Promise<void>[] = ring.map(() => Promise.resolve());
-      for (let at = offset, i = 0; at < size && !settled; i++) {
-        const k = i % ring.length;
-        await flushed[k];
-        const buf = ring[k] as Buffer;
-        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - at), at);
-        if (bytesRead === 0)
-          throw new Error(`${size - at} bytes short of the ${size} the file had when the upload started`);
-        const chunk = buf.subarray(0, bytesRead);
-        onChunk(chunk, at);
-        const end = at + bytesRead;
-        flushed[k] = new Promise((done) =>
-          req.write(chunk, (err) => {
-            if (!err) on.sent(end);
-            done();
-          }),
-        );
-        at += bytesRead;
-      }
+      const reached = await readAhead(
+        fh,
+        { from: offset, to: size },
+        (chunk, at) => {
+          onChunk(chunk, at);
+          const end = at + chunk.length;
+          return new Promise<void>((done) =>
+            req.write(chunk, (err) => {
+              if (!err) on.sent(end);
+              done();
+            }),
+          );
+        },
+        () => settled,
+      );
       if (settled) return;
+      if (reached < size)
+        throw new Error(`${size - reached} bytes short of the ${size} the file had when the upload started`);
       bodySent = true;
       req.end();
     })().catch(fail);

@@ -103,7 +103,8 @@ export async function publish(
   outputs['image-name'] = identity.name;
 
   const guestOsFeatures = guestFeatures(artifact.facts, config);
-  const architecture = config.architecture ?? artifact.facts.architecture;
+  // The facts already take the architecture input over the builder's file (readImageFacts).
+  const architecture = artifact.facts.architecture;
   const objectName = `${config.objectPrefix}${identity.name}.raw.tar.gz`;
   const objectMetadata = {
     'nix-hash': identity.nixHash,

@@ -34,7 +34,7 @@ import {
   parseList,
   parseMap,
 } from './inputs/values.ts';
-import { PINNED_NIX_RELEASES, releaseSha256 } from './nix/releases.ts';
+import { DEFAULT_NIX_VERSION, isSha256Hex, PINNED_NIX_RELEASES, releaseSha256 } from './nix/releases.ts';
 
 /** The one version: the action ref, the component version, the flake ref and `--version` (docs/architecture.md, "Versions"). */
 export const VERSION: string = pkg.version;
@@ -272,11 +272,11 @@ export const INPUTS: readonly InputSpec[] = [
     type: 'string',
     valueName: 'version',
     group: 'Nix',
-    default: '2.28.3',
+    default: DEFAULT_NIX_VERSION,
     description: `Nix release to install when Nix is installed. Versions with a pinned installer hash: ${Object.keys(PINNED_NIX_RELEASES).join(', ')}; any other needs nix-sha256, even when install-nix auto then finds Nix already there (only install-nix never skips this check).`,
     validate: (value) => {
       if (!/^\d+\.\d+\.\d+$/.test(value))
-        throw invalid('nix-version', 'must be a release such as 2.28.3', value);
+        throw invalid('nix-version', `must be a release such as ${DEFAULT_NIX_VERSION}`, value);
       return undefined;
     },
   }),
@@ -288,8 +288,9 @@ export const INPUTS: readonly InputSpec[] = [
     description:
       'SHA-256 of the release tarball nix-VERSION-SYSTEM.tar.xz, from a source you trust; required for a nix-version without a pinned hash. The installer is checked against it before every run, downloaded or cached.',
     validate: (value) => {
-      if (!/^[0-9a-fA-F]{64}$/.test(value)) throw invalid('nix-sha256', 'must be 64 hex digits', value);
-      return value.toLowerCase();
+      const hex = value.toLowerCase();
+      if (!isSha256Hex(hex)) throw invalid('nix-sha256', 'must be 64 hex digits', value);
+      return hex;
     },
   }),
   input({
@@ -697,7 +698,7 @@ export const OUTPUTS: readonly { name: string; description: string; type?: Outpu
   {
     name: 'store-path',
     description:
-      'Nix store path of the build, as evaluated: an unchanged build is not built, so the path may be absent from the local store; empty with image-file.',
+      'Nix store path of the build, as evaluated: an unchanged build is not built, so the path may be absent from the local store. With image-file: the store path holding that file, or empty for a file outside the Nix store.',
   },
   {
     name: 'nix-hash',
@@ -901,6 +902,7 @@ function crossCheck(config: Config): void {
   // Installing Nix runs its installer as root: refuse a version whose installer we cannot check, before
   // anything is done (ensureNix checks again when it installs).
   if (config.command === 'publish' && config.imageFile === undefined && config.installNix !== 'never') {
+    // Not hostNixSystem(), which refuses other platforms: this runs even where Nix is not installed (macOS).
     const system = process.arch === 'arm64' ? 'aarch64-linux' : 'x86_64-linux';
     releaseSha256(config.nixVersion, system, config.nixSha256);
   }

@@ -2,9 +2,20 @@ import { fileSha256 } from './read-pieces.ts';
 
 export const MANAGED_BY = 'nix-glab-runner';
 
+/** `/nix/store/<hash>-<name>`, with the hash in Nix's base-32 alphabet (no e, o, u, t). */
+const STORE_PATH = /^\/nix\/store\/([0-9a-df-np-sv-z]{32})-[^/]*/;
+
 /** The 32-character hash of a store path: `/nix/store/<hash>-<name>`. */
 export function storePathHash(storePath: string): string | undefined {
-  return /^\/nix\/store\/([0-9a-df-np-sv-z]{32})-/.exec(storePath)?.[1];
+  return STORE_PATH.exec(storePath)?.[1];
+}
+
+/**
+ * The store path holding a prebuilt file, if it is inside one. Other files under /nix/store (such as
+ * /nix/store/.links/...) have no store path hash, so they are hashed by content like any other file.
+ */
+export function storePathOf(file: string): string | undefined {
+  return STORE_PATH.exec(file)?.[0];
 }
 
 /** Hex digits of a prebuilt tarball's SHA-256 that make its identity, as long as a store path hash. */

@@ -4,8 +4,8 @@
  */
 import { dirname } from 'node:path';
 import type { Config } from './config.ts';
-import { prebuiltIdentity, storePathHash } from './identity.ts';
-import { renderImageName } from './inputs/image-name.ts';
+import { prebuiltIdentity, storePathHash, storePathOf } from './identity.ts';
+import { DEFAULT_IMAGE_NAME, renderImageName } from './inputs/image-name.ts';
 import { type EvaluatedImage, evaluateImage, realiseImage } from './nix/build.ts';
 import { type ImageFacts, readImageFacts } from './nix/facts.ts';
 import {
@@ -30,7 +30,7 @@ export interface ImageSource {
   prepared?: PreparedImage;
 }
 
-export interface PreparedImage {
+interface PreparedImage {
   tarball: string;
   facts: ImageFacts;
 }
@@ -48,7 +48,7 @@ export async function identifyImage(
 ): Promise<ImageSource> {
   if (config.imageFile) {
     const tarball = config.imageFile;
-    const storePath = /^\/nix\/store\/[^/]+/.exec(tarball)?.[0];
+    const storePath = storePathOf(tarball);
     steps.push({ stage: 'build', result: `prebuilt ${tarball}` });
     return reporter.group('Verify tarball', async () => {
       const pass = await inspectImageTarball(tarball, { sha256: !storePath, signal: run.signal });
@@ -131,7 +131,7 @@ function reportCheck(reporter: Reporter, tarball: string, check: TarballCheck): 
 }
 
 export function imageName(config: Config, nixHash: string, facts: ImageFacts | undefined): string {
-  return renderImageName(config.imageName ?? '{family}-{hash}', {
+  return renderImageName(config.imageName ?? DEFAULT_IMAGE_NAME, {
     family: config.family,
     hash: nixHash,
     date: new Date().toISOString().slice(0, 10).replaceAll('-', ''),

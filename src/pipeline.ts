@@ -18,6 +18,7 @@ import {
 import { checkObjectName, type Sent, uploadImageObject } from './gcp/upload.ts';
 import { imageDescription, imageLabels, MANAGED_BY } from './identity.ts';
 import { buildAndCheck, type ImageSource, identifyImage, imageName } from './image-source.ts';
+import { DEFAULT_IMAGE_NAME } from './inputs/image-name.ts';
 import { makeCurrent, newerThan } from './lifecycle/make-current.ts';
 import { isRolledBack } from './lifecycle/rolled-back.ts';
 import type { ImageFacts } from './nix/facts.ts';
@@ -102,7 +103,8 @@ export async function publish(
   outputs['image-name'] = identity.name;
 
   const guestOsFeatures = guestFeatures(artifact.facts, config);
-  const architecture = config.architecture ?? artifact.facts.architecture;
+  // The facts already take the architecture input over the builder's file (readImageFacts).
+  const architecture = artifact.facts.architecture;
   const objectName = `${config.objectPrefix}${identity.name}.raw.tar.gz`;
   const objectMetadata = {
     'nix-hash': identity.nixHash,
@@ -130,15 +132,15 @@ export async function publish(
     reporter.info(`Image ${atName.name} of this build already exists; nothing to publish.`);
     return alreadyPublished(atName, config, storage, source.nixHash, reporter, outputs, steps);
   }
+  const objectUri = `gs://${config.bucket}/${objectName}`;
   if (config.dryRun) {
     reporter.info(
-      `Dry run: would upload ${artifact.tarball} to gs://${config.bucket}/${objectName} and create image ${identity.name} (${architecture}, ${guestOsFeatures.join(', ')}).`,
+      `Dry run: would upload ${artifact.tarball} to ${objectUri} and create image ${identity.name} (${architecture}, ${guestOsFeatures.join(', ')}).`,
     );
     steps.push({ stage: 'dry-run', result: `would create ${identity.name}` });
-    return { outputs: { ...outputs, 'gcs-uri': `gs://${config.bucket}/${objectName}` }, steps };
+    return { outputs: { ...outputs, 'gcs-uri': objectUri }, steps };
   }
 
-  const objectUri = `gs://${config.bucket}/${objectName}`;
   const newImage: NewImage = {
     name: identity.name,
     family: config.family,
@@ -243,7 +245,7 @@ function planWithoutBuild(
   steps: PublishResult['steps'],
 ): PublishResult {
   // {nixos} comes from the built image's facts file, so a name using it is known only after the build.
-  const template = config.imageName ?? '{family}-{hash}';
+  const template = config.imageName ?? DEFAULT_IMAGE_NAME;
   const name = template.includes('{nixos}') ? '' : imageName(config, source.nixHash, undefined);
   const objectName = `${config.objectPrefix}${name || `<image-name>`}.raw.tar.gz`;
   reporter.info(

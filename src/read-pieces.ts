@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 
 /** Size of the one reused buffer a whole-file pass reads into. */
 const PIECE_BYTES = 4 * 1024 * 1024;
@@ -27,6 +27,40 @@ export async function readPieces(
   } finally {
     await file.close();
   }
+}
+
+/** Read-ahead for a consumer that takes pieces asynchronously: this many reused buffers of this size. */
+const AHEAD_BUFFERS = 4;
+const AHEAD_BYTES = 1024 * 1024;
+
+/**
+ * Reads `file` in order from `from` to `to` (or to its end) through AHEAD_BUFFERS reused buffers, handing
+ * each piece and its position to `take`. `take` returns a promise that settles once the piece's buffer
+ * may be read into again (the consumer is done with it), so reads run ahead of a consumer that works
+ * elsewhere (zlib's thread pool, a socket). `stopped` is asked before each read. Returns the position
+ * reached: short of `to` only when the file ended early or the reader stopped.
+ */
+export async function readAhead(
+  file: FileHandle,
+  range: { from: number; to?: number },
+  take: (piece: Buffer, at: number) => Promise<unknown>,
+  stopped: () => boolean,
+): Promise<number> {
+  const to = range.to ?? Number.POSITIVE_INFINITY;
+  const buffers = Array.from({ length: AHEAD_BUFFERS }, () => Buffer.allocUnsafeSlow(AHEAD_BYTES));
+  const free: Promise<unknown>[] = buffers.map(() => Promise.resolve());
+  let at = range.from;
+  for (let i = 0; at < to; i++) {
+    const slot = i % AHEAD_BUFFERS;
+    await free[slot];
+    if (stopped()) break;
+    const buffer = buffers[slot] as Buffer;
+    const { bytesRead } = await file.read(buffer, 0, Math.min(AHEAD_BYTES, to - at), at);
+    if (bytesRead === 0) break;
+    free[slot] = take(buffer.subarray(0, bytesRead), at);
+    at += bytesRead;
+  }
+  return at;
 }
 
 /** The SHA-256 of a whole file, as hex. */

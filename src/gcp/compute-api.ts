@@ -31,7 +31,6 @@ export type ImageResource = protos.google.cloud.compute.v1.IImage;
 export type InstanceTemplateResource = protos.google.cloud.compute.v1.IInstanceTemplate;
 export type InstanceGroupManagerResource = protos.google.cloud.compute.v1.IInstanceGroupManager;
 export type UpdatePolicyResource = protos.google.cloud.compute.v1.IInstanceGroupManagerUpdatePolicy;
-export type MetadataResource = protos.google.cloud.compute.v1.IMetadata;
 export type DeprecationStatusResource = protos.google.cloud.compute.v1.IDeprecationStatus;
 
 /** The values of `GuestOsFeature.type`, less the enum's two "unset" markers. */

@@ -10,7 +10,7 @@ export interface StoredObject {
 }
 
 /** What this build would store: its metadata (`managed-by`, `nix-hash`…) and the tarball's bytes. */
-export interface ThisBuild {
+interface ThisBuild {
   metadata: Record<string, string>;
   crc32c: string;
   size: number;

@@ -19,7 +19,7 @@ export interface Operation {
 const WAIT_HOLD_MS = 150_000;
 
 /** The operations collection an operation lives in: global, regional or zonal. */
-export function operationPath(project: string, op: Operation): string {
+function operationPath(project: string, op: Operation): string {
   const last = (url: string) => url.slice(url.lastIndexOf('/') + 1);
   if (op.zone) return `/projects/${project}/zones/${last(op.zone)}/operations/${op.name}`;
   if (op.region) return `/projects/${project}/regions/${last(op.region)}/operations/${op.name}`;

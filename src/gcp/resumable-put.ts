@@ -1,30 +1,29 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { readAhead } from '../read-pieces.ts';
 import { fileCrc32c, wasmCrc32cGenerator } from './crc32c.ts';
 import { GcpApiError, googleErrorMessage } from './errors.ts';
 import { type RetryPolicy, retrying } from './retry.ts';
 import { isTransientStorageError, storageError } from './storage.ts';
 
-/** Read size and reads in flight for `putSession`: 4 × 1 MiB buffers, reused for the whole file. */
-const BLOCK_BYTES = 1 << 20;
-const BLOCKS_IN_FLIGHT = 4;
 const IDLE_TIMEOUT_MS = 120_000;
 
-interface StoredObject {
+/** The object a finished session returns (its JSON resource, the fields read here). */
+interface SessionObject {
   crc32c?: string;
   size?: string;
   generation?: string;
 }
 
 /**
- * Streams a file into a resumable session (docs/architecture.md, "The Google client libraries") and returns the object
- * the server stored with the CRC32C we computed while sending. Hand-written on purpose (bench/README.md,
- * "lean PUT"): the library's stream pipeline allocates a buffer per 64 KiB read and spends more than twice
- * the CPU per byte that reading into a few reused buffers does, and ran at under half the speed. On a broken connection or a retryable status
- * it asks the session how much it holds and continues from there, as the library would, with our backoff
- * until the retry deadline. The deadline counts from the last time the session took bytes, so a long
- * upload that breaks late still gets the whole deadline to resume.
+ * Streams a file into a resumable session (docs/architecture.md, "The Google client libraries") and returns
+ * the object the server stored with the CRC32C we computed while sending. Hand-written on purpose
+ * (bench/README.md, "lean PUT"): the library's stream pipeline allocates a buffer per 64 KiB read, which
+ * costs far more CPU per byte than reading into a few reused buffers. On a broken connection or a
+ * retryable status it asks the session how much it holds and continues from there, as the library would,
+ * with our backoff until the retry deadline. The deadline counts from the last time the session took
+ * bytes, so a long upload that breaks late still gets the whole deadline to resume.
  */
 export async function putSession(
   uri: string,
@@ -33,7 +32,7 @@ export async function putSession(
   policy: RetryPolicy,
   what: string,
   on: { progress: (done: number) => void; sent: (done: number) => void; signal?: AbortSignal | undefined },
-): Promise<{ object: StoredObject; crc32c: string }> {
+): Promise<{ object: SessionObject; crc32c: string }> {
   const hasher = (await wasmCrc32cGenerator(1))();
   const fh = await open(path, 'r');
   let hashed = 0;
@@ -63,7 +62,7 @@ export async function putSession(
           on.progress(at + chunk.length);
         });
         if (res.status === 200 || res.status === 201)
-          return { object: JSON.parse(res.body) as StoredObject, crc32c: hasher.toString() };
+          return { object: JSON.parse(res.body) as SessionObject, crc32c: hasher.toString() };
         const { message, reason } = googleErrorMessage(res.status, res.body);
         throw new GcpApiError(message, res.status, reason);
       },
@@ -139,28 +138,25 @@ function putRange(
       });
     });
     (async () => {
-      const ring = Array.from({ length: BLOCKS_IN_FLIGHT }, () => Buffer.allocUnsafeSlow(BLOCK_BYTES));
       // A buffer is read into again only once the socket has taken the previous write from it.
-      const flushed: Promise<void>[] = ring.map(() => Promise.resolve());
-      for (let at = offset, i = 0; at < size && !settled; i++) {
-        const k = i % ring.length;
-        await flushed[k];
-        const buf = ring[k] as Buffer;
-        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - at), at);
-        if (bytesRead === 0)
-          throw new Error(`${size - at} bytes short of the ${size} the file had when the upload started`);
-        const chunk = buf.subarray(0, bytesRead);
-        onChunk(chunk, at);
-        const end = at + bytesRead;
-        flushed[k] = new Promise((done) =>
-          req.write(chunk, (err) => {
-            if (!err) on.sent(end);
-            done();
-          }),
-        );
-        at += bytesRead;
-      }
+      const reached = await readAhead(
+        fh,
+        { from: offset, to: size },
+        (chunk, at) => {
+          onChunk(chunk, at);
+          const end = at + chunk.length;
+          return new Promise<void>((done) =>
+            req.write(chunk, (err) => {
+              if (!err) on.sent(end);
+              done();
+            }),
+          );
+        },
+        () => settled,
+      );
       if (settled) return;
+      if (reached < size)
+        throw new Error(`${size - reached} bytes short of the ${size} the file had when the upload started`);
       bodySent = true;
       req.end();
     })().catch(fail);
@@ -172,7 +168,7 @@ async function queryCommitted(
   uri: string,
   size: number,
   signal: AbortSignal | undefined,
-): Promise<{ committed: number; done?: StoredObject }> {
+): Promise<{ committed: number; done?: SessionObject }> {
   const res = await fetch(uri, {
     method: 'PUT',
     headers: { 'content-range': `bytes */${size}`, 'content-length': '0' },
@@ -180,7 +176,7 @@ async function queryCommitted(
   });
   const body = await res.text();
   if (res.status === 200 || res.status === 201)
-    return { committed: size, done: JSON.parse(body) as StoredObject };
+    return { committed: size, done: JSON.parse(body) as SessionObject };
   if (res.status !== 308) {
     const { message, reason } = googleErrorMessage(res.status, body);
     throw new GcpApiError(message, res.status, reason);

@@ -36,7 +36,7 @@ export function retryPolicy(deadlineSeconds: number, reporter?: Reporter): Retry
  * The first retry of a call is said once (what failed, why, and for how long it will be retried); with
  * verbose output every further attempt is said too.
  */
-export function retryReporter(reporter: Reporter): (notice: RetryNotice) => void {
+function retryReporter(reporter: Reporter): (notice: RetryNotice) => void {
   return (n) => {
     const why = retryCause(n.error);
     const left = `${Math.ceil(n.leftMs / 1000)}s`;
@@ -48,7 +48,7 @@ export function retryReporter(reporter: Reporter): (notice: RetryNotice) => void
 }
 
 /** Why an attempt failed, in a few words: the HTTP status or the connection error. */
-export function retryCause(err: unknown): string {
+function retryCause(err: unknown): string {
   const e = err as { status?: unknown; code?: unknown; message?: unknown };
   const status = typeof e.status === 'number' ? e.status : typeof e.code === 'number' ? e.code : 0;
   const message = (typeof e.message === 'string' ? e.message : String(err)).split('\n')[0] ?? '';
@@ -57,13 +57,13 @@ export function retryCause(err: unknown): string {
 }
 
 /** Full-jitter exponential backoff: a random delay in [0, min(max, initial * 2^attempt)]. */
-export function backoffDelay(policy: RetryPolicy, attempt: number): number {
+function backoffDelay(policy: RetryPolicy, attempt: number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** attempt);
   return Math.round(Math.random() * ceiling);
 }
 
 /** The end of a message for a call retried until the deadline: " (gave up after 7 attempts over 4.6s)". */
-export function gaveUpNote(attempts: number, elapsedMs: number): string {
+function gaveUpNote(attempts: number, elapsedMs: number): string {
   return ` (gave up after ${attempts} attempts over ${(elapsedMs / 1000).toFixed(1)}s)`;
 }
 

@@ -1,10 +1,10 @@
 import { type File, Storage } from '@google-cloud/storage';
 import { UserError } from '../errors.ts';
-import { MANAGED_BY } from '../identity.ts';
 import type { Credentials } from './auth.ts';
 import { wasmCrc32cGenerator } from './crc32c.ts';
 import { type Endpoints, GOOGLE_STORAGE } from './endpoints.ts';
 import { GcpApiError, isRetryableStatus, withCause } from './errors.ts';
+import { notOurMetadata, type StoredObject } from './object-owner.ts';
 import { abortable, DEFAULT_RETRY, GaveUp, type RetryPolicy, retrying } from './retry.ts';
 
 /**
@@ -147,8 +147,8 @@ export async function objectExists(storage: Storage, bucket: string, object: str
 
 /**
  * Deletes an image object an earlier run of this build left behind (it stopped before its clean-up): only
- * when its `managed-by` and `nix-hash` metadata are ours and this build's and the run that uploaded it meant to delete it (its
- * `keep-object` metadata is "false"), and only that generation. True when deleted.
+ * when its metadata is ours and this build's (`notOurMetadata`) and the run that uploaded it meant to
+ * delete it (its `keep-object` metadata is "false"), and only that generation. True when deleted.
  */
 export async function removeLeftoverObject(
   storage: Storage,
@@ -158,9 +158,8 @@ export async function removeLeftoverObject(
 ): Promise<boolean> {
   const found = await objectMetadata(storage, storage.bucket(bucket).file(object));
   if (!found) return false;
-  const meta = found.metadata ?? {};
-  if (meta['managed-by'] !== MANAGED_BY || meta['nix-hash'] !== nixHash) return false;
-  if (meta['keep-object'] !== 'false') return false;
+  if (notOurMetadata(found, { 'nix-hash': nixHash })) return false;
+  if (found.metadata?.['keep-object'] !== 'false') return false;
   await deleteObject(storage, bucket, object, found.generation);
   return true;
 }
@@ -169,10 +168,7 @@ export async function objectMetadata(
   storage: Storage,
   file: File,
   signal?: AbortSignal,
-): Promise<
-  | { crc32c?: string; size?: string | number; generation: string; metadata?: Record<string, unknown> }
-  | undefined
-> {
+): Promise<StoredObject | undefined> {
   return storageCall(
     storage,
     `reading gs://${file.bucket.name}/${file.name}`,

@@ -5,7 +5,6 @@ import { fileCrc32c } from './crc32c.ts';
 import { GcpApiError } from './errors.ts';
 import { notOurMetadata, notThisBuilds, objectNameTaken } from './object-owner.ts';
 import { putSession } from './resumable-put.ts';
-import { abortable } from './retry.ts';
 import { deleteObject, objectMetadata, policyOf, statusOf, storageCall, storageError } from './storage.ts';
 
 export interface UploadedObject {
@@ -55,33 +54,26 @@ export async function uploadImageObject(storage: Storage, opts: UploadOptions): 
     );
     return result(opts, existing.generation, existing.crc32c, size, true);
   }
-  // Create-only, always: an object that appears meanwhile fails the upload with 412, never is replaced.
-  const ifGenerationMatch = 0;
-
   const what = `uploading to gs://${opts.bucket}/${opts.object}`;
   const failed = (err: unknown): never => {
     throw err instanceof GcpApiError ? err : storageError(what, err);
   };
   const started = Date.now();
   const upload = behindProxy()
-    ? storageCall(storage, what, () => libraryUpload(storage, opts, ifGenerationMatch, size), opts.signal)
-    : leanUpload(storage, file, opts, ifGenerationMatch, size);
+    ? storageCall(storage, what, () => libraryUpload(storage, opts, size), opts.signal)
+    : leanUpload(storage, file, opts, size);
   const sent = await upload.catch(async (err: unknown) => {
     // Interrupted: the signal's reason, not an upload failure.
     if (opts.signal?.aborted) throw err;
     // 412: someone stored an object at this name since the check above (uploads are create-only). It
     // is used only when it is this build's; anything else stops the run, as it would have before.
     if (statusOf(err) !== 412) return failed(err);
-    const now = await objectMetadata(storage, file, opts.signal);
+    const now = await checkObjectName(storage, opts, true);
     if (!now) return failed(err);
-    const crc32c = await fileCrc32c(opts.file, opts.signal);
-    const why = notThisBuilds(now, { metadata: opts.metadata, crc32c, size });
-    if (why)
-      throw objectNameTaken(`gs://${opts.bucket}/${opts.object}`, `stored by someone else meanwhile: ${why}`);
     opts.reporter.info(
       `Another run of this build stored its bytes at gs://${opts.bucket}/${opts.object} meanwhile; using that object.`,
     );
-    return { generation: now.generation, crc32c, reused: true };
+    return { ...now, reused: true };
   });
   if ('reused' in sent) return result(opts, sent.generation, sent.crc32c, size, true);
   const seconds = (Date.now() - started) / 1000;
@@ -95,21 +87,25 @@ export async function uploadImageObject(storage: Storage, opts: UploadOptions): 
  * The object already at the upload's name, when it is this build's (our metadata, the tarball's CRC32C
  * and size), to be reused; undefined when there is none. Any other object stops the run with a message
  * naming it, before anything is written: it is never replaced or deleted. A read, and a hash of the
- * tarball only when the metadata says the object is ours.
+ * tarball only when the metadata says the object is ours. `meanwhile`: the object appeared after an
+ * earlier check (the upload met 412), which the message says.
  */
 export async function checkObjectName(
   storage: Storage,
   opts: Pick<UploadOptions, 'bucket' | 'object' | 'file' | 'metadata' | 'signal'>,
+  meanwhile = false,
 ): Promise<Sent | undefined> {
   const uri = `gs://${opts.bucket}/${opts.object}`;
+  const taken = (why: string) =>
+    objectNameTaken(uri, meanwhile ? `stored by someone else meanwhile: ${why}` : why);
   const existing = await objectMetadata(storage, storage.bucket(opts.bucket).file(opts.object), opts.signal);
   if (!existing) return undefined;
   const owner = notOurMetadata(existing, opts.metadata);
-  if (owner) throw objectNameTaken(uri, owner);
+  if (owner) throw taken(owner);
   const crc32c = await fileCrc32c(opts.file, opts.signal);
   const size = (await stat(opts.file)).size;
   const why = notThisBuilds(existing, { metadata: opts.metadata, crc32c, size });
-  if (why) throw objectNameTaken(uri, why);
+  if (why) throw taken(why);
   return { generation: existing.generation, crc32c };
 }
 
@@ -118,6 +114,9 @@ export interface Sent {
   generation: string;
   crc32c: string;
 }
+
+/** Create-only, always: an object that appears meanwhile fails the upload with 412, never is replaced. */
+const CREATE_ONLY = 0;
 
 /**
  * An HTTP(S) proxy in the environment: gaxios (the library's transport) honours it and NO_PROXY, our PUT
@@ -128,40 +127,28 @@ function behindProxy(): boolean {
   return Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy);
 }
 
-/** The library's own single-request resumable upload, CRC32C-validated by the library. */
-async function libraryUpload(
-  storage: Storage,
-  opts: UploadOptions,
-  ifGenerationMatch: string | number,
-  size: number,
-): Promise<Sent> {
-  // The library takes no signal: an interrupted run stops waiting for it, and the process exits.
-  const [uploaded] = await abortable(
-    storage.bucket(opts.bucket).upload(opts.file, {
-      destination: opts.object,
-      resumable: true,
-      validation: 'crc32c',
-      gzip: false,
-      preconditionOpts: { ifGenerationMatch },
-      metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
-      onUploadProgress: (e: { bytesWritten: number }) => {
-        opts.onSent?.(e.bytesWritten, size);
-        opts.reporter.progress('upload', e.bytesWritten, size);
-      },
-    }),
-    opts.signal,
-  );
+/**
+ * The library's own single-request resumable upload, CRC32C-validated by the library. Run inside
+ * storageCall, which stops waiting for it when the run is interrupted (the library takes no signal).
+ */
+async function libraryUpload(storage: Storage, opts: UploadOptions, size: number): Promise<Sent> {
+  const [uploaded] = await storage.bucket(opts.bucket).upload(opts.file, {
+    destination: opts.object,
+    resumable: true,
+    validation: 'crc32c',
+    gzip: false,
+    preconditionOpts: { ifGenerationMatch: CREATE_ONLY },
+    metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
+    onUploadProgress: (e: { bytesWritten: number }) => {
+      opts.onSent?.(e.bytesWritten, size);
+      opts.reporter.progress('upload', e.bytesWritten, size);
+    },
+  });
   return { generation: String(uploaded.metadata.generation), crc32c: String(uploaded.metadata.crc32c) };
 }
 
 /** The library opens the session; `putSession` sends the bytes; the stored CRC32C and size are checked. */
-async function leanUpload(
-  storage: Storage,
-  file: File,
-  opts: UploadOptions,
-  ifGenerationMatch: string | number,
-  size: number,
-): Promise<Sent> {
+async function leanUpload(storage: Storage, file: File, opts: UploadOptions, size: number): Promise<Sent> {
   const target = `gs://${opts.bucket}/${opts.object}`;
   // A new session per attempt is harmless: an unused one expires; the precondition keeps it create-only.
   const [uri] = await storageCall(
@@ -169,7 +156,7 @@ async function leanUpload(
     `starting the upload to ${target}`,
     () =>
       file.createResumableUpload({
-        preconditionOpts: { ifGenerationMatch },
+        preconditionOpts: { ifGenerationMatch: CREATE_ONLY },
         metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
       }),
     opts.signal,

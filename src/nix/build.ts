@@ -38,10 +38,13 @@ export interface BuildResult {
   command: string[];
 }
 
-/** An evaluated image: its derivation and output path are known, nothing is built yet. */
+/**
+ * An evaluated image: its derivation and output path are known, nothing is built yet. `realiseImage`
+ * builds exactly `drvPath`; the wrapper flake is gone by then, so nothing is evaluated again.
+ */
 export interface EvaluatedImage extends BuildResult {
   nixBin: string;
-  /** Builds exactly `drvPath`; the wrapper flake is gone by then, so nothing is evaluated again. */
+  /** The flake and attribute built, for the log. */
   description: string;
 }
 

@@ -46,7 +46,7 @@ export async function readImageFacts(
     }
     return assumedFacts(outputDir, given, reporter);
   }
-  return parseImageFacts(text, path, reporter);
+  return parseImageFacts(text, path, reporter, given.architecture);
 }
 
 function assumedFacts(outputDir: string, given: GivenFacts, reporter: Reporter): ImageFacts {
@@ -74,8 +74,16 @@ function assumedFacts(outputDir: string, given: GivenFacts, reporter: Reporter):
   return { efi, architecture, fromFile: false };
 }
 
-/** Validates the file's JSON; exported for tests. */
-export function parseImageFacts(text: string, path: string, reporter: Reporter): ImageFacts {
+/**
+ * Validates the file's JSON. The architecture input, when set, overrides the file's, so it also decides
+ * whether the image must be UEFI.
+ */
+function parseImageFacts(
+  text: string,
+  path: string,
+  reporter: Reporter,
+  givenArchitecture?: ImageFacts['architecture'],
+): ImageFacts {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -103,11 +111,12 @@ export function parseImageFacts(text: string, path: string, reporter: Reporter):
       `The image facts file ${path} has "nixos": ${JSON.stringify(nixos)}, which must be a string.`,
     );
   }
-  const arch = architecture as ImageFacts['architecture'];
+  const fileArch = architecture as ImageFacts['architecture'];
+  const arch = givenArchitecture ?? fileArch;
   // Arm images on GCE boot only through UEFI (docs/architecture.md, "The image builder's output").
   if (arch === 'ARM64' && !efi)
     reporter.warn(
-      `The image facts file ${path} says ARM64 without efi; ARM64 images are always UEFI, so UEFI_COMPATIBLE is set.`,
+      `The image facts file ${path} says ${fileArch} without efi${fileArch === arch ? '' : `, but the architecture input is ${arch}`}; ARM64 images are always UEFI, so UEFI_COMPATIBLE is set.`,
     );
   const facts: ImageFacts = { efi: efi || arch === 'ARM64', architecture: arch, fromFile: true };
   if (nixos !== undefined) facts.nixos = nixos;

@@ -4,6 +4,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { UserError } from '../errors.ts';
+import { readAhead } from '../read-pieces.ts';
 import { collectYoungGarbage } from '../young-garbage.ts';
 import { type TarballCheck, TarWalker } from './tar-walk.ts';
 
@@ -48,9 +49,6 @@ async function findTarballs(dir: string, depth: number): Promise<string[]> {
   return found;
 }
 
-/** The one pass over the file reads into this many reused buffers of this size. */
-const READ_CHUNK = 1024 * 1024;
-const READ_BUFFERS = 4;
 /**
  * Size of gunzip's output pieces. Each piece is a round trip to the thread pool: at Node's default of
  * 16 KiB the pass took several times as long as at 1 MiB (bench/README.md, §2c).
@@ -104,7 +102,7 @@ export async function inspectImageTarball(
 }
 
 /**
- * The one read: the file goes through READ_BUFFERS reused buffers (a fresh buffer per read would leave
+ * The one read: the file goes through readAhead's reused buffers (a fresh buffer per read would leave
  * garbage that the GC collects late, which showed as tens of MB of peak RSS), each hashed and handed to
  * gunzip; a buffer is read into again only once zlib has consumed it. zlib inflates on the thread pool
  * while the next buffer is read and hashed here.
@@ -139,22 +137,21 @@ async function readThroughGunzip(
   });
   gunzip.on('error', fail);
   const closed = new Promise<void>((resolve) => gunzip.once('close', resolve));
-  const buffers = Array.from({ length: READ_BUFFERS }, () => Buffer.allocUnsafe(READ_CHUNK));
-  const consumed: Promise<unknown>[] = buffers.map(() => Promise.resolve());
   try {
-    for (let i = 0, position = 0; ; i++) {
-      const slot = i % READ_BUFFERS;
-      await Promise.race([consumed[slot], closed]);
-      if (failure !== undefined) break;
-      signal?.throwIfAborted();
-      const buffer = buffers[slot] as Buffer;
-      const { bytesRead } = await file.read(buffer, 0, READ_CHUNK, position);
-      if (bytesRead === 0) break;
-      const piece = buffer.subarray(0, bytesRead);
-      hash?.update(piece);
-      position += bytesRead;
-      consumed[slot] = new Promise((resolve) => gunzip.write(piece, resolve));
-    }
+    await readAhead(
+      file,
+      { from: 0 },
+      (piece) => {
+        hash?.update(piece);
+        // A gunzip that failed and closed never calls back: the close frees the buffer then.
+        return Promise.race([new Promise((resolve) => gunzip.write(piece, resolve)), closed]);
+      },
+      () => {
+        if (failure !== undefined) return true;
+        signal?.throwIfAborted();
+        return false;
+      },
+    );
     if (failure === undefined) gunzip.end();
     await closed;
   } finally {

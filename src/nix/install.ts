@@ -6,7 +6,7 @@ import { ExitCode, UserError } from '../errors.ts';
 import { fileSha256 } from '../read-pieces.ts';
 import type { Reporter } from '../report/events.ts';
 import { copyCached, dropCached, installerCacheDir, privateDir, storeInCache } from './installer-cache.ts';
-import { hostNixSystem, nixRelease } from './releases.ts';
+import { hostNixSystem, isSha256Hex, nixRelease } from './releases.ts';
 import { run } from './run.ts';
 
 export interface EnsureNixOptions {
@@ -21,14 +21,6 @@ export interface EnsureNixOptions {
   /** Where releases are downloaded from; tests point it at a loopback server. */
   releasesUrl?: string;
 }
-
-export {
-  DEFAULT_NIX_VERSION,
-  hostNixSystem,
-  type NixSystem,
-  nixRelease,
-  PINNED_NIX_RELEASES,
-} from './releases.ts';
 
 /** Nix 2.4 introduced flakes and the `extra-` setting prefix this stage relies on. */
 const MIN_NIX = [2, 4] as const;
@@ -186,7 +178,7 @@ export function redactNixConfig(text: string | undefined): string {
 /** Streams a file through SHA-256 and compares with the expected hex digest. */
 export async function verifySha256(file: string, expected: string, what = file): Promise<void> {
   const want = expected.trim().toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(want))
+  if (!isSha256Hex(want))
     throw new UserError(
       `The expected SHA-256 for ${what} is not 64 hex digits: "${expected}".`,
       'nix-version',

@@ -18,9 +18,14 @@ export const PINNED_NIX_RELEASES: Record<string, Partial<Record<NixSystem, strin
     'aarch64-linux': 'f1cee64ae7a02330c6421924c28f597c41813f2214ff108622087d8056378b08',
   },
 };
-/** Matches the `nix-version` default in src/config.ts; a test keeps it pinned. */
+/** The `nix-version` default (src/config.ts); a test keeps it pinned for both systems. */
 export const DEFAULT_NIX_VERSION = '2.28.3';
 export const NIX_RELEASES_URL = 'https://releases.nixos.org/nix';
+
+/** A SHA-256 in lower-case hex, as nix-sha256 and our pins give it. */
+export function isSha256Hex(text: string): boolean {
+  return /^[0-9a-f]{64}$/.test(text);
+}
 
 export type NixSystem = 'x86_64-linux' | 'aarch64-linux';
 
@@ -58,7 +63,7 @@ export function nixRelease(
 export function releaseSha256(version: string, system: NixSystem, givenSha256?: string): string {
   const pinned = PINNED_NIX_RELEASES[version]?.[system];
   const given = givenSha256?.trim().toLowerCase() || undefined;
-  if (given !== undefined && !/^[0-9a-f]{64}$/.test(given)) {
+  if (given !== undefined && !isSha256Hex(given)) {
     throw new UserError('The nix-sha256 input must be 64 hex digits (a SHA-256).', 'nix-sha256');
   }
   if (pinned && given && given !== pinned) {

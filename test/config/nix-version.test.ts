@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { findInput } from '../../src/config.ts';
-import { DEFAULT_NIX_VERSION, PINNED_NIX_RELEASES } from '../../src/nix/install.ts';
+import { DEFAULT_NIX_VERSION, PINNED_NIX_RELEASES } from '../../src/nix/releases.ts';
 
-// config.ts does not import the installer (it would load @actions/tool-cache for `--version`), so the
-// default is written twice; this keeps the two in step and the default verifiable.
+// The default must be a release with pinned checksums, so that installing it needs no nix-sha256.
 describe('nix-version default', () => {
   it('is the installer default and has pinned checksums for both systems', () => {
     const def = findInput('nix-version')?.default;

@@ -118,6 +118,38 @@ describe('publish through the CLI against the emulator', () => {
     expect(await images()).toHaveLength(1);
   });
 
+  it('gives an image-file inside the Nix store its store path as identity and output', async () => {
+    const storePath = first['store-path'] as string;
+    const tarball = (await import('node:fs')).readdirSync(storePath).find((f) => f.endsWith('.raw.tar.gz'));
+    emu.requests.clear();
+    const run = await runCli(
+      [
+        'publish',
+        '--image-file',
+        join(storePath, tarball as string),
+        '--project',
+        PROJECT,
+        '--bucket',
+        BUCKET,
+        '--family',
+        FAMILY,
+        '--storage-endpoint',
+        emu.url,
+        '--compute-endpoint',
+        emu.url,
+        '--json',
+      ],
+      { cwd: ws, env: { NIX_CONFIG: TEST_NIX_CONFIG } },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const prebuilt = JSON.parse(run.stdout) as Record<string, string>;
+    expect(prebuilt['store-path']).toBe(storePath);
+    expect(prebuilt['nix-hash']).toBe(first['nix-hash']);
+    // The same build as the first run's, so its image is found and nothing is written.
+    expect(prebuilt.skipped).toBe(true);
+    expect(emu.requests.mutating()).toEqual([]);
+  });
+
   it('publishes a second image when an extra module changes', async () => {
     writeFileSync(join(ws, 'runner.nix'), '{ services.example.enable = false; }\n');
     const run = await publish();

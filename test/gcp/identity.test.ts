@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rawDiskSource, resolveEndpoints } from '../../src/gcp/endpoints.ts';
-import { fileIdentityHash, imageLabels, storePathHash } from '../../src/identity.ts';
+import { fileIdentityHash, imageLabels, storePathHash, storePathOf } from '../../src/identity.ts';
 
 describe('image identity', () => {
   it('takes the hash part of a store path and refuses anything else', () => {
@@ -13,6 +13,16 @@ describe('image identity', () => {
     // e, o, u and t are not in Nix's base-32 alphabet.
     expect(storePathHash('/nix/store/eshaksf13hr8kqxsxf4yh5v1d4h5adhc-x')).toBeUndefined();
     expect(storePathHash('/tmp/gshaksf13hr8kqxsxf4yh5v1d4h5adhc-x')).toBeUndefined();
+  });
+
+  it('takes a prebuilt file as a store path only below a hash-named store entry', () => {
+    expect(storePathOf('/nix/store/gshaksf13hr8kqxsxf4yh5v1d4h5adhc-img/nixos.raw.tar.gz')).toBe(
+      '/nix/store/gshaksf13hr8kqxsxf4yh5v1d4h5adhc-img',
+    );
+    // Inside /nix/store but not a store path: hashed by content like any other file.
+    expect(storePathOf('/nix/store/.links/0a1b2c3d4e5f')).toBeUndefined();
+    expect(storePathOf('/nix/store/image.raw.tar.gz')).toBeUndefined();
+    expect(storePathOf('/tmp/gshaksf13hr8kqxsxf4yh5v1d4h5adhc-img/nixos.raw.tar.gz')).toBeUndefined();
   });
 
   it('hashes a prebuilt tarball by content', async () => {

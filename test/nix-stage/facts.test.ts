@@ -49,6 +49,16 @@ describe('readImageFacts', () => {
     });
   });
 
+  it('takes the architecture input over the file, and ARM64 from it as EFI too', async () => {
+    const r = recordingReporter();
+    const dir = output('{"efi": false, "architecture": "X86_64"}');
+    const facts = await readImageFacts(dir, r, { architecture: 'ARM64', guestOsFeatures: [] });
+    expect(facts).toEqual({ efi: true, architecture: 'ARM64', fromFile: true });
+    expect(r.lines).toEqual([
+      `warn: The image facts file ${dir}/nix-support/gce-image.json says X86_64 without efi, but the architecture input is ARM64; ARM64 images are always UEFI, so UEFI_COMPATIBLE is set.`,
+    ]);
+  });
+
   it('refuses malformed files with one sentence naming the field', async () => {
     const cases: [string, RegExp][] = [
       ['{not json', /not valid JSON/],

@@ -4,16 +4,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.ts';
 import {
   appendNixConfig,
-  DEFAULT_NIX_VERSION,
   decideInstall,
   type EnsureNixOptions,
   ensureNix,
   nixConfigText,
-  nixRelease,
-  PINNED_NIX_RELEASES,
   redactNixConfig,
   verifySha256,
 } from '../../src/nix/install.ts';
+import { DEFAULT_NIX_VERSION, nixRelease, PINNED_NIX_RELEASES } from '../../src/nix/releases.ts';
 import { recordingReporter } from '../../src/report/events.ts';
 import { requireTool, tempDir } from './helpers.ts';
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishOutputs } from '../../bench/lib/cli-json.ts';
 import { makeImageTarball } from '../emulator/compute/test-tarball.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
-import { runCli } from '../helpers/cli.ts';
+import { errorLine, runCli } from '../helpers/cli.ts';
 import { tempDir, workspace } from '../nix-stage/helpers.ts';
 
 const PROJECT = 'json-project';
@@ -75,7 +75,7 @@ describe('the CLI with --json', () => {
       'exit-code': 2,
     });
     // The human sentence is still on stderr, once.
-    expect(run.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+    errorLine(run.stderr);
   });
 
   it('prints an unknown flag as a JSON error too', async () => {

@@ -9,21 +9,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { InstanceTemplate } from '../../src/gcp/templates.ts';
 import { templateForImage, templateName } from '../../src/lifecycle/template-for-image.ts';
-import { runCli } from '../helpers/cli.ts';
+import { errorLine, runCli } from '../helpers/cli.ts';
 import { localAction, outputsOf } from '../helpers/local-action.ts';
 import { FAMILY, type Lab, PROJECT, template } from '../lifecycle/helpers.ts';
 import { tempDir } from '../nix-stage/helpers.ts';
-import {
-  bench,
-  compute,
-  errorLine,
-  groupImage,
-  groupInput,
-  hold,
-  last,
-  makeGroup,
-  readGroup,
-} from './races.ts';
+import { bench, compute, groupImage, groupInput, hold, last, makeGroup, readGroup } from './races.ts';
 
 const cliTarget = (l: Lab) => ['--project', PROJECT, '--family', FAMILY, '--compute-endpoint', l.emu.url];
 const groupPath = (name: string) => `projects/${PROJECT}/${groupInput(name)}`;

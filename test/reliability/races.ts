@@ -2,7 +2,6 @@
  * Helpers for staging races against the emulator: hold one call with a `delayMs` fault until the test has
  * changed the resource through the Compute REST API, then let it through; and read the outcome of two runs.
  */
-import { expect } from 'vitest';
 import type { FaultRule, FaultRuleInput } from '../emulator/faults.ts';
 import type { Emulator } from '../emulator/index.ts';
 import { DRAIN_STATE, drainingGuests } from '../lifecycle/guests.ts';
@@ -201,12 +200,4 @@ export function drainedBeforeReplaced(emu: Emulator, names: readonly string[], s
     else if (!drained || drained.ms > replaced.ms) problems.push(`${name} was replaced before it drained`);
   }
   return problems;
-}
-
-/** One `error:` line on stderr, and what it says. */
-export function errorLine(stderr: string): string {
-  const lines = stderr.split('\n').filter((x) => x.startsWith('error: '));
-  expect(lines, stderr).toHaveLength(1);
-  expect(stderr).not.toMatch(/\n\s+at /);
-  return (lines[0] as string).slice('error: '.length);
 }

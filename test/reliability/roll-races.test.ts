@@ -8,13 +8,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { templateName } from '../../src/lifecycle/template-for-image.ts';
-import { runCli } from '../helpers/cli.ts';
+import { errorLine, runCli } from '../helpers/cli.ts';
 import { FAMILY, type Lab, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
 import {
   bench,
   compute,
   drainedBeforeReplaced,
-  errorLine,
   groupImage,
   groupInput,
   hold,

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
-import { runBundledAction, runCli } from '../helpers/cli.ts';
+import { errorLine, runBundledAction, runCli } from '../helpers/cli.ts';
 import { BUCKET, FAMILY, type Lab, lab, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
 import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir } from '../nix-stage/helpers.ts';
 
@@ -305,10 +305,9 @@ describe('5. Secrets', () => {
           { cwd: l.ws, env: secretEnv(l.ws) },
         );
         expect(run.code).not.toBe(0);
-        const errors = run.stderr.split('\n').filter((line) => line.startsWith('error:'));
-        expect(errors).toHaveLength(1);
-        expect(errors[0]).toMatch(new RegExp(`^error: Input "${flag.slice(2)}" `));
-        expect(errors[0]).toMatch(message);
+        const error = errorLine(run.stderr);
+        expect(error).toMatch(new RegExp(`^Input "${flag.slice(2)}" `));
+        expect(error).toMatch(message);
         expect(leaks(`${run.stdout}\n${run.stderr}`)).toEqual([]);
       }
     }, 60_000);
@@ -335,10 +334,8 @@ describe('5. Secrets', () => {
           { cwd: l.ws, env: { ...secretEnv(l.ws), NIX_CONFIG: TEST_NIX_CONFIG } },
         );
         expect(run.code).not.toBe(0);
-        const errors = run.stderr.split('\n').filter((line) => line.startsWith('error:'));
-        expect(errors, run.stderr).toHaveLength(1);
-        expect(errors[0]).toMatch(
-          /^error: Input "flake" must not contain credentials.*\(got ".*\/\/\*\*\*@127\.0\.0\.1:1\//,
+        expect(errorLine(run.stderr)).toMatch(
+          /^Input "flake" must not contain credentials.*\(got ".*\/\/\*\*\*@127\.0\.0\.1:1\//,
         );
         expect(leaks(`${run.stdout}\n${run.stderr}`)).toEqual([]);
         expect(l.emu.requests.entries).toEqual([]);

@@ -26,7 +26,7 @@ import { recordingReporter } from '../../src/report/events.ts';
 import { makeImageTarball } from '../emulator/compute/test-tarball.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
 import type { LoggedRequest } from '../emulator/request-log.ts';
-import { type CliRun, runCli } from '../helpers/cli.ts';
+import { type CliRun, errorLine, runCli } from '../helpers/cli.ts';
 import { drainingGuests } from '../lifecycle/guests.ts';
 import { BUCKET, FAMILY, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
 import { tempDir } from '../nix-stage/helpers.ts';
@@ -599,10 +599,8 @@ describe('1. Fault matrix', () => {
         const r = await resultOf(persistent, label(c));
         const { run } = r;
         expect(run.code, run.stderr).toBe(4);
-        const errors = run.stderr.split('\n').filter((l) => l.startsWith('error:'));
-        expect(errors).toHaveLength(1);
+        const message = errorLine(run.stderr);
         expect(run.stderr).not.toMatch(/^\s+at /m);
-        const message = (errors[0] as string).slice('error: '.length);
         expect(message).toMatch(WHAT[c.type] as RegExp);
         const google = (GOOGLE_MESSAGE[r.status] as string).replace(/[.()]/g, '\\$&');
         const gaveUp = new RegExp(

@@ -11,12 +11,22 @@ import type { InstanceTemplate } from '../../src/gcp/templates.ts';
 import { templateForImage, templateName } from '../../src/lifecycle/template-for-image.ts';
 import { errorLine, runCli } from '../helpers/cli.ts';
 import { localAction, outputsOf } from '../helpers/local-action.ts';
-import { FAMILY, type Lab, PROJECT, template } from '../lifecycle/helpers.ts';
+import {
+  bench,
+  cliTarget,
+  compute,
+  FAMILY,
+  groupInput,
+  groupPath,
+  groupTemplate,
+  type Lab,
+  makeGroup,
+  PROJECT,
+  template,
+} from '../lifecycle/helpers.ts';
 import { tempDir } from '../nix-stage/helpers.ts';
-import { bench, compute, groupImage, groupInput, hold, last, makeGroup, readGroup } from './races.ts';
+import { groupImage, hold } from './races.ts';
 
-const cliTarget = (l: Lab) => ['--project', PROJECT, '--family', FAMILY, '--compute-endpoint', l.emu.url];
-const groupPath = (name: string) => `projects/${PROJECT}/${groupInput(name)}`;
 const imageRef = (image: string) => `projects/${PROJECT}/global/images/${image}`;
 
 /** The template a roll of `group` onto `image` would create, by the tool's own function, and its name. */
@@ -63,7 +73,7 @@ describe('6. Hostile input and ownership', () => {
         ),
       );
       expect(l.emu.requests.mutating()).toEqual([]);
-      expect(last((await readGroup(l, 'planted')).versions[0]?.instanceTemplate ?? '')).toBe('planted');
+      expect(await groupTemplate(l, 'planted')).toBe('planted');
       const theirs = await l.get<InstanceTemplate>(`global/instanceTemplates/${name}`);
       expect(theirs.properties.metadata?.items?.map((i) => i.key)).toContain('startup-script');
     });
@@ -117,7 +127,7 @@ describe('6. Hostile input and ownership', () => {
       );
       const theirs = await l.get<InstanceTemplate>(`global/instanceTemplates/${name}`);
       expect(theirs.properties.metadata?.items?.map((i) => i.key)).toContain('startup-script');
-      expect(last((await readGroup(l, 'raced')).versions[0]?.instanceTemplate ?? '')).toBe('raced');
+      expect(await groupTemplate(l, 'raced')).toBe('raced');
       expect(l.emu.requests.matching(/^PATCH .*instanceGroupManagers/)).toEqual([]);
     });
 

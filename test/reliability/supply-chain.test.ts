@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { componentProject, gitlabCiLocal, includeComponent, requireTool } from '../component/helpers.ts';
+import { componentProject, includeComponent, runPublishJob } from '../component/helpers.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
 import { errorLine, REPO_ROOT, runBundledAction, runCli } from '../helpers/cli.ts';
 import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir, workspace } from '../nix-stage/helpers.ts';
@@ -196,7 +196,6 @@ echo '{"image-name":"stub-image","skipped":true}'
     const TOKEN = 'ghp_componentCanary0123456789';
 
     it('github-token and extra-nix-config reach the tool as variables only', async () => {
-      requireTool('rsync', 'gitlab-ci-local copies artifacts with it: apt-get install -y rsync');
       const { dir } = componentProject({
         'recording-tool': RECORDING_TOOL,
         '.gitlab-ci.yml': includeComponent({
@@ -209,10 +208,7 @@ echo '{"image-name":"stub-image","skipped":true}'
       });
       chmodSync(join(dir, 'recording-tool'), 0o755);
       const out = tempDir('component-argv');
-      const run = await gitlabCiLocal(
-        ['--force-shell-executor', '--variable', 'CI_PIPELINE_SOURCE=schedule', 'nix-glab-runner-publish'],
-        { cwd: dir, env: { STUB_OUT: out }, timeoutMs: 120_000 },
-      );
+      const run = await runPublishJob(dir, { env: { STUB_OUT: out }, timeoutMs: 120_000 });
       expect(run.code, run.stdout + run.stderr).toBe(0);
       const argv = readFileSync(join(out, 'cmdline'), 'utf8');
       expect(argv).toContain('publish');

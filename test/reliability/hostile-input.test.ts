@@ -15,6 +15,7 @@ import { buildImage } from '../../src/nix/build.ts';
 import { silentReporter } from '../../src/report/events.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
 import { type CliRun, errorLine, runBundledAction, runCli } from '../helpers/cli.ts';
+import { actionEnv } from '../helpers/local-action.ts';
 import { runnerCommands } from '../helpers/runner-commands.ts';
 import {
   commitAll,
@@ -283,10 +284,7 @@ describe('6. Hostile input and ownership', () => {
       const ws = gitWorkspace();
       const run = await runBundledAction(
         {
-          ...Object.fromEntries(
-            Object.entries(baseInputs('publish')).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]),
-          ),
-          'INPUT_EXTRA-MODULES': 'evil.nix',
+          ...actionEnv({ ...baseInputs('publish'), 'extra-modules': 'evil.nix' }),
           GITHUB_WORKSPACE: ws,
           NIX_CONFIG: TEST_NIX_CONFIG,
         },

@@ -18,6 +18,7 @@ import { makeImageTarball } from '../emulator/compute/test-tarball.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
 import { crc32cBase64 } from '../emulator/storage/hashing.ts';
 import { type CliRun, errorLine, runBundledAction, runCli } from '../helpers/cli.ts';
+import { actionEnv } from '../helpers/local-action.ts';
 import { tempDir } from '../nix-stage/helpers.ts';
 import { hold } from './races.ts';
 
@@ -77,6 +78,22 @@ const cliArgs = (l: Lab, extra: string[]) => [
 
 function publish(l: Lab, extra: string[]): Promise<CliRun> {
   return runCli(cliArgs(l, extra), { cwd: l.ws });
+}
+
+/** The same publish through the bundled action, with `inputs` added. */
+function publishByAction(l: Lab, inputs: Record<string, string>): Promise<CliRun> {
+  const out = join(tempDir('hostile-action'), 'output');
+  writeFileSync(out, '');
+  const env = actionEnv({
+    project: PROJECT,
+    bucket: BUCKET,
+    family: FAMILY,
+    'image-file': l.file,
+    'storage-endpoint': l.emu.url,
+    'compute-endpoint': l.emu.url,
+    ...inputs,
+  });
+  return runBundledAction({ ...env, GITHUB_WORKSPACE: l.ws, GITHUB_OUTPUT: out }, l.ws);
 }
 
 /** Plants an object as another client would: its bytes and custom metadata are whatever it chose. */
@@ -239,23 +256,7 @@ describe.concurrent('6. Hostile input and ownership', () => {
         Buffer.from('team A database dump\n'),
       );
       l.emu.requests.clear();
-      const out = join(tempDir('hostile-action'), 'output');
-      writeFileSync(out, '');
-      const run = await runBundledAction(
-        {
-          INPUT_PROJECT: PROJECT,
-          INPUT_BUCKET: BUCKET,
-          INPUT_FAMILY: FAMILY,
-          'INPUT_IMAGE-FILE': l.file,
-          'INPUT_OBJECT-PREFIX': 'team-a/',
-          'INPUT_IMAGE-NAME': 'db-backup',
-          'INPUT_STORAGE-ENDPOINT': l.emu.url,
-          'INPUT_COMPUTE-ENDPOINT': l.emu.url,
-          GITHUB_WORKSPACE: l.ws,
-          GITHUB_OUTPUT: out,
-        },
-        l.ws,
-      );
+      const run = await publishByAction(l, { 'object-prefix': 'team-a/', 'image-name': 'db-backup' });
       expect(run.code, run.stdout).toBe(2);
       expect(run.stdout).toMatch(
         `::error::gs://${BUCKET}/team-a/db-backup.raw.tar.gz already exists and is not this build's`,
@@ -342,22 +343,7 @@ describe.concurrent('6. Hostile input and ownership', () => {
       const l = await setup(t);
       await plantImage(l, 'db-backup', { labels: { team: 'a' } });
       l.emu.requests.clear();
-      const out = join(tempDir('hostile-action'), 'output');
-      writeFileSync(out, '');
-      const run = await runBundledAction(
-        {
-          INPUT_PROJECT: PROJECT,
-          INPUT_BUCKET: BUCKET,
-          INPUT_FAMILY: FAMILY,
-          'INPUT_IMAGE-FILE': l.file,
-          'INPUT_IMAGE-NAME': 'db-backup',
-          'INPUT_STORAGE-ENDPOINT': l.emu.url,
-          'INPUT_COMPUTE-ENDPOINT': l.emu.url,
-          GITHUB_WORKSPACE: l.ws,
-          GITHUB_OUTPUT: out,
-        },
-        l.ws,
-      );
+      const run = await publishByAction(l, { 'image-name': 'db-backup' });
       expect(run.code, run.stdout).toBe(2);
       expect(run.stdout).toMatch('::error::Image name "db-backup" is already taken');
       expect(writes(l.emu)).toEqual([]);

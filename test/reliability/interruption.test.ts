@@ -16,6 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { makeImageTarball } from '../emulator/compute/test-tarball.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
 import { type CliRun, type RunningCli, startBundledAction, startCli } from '../helpers/cli.ts';
+import { actionEnv } from '../helpers/local-action.ts';
 import { replacementsBeforeDrain } from '../lifecycle/guests.ts';
 import { BUCKET, FAMILY, type Lab, lab, members, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
 import {
@@ -64,9 +65,8 @@ function start(
     GITHUB_WORKSPACE: ws,
     GITHUB_STEP_SUMMARY: summary,
     GITHUB_OUTPUT: outputFile,
-    INPUT_COMMAND: command,
+    ...actionEnv({ command, ...inputs }),
   };
-  for (const [k, v] of Object.entries(inputs)) vars[`INPUT_${k.toUpperCase()}`] = v;
   return { running: startBundledAction(vars, ws, 90_000), summary, outputFile };
 }
 

@@ -4,13 +4,11 @@
  * else's), and retention sees the templates of the other projects it is told about. Each case has an
  * emulator of its own and checks the end state, not only the exit code.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { InstanceTemplate } from '../../src/gcp/templates.ts';
 import { templateForImage, templateName } from '../../src/lifecycle/template-for-image.ts';
 import { errorLine, runCli } from '../helpers/cli.ts';
-import { localAction, outputsOf } from '../helpers/local-action.ts';
+import { actionEnvFile, localAction, outputsOf } from '../helpers/local-action.ts';
 import {
   bench,
   cliTarget,
@@ -137,22 +135,17 @@ describe('6. Hostile input and ownership', () => {
       makeGroup(l, 'action', first, 2);
       const { name, body } = await wanted(l, 'action', second);
       await compute(l, 'POST', 'global/instanceTemplates', withStartupScript(body));
-      const dir = tempDir('ownership-action');
-      const file = join(dir, 'roll.env');
-      writeFileSync(join(dir, 'summary.md'), '');
-      writeFileSync(
-        file,
-        [
-          `INPUT_COMMAND=roll`,
-          `INPUT_PROJECT=${PROJECT}`,
-          `INPUT_FAMILY=${FAMILY}`,
-          `INPUT_COMPUTE-ENDPOINT=${l.emu.url}`,
-          `INPUT_INSTANCE-GROUP=${groupInput('action')}`,
-          `INPUT_IMAGE=${second}`,
-          `GITHUB_WORKSPACE=${l.ws}`,
-          `GITHUB_STEP_SUMMARY=${join(dir, 'summary.md')}`,
-          '',
-        ].join('\n'),
+      const { file } = actionEnvFile(
+        tempDir('ownership-action'),
+        {
+          command: 'roll',
+          project: PROJECT,
+          family: FAMILY,
+          'compute-endpoint': l.emu.url,
+          'instance-group': groupInput('action'),
+          image: second,
+        },
+        l.ws,
       );
       l.emu.requests.clear();
       const { code, out } = await localAction(file);
@@ -237,23 +230,18 @@ describe('6. Hostile input and ownership', () => {
 
     it('with retention-check-projects (action) the same', async ({ onTestFinished }) => {
       const { l, images } = await setUp(onTestFinished);
-      const dir = tempDir('ownership-retention');
-      const file = join(dir, 'prune.env');
-      writeFileSync(join(dir, 'summary.md'), '');
-      writeFileSync(
-        file,
-        [
-          'INPUT_COMMAND=prune',
-          `INPUT_PROJECT=${PROJECT}`,
-          `INPUT_FAMILY=${FAMILY}`,
-          `INPUT_COMPUTE-ENDPOINT=${l.emu.url}`,
-          'INPUT_KEEP=1',
-          'INPUT_RETENTION=delete',
-          `INPUT_RETENTION-CHECK-PROJECTS=${OTHER}`,
-          `GITHUB_WORKSPACE=${l.ws}`,
-          `GITHUB_STEP_SUMMARY=${join(dir, 'summary.md')}`,
-          '',
-        ].join('\n'),
+      const { file } = actionEnvFile(
+        tempDir('ownership-retention'),
+        {
+          command: 'prune',
+          project: PROJECT,
+          family: FAMILY,
+          'compute-endpoint': l.emu.url,
+          keep: '1',
+          retention: 'delete',
+          'retention-check-projects': OTHER,
+        },
+        l.ws,
       );
       const { code, out } = await localAction(file);
       expect(code, out).toBe(0);

@@ -123,6 +123,24 @@ function startNode(
   };
 }
 
+/**
+ * `publish` with the flags naming where it publishes (each one only when given), `url` serving both the
+ * Storage and the Compute API, then `extra`.
+ */
+export function publishArgs(
+  to: { project?: string; bucket?: string; family?: string; url?: string },
+  ...extra: string[]
+): string[] {
+  return [
+    'publish',
+    ...(to.project === undefined ? [] : ['--project', to.project]),
+    ...(to.bucket === undefined ? [] : ['--bucket', to.bucket]),
+    ...(to.family === undefined ? [] : ['--family', to.family]),
+    ...(to.url === undefined ? [] : ['--storage-endpoint', to.url, '--compute-endpoint', to.url]),
+    ...extra,
+  ];
+}
+
 /** Checks stderr holds exactly one `error:` line and no stack trace; returns that line's message. */
 export function errorLine(stderr: string): string {
   const lines = stderr.split('\n').filter((x) => x.startsWith('error: '));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeImageTarball } from '../emulator/compute/test-tarball.ts';
-import { runCli } from '../helpers/cli.ts';
+import { publishArgs, runCli } from '../helpers/cli.ts';
 import { BUCKET, cliTarget, compute, FAMILY, type Image, type Lab, lab, PROJECT } from './helpers.ts';
 
 const MARK = 'nix-glab-runner-rolled-back';
@@ -26,10 +26,8 @@ describe('rolled back versus deprecated by retention', () => {
     // Written once: the tarball's identity is the hash of the file, so a rewrite would be another build.
     const file = join(lab.ws, `build-${n}.raw.tar.gz`);
     if (!existsSync(file)) writeFileSync(file, makeImageTarball({ data: Buffer.alloc(4096, n) }));
-    const storage = ['--storage-endpoint', lab.emu.url, '--bucket', BUCKET];
-    return runCli(['publish', ...cliTarget(lab), ...storage, '--image-file', file, '--json', ...extra], {
-      cwd: lab.ws,
-    });
+    const to = { project: PROJECT, bucket: BUCKET, family: FAMILY, url: lab.emu.url };
+    return runCli(publishArgs(to, '--image-file', file, '--json', ...extra), { cwd: lab.ws });
   };
   const image = async (lab: Lab, name: string) => lab.get<Image>(`global/images/${name}`);
   const published = async (lab: Lab, n: number, extra: string[] = []) => {

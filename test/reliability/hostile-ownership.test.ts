@@ -17,7 +17,7 @@ import { fileIdentityHash } from '../../src/identity.ts';
 import { makeImageTarball } from '../emulator/compute/test-tarball.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
 import { crc32cBase64 } from '../emulator/storage/hashing.ts';
-import { type CliRun, errorLine, runBundledAction, runCli } from '../helpers/cli.ts';
+import { type CliRun, errorLine, publishArgs, runBundledAction, runCli } from '../helpers/cli.ts';
 import { actionEnv } from '../helpers/local-action.ts';
 import { tempDir } from '../nix-stage/helpers.ts';
 import { hold } from './races.ts';
@@ -56,28 +56,10 @@ async function setup(t: TestContext) {
 }
 type Lab = Awaited<ReturnType<typeof setup>>;
 
-const cliArgs = (l: Lab, extra: string[]) => [
-  'publish',
-  '--project',
-  PROJECT,
-  '--bucket',
-  BUCKET,
-  '--family',
-  FAMILY,
-  '--image-file',
-  l.file,
-  '--storage-endpoint',
-  l.emu.url,
-  '--compute-endpoint',
-  l.emu.url,
-  '--operation-timeout',
-  '30s',
-  '--json',
-  ...extra,
-];
-
 function publish(l: Lab, extra: string[]): Promise<CliRun> {
-  return runCli(cliArgs(l, extra), { cwd: l.ws });
+  const to = { project: PROJECT, bucket: BUCKET, family: FAMILY, url: l.emu.url };
+  const args = ['--image-file', l.file, '--operation-timeout', '30s', '--json', ...extra];
+  return runCli(publishArgs(to, ...args), { cwd: l.ws });
 }
 
 /** The same publish through the bundled action, with `inputs` added. */

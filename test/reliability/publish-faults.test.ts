@@ -13,7 +13,7 @@ import { describe, expect, it, type TestContext } from 'vitest';
 import { makeImageTarball } from '../emulator/compute/test-tarball.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
 import { crc32cBase64 } from '../emulator/storage/hashing.ts';
-import { type CliRun, errorLine, runCli } from '../helpers/cli.ts';
+import { type CliRun, errorLine, publishArgs, runCli } from '../helpers/cli.ts';
 import { tempDir } from '../nix-stage/helpers.ts';
 
 const PROJECT = 'fault-project';
@@ -53,23 +53,13 @@ async function lab(t: TestContext, opts: Parameters<typeof setup>[0] = {}): Prom
 
 function publish(l: Lab, url: string, extra: string[] = []): Promise<CliRun> {
   return runCli(
-    [
-      'publish',
-      '--project',
-      PROJECT,
-      '--bucket',
-      BUCKET,
-      '--family',
-      FAMILY,
+    publishArgs(
+      { project: PROJECT, bucket: BUCKET, family: FAMILY, url },
       '--image-file',
       l.file,
-      '--storage-endpoint',
-      url,
-      '--compute-endpoint',
-      url,
       '--json',
       ...extra,
-    ],
+    ),
     { cwd: l.ws },
   );
 }

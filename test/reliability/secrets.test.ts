@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
-import { errorLine, runBundledAction, runCli } from '../helpers/cli.ts';
+import { errorLine, publishArgs, runBundledAction, runCli } from '../helpers/cli.ts';
 import { BUCKET, FAMILY, type Lab, lab, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
 import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir } from '../nix-stage/helpers.ts';
 
@@ -185,24 +185,10 @@ describe('5. Secrets', () => {
       writeFileSync(tarball, readFileSync(join(l.ws, src as string)));
       for (const json of [[], ['--json']]) {
         const run = await runCli(
-          [
-            'publish',
-            '--github-token',
-            CANARY,
-            '--project',
-            PROJECT,
-            '--bucket',
-            BUCKET,
-            '--family',
-            FAMILY,
-            '--image-file',
-            'prebuilt.raw.tar.gz',
-            '--storage-endpoint',
-            l.emu.url,
-            '--compute-endpoint',
-            l.emu.url,
-            ...json,
-          ],
+          publishArgs(
+            { project: PROJECT, bucket: BUCKET, family: FAMILY, url: l.emu.url },
+            ...['--github-token', CANARY, '--image-file', 'prebuilt.raw.tar.gz', ...json],
+          ),
           { cwd: l.ws, env: secretEnv(l.ws) },
         );
         expect(run.code, run.stderr).toBe(0);

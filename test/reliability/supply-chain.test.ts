@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { componentProject, includeComponent, runPublishJob } from '../component/helpers.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
-import { errorLine, REPO_ROOT, runBundledAction, runCli } from '../helpers/cli.ts';
+import { errorLine, publishArgs, REPO_ROOT, runBundledAction, runCli } from '../helpers/cli.ts';
 import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir, workspace } from '../nix-stage/helpers.ts';
 
 const PROJECT = 'supply-chain-project';
@@ -47,12 +47,13 @@ describe('6. Hostile input and ownership', () => {
     it('the CLI refuses it as bad input (exit 2), naming nix-sha256, and changes nothing', async () => {
       emu.requests.clear();
       const run = await runCli(
-        [
-          'publish',
-          ...['--project', PROJECT, '--bucket', BUCKET, '--flake', flake],
-          ...['--storage-endpoint', emu.url, '--compute-endpoint', emu.url],
-          ...['--nix-version', '2.99.0'],
-        ],
+        publishArgs(
+          { project: PROJECT, bucket: BUCKET, url: emu.url },
+          '--flake',
+          flake,
+          '--nix-version',
+          '2.99.0',
+        ),
         { cwd: ws, env: { NIX_CONFIG: TEST_NIX_CONFIG } },
       );
       expect(run.code, run.stderr).toBe(2);
@@ -104,11 +105,7 @@ describe('6. Hostile input and ownership', () => {
     it('reads github-token from NGR_INPUT_GITHUB_TOKEN (a value no token has is refused, hidden)', async () => {
       emu.requests.clear();
       const run = await runCli(
-        [
-          'publish',
-          ...['--project', PROJECT, '--bucket', BUCKET, '--flake', fixtureRepo()],
-          ...['--storage-endpoint', emu.url, '--compute-endpoint', emu.url],
-        ],
+        publishArgs({ project: PROJECT, bucket: BUCKET, url: emu.url }, '--flake', fixtureRepo()),
         {
           cwd: workspace({}),
           env: { NIX_CONFIG: TEST_NIX_CONFIG, NGR_INPUT_GITHUB_TOKEN: 'ghp_env canary' },
@@ -150,11 +147,7 @@ exec ${join(dirname(realNix()), tool)} "$@"
         );
       }
       const run = await runCli(
-        [
-          'publish',
-          ...['--project', PROJECT, '--bucket', BUCKET, '--flake', fixtureRepo()],
-          ...['--storage-endpoint', emu.url, '--compute-endpoint', emu.url],
-        ],
+        publishArgs({ project: PROJECT, bucket: BUCKET, url: emu.url }, '--flake', fixtureRepo()),
         {
           cwd: workspace({}),
           env: {

@@ -4,7 +4,6 @@
  * against the emulator, with the real Nix building a copy of the fixture flake; the GitLab component's run
  * of the same inputs is in hostile-component.test.ts.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,8 +18,10 @@ import { actionEnv } from '../helpers/local-action.ts';
 import { runnerCommands } from '../helpers/runner-commands.ts';
 import {
   commitAll,
+  filesContaining,
   fixtureRepo,
   requireNix,
+  storePathsAddedSince,
   TEST_NIX_CONFIG,
   tempDir,
   workspace,
@@ -29,23 +30,6 @@ import {
 const PROJECT = 'hostile-input-project';
 const BUCKET = 'hostile-input-images';
 const CANARY = `canary${randomBytes(12).toString('hex')}`;
-
-/** Files under the store paths added since `before` whose content holds `needle`. */
-function storePathsHolding(before: Set<string>, needle: string): string[] {
-  const hits: string[] = [];
-  for (const entry of readdirSync('/nix/store')) {
-    if (before.has(entry)) continue;
-    try {
-      const out = execFileSync('grep', ['-rlF', '--', needle, join('/nix/store', entry)], {
-        encoding: 'utf8',
-      });
-      hits.push(...out.split('\n').filter(Boolean));
-    } catch {
-      // grep exits 1 when nothing matches
-    }
-  }
-  return hits;
-}
 
 /**
  * A copy of the fixture flake whose builder prints workflow commands, a GitLab collapsed-section marker and
@@ -295,7 +279,7 @@ describe('6. Hostile input and ownership', () => {
       expect(run.stdout).toMatch(
         '::error::Input "extra-modules" must name regular files inside the workspace, not symlinks',
       );
-      expect(storePathsHolding(storeBefore, CANARY)).toEqual([]);
+      expect(filesContaining(storePathsAddedSince(storeBefore), CANARY)).toEqual([]);
     });
   });
 

@@ -12,14 +12,21 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
 import { errorLine, publishArgs, runBundledAction, runCli } from '../helpers/cli.ts';
 import { BUCKET, FAMILY, type Lab, lab, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
-import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir } from '../nix-stage/helpers.ts';
+import {
+  filesContaining,
+  fixtureRepo,
+  requireNix,
+  storePathsAddedSince,
+  TEST_NIX_CONFIG,
+  tempDir,
+} from '../nix-stage/helpers.ts';
 
 const CANARY = `canary${randomBytes(12).toString('hex')}`;
 const CREDS = `gha-creds-${CANARY}.json`;
@@ -41,18 +48,6 @@ function secretEnv(ws: string): NodeJS.ProcessEnv {
 /** Lines of the output that hold the canary, leaving out `::add-mask::`, the runner's masking command. */
 function leaks(text: string): string[] {
   return text.split('\n').filter((line) => line.includes(CANARY) && !line.startsWith('::add-mask::'));
-}
-
-/** Files under the given paths whose content holds the canary. */
-function filesContaining(paths: string[], needle: string): string[] {
-  const hits: string[] = [];
-  const walk = (path: string) => {
-    const info = lstatSync(path);
-    if (info.isDirectory()) for (const entry of readdirSync(path)) walk(join(path, entry));
-    else if (info.isFile() && readFileSync(path).includes(needle)) hits.push(path);
-  };
-  for (const p of paths) if (existsSync(p)) walk(p);
-  return hits;
 }
 
 describe('5. Secrets', () => {
@@ -170,9 +165,7 @@ describe('5. Secrets', () => {
       expect(storePath).toMatch(/^\/nix\/store\//);
       const drv = execFileSync('nix-store', ['-qd', storePath], { encoding: 'utf8' }).trim();
       const closure = execFileSync('nix-store', ['-qR', drv], { encoding: 'utf8' }).trim().split('\n');
-      const added = readdirSync('/nix/store')
-        .filter((e) => !storeBefore.has(e))
-        .map((e) => join('/nix/store', e));
+      const added = storePathsAddedSince(storeBefore);
       expect(filesContaining([...closure, ...added], 'canary-ws').length).toBeGreaterThan(0);
       expect(filesContaining([...closure, ...added, storePath], CANARY)).toEqual([]);
     }, 240_000);

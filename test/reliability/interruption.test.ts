@@ -18,7 +18,17 @@ import { type Emulator, startEmulator } from '../emulator/index.ts';
 import { type CliRun, type RunningCli, startBundledAction, startCli } from '../helpers/cli.ts';
 import { actionEnv } from '../helpers/local-action.ts';
 import { replacementsBeforeDrain } from '../lifecycle/guests.ts';
-import { BUCKET, FAMILY, type Lab, lab, members, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
+import {
+  BUCKET,
+  FAMILY,
+  type Lab,
+  lab,
+  last,
+  members,
+  PROJECT,
+  template,
+  ZONE,
+} from '../lifecycle/helpers.ts';
 import {
   commitAll,
   FIXTURE_FLAKE,
@@ -292,8 +302,6 @@ interface Group {
   versions: { instanceTemplate: string }[];
   status: { isStable: boolean; versionTarget: { isReached: boolean } };
 }
-
-const last = (url: string) => url.slice(url.lastIndexOf('/') + 1);
 
 // ---- the table ---------------------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ import { type Emulator, startEmulator } from '../emulator/index.ts';
 import type { LoggedRequest } from '../emulator/request-log.ts';
 import { type CliRun, errorLine, runCli } from '../helpers/cli.ts';
 import { drainingGuests } from '../lifecycle/guests.ts';
-import { BUCKET, FAMILY, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
+import { BUCKET, FAMILY, last, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
 import { tempDir } from '../nix-stage/helpers.ts';
 
 type Command = 'publish' | 'roll' | 'prune' | 'rollback';
@@ -311,8 +311,6 @@ interface ImageView {
   deprecated?: { state?: string };
 }
 type TemplateView = { name: string; properties: { disks: { initializeParams: { sourceImage: string } }[] } };
-
-const last = (url: string) => url.slice(url.lastIndexOf('/') + 1);
 
 async function compute<T>(emu: Emulator, path: string, method = 'GET'): Promise<T | undefined> {
   const res = await fetch(`${emu.url}/compute/v1/projects/${PROJECT}/${path}`, { method });

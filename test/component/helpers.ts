@@ -8,23 +8,18 @@ import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '../helpers/cli.ts';
+import { requireTool } from '../nix-stage/helpers.ts';
+
+export { requireTool };
 
 export const TEMPLATE = join(REPO_ROOT, 'templates', 'gitlab-ci', 'template.yml');
 const GITLAB_CI_LOCAL = join(REPO_ROOT, 'node_modules', 'gitlab-ci-local', 'dist', 'index.js');
 
 /** The include line of a project testing its own component (docs/architecture.md, "GitLab components and runners"). */
 export const SELF_INCLUDE = '$CI_SERVER_FQDN/$CI_PROJECT_PATH/gitlab-ci@$CI_COMMIT_SHA';
-
-/** Fails (never skips) when a tool the test needs is missing, with the command that installs it. */
-export function requireTool(tool: string, hint: string): void {
-  try {
-    execFileSync(tool, ['--version'], { stdio: 'ignore' });
-  } catch {
-    throw new Error(`${tool} is required for this test: ${hint}`);
-  }
-}
 
 function git(dir: string, ...args: string[]): string {
   return execFileSync(
@@ -111,6 +106,35 @@ export interface PreviewJob {
   script: string[];
   artifacts?: { reports?: { dotenv?: string } };
   [key: string]: unknown;
+}
+
+/** The component's publish job. */
+export const PUBLISH_JOB = 'nix-glab-runner-publish';
+
+/** The working tree's CLI, run from source with the Node 24 running this test: a `tool-command`. */
+export const WORKING_TREE_CLI = [
+  process.execPath,
+  '--import',
+  pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/esm/index.mjs')).href,
+  join(REPO_ROOT, 'src/cli/index.ts'),
+].join(' ');
+
+/**
+ * Runs the publish job of the component project in `dir` on this host, as a scheduled pipeline, with
+ * `variables` as pipeline variables (gitlab-ci-local's --variable) and `env` for the job's environment.
+ */
+export function runPublishJob(
+  dir: string,
+  opts: { variables?: Record<string, string>; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<GclRun> {
+  requireTool('rsync', 'gitlab-ci-local copies artifacts with it: apt-get install -y rsync');
+  const args = ['--force-shell-executor', '--variable', 'CI_PIPELINE_SOURCE=schedule'];
+  for (const [key, value] of Object.entries(opts.variables ?? {})) args.push('--variable', `${key}=${value}`);
+  return gitlabCiLocal([...args, PUBLISH_JOB], {
+    cwd: dir,
+    env: opts.env ?? {},
+    timeoutMs: opts.timeoutMs ?? 240_000,
+  });
 }
 
 /** `gitlab-ci-local --preview`: the merged pipeline, after gitlab-ci-local's schema validation. */

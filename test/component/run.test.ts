@@ -5,32 +5,25 @@
  */
 import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
-import { REPO_ROOT } from '../helpers/cli.ts';
 import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir } from '../nix-stage/helpers.ts';
-import { componentProject, gitlabCiLocal, includeComponent, plain, requireTool } from './helpers.ts';
+import {
+  componentProject,
+  includeComponent,
+  PUBLISH_JOB as JOB,
+  plain,
+  runPublishJob,
+  WORKING_TREE_CLI,
+} from './helpers.ts';
 
 const PROJECT = 'component-project';
 const BUCKET = 'component-images';
 const FAMILY = 'component-runners';
-const JOB = 'nix-glab-runner-publish';
 
-/** The working tree's CLI, run from source with the Node 24 running this test. */
-const WORKING_TREE_CLI = [
-  process.execPath,
-  '--import',
-  pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/esm/index.mjs')).href,
-  join(REPO_ROOT, 'src/cli/index.ts'),
-].join(' ');
-
-function runJob(dir: string, variables: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}) {
-  const args = ['--force-shell-executor', '--variable', 'CI_PIPELINE_SOURCE=schedule'];
-  for (const [key, value] of Object.entries(variables)) args.push('--variable', `${key}=${value}`);
-  return gitlabCiLocal([...args, JOB], { cwd: dir, env, timeoutMs: 240_000 });
-}
+const runJob = (dir: string, variables: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}) =>
+  runPublishJob(dir, { variables, env });
 
 function dotenv(dir: string): Record<string, string> {
   const file = join(dir, '.gitlab-ci-local/artifacts', JOB, '.gitlab-ci-reports/dotenv/nix-glab-runner.env');
@@ -42,8 +35,6 @@ function dotenv(dir: string): Record<string, string> {
       .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
   );
 }
-
-beforeAll(() => requireTool('rsync', 'gitlab-ci-local copies artifacts with it: apt-get install -y rsync'));
 
 describe('the job publishes against the emulator', () => {
   let emu: Emulator;

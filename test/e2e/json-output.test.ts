@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishOutputs } from '../../bench/lib/cli-json.ts';
 import { makeImageTarball } from '../emulator/compute/test-tarball.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
-import { runCli } from '../helpers/cli.ts';
+import { errorLine, publishArgs, runCli } from '../helpers/cli.ts';
 import { tempDir, workspace } from '../nix-stage/helpers.ts';
 
 const PROJECT = 'json-project';
@@ -30,21 +30,10 @@ describe('the CLI with --json', () => {
 
   const publish = (extra: string[]) =>
     runCli(
-      [
-        'publish',
-        '--image-file',
-        'image.raw.tar.gz',
-        '--project',
-        PROJECT,
-        '--storage-endpoint',
-        emu.url,
-        '--compute-endpoint',
-        emu.url,
-        '--family',
-        'json-runners',
-        '--json',
-        ...extra,
-      ],
+      publishArgs(
+        { project: PROJECT, family: 'json-runners', url: emu.url },
+        ...['--image-file', 'image.raw.tar.gz', '--json', ...extra],
+      ),
       { cwd: ws },
     );
 
@@ -75,7 +64,7 @@ describe('the CLI with --json', () => {
       'exit-code': 2,
     });
     // The human sentence is still on stderr, once.
-    expect(run.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+    errorLine(run.stderr);
   });
 
   it('prints an unknown flag as a JSON error too', async () => {

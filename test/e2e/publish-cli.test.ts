@@ -4,7 +4,7 @@ import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileCrc32c } from '../../src/gcp/crc32c.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
-import { runCli } from '../helpers/cli.ts';
+import { publishArgs, runCli } from '../helpers/cli.ts';
 import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir, workspace } from '../nix-stage/helpers.ts';
 
 const PROJECT = 'e2e-project';
@@ -38,27 +38,11 @@ describe('publish through the CLI against the emulator', () => {
 
   const publish = (extra: string[] = []) =>
     runCli(
-      [
-        'publish',
-        '--flake',
-        flake,
-        '--extra-modules',
-        'runner.nix',
-        '--project',
-        PROJECT,
-        '--bucket',
-        BUCKET,
-        '--family',
-        FAMILY,
-        '--storage-endpoint',
-        emu.url,
-        '--compute-endpoint',
-        emu.url,
-        '--labels',
-        'team=infra',
-        '--json',
+      publishArgs(
+        { project: PROJECT, bucket: BUCKET, family: FAMILY, url: emu.url },
+        ...['--flake', flake, '--extra-modules', 'runner.nix', '--labels', 'team=infra', '--json'],
         ...extra,
-      ],
+      ),
       { cwd: ws, env: { NIX_CONFIG: TEST_NIX_CONFIG } },
     );
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
-import { runCli } from '../helpers/cli.ts';
+import { publishArgs, runCli } from '../helpers/cli.ts';
 import {
   commitAll,
   fixtureRepo,
@@ -43,24 +43,10 @@ describe('publish decides from evaluation, before any build', () => {
 
   const publish = (family: string, mode: string[], extra: string[] = []) =>
     runCli(
-      [
-        'publish',
-        '--flake',
-        flake,
-        ...mode,
-        '--project',
-        PROJECT,
-        '--bucket',
-        BUCKET,
-        '--family',
-        family,
-        '--storage-endpoint',
-        emu.url,
-        '--compute-endpoint',
-        emu.url,
-        '--json',
-        ...extra,
-      ],
+      publishArgs(
+        { project: PROJECT, bucket: BUCKET, family, url: emu.url },
+        ...['--flake', flake, ...mode, '--json', ...extra],
+      ),
       { cwd: ws, env: { NIX_CONFIG: TEST_NIX_CONFIG } },
     );
 

@@ -4,7 +4,7 @@
  */
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.ts';
+import { publishArgs, runCli } from '../helpers/cli.ts';
 import { workspace } from '../nix-stage/helpers.ts';
 
 /** A loopback port nothing listens on: every connection to it is refused. */
@@ -20,22 +20,10 @@ describe('retries are visible', () => {
   const publish = async (extra: string[]) => {
     const endpoint = `http://127.0.0.1:${await refusedPort()}`;
     return runCli(
-      [
-        'publish',
-        '--image-file',
-        'image.raw.tar.gz',
-        '--project',
-        'retry-project',
-        '--bucket',
-        'retry-images',
-        '--storage-endpoint',
-        endpoint,
-        '--compute-endpoint',
-        endpoint,
-        '--retry-deadline',
-        '5s',
-        ...extra,
-      ],
+      publishArgs(
+        { project: 'retry-project', bucket: 'retry-images', url: endpoint },
+        ...['--image-file', 'image.raw.tar.gz', '--retry-deadline', '5s', ...extra],
+      ),
       { cwd: workspace({ 'image.raw.tar.gz': 'not read: the bucket check comes first\n' }) },
     );
   };

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { expect } from 'vitest';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -120,6 +121,32 @@ function startNode(
         });
       }),
   };
+}
+
+/**
+ * `publish` with the flags naming where it publishes (each one only when given), `url` serving both the
+ * Storage and the Compute API, then `extra`.
+ */
+export function publishArgs(
+  to: { project?: string; bucket?: string; family?: string; url?: string },
+  ...extra: string[]
+): string[] {
+  return [
+    'publish',
+    ...(to.project === undefined ? [] : ['--project', to.project]),
+    ...(to.bucket === undefined ? [] : ['--bucket', to.bucket]),
+    ...(to.family === undefined ? [] : ['--family', to.family]),
+    ...(to.url === undefined ? [] : ['--storage-endpoint', to.url, '--compute-endpoint', to.url]),
+    ...extra,
+  ];
+}
+
+/** Checks stderr holds exactly one `error:` line and no stack trace; returns that line's message. */
+export function errorLine(stderr: string): string {
+  const lines = stderr.split('\n').filter((x) => x.startsWith('error: '));
+  expect(lines, stderr).toHaveLength(1);
+  expect(stderr).not.toMatch(/\n\s+at /);
+  return (lines[0] as string).slice('error: '.length);
 }
 
 /** The parent's environment minus anything that would point the CLI at real Google or a real CI. */

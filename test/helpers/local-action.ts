@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './cli.ts';
 
@@ -33,4 +34,32 @@ export function outputsOf(out: string): Record<string, string> {
   return Object.fromEntries(
     [...out.matchAll(/^::set-output name=([^:]+)::(.*)$/gm)].map((m) => [m[1], m[2]]),
   );
+}
+
+/** Inputs as the runner passes them to an action: `INPUT_<NAME>`, upper-cased, dashes kept. */
+export function actionEnv(inputs: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]));
+}
+
+/**
+ * A dotenv file for `localAction`, written in `dir` as `<name>.env`: the inputs, GITHUB_WORKSPACE=`ws`
+ * and an empty step summary (`<name>.md`), whose path it returns too.
+ */
+export function actionEnvFile(
+  dir: string,
+  inputs: Record<string, string>,
+  ws: string,
+  name = 'action',
+): { file: string; summary: string } {
+  const file = join(dir, `${name}.env`);
+  const summary = join(dir, `${name}.md`);
+  writeFileSync(summary, '');
+  const vars = { ...actionEnv(inputs), GITHUB_WORKSPACE: ws, GITHUB_STEP_SUMMARY: summary };
+  writeFileSync(
+    file,
+    `${Object.entries(vars)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`,
+  );
+  return { file, summary };
 }

@@ -1,8 +1,7 @@
 /** The lifecycle commands reached through the action's `command` input, under @github/local-action. */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localAction, outputsOf } from '../helpers/local-action.ts';
+import { actionEnvFile, localAction, outputsOf } from '../helpers/local-action.ts';
 import { tempDir } from '../nix-stage/helpers.ts';
 import { drainingGuests } from './guests.ts';
 import { FAMILY, type Lab, lab, PROJECT, template, ZONE } from './helpers.ts';
@@ -13,22 +12,13 @@ describe('the action runs roll, prune and rollback by its command input', () => 
   const images: string[] = [];
   const GROUP = `zones/${ZONE}/instanceGroupManagers/runners`;
 
-  const envFile = (name: string, inputs: Record<string, string>) => {
-    const file = join(dir, `${name}.env`);
-    const summary = join(dir, `${name}.md`);
-    writeFileSync(summary, '');
-    const lines = [
-      `INPUT_PROJECT=${PROJECT}`,
-      `INPUT_FAMILY=${FAMILY}`,
-      `INPUT_COMPUTE-ENDPOINT=${l.emu.url}`,
-      ...Object.entries(inputs).map(([k, v]) => `INPUT_${k.toUpperCase()}=${v}`),
-      `GITHUB_WORKSPACE=${l.ws}`,
-      `GITHUB_STEP_SUMMARY=${summary}`,
-      '',
-    ];
-    writeFileSync(file, lines.join('\n'));
-    return { file, summary };
-  };
+  const envFile = (name: string, inputs: Record<string, string>) =>
+    actionEnvFile(
+      dir,
+      { project: PROJECT, family: FAMILY, 'compute-endpoint': l.emu.url, ...inputs },
+      l.ws,
+      name,
+    );
 
   beforeAll(async () => {
     l = await lab();

@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { drainingGuests, replacementsBeforeDrain } from './guests.ts';
-import { type Lab, lab, members, PROJECT, template, ZONE } from './helpers.ts';
+import { type Lab, lab, last, members, PROJECT, template, ZONE } from './helpers.ts';
 
 interface Group {
   versions: { instanceTemplate: string }[];
@@ -12,7 +12,6 @@ interface Group {
   status: { isStable: boolean; versionTarget: { isReached: boolean } };
 }
 
-const last = (url: string) => url.slice(url.lastIndexOf('/') + 1);
 const groupPath = (name: string) => `zones/${ZONE}/instanceGroupManagers/${name}`;
 
 async function refusal(p: Promise<unknown>): Promise<Error & { lines?: string[] }> {

@@ -11,6 +11,7 @@ import { recordingReporter } from '../../src/report/events.ts';
 import { makeImageTarball } from '../emulator/compute/test-tarball.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
 import { tempDir } from '../nix-stage/helpers.ts';
+import { drainingGuests } from './guests.ts';
 
 export const PROJECT = 'lc-project';
 export const BUCKET = 'lc-images';
@@ -133,4 +134,93 @@ export async function members(l: Lab, scope: string, group: string): Promise<Mem
     { method: 'POST' },
   );
   return ((await res.json()) as { managedInstances?: Member[] }).managedInstances ?? [];
+}
+
+/** The last part of a resource URL: its name. */
+export const last = (url: string) => url.slice(url.lastIndexOf('/') + 1);
+/** A group as the instance-group input names it. */
+export const groupInput = (name: string) => `zones/${ZONE}/instanceGroupManagers/${name}`;
+/** A group's full resource path, as messages name it. */
+export const groupPath = (name: string) => `projects/${PROJECT}/${groupInput(name)}`;
+/** The flags every lifecycle command of the CLI needs to reach the lab's emulator. */
+export const cliTarget = (l: Lab) => [
+  '--project',
+  PROJECT,
+  '--family',
+  FAMILY,
+  '--compute-endpoint',
+  l.emu.url,
+];
+
+/**
+ * An emulator of the test's own, so cases run side by side: `images` published oldest first, and runner
+ * guests that report drained `drainMs` after a drain is signalled. Stopped when the test ends.
+ */
+export async function bench(
+  onTestFinished: (fn: () => Promise<void>) => void,
+  opts: { images: number; drainMs?: number; instanceStepMs?: number },
+): Promise<{ l: Lab; images: string[] }> {
+  const l = await lab(opts.instanceStepMs ? { instanceStepMs: opts.instanceStepMs } : {});
+  const stopGuests = drainingGuests(l.emu, { drainMs: opts.drainMs ?? 300 });
+  onTestFinished(async () => {
+    stopGuests();
+    await l.stop();
+  });
+  const images: string[] = [];
+  for (let n = 1; n <= opts.images; n++) images.push(await l.publishImage(n, { keep: '10' }));
+  return { l, images };
+}
+
+/**
+ * A group of `size` booting `image`, instances running, on a template of its own named `templateName`
+ * (by default like the group).
+ */
+export function makeGroup(l: Lab, name: string, image: string, size = 2, templateName = name): void {
+  l.emu.compute.admin.createTemplate(template(templateName, image), { project: PROJECT });
+  l.emu.compute.admin.createGroup({
+    project: PROJECT,
+    zone: ZONE,
+    name,
+    template: templateName,
+    targetSize: size,
+    ready: true,
+  });
+}
+
+/** The name of the template a group targets. */
+export async function groupTemplate(l: Lab, name: string): Promise<string> {
+  const g = await l.get<{ versions: { instanceTemplate: string }[] }>(groupInput(name));
+  return last(g.versions[0]?.instanceTemplate ?? '');
+}
+
+/** A Compute REST call as any other client makes it; waits for the operation it starts. */
+export async function compute<T = Record<string, unknown>>(
+  l: Lab,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const res = await fetch(`${l.emu.url}/compute/v1/projects/${PROJECT}/${path}`, {
+    method,
+    ...(body === undefined
+      ? {}
+      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  const json = (await res.json()) as T & { kind?: string; name?: string; zone?: string; error?: unknown };
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  if (json.kind === 'compute#operation') {
+    const scope = json.zone ? `zones/${last(json.zone)}` : 'global';
+    for (;;) {
+      const op = (await (
+        await fetch(`${l.emu.url}/compute/v1/projects/${PROJECT}/${scope}/operations/${json.name}/wait`, {
+          method: 'POST',
+        })
+      ).json()) as { status: string; error?: unknown };
+      if (op.status === 'DONE') {
+        if (op.error) throw new Error(`${method} ${path}: ${JSON.stringify(op.error)}`);
+        break;
+      }
+    }
+  }
+  return json;
 }

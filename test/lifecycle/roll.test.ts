@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drainingGuests, replacementsBeforeDrain } from './guests.ts';
-import { type Lab, lab, members, PROJECT, REGION, template, ZONE } from './helpers.ts';
+import { type Lab, lab, last, members, PROJECT, REGION, template, ZONE } from './helpers.ts';
 
 interface Group {
   versions: { instanceTemplate: string }[];
@@ -16,7 +16,6 @@ interface Template {
     serviceAccounts?: unknown;
   };
 }
-const last = (url: string) => url.slice(url.lastIndexOf('/') + 1);
 
 describe('publish and roll with drain', () => {
   let l: Lab;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
 import { drainingGuests } from './guests.ts';
-import { BUCKET, FAMILY, type Lab, lab, members, PROJECT, template, ZONE } from './helpers.ts';
+import { BUCKET, FAMILY, type Lab, lab, last, members, PROJECT, template, ZONE } from './helpers.ts';
 
 interface Group {
   versions: { instanceTemplate: string }[];
@@ -14,7 +14,6 @@ interface Group {
 interface Template {
   properties: { disks: { initializeParams: { sourceImage: string } }[] };
 }
-const last = (url: string) => url.slice(url.lastIndexOf('/') + 1);
 const GROUP = `zones/${ZONE}/instanceGroupManagers/runners`;
 
 describe('rollback, and dry runs of every command', () => {

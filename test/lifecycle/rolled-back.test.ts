@@ -9,9 +9,8 @@ import { join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeImageTarball } from '../emulator/compute/test-tarball.ts';
-import { runCli } from '../helpers/cli.ts';
-import { compute } from '../reliability/races.ts';
-import { BUCKET, FAMILY, type Image, type Lab, lab, PROJECT } from './helpers.ts';
+import { publishArgs, runCli } from '../helpers/cli.ts';
+import { BUCKET, cliTarget, compute, FAMILY, type Image, type Lab, lab, PROJECT } from './helpers.ts';
 
 const MARK = 'nix-glab-runner-rolled-back';
 
@@ -22,16 +21,13 @@ describe('rolled back versus deprecated by retention', () => {
     l = undefined;
   });
 
-  const target = (lab: Lab) => ['--project', PROJECT, '--family', FAMILY, '--compute-endpoint', lab.emu.url];
   /** Publishes build `n` (a tarball of its own) through the CLI. */
   const publish = (lab: Lab, n: number, extra: string[] = []) => {
     // Written once: the tarball's identity is the hash of the file, so a rewrite would be another build.
     const file = join(lab.ws, `build-${n}.raw.tar.gz`);
     if (!existsSync(file)) writeFileSync(file, makeImageTarball({ data: Buffer.alloc(4096, n) }));
-    const storage = ['--storage-endpoint', lab.emu.url, '--bucket', BUCKET];
-    return runCli(['publish', ...target(lab), ...storage, '--image-file', file, '--json', ...extra], {
-      cwd: lab.ws,
-    });
+    const to = { project: PROJECT, bucket: BUCKET, family: FAMILY, url: lab.emu.url };
+    return runCli(publishArgs(to, '--image-file', file, '--json', ...extra), { cwd: lab.ws });
   };
   const image = async (lab: Lab, name: string) => lab.get<Image>(`global/images/${name}`);
   const published = async (lab: Lab, n: number, extra: string[] = []) => {
@@ -77,7 +73,7 @@ describe('rolled back versus deprecated by retention', () => {
     l = await lab();
     const first = await published(l, 1);
     const second = await published(l, 2);
-    const rolled = await runCli(['rollback', ...target(l)], { cwd: l.ws });
+    const rolled = await runCli(['rollback', ...cliTarget(l)], { cwd: l.ws });
     expect(rolled.code, rolled.stderr).toBe(0);
     const marked = await image(l, second);
     expect(marked.deprecated?.state).toBe('DEPRECATED');
@@ -109,7 +105,7 @@ describe('rolled back versus deprecated by retention', () => {
       path: `/images/${second}/deprecate$`,
       operationError: { code: 'INTERNAL_ERROR', message: 'deprecation failed' },
     });
-    const rolled = await runCli(['rollback', ...target(l)], { cwd: l.ws });
+    const rolled = await runCli(['rollback', ...cliTarget(l)], { cwd: l.ws });
     expect(rolled.code).toBe(4);
     const after = await image(l, second);
     expect(after.deprecated?.state ?? 'ACTIVE').toBe('ACTIVE');

@@ -4,12 +4,21 @@
  * ran before a roll (it pins the image a rollback goes back to). A template we did not make is never
  * touched, look-alike names included. Through the bundled CLI against the emulator.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
-import { drainingGuests } from './guests.ts';
-import { FAMILY, type Lab, lab, PROJECT, template, ZONE } from './helpers.ts';
+import {
+  bench,
+  cliTarget,
+  groupInput,
+  groupTemplate,
+  type Lab,
+  makeGroup,
+  PROJECT,
+  template,
+  ZONE,
+} from './helpers.ts';
 
-const GROUP = `zones/${ZONE}/instanceGroupManagers/runners`;
+const GROUP = groupInput('runners');
 
 interface Template {
   name: string;
@@ -17,54 +26,32 @@ interface Template {
 }
 
 describe('templates we create do not pile up', () => {
-  let l: Lab | undefined;
-  let stopGuests: (() => void) | undefined;
-  afterEach(async () => {
-    stopGuests?.();
-    await l?.stop();
-    l = undefined;
-  });
-
   /** A group of two on the user's own template `runner-tpl`, plus `count` published images, oldest first. */
-  async function setUp(count: number): Promise<{ lab: Lab; images: string[] }> {
-    const made = await lab();
-    l = made;
-    stopGuests = drainingGuests(made.emu, { drainMs: 100 });
-    const images: string[] = [];
-    for (let n = 1; n <= count; n++) images.push(await made.publishImage(70 + n, { keep: '10' }));
-    made.emu.compute.admin.createTemplate(template('runner-tpl', images[0] as string), { project: PROJECT });
-    made.emu.compute.admin.createGroup({
-      project: PROJECT,
-      zone: ZONE,
-      name: 'runners',
-      template: 'runner-tpl',
-      targetSize: 2,
-      ready: true,
-    });
-    return { lab: made, images };
+  async function setUp(
+    onTestFinished: Parameters<typeof bench>[0],
+    count: number,
+  ): Promise<{ lab: Lab; images: string[] }> {
+    const { l, images } = await bench(onTestFinished, { images: count, drainMs: 100 });
+    makeGroup(l, 'runners', images[0] as string, 2, 'runner-tpl');
+    return { lab: l, images };
   }
   const names = async (lab: Lab) =>
     ((await lab.get<{ items?: Template[] }>('global/instanceTemplates')).items ?? [])
       .map((t) => t.name)
       .sort();
-  const cli = (lab: Lab, args: string[]) =>
-    runCli([...args, '--project', PROJECT, '--family', FAMILY, '--compute-endpoint', lab.emu.url], {
-      cwd: lab.ws,
-    });
-  const groupTemplate = async (lab: Lab) => {
-    const g = await lab.get<{ versions: { instanceTemplate: string }[] }>(GROUP);
-    return (g.versions[0]?.instanceTemplate ?? '').split('/').pop() as string;
-  };
+  const cli = (lab: Lab, args: string[]) => runCli([...args, ...cliTarget(lab)], { cwd: lab.ws });
 
-  it('one roll plus one rollback leaves the user template and the one in use, and a look-alike alone', async () => {
-    const { lab: x, images } = await setUp(2);
+  it('one roll plus one rollback leaves the user template and the one in use, and a look-alike alone', async ({
+    onTestFinished,
+  }) => {
+    const { lab: x, images } = await setUp(onTestFinished, 2);
     // Our suffix without our label: not ours, even unused.
     x.emu.compute.admin.createTemplate(template('runner-tpl-ngr-0123456789', images[0] as string), {
       project: PROJECT,
     });
     const rolled = await cli(x, ['roll', '--instance-group', GROUP, '--image', images[1] as string]);
     expect(rolled.code, rolled.stderr).toBe(0);
-    const afterRoll = await groupTemplate(x);
+    const afterRoll = await groupTemplate(x, 'runners');
     expect(await names(x)).toEqual(['runner-tpl', 'runner-tpl-ngr-0123456789', afterRoll].sort());
 
     x.emu.requests.clear();
@@ -79,7 +66,7 @@ describe('templates we create do not pile up', () => {
 
     const back = await cli(x, ['rollback', '--instance-group', GROUP]);
     expect(back.code, back.stderr).toBe(0);
-    const afterRollback = await groupTemplate(x);
+    const afterRollback = await groupTemplate(x, 'runners');
     expect(afterRollback).not.toBe(afterRoll);
     // The roll's template boots the image just rolled back and nothing uses it any more: removed.
     expect(await names(x)).toEqual(['runner-tpl', 'runner-tpl-ngr-0123456789', afterRollback].sort());
@@ -88,8 +75,10 @@ describe('templates we create do not pile up', () => {
     );
   }, 120_000);
 
-  it('a roll keeps the template the group ran before it, and removes older ones no group uses', async () => {
-    const { lab: x, images } = await setUp(4);
+  it('a roll keeps the template the group ran before it, and removes older ones no group uses', async ({
+    onTestFinished,
+  }) => {
+    const { lab: x, images } = await setUp(onTestFinished, 4);
     // Another group, rolled onto one of our templates: in use, so kept whatever happens to "runners".
     x.emu.compute.admin.createTemplate(template('others-tpl', images[0] as string), { project: PROJECT });
     x.emu.compute.admin.createGroup({
@@ -110,7 +99,7 @@ describe('templates we create do not pile up', () => {
     for (const image of images.slice(1)) {
       const r = await cli(x, ['roll', '--instance-group', GROUP, '--image', image]);
       expect(r.code, r.stderr).toBe(0);
-      chain.push(await groupTemplate(x));
+      chain.push(await groupTemplate(x, 'runners'));
     }
     const [, beforeLast, inUse] = chain as [string, string, string];
     expect((await names(x)).sort()).toEqual(
@@ -118,8 +107,10 @@ describe('templates we create do not pile up', () => {
     );
   }, 180_000);
 
-  it('leaves a template of ours created while the command ran, and warns when Google refuses a delete', async () => {
-    const { lab: x, images } = await setUp(3);
+  it('leaves a template of ours created while the command ran, and warns when Google refuses a delete', async ({
+    onTestFinished,
+  }) => {
+    const { lab: x, images } = await setUp(onTestFinished, 3);
     /** A template that looks like one of ours in every way (suffix and label), used by no group. */
     const ours = (name: string) => {
       const body = template(name, images[0] as string);
@@ -128,7 +119,7 @@ describe('templates we create do not pile up', () => {
     };
     const first = await cli(x, ['roll', '--instance-group', GROUP, '--image', images[1] as string]);
     expect(first.code, first.stderr).toBe(0);
-    const beforeLast = await groupTemplate(x);
+    const beforeLast = await groupTemplate(x, 'runners');
     x.emu.compute.admin.createTemplate(ours('stale-ngr-aaaaaaaaaa'), { project: PROJECT });
     x.emu.compute.admin.createTemplate(ours('refused-ngr-bbbbbbbbbb'), { project: PROJECT });
     x.emu.faults.add({ method: 'DELETE', path: '/instanceTemplates/refused-ngr-bbbbbbbbbb$', status: 400 });
@@ -136,7 +127,7 @@ describe('templates we create do not pile up', () => {
     const run = cli(x, ['roll', '--instance-group', GROUP, '--image', images[2] as string]);
     // Once the roll has moved the group, another roll's fresh template appears.
     for (;;) {
-      if ((await groupTemplate(x)) !== beforeLast) break;
+      if ((await groupTemplate(x, 'runners')) !== beforeLast) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     x.emu.compute.admin.createTemplate(ours('fresh-ngr-cccccccccc'), { project: PROJECT });

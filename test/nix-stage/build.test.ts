@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode, UserError } from '../../src/errors.ts';
@@ -8,7 +8,14 @@ import { type BuildOptions, buildImage } from '../../src/nix/build.ts';
 import { readImageFacts } from '../../src/nix/facts.ts';
 import { locateImageTarball, verifyImageTarball } from '../../src/nix/image-file.ts';
 import { recordingReporter, silentReporter } from '../../src/report/events.ts';
-import { commitAll, fixtureRepo, requireNix, workspace } from './helpers.ts';
+import {
+  commitAll,
+  filesContaining,
+  fixtureRepo,
+  requireNix,
+  storePathsAddedSince,
+  workspace,
+} from './helpers.ts';
 
 const system = 'x86_64-linux';
 // A fresh nonce per run, so the first build really builds (and logs) instead of hitting the store.
@@ -33,18 +40,6 @@ async function failure(promise: Promise<unknown>): Promise<UserError> {
   );
   expect(err).toBeInstanceOf(UserError);
   return err as UserError;
-}
-
-/** Files under the given store paths whose content contains `needle`. */
-function filesContaining(paths: string[], needle: string): string[] {
-  const hits: string[] = [];
-  const walk = (path: string) => {
-    const info = lstatSync(path);
-    if (info.isDirectory()) for (const entry of readdirSync(path)) walk(join(path, entry));
-    else if (info.isFile() && readFileSync(path).includes(needle)) hits.push(path);
-  };
-  for (const p of paths) if (existsSync(p)) walk(p);
-  return hits;
 }
 
 describe('buildImage, mode (a): a builder flake', () => {
@@ -102,9 +97,7 @@ describe('buildImage, mode (a): a builder flake', () => {
     const closure = execFileSync('nix-store', ['-qR', result.drvPath], { encoding: 'utf8' })
       .trim()
       .split('\n');
-    const added = readdirSync('/nix/store')
-      .filter((e) => !before.has(e))
-      .map((e) => join('/nix/store', e));
+    const added = storePathsAddedSince(before);
     // The wrapper flake's source is among the added paths; prove the check would see a planted file.
     expect(added.length + closure.length).toBeGreaterThan(0);
     expect(filesContaining([...closure, ...added], 'runner-a').length).toBeGreaterThan(0);
@@ -243,9 +236,7 @@ describe('buildImage, mode (b): the user flake', () => {
     const closure = execFileSync('nix-store', ['-qR', result.drvPath], { encoding: 'utf8' })
       .trim()
       .split('\n');
-    const added = readdirSync('/nix/store')
-      .filter((e) => !before.has(e))
-      .map((e) => join('/nix/store', e));
+    const added = storePathsAddedSince(before);
     // The user's flake source is in the store: git-tracked files only, without the credentials file.
     const source = (
       JSON.parse(

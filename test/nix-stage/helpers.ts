@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +31,25 @@ export function requireNix(): void {
   requireTool('nix', 'install nix: apt-get install -y nix-bin');
   requireTool('git', 'install git: apt-get install -y git');
   process.env.NIX_CONFIG = TEST_NIX_CONFIG;
+}
+
+/** Files under the given paths whose content holds `needle`; symlinks are not followed. */
+export function filesContaining(paths: string[], needle: string): string[] {
+  const hits: string[] = [];
+  const walk = (path: string) => {
+    const info = lstatSync(path);
+    if (info.isDirectory()) for (const entry of readdirSync(path)) walk(join(path, entry));
+    else if (info.isFile() && readFileSync(path).includes(needle)) hits.push(path);
+  };
+  for (const p of paths) if (existsSync(p)) walk(p);
+  return hits;
+}
+
+/** The /nix/store paths whose names are not in `before` (a set of names read from /nix/store earlier). */
+export function storePathsAddedSince(before: Set<string>): string[] {
+  return readdirSync('/nix/store')
+    .filter((e) => !before.has(e))
+    .map((e) => join('/nix/store', e));
 }
 
 export function tempDir(prefix: string): string {

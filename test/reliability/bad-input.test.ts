@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliRun, runBundledAction, runCli } from '../helpers/cli.ts';
+import { actionEnv } from '../helpers/local-action.ts';
 import { BUCKET, FAMILY, type Lab, lab, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
 
 type Command = 'publish' | 'roll' | 'prune' | 'rollback';
@@ -498,10 +499,11 @@ describe('4. Bad input', () => {
           run = await runCli([command, ...flags, ...(c.extra ?? [])], { cwd: l.ws });
           errors = run.stderr.split('\n').filter((line) => line.startsWith('error:'));
         } else {
-          const env: NodeJS.ProcessEnv = { GITHUB_WORKSPACE: l.ws };
-          if (c.command !== undefined) env.INPUT_COMMAND = c.command;
-          for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-          run = await runBundledAction(env, l.ws);
+          const commandInput: Record<string, string> = c.command === undefined ? {} : { command: c.command };
+          run = await runBundledAction(
+            { GITHUB_WORKSPACE: l.ws, ...actionEnv({ ...commandInput, ...inputs }) },
+            l.ws,
+          );
           errors = `${run.stdout}\n${run.stderr}`.split('\n').filter((line) => line.startsWith('::error::'));
         }
         const all = `${run.stdout}\n${run.stderr}`;

@@ -6,16 +6,9 @@
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  componentProject,
-  gitlabCiLocal,
-  includeComponent,
-  plain,
-  requireTool,
-} from '../component/helpers.ts';
+import { componentProject, includeComponent, plain, runPublishJob } from '../component/helpers.ts';
 import { tempDir } from '../nix-stage/helpers.ts';
 
-const JOB = 'nix-glab-runner-publish';
 const PROVIDER = 'projects/123456789/locations/global/workloadIdentityPools/gitlab/providers/gitlab-com';
 
 /** Records that it ran and the credentials file it was given, and prints outputs like the CLI. */
@@ -33,7 +26,6 @@ echo '{"image-name":"evil"}'
 `;
 
 function project(inputs: Record<string, unknown>) {
-  requireTool('rsync', 'gitlab-ci-local copies artifacts with it: apt-get install -y rsync');
   const { dir } = componentProject({
     'stub-tool': STUB_TOOL,
     'evil-tool': EVIL_TOOL,
@@ -51,9 +43,7 @@ function project(inputs: Record<string, unknown>) {
 
 /** Runs the job with `variables` as pipeline variables (gitlab-ci-local's --variable). */
 async function runJob(dir: string, variables: Record<string, string>, out: string) {
-  const args = ['--force-shell-executor', '--variable', 'CI_PIPELINE_SOURCE=schedule'];
-  for (const [key, value] of Object.entries(variables)) args.push('--variable', `${key}=${value}`);
-  const run = await gitlabCiLocal([...args, JOB], { cwd: dir, env: { STUB_OUT: out }, timeoutMs: 120_000 });
+  const run = await runPublishJob(dir, { variables, env: { STUB_OUT: out }, timeoutMs: 120_000 });
   return { ...run, log: plain(run.stdout + run.stderr) };
 }
 

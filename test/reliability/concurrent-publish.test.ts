@@ -1,7 +1,7 @@
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
-import { runCli } from '../helpers/cli.ts';
+import { publishArgs, runCli } from '../helpers/cli.ts';
 import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir, workspace } from '../nix-stage/helpers.ts';
 
 const PROJECT = 'race-project';
@@ -37,25 +37,10 @@ describe('3. Concurrency', () => {
       });
       const publish = () =>
         runCli(
-          [
-            'publish',
-            '--flake',
-            flake,
-            '--extra-modules',
-            'runner.nix',
-            '--project',
-            PROJECT,
-            '--bucket',
-            BUCKET,
-            '--family',
-            FAMILY,
-            '--storage-endpoint',
-            emu.url,
-            '--compute-endpoint',
-            emu.url,
-            '--keep-object',
-            '--json',
-          ],
+          publishArgs(
+            { project: PROJECT, bucket: BUCKET, family: FAMILY, url: emu.url },
+            ...['--flake', flake, '--extra-modules', 'runner.nix', '--keep-object', '--json'],
+          ),
           { cwd: ws, env: { NIX_CONFIG: TEST_NIX_CONFIG } },
         );
       const runs = await Promise.all([publish(), publish()]);

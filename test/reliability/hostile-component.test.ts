@@ -6,41 +6,29 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   componentProject,
-  gitlabCiLocal,
   includeComponent,
   plain,
-  requireTool,
+  runPublishJob,
+  WORKING_TREE_CLI,
 } from '../component/helpers.ts';
 import { makeImageTarball } from '../emulator/compute/test-tarball.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
-import { REPO_ROOT } from '../helpers/cli.ts';
 import { requireNix, TEST_NIX_CONFIG, tempDir } from '../nix-stage/helpers.ts';
 
 const PROJECT = 'hostile-component-project';
 const BUCKET = 'hostile-component-images';
 const FAMILY = 'hostile-component-runners';
-const JOB = 'nix-glab-runner-publish';
 const CANARY = `canary${randomBytes(12).toString('hex')}`;
-
-/** The working tree's CLI, run from source with the Node 24 running this test. */
-const WORKING_TREE_CLI = [
-  process.execPath,
-  '--import',
-  pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/esm/index.mjs')).href,
-  join(REPO_ROOT, 'src/cli/index.ts'),
-].join(' ');
 
 describe('6. Hostile input and ownership', () => {
   let emu: Emulator;
   let storage: Storage;
 
   beforeAll(async () => {
-    requireTool('rsync', 'gitlab-ci-local copies artifacts with it: apt-get install -y rsync');
     requireNix();
     emu = await startEmulator({ dataDir: tempDir('hostile-component-emu'), operationMs: 20 });
     storage = new Storage({ apiEndpoint: emu.url, projectId: PROJECT });
@@ -70,10 +58,7 @@ describe('6. Hostile input and ownership', () => {
       }),
     });
     emu.requests.clear();
-    const run = await gitlabCiLocal(
-      ['--force-shell-executor', '--variable', 'CI_PIPELINE_SOURCE=schedule', JOB],
-      { cwd: dir, env: { NIX_CONFIG: TEST_NIX_CONFIG }, timeoutMs: 240_000 },
-    );
+    const run = await runPublishJob(dir, { env: { NIX_CONFIG: TEST_NIX_CONFIG } });
     return { code: run.code, log: plain(run.stdout + run.stderr), writes: emu.requests.mutating() };
   };
 

@@ -16,8 +16,19 @@ import { describe, expect, it } from 'vitest';
 import { makeImageTarball } from '../emulator/compute/test-tarball.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
 import { type CliRun, type RunningCli, startBundledAction, startCli } from '../helpers/cli.ts';
+import { actionEnv } from '../helpers/local-action.ts';
 import { replacementsBeforeDrain } from '../lifecycle/guests.ts';
-import { BUCKET, FAMILY, type Lab, lab, members, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
+import {
+  BUCKET,
+  FAMILY,
+  type Lab,
+  lab,
+  last,
+  members,
+  PROJECT,
+  template,
+  ZONE,
+} from '../lifecycle/helpers.ts';
 import {
   commitAll,
   FIXTURE_FLAKE,
@@ -64,9 +75,8 @@ function start(
     GITHUB_WORKSPACE: ws,
     GITHUB_STEP_SUMMARY: summary,
     GITHUB_OUTPUT: outputFile,
-    INPUT_COMMAND: command,
+    ...actionEnv({ command, ...inputs }),
   };
-  for (const [k, v] of Object.entries(inputs)) vars[`INPUT_${k.toUpperCase()}`] = v;
   return { running: startBundledAction(vars, ws, 90_000), summary, outputFile };
 }
 
@@ -292,8 +302,6 @@ interface Group {
   versions: { instanceTemplate: string }[];
   status: { isStable: boolean; versionTarget: { isReached: boolean } };
 }
-
-const last = (url: string) => url.slice(url.lastIndexOf('/') + 1);
 
 // ---- the table ---------------------------------------------------------------------------------------
 

@@ -4,29 +4,27 @@
  * else's), and retention sees the templates of the other projects it is told about. Each case has an
  * emulator of its own and checks the end state, not only the exit code.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { InstanceTemplate } from '../../src/gcp/templates.ts';
 import { templateForImage, templateName } from '../../src/lifecycle/template-for-image.ts';
-import { runCli } from '../helpers/cli.ts';
-import { localAction, outputsOf } from '../helpers/local-action.ts';
-import { FAMILY, type Lab, PROJECT, template } from '../lifecycle/helpers.ts';
-import { tempDir } from '../nix-stage/helpers.ts';
+import { errorLine, runCli } from '../helpers/cli.ts';
+import { actionEnvFile, localAction, outputsOf } from '../helpers/local-action.ts';
 import {
   bench,
+  cliTarget,
   compute,
-  errorLine,
-  groupImage,
+  FAMILY,
   groupInput,
-  hold,
-  last,
+  groupPath,
+  groupTemplate,
+  type Lab,
   makeGroup,
-  readGroup,
-} from './races.ts';
+  PROJECT,
+  template,
+} from '../lifecycle/helpers.ts';
+import { tempDir } from '../nix-stage/helpers.ts';
+import { groupImage, hold } from './races.ts';
 
-const cliTarget = (l: Lab) => ['--project', PROJECT, '--family', FAMILY, '--compute-endpoint', l.emu.url];
-const groupPath = (name: string) => `projects/${PROJECT}/${groupInput(name)}`;
 const imageRef = (image: string) => `projects/${PROJECT}/global/images/${image}`;
 
 /** The template a roll of `group` onto `image` would create, by the tool's own function, and its name. */
@@ -73,7 +71,7 @@ describe('6. Hostile input and ownership', () => {
         ),
       );
       expect(l.emu.requests.mutating()).toEqual([]);
-      expect(last((await readGroup(l, 'planted')).versions[0]?.instanceTemplate ?? '')).toBe('planted');
+      expect(await groupTemplate(l, 'planted')).toBe('planted');
       const theirs = await l.get<InstanceTemplate>(`global/instanceTemplates/${name}`);
       expect(theirs.properties.metadata?.items?.map((i) => i.key)).toContain('startup-script');
     });
@@ -127,7 +125,7 @@ describe('6. Hostile input and ownership', () => {
       );
       const theirs = await l.get<InstanceTemplate>(`global/instanceTemplates/${name}`);
       expect(theirs.properties.metadata?.items?.map((i) => i.key)).toContain('startup-script');
-      expect(last((await readGroup(l, 'raced')).versions[0]?.instanceTemplate ?? '')).toBe('raced');
+      expect(await groupTemplate(l, 'raced')).toBe('raced');
       expect(l.emu.requests.matching(/^PATCH .*instanceGroupManagers/)).toEqual([]);
     });
 
@@ -137,22 +135,17 @@ describe('6. Hostile input and ownership', () => {
       makeGroup(l, 'action', first, 2);
       const { name, body } = await wanted(l, 'action', second);
       await compute(l, 'POST', 'global/instanceTemplates', withStartupScript(body));
-      const dir = tempDir('ownership-action');
-      const file = join(dir, 'roll.env');
-      writeFileSync(join(dir, 'summary.md'), '');
-      writeFileSync(
-        file,
-        [
-          `INPUT_COMMAND=roll`,
-          `INPUT_PROJECT=${PROJECT}`,
-          `INPUT_FAMILY=${FAMILY}`,
-          `INPUT_COMPUTE-ENDPOINT=${l.emu.url}`,
-          `INPUT_INSTANCE-GROUP=${groupInput('action')}`,
-          `INPUT_IMAGE=${second}`,
-          `GITHUB_WORKSPACE=${l.ws}`,
-          `GITHUB_STEP_SUMMARY=${join(dir, 'summary.md')}`,
-          '',
-        ].join('\n'),
+      const { file } = actionEnvFile(
+        tempDir('ownership-action'),
+        {
+          command: 'roll',
+          project: PROJECT,
+          family: FAMILY,
+          'compute-endpoint': l.emu.url,
+          'instance-group': groupInput('action'),
+          image: second,
+        },
+        l.ws,
       );
       l.emu.requests.clear();
       const { code, out } = await localAction(file);
@@ -237,23 +230,18 @@ describe('6. Hostile input and ownership', () => {
 
     it('with retention-check-projects (action) the same', async ({ onTestFinished }) => {
       const { l, images } = await setUp(onTestFinished);
-      const dir = tempDir('ownership-retention');
-      const file = join(dir, 'prune.env');
-      writeFileSync(join(dir, 'summary.md'), '');
-      writeFileSync(
-        file,
-        [
-          'INPUT_COMMAND=prune',
-          `INPUT_PROJECT=${PROJECT}`,
-          `INPUT_FAMILY=${FAMILY}`,
-          `INPUT_COMPUTE-ENDPOINT=${l.emu.url}`,
-          'INPUT_KEEP=1',
-          'INPUT_RETENTION=delete',
-          `INPUT_RETENTION-CHECK-PROJECTS=${OTHER}`,
-          `GITHUB_WORKSPACE=${l.ws}`,
-          `GITHUB_STEP_SUMMARY=${join(dir, 'summary.md')}`,
-          '',
-        ].join('\n'),
+      const { file } = actionEnvFile(
+        tempDir('ownership-retention'),
+        {
+          command: 'prune',
+          project: PROJECT,
+          family: FAMILY,
+          'compute-endpoint': l.emu.url,
+          keep: '1',
+          retention: 'delete',
+          'retention-check-projects': OTHER,
+        },
+        l.ws,
       );
       const { code, out } = await localAction(file);
       expect(code, out).toBe(0);

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
-import { runCli } from '../helpers/cli.ts';
+import { errorLine, runCli } from '../helpers/cli.ts';
 import {
   fixtureRepo,
   requireNix,
@@ -255,11 +255,9 @@ describe('4. Bad input', () => {
       it(`refuses: ${c.name}`, async () => {
         emu.requests.clear();
         const run = await runCli(['publish', ...c.args()], { cwd: ws, env: { NIX_CONFIG: TEST_NIX_CONFIG } });
-        const errors = run.stderr.split('\n').filter((l) => l.startsWith('error:'));
         expect(run.code, run.stderr).not.toBe(0);
         if (c.exitCode !== undefined) expect(run.code).toBe(c.exitCode);
-        expect(errors, run.stderr).toHaveLength(1);
-        expect(errors[0]).toMatch(c.message);
+        expect(errorLine(run.stderr)).toMatch(c.message);
         expect(run.stderr).not.toMatch(/^\s+at /m); // no stack trace for the user's mistake
         expect(emu.requests.mutating()).toEqual([]);
       });
@@ -288,9 +286,7 @@ describe('4. Bad input', () => {
         { cwd: ws, env: { HOME: home, METADATA_SERVER_DETECTION: 'none' } },
       );
       expect(run.code).not.toBe(0);
-      const errors = run.stderr.split('\n').filter((l) => l.startsWith('error:'));
-      expect(errors, run.stderr).toHaveLength(1);
-      expect(errors[0]).toMatch(
+      expect(errorLine(run.stderr)).toMatch(
         /No Google credentials found.*google-github-actions\/auth.*GOOGLE_APPLICATION_CREDENTIALS/,
       );
     });

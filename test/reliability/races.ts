@@ -2,14 +2,10 @@
  * Helpers for staging races against the emulator: hold one call with a `delayMs` fault until the test has
  * changed the resource through the Compute REST API, then let it through; and read the outcome of two runs.
  */
-import { expect } from 'vitest';
 import type { FaultRule, FaultRuleInput } from '../emulator/faults.ts';
 import type { Emulator } from '../emulator/index.ts';
-import { DRAIN_STATE, drainingGuests } from '../lifecycle/guests.ts';
-import { type Lab, lab, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
-
-export const last = (url: string) => url.slice(url.lastIndexOf('/') + 1);
-export const groupInput = (name: string) => `zones/${ZONE}/instanceGroupManagers/${name}`;
+import { DRAIN_STATE } from '../lifecycle/guests.ts';
+import { groupTemplate, type Lab, last, PROJECT, ZONE } from '../lifecycle/helpers.ts';
 
 export interface Group {
   fingerprint: string;
@@ -21,57 +17,6 @@ export interface Group {
 export interface Template {
   name: string;
   properties: { disks: { initializeParams: { sourceImage: string } }[] };
-}
-
-/**
- * An emulator of the test's own, so cases run side by side: `images` published oldest first, and runner
- * guests that report drained `drainMs` after a drain is signalled. Stopped when the test ends.
- */
-export async function bench(
-  onTestFinished: (fn: () => Promise<void>) => void,
-  opts: { images: number; drainMs?: number; instanceStepMs?: number },
-): Promise<{ l: Lab; images: string[] }> {
-  const l = await lab(opts.instanceStepMs ? { instanceStepMs: opts.instanceStepMs } : {});
-  const stopGuests = drainingGuests(l.emu, { drainMs: opts.drainMs ?? 300 });
-  onTestFinished(async () => {
-    stopGuests();
-    await l.stop();
-  });
-  const images: string[] = [];
-  for (let n = 1; n <= opts.images; n++) images.push(await l.publishImage(n, { keep: '10' }));
-  return { l, images };
-}
-
-/** A Compute REST call as any other client makes it; waits for the operation it starts. */
-export async function compute<T = Record<string, unknown>>(
-  l: Lab,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<T> {
-  const res = await fetch(`${l.emu.url}/compute/v1/projects/${PROJECT}/${path}`, {
-    method,
-    ...(body === undefined
-      ? {}
-      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
-  const json = (await res.json()) as T & { kind?: string; name?: string; zone?: string; error?: unknown };
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  if (json.kind === 'compute#operation') {
-    const scope = json.zone ? `zones/${last(json.zone)}` : 'global';
-    for (;;) {
-      const op = (await (
-        await fetch(`${l.emu.url}/compute/v1/projects/${PROJECT}/${scope}/operations/${json.name}/wait`, {
-          method: 'POST',
-        })
-      ).json()) as { status: string; error?: unknown };
-      if (op.status === 'DONE') {
-        if (op.error) throw new Error(`${method} ${path}: ${JSON.stringify(op.error)}`);
-        break;
-      }
-    }
-  }
-  return json;
 }
 
 /** Adds a rule that holds the next matching call for `ms`; `arrived` resolves once that call came in. */
@@ -121,22 +66,8 @@ export const readGroup = (l: Lab, name: string) =>
 
 /** The image the template a group targets boots. */
 export async function groupImage(l: Lab, name: string): Promise<string> {
-  const g = await readGroup(l, name);
-  const t = await l.get<Template>(`global/instanceTemplates/${last(g.versions[0]?.instanceTemplate ?? '')}`);
+  const t = await l.get<Template>(`global/instanceTemplates/${await groupTemplate(l, name)}`);
   return last(t.properties.disks[0]?.initializeParams.sourceImage ?? '');
-}
-
-/** A group of `size` on its own template (named like the group) booting `image`, instances running. */
-export function makeGroup(l: Lab, name: string, image: string, size = 2): void {
-  l.emu.compute.admin.createTemplate(template(name, image), { project: PROJECT });
-  l.emu.compute.admin.createGroup({
-    project: PROJECT,
-    zone: ZONE,
-    name,
-    template: name,
-    targetSize: size,
-    ready: true,
-  });
 }
 
 /** Instances of a group, by name, as the emulator lists them. */
@@ -201,12 +132,4 @@ export function drainedBeforeReplaced(emu: Emulator, names: readonly string[], s
     else if (!drained || drained.ms > replaced.ms) problems.push(`${name} was replaced before it drained`);
   }
   return problems;
-}
-
-/** One `error:` line on stderr, and what it says. */
-export function errorLine(stderr: string): string {
-  const lines = stderr.split('\n').filter((x) => x.startsWith('error: '));
-  expect(lines, stderr).toHaveLength(1);
-  expect(stderr).not.toMatch(/\n\s+at /);
-  return (lines[0] as string).slice('error: '.length);
 }

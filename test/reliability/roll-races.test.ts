@@ -8,18 +8,26 @@
  */
 import { describe, expect, it } from 'vitest';
 import { templateName } from '../../src/lifecycle/template-for-image.ts';
-import { runCli } from '../helpers/cli.ts';
-import { FAMILY, type Lab, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
+import { errorLine, runCli } from '../helpers/cli.ts';
 import {
   bench,
+  cliTarget,
   compute,
-  drainedBeforeReplaced,
-  errorLine,
-  groupImage,
+  FAMILY,
   groupInput,
-  hold,
+  groupPath,
+  groupTemplate,
+  type Lab,
   last,
   makeGroup,
+  PROJECT,
+  template,
+  ZONE,
+} from '../lifecycle/helpers.ts';
+import {
+  drainedBeforeReplaced,
+  groupImage,
+  hold,
   memberNames,
   mostOutOfService,
   ourTemplates,
@@ -30,8 +38,6 @@ import {
   type Template,
 } from './races.ts';
 
-const cliTarget = (l: Lab) => ['--project', PROJECT, '--family', FAMILY, '--compute-endpoint', l.emu.url];
-const groupPath = (name: string) => `projects/${PROJECT}/${groupInput(name)}`;
 const SERIALIZE =
   '(the GitLab component holds resource_group nix-glab-runner-<family> for this, and a GitHub workflow needs a `concurrency:` group)';
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -378,7 +384,7 @@ describe('1. Fault matrix', () => {
           `^updating instance group "${esc(groupPath('moved'))}" failed: Invalid fingerprint\\.; instance group ${esc(groupPath('moved'))} was changed by someone else meanwhile and now runs template theirs, so this roll changed nothing; the new template moved-ngr-[0-9a-f]{10} was removed; run it again once that change is done\\.$`,
         ),
       );
-      expect(last((await readGroup(l, 'moved')).versions[0]?.instanceTemplate ?? '')).toBe('theirs');
+      expect(await groupTemplate(l, 'moved')).toBe('theirs');
       expect(await ourTemplates(l)).toEqual([]);
       expect(l.emu.compute.instanceEvents.filter((e) => e.event === 'draining-seen')).toEqual([]);
     });
@@ -449,7 +455,7 @@ describe('1. Fault matrix', () => {
       );
       const theirs = await l.get<Template>(`global/instanceTemplates/${name}`);
       expect(last(theirs.properties.disks[0]?.initializeParams.sourceImage ?? '')).toBe(first);
-      expect(last((await readGroup(l, 'taken')).versions[0]?.instanceTemplate ?? '')).toBe('taken');
+      expect(await groupTemplate(l, 'taken')).toBe('taken');
     });
 
     it('a template under our name from before, booting another image, is not reused', async ({
@@ -484,7 +490,7 @@ describe('1. Fault matrix', () => {
       expect(message(await run)).toBe(
         `updating instance group "${groupPath('vanished')}" failed: The resource 'projects/${PROJECT}/global/instanceTemplates/${ours}' was not found; the new template ${ours} was deleted by someone else before the group used it, so group ${groupPath('vanished')} is unchanged on template vanished: run roll again.`,
       );
-      expect(last((await readGroup(l, 'vanished')).versions[0]?.instanceTemplate ?? '')).toBe('vanished');
+      expect(await groupTemplate(l, 'vanished')).toBe('vanished');
       expect(await ourTemplates(l)).toEqual([]);
     });
   });

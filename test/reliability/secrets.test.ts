@@ -12,14 +12,21 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.ts';
-import { runBundledAction, runCli } from '../helpers/cli.ts';
+import { errorLine, publishArgs, runBundledAction, runCli } from '../helpers/cli.ts';
 import { BUCKET, FAMILY, type Lab, lab, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
-import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir } from '../nix-stage/helpers.ts';
+import {
+  filesContaining,
+  fixtureRepo,
+  requireNix,
+  storePathsAddedSince,
+  TEST_NIX_CONFIG,
+  tempDir,
+} from '../nix-stage/helpers.ts';
 
 const CANARY = `canary${randomBytes(12).toString('hex')}`;
 const CREDS = `gha-creds-${CANARY}.json`;
@@ -41,18 +48,6 @@ function secretEnv(ws: string): NodeJS.ProcessEnv {
 /** Lines of the output that hold the canary, leaving out `::add-mask::`, the runner's masking command. */
 function leaks(text: string): string[] {
   return text.split('\n').filter((line) => line.includes(CANARY) && !line.startsWith('::add-mask::'));
-}
-
-/** Files under the given paths whose content holds the canary. */
-function filesContaining(paths: string[], needle: string): string[] {
-  const hits: string[] = [];
-  const walk = (path: string) => {
-    const info = lstatSync(path);
-    if (info.isDirectory()) for (const entry of readdirSync(path)) walk(join(path, entry));
-    else if (info.isFile() && readFileSync(path).includes(needle)) hits.push(path);
-  };
-  for (const p of paths) if (existsSync(p)) walk(p);
-  return hits;
 }
 
 describe('5. Secrets', () => {
@@ -187,9 +182,7 @@ describe('5. Secrets', () => {
       expect(storePath).toMatch(/^\/nix\/store\//);
       const drv = execFileSync('nix-store', ['-qd', storePath], { encoding: 'utf8' }).trim();
       const closure = execFileSync('nix-store', ['-qR', drv], { encoding: 'utf8' }).trim().split('\n');
-      const added = readdirSync('/nix/store')
-        .filter((e) => !storeBefore.has(e))
-        .map((e) => join('/nix/store', e));
+      const added = storePathsAddedSince(storeBefore);
       expect(filesContaining([...closure, ...added], 'canary-ws').length).toBeGreaterThan(0);
       expect(filesContaining([...closure, ...added, storePath], CANARY)).toEqual([]);
     }, 240_000);
@@ -202,24 +195,10 @@ describe('5. Secrets', () => {
       writeFileSync(tarball, readFileSync(join(l.ws, src as string)));
       for (const json of [[], ['--json']]) {
         const run = await runCli(
-          [
-            'publish',
-            '--github-token',
-            CANARY,
-            '--project',
-            PROJECT,
-            '--bucket',
-            BUCKET,
-            '--family',
-            FAMILY,
-            '--image-file',
-            'prebuilt.raw.tar.gz',
-            '--storage-endpoint',
-            l.emu.url,
-            '--compute-endpoint',
-            l.emu.url,
-            ...json,
-          ],
+          publishArgs(
+            { project: PROJECT, bucket: BUCKET, family: FAMILY, url: l.emu.url },
+            ...['--github-token', CANARY, '--image-file', 'prebuilt.raw.tar.gz', ...json],
+          ),
           { cwd: l.ws, env: secretEnv(l.ws) },
         );
         expect(run.code, run.stderr).toBe(0);
@@ -322,10 +301,9 @@ describe('5. Secrets', () => {
           { cwd: l.ws, env: secretEnv(l.ws) },
         );
         expect(run.code).not.toBe(0);
-        const errors = run.stderr.split('\n').filter((line) => line.startsWith('error:'));
-        expect(errors).toHaveLength(1);
-        expect(errors[0]).toMatch(new RegExp(`^error: Input "${flag.slice(2)}" `));
-        expect(errors[0]).toMatch(message);
+        const error = errorLine(run.stderr);
+        expect(error).toMatch(new RegExp(`^Input "${flag.slice(2)}" `));
+        expect(error).toMatch(message);
         expect(leaks(`${run.stdout}\n${run.stderr}`)).toEqual([]);
       }
     }, 60_000);
@@ -352,10 +330,8 @@ describe('5. Secrets', () => {
           { cwd: l.ws, env: { ...secretEnv(l.ws), NIX_CONFIG: TEST_NIX_CONFIG } },
         );
         expect(run.code).not.toBe(0);
-        const errors = run.stderr.split('\n').filter((line) => line.startsWith('error:'));
-        expect(errors, run.stderr).toHaveLength(1);
-        expect(errors[0]).toMatch(
-          /^error: Input "flake" must not contain credentials.*\(got ".*\/\/\*\*\*@127\.0\.0\.1:1\//,
+        expect(errorLine(run.stderr)).toMatch(
+          /^Input "flake" must not contain credentials.*\(got ".*\/\/\*\*\*@127\.0\.0\.1:1\//,
         );
         expect(leaks(`${run.stdout}\n${run.stderr}`)).toEqual([]);
         expect(l.emu.requests.entries).toEqual([]);

@@ -16,9 +16,9 @@ import { dirname, join } from 'node:path';
 import { Storage } from '@google-cloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { componentProject, gitlabCiLocal, includeComponent, requireTool } from '../component/helpers.ts';
+import { componentProject, includeComponent, runPublishJob } from '../component/helpers.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
-import { REPO_ROOT, runBundledAction, runCli } from '../helpers/cli.ts';
+import { errorLine, publishArgs, REPO_ROOT, runBundledAction, runCli } from '../helpers/cli.ts';
 import { fixtureRepo, requireNix, TEST_NIX_CONFIG, tempDir, workspace } from '../nix-stage/helpers.ts';
 
 const PROJECT = 'supply-chain-project';
@@ -47,18 +47,17 @@ describe('6. Hostile input and ownership', () => {
     it('the CLI refuses it as bad input (exit 2), naming nix-sha256, and changes nothing', async () => {
       emu.requests.clear();
       const run = await runCli(
-        [
-          'publish',
-          ...['--project', PROJECT, '--bucket', BUCKET, '--flake', flake],
-          ...['--storage-endpoint', emu.url, '--compute-endpoint', emu.url],
-          ...['--nix-version', '2.99.0'],
-        ],
+        publishArgs(
+          { project: PROJECT, bucket: BUCKET, url: emu.url },
+          '--flake',
+          flake,
+          '--nix-version',
+          '2.99.0',
+        ),
         { cwd: ws, env: { NIX_CONFIG: TEST_NIX_CONFIG } },
       );
-      const errors = run.stderr.split('\n').filter((l) => l.startsWith('error:'));
       expect(run.code, run.stderr).toBe(2);
-      expect(errors, run.stderr).toHaveLength(1);
-      expect(errors[0]).toMatch(/Nix 2\.99\.0 is not a release this tool pins.*set nix-sha256/);
+      expect(errorLine(run.stderr)).toMatch(/Nix 2\.99\.0 is not a release this tool pins.*set nix-sha256/);
       expect(emu.requests.mutating()).toEqual([]);
     });
 
@@ -106,11 +105,7 @@ describe('6. Hostile input and ownership', () => {
     it('reads github-token from NGR_INPUT_GITHUB_TOKEN (a value no token has is refused, hidden)', async () => {
       emu.requests.clear();
       const run = await runCli(
-        [
-          'publish',
-          ...['--project', PROJECT, '--bucket', BUCKET, '--flake', fixtureRepo()],
-          ...['--storage-endpoint', emu.url, '--compute-endpoint', emu.url],
-        ],
+        publishArgs({ project: PROJECT, bucket: BUCKET, url: emu.url }, '--flake', fixtureRepo()),
         {
           cwd: workspace({}),
           env: { NIX_CONFIG: TEST_NIX_CONFIG, NGR_INPUT_GITHUB_TOKEN: 'ghp_env canary' },
@@ -152,11 +147,7 @@ exec ${join(dirname(realNix()), tool)} "$@"
         );
       }
       const run = await runCli(
-        [
-          'publish',
-          ...['--project', PROJECT, '--bucket', BUCKET, '--flake', fixtureRepo()],
-          ...['--storage-endpoint', emu.url, '--compute-endpoint', emu.url],
-        ],
+        publishArgs({ project: PROJECT, bucket: BUCKET, url: emu.url }, '--flake', fixtureRepo()),
         {
           cwd: workspace({}),
           env: {
@@ -198,7 +189,6 @@ echo '{"image-name":"stub-image","skipped":true}'
     const TOKEN = 'ghp_componentCanary0123456789';
 
     it('github-token and extra-nix-config reach the tool as variables only', async () => {
-      requireTool('rsync', 'gitlab-ci-local copies artifacts with it: apt-get install -y rsync');
       const { dir } = componentProject({
         'recording-tool': RECORDING_TOOL,
         '.gitlab-ci.yml': includeComponent({
@@ -211,10 +201,7 @@ echo '{"image-name":"stub-image","skipped":true}'
       });
       chmodSync(join(dir, 'recording-tool'), 0o755);
       const out = tempDir('component-argv');
-      const run = await gitlabCiLocal(
-        ['--force-shell-executor', '--variable', 'CI_PIPELINE_SOURCE=schedule', 'nix-glab-runner-publish'],
-        { cwd: dir, env: { STUB_OUT: out }, timeoutMs: 120_000 },
-      );
+      const run = await runPublishJob(dir, { env: { STUB_OUT: out }, timeoutMs: 120_000 });
       expect(run.code, run.stdout + run.stderr).toBe(0);
       const argv = readFileSync(join(out, 'cmdline'), 'utf8');
       expect(argv).toContain('publish');

@@ -29,6 +29,12 @@ export type PublishOutputs = Record<(typeof PUBLISH_OUTPUTS)[number], string>;
 
 export interface PublishResult {
   outputs: PublishOutputs;
+  /**
+   * What became of the build's image (or would, in a dry run): a new one, one that already existed and is
+   * current, or one deprecated before and made current again, with the newer images `gaveWay` to it.
+   */
+  made: 'created' | 'reused' | 'reactivated';
+  gaveWay: string[];
   /** What happened, in one line per stage, for summaries. */
   steps: { stage: string; result: string }[];
 }
@@ -135,7 +141,12 @@ export async function publish(
       `Dry run: would upload ${artifact.tarball} to gs://${config.bucket}/${objectName} and create image ${identity.name} (${architecture}, ${guestOsFeatures.join(', ')}).`,
     );
     steps.push({ stage: 'dry-run', result: `would create ${identity.name}` });
-    return { outputs: { ...outputs, 'gcs-uri': `gs://${config.bucket}/${objectName}` }, steps };
+    return {
+      outputs: { ...outputs, 'gcs-uri': `gs://${config.bucket}/${objectName}` },
+      steps,
+      made: 'created',
+      gaveWay: [],
+    };
   }
 
   const objectUri = `gs://${config.bucket}/${objectName}`;
@@ -199,6 +210,8 @@ export async function publish(
     return {
       outputs: { ...outputs, 'image-self-link': image.selfLink, 'gcs-uri': uploaded.gcsUri, skipped: 'true' },
       steps,
+      made: 'reused',
+      gaveWay: [],
     };
   }
   steps.push({ stage: 'image', result: `created ${image.name} (${image.status})` });
@@ -213,6 +226,8 @@ export async function publish(
   return {
     outputs: { ...outputs, 'image-self-link': image.selfLink, 'gcs-uri': uploaded.gcsUri },
     steps,
+    made: 'created',
+    gaveWay: [],
   };
 }
 
@@ -231,6 +246,8 @@ async function alreadyPublished(
   return {
     outputs: { ...outputs, 'image-name': image.name, 'image-self-link': image.selfLink, skipped: 'true' },
     steps,
+    made: 'reused',
+    gaveWay: [],
   };
 }
 
@@ -253,6 +270,8 @@ function planWithoutBuild(
   return {
     outputs: { ...outputs, 'image-name': name, 'gcs-uri': name ? `gs://${config.bucket}/${objectName}` : '' },
     steps,
+    made: 'created',
+    gaveWay: [],
   };
 }
 
@@ -315,14 +334,14 @@ async function reactivate(
     const giving = newer.length ? ` and deprecate ${newer.join(', ')} in its favour` : '';
     reporter.info(`Dry run: would mark the ${why} ${image.name} ACTIVE again${giving}.`);
     steps.push({ stage: 'dry-run', result: `would make ${image.name} current again` });
-    return { outputs: done, steps };
+    return { outputs: done, steps, made: 'reactivated', gaveWay: newer };
   }
-  await makeCurrent(images, family, image, config.operationTimeout * 1000, reporter);
+  const gaveWay = await makeCurrent(images, family, image, config.operationTimeout * 1000, reporter);
   const say = `Marked the ${why} ${image.name} ACTIVE again; it is this build, and the family gives it.`;
   if (isRolledBack(image)) reporter.warn(say);
   else reporter.info(say);
   steps.push({ stage: 'image', result: `made ${image.name} current again` });
-  return { outputs: done, steps };
+  return { outputs: done, steps, made: 'reactivated', gaveWay };
 }
 
 /** The image insert failed because its source object is missing (at the insert, or while GCE read it). */

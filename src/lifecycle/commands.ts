@@ -1,6 +1,7 @@
 /**
  * Runs one command (publish, roll, prune or rollback) and gathers its outputs, steps and plan. Publish
- * prunes after it created an image (a skipped publish prunes nothing) and rolls with `roll: mig`.
+ * prunes after it created an image (one that found or reactivated its image prunes nothing) and rolls with
+ * `roll: mig`.
  */
 import { type Command, type Config, OUTPUTS } from '../config.ts';
 import { UserError } from '../errors.ts';
@@ -52,7 +53,7 @@ export async function runCommand(
       Object.assign(result.outputs, published.outputs);
       result.steps.push(...published.steps);
       const image = published.outputs['image-name'];
-      const created = published.outputs.skipped === 'false';
+      const created = published.made === 'created';
       if (config.dryRun && created) {
         result.plan.push({
           action: 'upload',
@@ -61,8 +62,20 @@ export async function runCommand(
         });
         result.plan.push({ action: 'create', resource: image, detail: `image in family ${config.family}` });
       }
+      if (published.made === 'reactivated') {
+        // The newer images gave way to it, not to retention: prune has nothing more to count.
+        if (config.dryRun) {
+          result.plan.push({
+            action: 'reactivate',
+            resource: image,
+            detail: 'deprecated image of this build, made ACTIVE again',
+          });
+          for (const newer of published.gaveWay)
+            result.plan.push({ action: 'deprecate', resource: newer, detail: `newer; replacement ${image}` });
+        } else result.outputs['images-deprecated'] = published.gaveWay.join(',');
+      }
       if (created && !config.dryRun) run.state?.published(image);
-      // A skipped publish stays cheap: it prunes nothing.
+      // A publish that created no image stays cheap: it prunes nothing.
       if (created)
         await runPrune(config, await clients(), reporter, result, run, config.dryRun ? image : undefined);
       if (config.roll === 'mig')

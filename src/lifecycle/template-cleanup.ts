@@ -10,12 +10,12 @@
 import { GcpApiError } from '../gcp/errors.ts';
 import { groupVersions } from '../gcp/groups.ts';
 import { imagePath, lastSegment, resourcePath } from '../gcp/resource-path.ts';
-import { bootImage, type InstanceTemplate } from '../gcp/templates.ts';
+import { bootImage } from '../gcp/templates.ts';
 import type { Reporter } from '../report/events.ts';
 import type { Clients } from './clients.ts';
 import type { PlanStep } from './plan.ts';
 import { activeManaged } from './retention.ts';
-import { IMAGE_LABEL, OUR_SUFFIX } from './template-for-image.ts';
+import { madeByUs } from './template-for-image.ts';
 
 export interface CleanupOptions {
   /** The group just rolled, and the template it runs now (in a dry run: would run). */
@@ -27,10 +27,6 @@ export interface CleanupOptions {
   startedMs: number;
   dryRun: boolean;
   operationTimeoutMs: number;
-}
-
-export function madeByUs(template: InstanceTemplate): boolean {
-  return OUR_SUFFIX.test(template.name) && template.properties.labels?.[IMAGE_LABEL] !== undefined;
 }
 
 /** The image a rollback would go back to now: the second-newest managed ACTIVE image of the family. */

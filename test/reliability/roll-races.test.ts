@@ -7,7 +7,7 @@
  * templates left and the images' states. Each case has an emulator of its own, so they run side by side.
  */
 import { describe, expect, it } from 'vitest';
-import { templateName } from '../../src/lifecycle/template-for-image.ts';
+import { IMAGE_LABEL, templateName } from '../../src/lifecycle/template-for-image.ts';
 import { runCli } from '../helpers/cli.ts';
 import { FAMILY, type Lab, PROJECT, template, ZONE } from '../lifecycle/helpers.ts';
 import {
@@ -381,6 +381,34 @@ describe('1. Fault matrix', () => {
       expect(last((await readGroup(l, 'moved')).versions[0]?.instanceTemplate ?? '')).toBe('theirs');
       expect(await ourTemplates(l)).toEqual([]);
       expect(l.emu.compute.instanceEvents.filter((e) => e.event === 'draining-seen')).toEqual([]);
+    });
+    it("moved onto someone's copy of our template between our read and our patch: changed by someone else, not another run's roll", async ({
+      onTestFinished,
+    }) => {
+      const { l, images } = await bench(onTestFinished, { images: 2 });
+      const [first, second] = images as [string, string];
+      makeGroup(l, 'copied', first, 2);
+      // Our image label copied along, but not our name suffix: a template of theirs, not a roll of ours.
+      const copy = template('their-copy', first);
+      const labels = { ...copy.properties.labels, [IMAGE_LABEL]: first };
+      l.emu.compute.admin.createTemplate(
+        { ...copy, properties: { ...copy.properties, labels } },
+        { project: PROJECT },
+      );
+      const held = hold(l.emu, { method: 'PATCH', path: '/instanceGroupManagers/copied$' });
+      const run = outcome(l.run('roll', { 'instance-group': groupInput('copied'), image: second }));
+      await held.arrived;
+      const { fingerprint } = await readGroup(l, 'copied');
+      await compute(l, 'PATCH', `zones/${ZONE}/instanceGroupManagers/copied`, {
+        versions: [{ instanceTemplate: `projects/${PROJECT}/global/instanceTemplates/their-copy` }],
+        fingerprint,
+      });
+      expect(message(await run)).toMatch(
+        new RegExp(
+          `instance group ${esc(groupPath('copied'))} was changed by someone else meanwhile and now runs template their-copy, so this roll changed nothing; the new template copied-ngr-[0-9a-f]{10} was removed; run it again once that change is done\\.$`,
+        ),
+      );
+      expect(last((await readGroup(l, 'copied')).versions[0]?.instanceTemplate ?? '')).toBe('their-copy');
     });
   });
 

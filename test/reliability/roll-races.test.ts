@@ -613,6 +613,28 @@ describe('1. Fault matrix', () => {
       expect((await readGroup(l, 'back')).status.versionTarget.isReached).toBe(true);
     });
 
+    it('rollback: the newest image deprecated by someone else before our look at it is left without our mark', async ({
+      onTestFinished,
+    }) => {
+      const { l, images } = await bench(onTestFinished, { images: 2 });
+      const [a, b] = images as [string, string];
+      const held = hold(l.emu, { method: 'GET', path: `/global/images/${b}$` });
+      const run = outcome(l.run('rollback', {}));
+      await held.arrived;
+      await compute(l, 'POST', `global/images/${b}/deprecate`, {
+        state: 'DEPRECATED',
+        replacement: `projects/${PROJECT}/global/images/${a}`,
+      });
+      const r = await run;
+      expect(message(r)).toBe('');
+      expect(r.ok && r.value.lines).toContainEqual(
+        `info: ${b} was already DEPRECATED by someone else; family ${FAMILY} gives ${a}.`,
+      );
+      // Not deprecated by a rollback of ours: publishing that build again must not stop with exit code 5.
+      const image = await l.get<{ labels?: Record<string, string> }>(`global/images/${b}`);
+      expect(image.labels?.['nix-glab-runner-rolled-back']).toBeUndefined();
+    });
+
     it('rollback: the previous image deleted by someone else meanwhile stops it before any change', async ({
       onTestFinished,
     }) => {

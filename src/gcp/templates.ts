@@ -7,7 +7,7 @@ import type {
   TemplatesInsert,
 } from './compute-api.ts';
 import { type Operation, waitForOperation } from './operations.ts';
-import { resourcePath } from './resource-path.ts';
+import { lastSegment, resourcePath } from './resource-path.ts';
 import type { RestClient } from './rest.ts';
 
 export interface AttachedDisk {
@@ -45,6 +45,13 @@ const TEMPLATE_PATH = /^projects\/[^/]+\/(global|regions\/[^/]+)\/instanceTempla
 export function templateScope(path: string): string {
   const m = /^projects\/[^/]+\/(global|regions\/[^/]+)\//.exec(resourcePath(path));
   return m?.[1] ?? 'global';
+}
+
+/** The gcloud command that deletes the template at `path`; a regional one needs its --region. */
+export function deleteTemplateCommand(path: string): string {
+  const scope = templateScope(path);
+  const region = scope.startsWith('regions/') ? ` --region ${lastSegment(scope)}` : '';
+  return `gcloud compute instance-templates delete ${lastSegment(resourcePath(path))}${region}`;
 }
 
 /** Global and regional instance templates: read, create, delete, and list every one in the project. */

@@ -15,7 +15,7 @@ import {
   type UpdatePolicy,
 } from '../gcp/groups.ts';
 import { imagePath, lastSegment, resourcePath } from '../gcp/resource-path.ts';
-import { bootImage, type InstanceTemplate } from '../gcp/templates.ts';
+import { bootImage, deleteTemplateCommand, type InstanceTemplate } from '../gcp/templates.ts';
 import type { Clients } from './clients.ts';
 import { madeByUs } from './template-for-image.ts';
 
@@ -124,6 +124,6 @@ export function templateTaken(
   source: string,
 ): ConflictError {
   return new ConflictError(
-    `Instance template ${template.name} already exists but ${why}, so someone else made a template under the name this roll uses; group ${ref.path} is unchanged on template ${lastSegment(source)}: delete that template (gcloud compute instance-templates delete ${template.name}) and run again.`,
+    `Instance template ${template.name} already exists but ${why}, so someone else made a template under the name this roll uses; group ${ref.path} is unchanged on template ${lastSegment(source)}: delete that template (${deleteTemplateCommand(template.selfLink)}) and run again.`,
   );
 }

@@ -5,7 +5,7 @@
 import { GcpApiError } from '../gcp/errors.ts';
 import type { GroupRef } from '../gcp/groups.ts';
 import { lastSegment } from '../gcp/resource-path.ts';
-import type { InstanceTemplate } from '../gcp/templates.ts';
+import { deleteTemplateCommand, type InstanceTemplate } from '../gcp/templates.ts';
 import type { Clients } from './clients.ts';
 import { templateTaken } from './roll-conflicts.ts';
 import { templateForImage } from './template-for-image.ts';
@@ -59,6 +59,6 @@ export async function removeTemplate(clients: Clients, path: string, timeoutMs: 
     await clients.templates.delete(path, timeoutMs);
     return `; the new template ${lastSegment(path)} was removed`;
   } catch {
-    return `; remove the unused template with: gcloud compute instance-templates delete ${lastSegment(path)}${path.includes('/regions/') ? ` --region ${path.split('/')[3]}` : ''}`;
+    return `; remove the unused template with: ${deleteTemplateCommand(path)}`;
   }
 }

@@ -8,7 +8,7 @@ import type {
 } from './compute-api.ts';
 import { type Operation, waitForOperation } from './operations.ts';
 import { lastSegment, resourcePath } from './resource-path.ts';
-import type { RestClient } from './rest.ts';
+import { listAllPages, type RestClient } from './rest.ts';
 
 export interface AttachedDisk {
   boot?: boolean;
@@ -106,22 +106,19 @@ export class Templates {
 
   /** Every template of the project, global and regional (aggregatedList, all pages). */
   async listAll(): Promise<InstanceTemplate[]> {
-    const out: InstanceTemplate[] = [];
-    let pageToken: string | undefined;
-    do {
-      const res = await this.rest.call<
-        { items?: Record<string, { instanceTemplates?: InstanceTemplate[] }>; nextPageToken?: string },
-        TemplatesAggregatedList
-      >({
-        method: 'GET',
-        path: `/projects/${this.project}/aggregated/instanceTemplates`,
-        query: { maxResults: 500, pageToken },
-        what: `listing the instance templates of project "${this.project}"`,
-      });
-      for (const scoped of Object.values(res.items ?? {})) out.push(...(scoped.instanceTemplates ?? []));
-      pageToken = res.nextPageToken;
-    } while (pageToken);
-    return out;
+    return listAllPages(
+      (pageToken) =>
+        this.rest.call<
+          { items?: Record<string, { instanceTemplates?: InstanceTemplate[] }>; nextPageToken?: string },
+          TemplatesAggregatedList
+        >({
+          method: 'GET',
+          path: `/projects/${this.project}/aggregated/instanceTemplates`,
+          query: { maxResults: 500, pageToken },
+          what: `listing the instance templates of project "${this.project}"`,
+        }),
+      (res) => Object.values(res.items ?? {}).flatMap((scoped) => scoped.instanceTemplates ?? []),
+    );
   }
 }
 

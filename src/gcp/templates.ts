@@ -7,7 +7,7 @@ import type {
   TemplatesInsert,
 } from './compute-api.ts';
 import { type Operation, waitForOperation } from './operations.ts';
-import { lastSegment, resourcePath } from './resource-path.ts';
+import { imagePath, lastSegment, resourcePath } from './resource-path.ts';
 import { listAllPages, type RestClient } from './rest.ts';
 
 export interface AttachedDisk {
@@ -127,4 +127,10 @@ export function bootImage(template: InstanceTemplate): string | undefined {
   const boot =
     (template.properties.disks ?? []).find((d) => d.boot === true) ?? template.properties.disks?.[0];
   return boot?.initializeParams?.sourceImage;
+}
+
+/** Whether the template boots `image`; a reference without a project names an image of `project`. */
+export function bootsImage(project: string, template: InstanceTemplate, image: string): boolean {
+  const boot = bootImage(template);
+  return boot !== undefined && imagePath(project, boot) === imagePath(project, image);
 }

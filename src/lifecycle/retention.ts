@@ -147,7 +147,7 @@ export async function prune(
   if (opts.pending && opts.dryRun) {
     images.push({
       name: opts.pending,
-      selfLink: `projects/${clients.project}/global/images/${opts.pending}`,
+      selfLink: imagePath(clients.project, opts.pending),
       status: 'READY',
       creationTimestamp: new Date(opts.nowMs ?? Date.now()).toISOString(),
       labels: { [MANAGED_LABEL.key]: MANAGED_LABEL.value },

@@ -35,7 +35,7 @@ export async function createTemplate(
       const theirs = await clients.templates.get(
         `projects/${clients.project}/${scope}/instanceTemplates/${name}`,
       );
-      const why = theirs && whyNotOurs(theirs, wanted, image);
+      const why = theirs && whyNotOurs(clients.project, theirs, wanted, image);
       if (theirs && !why) return { template: theirs, created: false };
       if (theirs && why) throw templateTaken(ref, theirs, why, source.selfLink);
     }

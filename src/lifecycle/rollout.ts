@@ -18,7 +18,7 @@ import {
   runsTemplate,
 } from '../gcp/groups.ts';
 import { imagePath, lastSegment } from '../gcp/resource-path.ts';
-import { bootImage, type InstanceTemplate, templateScope } from '../gcp/templates.ts';
+import { bootsImage, type InstanceTemplate, templateScope } from '../gcp/templates.ts';
 import type { Reporter } from '../report/events.ts';
 import type { RunState } from '../run-state.ts';
 import type { Clients } from './clients.ts';
@@ -114,7 +114,7 @@ export async function roll(
       'image',
     );
   }
-  const targetImage = `projects/${clients.project}/global/images/${image.name}`;
+  const targetImage = imagePath(clients.project, image.name);
   // Another roll of this group onto another image has not finished: it keeps the group.
   const unfinished = unfinishedRollout(clients.project, group, current);
   if (unfinished && unfinished !== image.name) {
@@ -136,8 +136,7 @@ export async function roll(
   };
 
   // The target template: the current one when it already boots the image (a resumed roll), else ours.
-  const currentBoot = bootImage(current);
-  const onImage = currentBoot !== undefined && imagePath(clients.project, currentBoot) === targetImage;
+  const onImage = bootsImage(clients.project, current, targetImage);
   let target: InstanceTemplate | undefined = onImage ? current : undefined;
   const scope = templateScope(currentRef);
   const name = templateName(currentRef, targetImage);
@@ -147,7 +146,8 @@ export async function roll(
   if (!onImage) {
     target = await clients.templates.get(targetPath);
     const imageRef = { name: image.name, path: targetImage };
-    const why = target && whyNotOurs(target, templateForImage(current, name, imageRef), imageRef);
+    const why =
+      target && whyNotOurs(clients.project, target, templateForImage(current, name, imageRef), imageRef);
     if (target && why) throw templateTaken(ref, target, why, currentRef);
     if (target)
       result.plan.push({

@@ -10,7 +10,7 @@
 import { GcpApiError } from '../gcp/errors.ts';
 import { groupVersions } from '../gcp/groups.ts';
 import { imagePath, lastSegment, resourcePath } from '../gcp/resource-path.ts';
-import { bootImage } from '../gcp/templates.ts';
+import { bootsImage } from '../gcp/templates.ts';
 import type { Reporter } from '../report/events.ts';
 import type { Clients } from './clients.ts';
 import type { PlanStep } from './plan.ts';
@@ -52,13 +52,12 @@ export async function removeUnusedTemplates(
     for (const v of groupVersions(group)) used.add(resourcePath(v.instanceTemplate));
   }
   const target = await rollbackTarget(clients, opts);
-  const pinned = target && `projects/${clients.project}/global/images/${target}`;
+  const pinned = target && imagePath(clients.project, target);
   const plan: PlanStep[] = [];
   for (const template of await clients.templates.listAll()) {
     const path = resourcePath(template.selfLink);
     if (!madeByUs(template) || used.has(path)) continue;
-    const boots = bootImage(template);
-    if (pinned && boots && imagePath(clients.project, boots) === pinned) continue;
+    if (pinned && bootsImage(clients.project, template, pinned)) continue;
     const created = Date.parse(String(template.creationTimestamp ?? ''));
     if (!(created < opts.startedMs)) continue;
     plan.push({

@@ -19,6 +19,7 @@ import { checkObjectName, type Sent, uploadImageObject } from './gcp/upload.ts';
 import { imageDescription, imageLabels, MANAGED_BY } from './identity.ts';
 import { buildAndCheck, type ImageSource, identifyImage, imageName } from './image-source.ts';
 import { makeCurrent, newerThan } from './lifecycle/make-current.ts';
+import { isManaged } from './lifecycle/retention.ts';
 import { isRolledBack } from './lifecycle/rolled-back.ts';
 import type { ImageFacts } from './nix/facts.ts';
 import type { Reporter } from './report/events.ts';
@@ -288,9 +289,7 @@ async function existingImage(
   reporter: Reporter,
 ): Promise<Image | undefined> {
   // Only images we made: a nix-hash label copied onto someone else's image neither skips nor reactivates.
-  const found = (await images.findByNixHash(config.family, nixHash)).filter(
-    (image) => image.labels?.['managed-by'] === MANAGED_BY,
-  );
+  const found = (await images.findByNixHash(config.family, nixHash)).filter(isManaged);
   const deprecated = found.find((i) => i.status === 'READY' && deprecationState(i) !== 'ACTIVE');
   const rolledBack = deprecated && isRolledBack(deprecated) ? deprecated : undefined;
   if (rolledBack && !config.allowRolledBack) {

@@ -14,7 +14,7 @@ import { whyNotOurs } from './template-match.ts';
 /**
  * Creates the template; if Google rejects it, makes sure none is left behind, or names it. A 409 means
  * someone made a template under that name since our read: it is used only when it is exactly the one this
- * roll would make (another run of the same roll), and never deleted.
+ * roll would make (another run of the same roll), and never deleted. True when this run created it.
  */
 export async function createTemplate(
   clients: Clients,
@@ -24,11 +24,11 @@ export async function createTemplate(
   image: { name: string; path: string },
   ref: GroupRef,
   timeoutMs: number,
-): Promise<{ template: InstanceTemplate; created: boolean }> {
+): Promise<boolean> {
   const wanted = templateForImage(source, name, image);
   try {
-    const template = await clients.templates.insert(scope, wanted, timeoutMs);
-    return { template, created: true };
+    await clients.templates.insert(scope, wanted, timeoutMs);
+    return true;
   } catch (err) {
     if (!(err instanceof GcpApiError)) throw err;
     if (err.status === 409) {
@@ -36,7 +36,7 @@ export async function createTemplate(
         `projects/${clients.project}/${scope}/instanceTemplates/${name}`,
       );
       const why = theirs && whyNotOurs(clients.project, theirs, wanted, image);
-      if (theirs && !why) return { template: theirs, created: false };
+      if (theirs && !why) return false;
       if (theirs && why) throw templateTaken(ref, theirs, why, source.selfLink);
     }
     const leftover = await removeTemplate(

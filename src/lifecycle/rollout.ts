@@ -18,7 +18,7 @@ import {
   runsTemplate,
 } from '../gcp/groups.ts';
 import { imagePath, lastSegment } from '../gcp/resource-path.ts';
-import { bootsImage, type InstanceTemplate, templateScope } from '../gcp/templates.ts';
+import { bootsImage, templateScope } from '../gcp/templates.ts';
 import type { Reporter } from '../report/events.ts';
 import type { RunState } from '../run-state.ts';
 import type { Clients } from './clients.ts';
@@ -137,14 +137,13 @@ export async function roll(
 
   // The target template: the current one when it already boots the image (a resumed roll), else ours.
   const onImage = bootsImage(clients.project, current, targetImage);
-  let target: InstanceTemplate | undefined = onImage ? current : undefined;
   const scope = templateScope(currentRef);
   const name = templateName(currentRef, targetImage);
   const targetPath = onImage ? currentRef : `projects/${clients.project}/${scope}/instanceTemplates/${name}`;
   if (!opts.dryRun)
     opts.state?.rolling({ group: ref.path, image: image.name, from: currentRef, template: targetPath });
   if (!onImage) {
-    target = await clients.templates.get(targetPath);
+    const target = await clients.templates.get(targetPath);
     const imageRef = { name: image.name, path: targetImage };
     const why =
       target && whyNotOurs(clients.project, target, templateForImage(current, name, imageRef), imageRef);
@@ -162,7 +161,7 @@ export async function roll(
         detail: `${current.name} with image ${image.name}`,
       });
       if (!opts.dryRun) {
-        const made = await createTemplate(
+        result.templateCreated = await createTemplate(
           clients,
           scope,
           current,
@@ -171,9 +170,8 @@ export async function roll(
           ref,
           opts.operationTimeoutMs,
         );
-        target = made.template;
-        result.templateCreated = made.created;
-        if (!made.created) reporter.info(`Template ${name} was made by another run meanwhile; using it.`);
+        if (!result.templateCreated)
+          reporter.info(`Template ${name} was made by another run meanwhile; using it.`);
       }
     }
   }

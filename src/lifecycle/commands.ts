@@ -13,7 +13,7 @@ import { type Clients, lifecycleClients } from './clients.ts';
 import type { PlanStep } from './plan.ts';
 import { prune } from './retention.ts';
 import { rollback } from './rollback.ts';
-import { type RollOptions, type RollResult, roll } from './rollout.ts';
+import { groupNotFound, type RollOptions, type RollResult, roll } from './rollout.ts';
 import { removeUnusedTemplates } from './template-cleanup.ts';
 
 export type Outputs = Record<string, string>;
@@ -162,11 +162,7 @@ async function runPrune(
   if (!config.dryRun) run.state?.pruning();
   const group = config.instanceGroup ? groupRef(clients.project, config.instanceGroup) : undefined;
   // A mistyped group would otherwise pass unnoticed whenever there is nothing to prune.
-  if (group && !(await clients.groups.get(group)))
-    throw new UserError(
-      `Instance group "${group.path}" was not found; check "instance-group" and "project".`,
-      'instance-group',
-    );
+  if (group && !(await clients.groups.get(group))) throw groupNotFound(group);
   const pruned = await reporter.group('Retention', () =>
     prune(
       clients,

@@ -73,6 +73,14 @@ export interface RollResult {
   plan: PlanStep[];
 }
 
+/** The "instance-group" input names no group: a typo, or the wrong project. */
+export function groupNotFound(ref: GroupRef): UserError {
+  return new UserError(
+    `Instance group "${ref.path}" was not found; check "instance-group" and "project".`,
+    'instance-group',
+  );
+}
+
 export async function roll(
   clients: Clients,
   ref: GroupRef,
@@ -80,12 +88,7 @@ export async function roll(
   reporter: Reporter,
 ): Promise<RollResult> {
   const group = await clients.groups.get(ref);
-  if (!group) {
-    throw new UserError(
-      `Instance group "${ref.path}" was not found; check "instance-group" and "project".`,
-      'instance-group',
-    );
-  }
+  if (!group) throw groupNotFound(ref);
   const currentRef = singleTemplate(group);
   if (!currentRef) {
     throw new UserError(

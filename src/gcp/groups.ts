@@ -78,6 +78,11 @@ export interface ManagedGroup {
   };
 }
 
+/** Stable and on its target version: the group has nothing left to do for the roll. */
+export function groupSettled(group: ManagedGroup): boolean {
+  return group.status?.isStable === true && group.status.versionTarget?.isReached === true;
+}
+
 export interface ManagedInstance {
   /** URL of the instance. */
   instance: string;

@@ -11,6 +11,7 @@ import type { UpdatePolicyResource } from '../gcp/compute-api.ts';
 import { ConflictError, GcpApiError } from '../gcp/errors.ts';
 import {
   type GroupRef,
+  groupSettled,
   groupVersions,
   instanceLocation,
   isStateful,
@@ -180,7 +181,7 @@ export async function roll(
   }
   result.template = targetPath;
 
-  if (onImage && group.status?.isStable && group.status.versionTarget?.isReached) {
+  if (onImage && groupSettled(group)) {
     reporter.info(
       `Group ${ref.path} already runs image ${image.name} (template ${current.name}); nothing to roll.`,
     );

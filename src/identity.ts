@@ -1,5 +1,7 @@
 import { fileSha256 } from './read-pieces.ts';
 
+/** The label (on images) and metadata key (on objects) that marks what this tool made, and its value. */
+export const MANAGED_BY_KEY = 'managed-by';
 export const MANAGED_BY = 'nix-glab-runner';
 
 /** `/nix/store/<hash>-<name>`, with the hash in Nix's base-32 alphabet (no e, o, u, t). */
@@ -46,7 +48,7 @@ export function imageLabels({ nixHash, user, env, flakeRev }: LabelSources): Rec
   const gitSha = env.GITHUB_SHA ?? env.CI_COMMIT_SHA;
   return {
     ...user,
-    'managed-by': MANAGED_BY,
+    [MANAGED_BY_KEY]: MANAGED_BY,
     'nix-hash': nixHash,
     ...(gitSha && /^[0-9a-f]{7,40}$/i.test(gitSha) ? { 'git-sha': gitSha.toLowerCase() } : {}),
     ...(flakeRev && /^[0-9a-f]{7,40}$/i.test(flakeRev) ? { 'flake-rev': flakeRev.toLowerCase() } : {}),

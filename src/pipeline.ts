@@ -20,6 +20,7 @@ import { imageDescription, imageLabels, MANAGED_BY } from './identity.ts';
 import { buildAndCheck, type ImageSource, identifyImage, imageName } from './image-source.ts';
 import { DEFAULT_IMAGE_NAME } from './inputs/image-name.ts';
 import { makeCurrent, newerThan } from './lifecycle/make-current.ts';
+import { isManaged } from './lifecycle/retention.ts';
 import { isRolledBack } from './lifecycle/rolled-back.ts';
 import type { ImageFacts } from './nix/facts.ts';
 import type { Reporter } from './report/events.ts';
@@ -30,6 +31,12 @@ export type PublishOutputs = Record<(typeof PUBLISH_OUTPUTS)[number], string>;
 
 export interface PublishResult {
   outputs: PublishOutputs;
+  /**
+   * What became of the build's image (or would, in a dry run): a new one, one that already existed and is
+   * current, or one deprecated before and made current again, with the newer images `gaveWay` to it.
+   */
+  made: 'created' | 'reused' | 'reactivated';
+  gaveWay: string[];
   /** What happened, in one line per stage, for summaries. */
   steps: { stage: string; result: string }[];
 }
@@ -138,7 +145,7 @@ export async function publish(
       `Dry run: would upload ${artifact.tarball} to ${objectUri} and create image ${identity.name} (${architecture}, ${guestOsFeatures.join(', ')}).`,
     );
     steps.push({ stage: 'dry-run', result: `would create ${identity.name}` });
-    return { outputs: { ...outputs, 'gcs-uri': objectUri }, steps };
+    return { outputs: { ...outputs, 'gcs-uri': objectUri }, steps, made: 'created', gaveWay: [] };
   }
 
   const newImage: NewImage = {
@@ -201,6 +208,8 @@ export async function publish(
     return {
       outputs: { ...outputs, 'image-self-link': image.selfLink, 'gcs-uri': uploaded.gcsUri, skipped: 'true' },
       steps,
+      made: 'reused',
+      gaveWay: [],
     };
   }
   steps.push({ stage: 'image', result: `created ${image.name} (${image.status})` });
@@ -215,6 +224,8 @@ export async function publish(
   return {
     outputs: { ...outputs, 'image-self-link': image.selfLink, 'gcs-uri': uploaded.gcsUri },
     steps,
+    made: 'created',
+    gaveWay: [],
   };
 }
 
@@ -233,6 +244,8 @@ async function alreadyPublished(
   return {
     outputs: { ...outputs, 'image-name': image.name, 'image-self-link': image.selfLink, skipped: 'true' },
     steps,
+    made: 'reused',
+    gaveWay: [],
   };
 }
 
@@ -255,6 +268,8 @@ function planWithoutBuild(
   return {
     outputs: { ...outputs, 'image-name': name, 'gcs-uri': name ? `gs://${config.bucket}/${objectName}` : '' },
     steps,
+    made: 'created',
+    gaveWay: [],
   };
 }
 
@@ -271,9 +286,7 @@ async function existingImage(
   reporter: Reporter,
 ): Promise<Image | undefined> {
   // Only images we made: a nix-hash label copied onto someone else's image neither skips nor reactivates.
-  const found = (await images.findByNixHash(config.family, nixHash)).filter(
-    (image) => image.labels?.['managed-by'] === MANAGED_BY,
-  );
+  const found = (await images.findByNixHash(config.family, nixHash)).filter(isManaged);
   const deprecated = found.find((i) => i.status === 'READY' && deprecationState(i) !== 'ACTIVE');
   const rolledBack = deprecated && isRolledBack(deprecated) ? deprecated : undefined;
   if (rolledBack && !config.allowRolledBack) {
@@ -317,14 +330,14 @@ async function reactivate(
     const giving = newer.length ? ` and deprecate ${newer.join(', ')} in its favour` : '';
     reporter.info(`Dry run: would mark the ${why} ${image.name} ACTIVE again${giving}.`);
     steps.push({ stage: 'dry-run', result: `would make ${image.name} current again` });
-    return { outputs: done, steps };
+    return { outputs: done, steps, made: 'reactivated', gaveWay: newer };
   }
-  await makeCurrent(images, family, image, config.operationTimeout * 1000, reporter);
+  const gaveWay = await makeCurrent(images, family, image, config.operationTimeout * 1000, reporter);
   const say = `Marked the ${why} ${image.name} ACTIVE again; it is this build, and the family gives it.`;
   if (isRolledBack(image)) reporter.warn(say);
   else reporter.info(say);
   steps.push({ stage: 'image', result: `made ${image.name} current again` });
-  return { outputs: done, steps };
+  return { outputs: done, steps, made: 'reactivated', gaveWay };
 }
 
 /** The image insert failed because its source object is missing (at the insert, or while GCE read it). */

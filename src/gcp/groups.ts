@@ -9,7 +9,7 @@ import type {
 } from './compute-api.ts';
 import { type Operation, waitForOperation } from './operations.ts';
 import { lastSegment, resourcePath } from './resource-path.ts';
-import type { RestClient } from './rest.ts';
+import { listAllPages, type RestClient } from './rest.ts';
 
 /** A managed instance group, zonal or regional, in a project. */
 export interface GroupRef {
@@ -78,6 +78,11 @@ export interface ManagedGroup {
   };
 }
 
+/** Stable and on its target version: the group has nothing left to do for the roll. */
+export function groupSettled(group: ManagedGroup): boolean {
+  return group.status?.isStable === true && group.status.versionTarget?.isReached === true;
+}
+
 export interface ManagedInstance {
   /** URL of the instance. */
   instance: string;
@@ -144,42 +149,36 @@ export class Groups {
 
   /** Every member with its current action and template (read-only, though the method is a POST). */
   async listManaged(ref: GroupRef): Promise<ManagedInstance[]> {
-    const out: ManagedInstance[] = [];
-    let pageToken: string | undefined;
-    do {
-      const res = await this.rest.call<
-        { managedInstances?: ManagedInstance[]; nextPageToken?: string },
-        GroupsListManagedInstances
-      >({
-        method: 'POST',
-        path: `/${ref.path}/listManagedInstances`,
-        query: { maxResults: 500, pageToken },
-        what: `listing the instances of group "${ref.path}"`,
-      });
-      out.push(...(res.managedInstances ?? []));
-      pageToken = res.nextPageToken;
-    } while (pageToken);
-    return out;
+    return listAllPages(
+      (pageToken) =>
+        this.rest.call<
+          { managedInstances?: ManagedInstance[]; nextPageToken?: string },
+          GroupsListManagedInstances
+        >({
+          method: 'POST',
+          path: `/${ref.path}/listManagedInstances`,
+          query: { maxResults: 500, pageToken },
+          what: `listing the instances of group "${ref.path}"`,
+        }),
+      (res) => res.managedInstances ?? [],
+    );
   }
 
   /** Every managed instance group of the project, zonal and regional (aggregatedList, all pages). */
   async listAll(): Promise<ManagedGroup[]> {
-    const out: ManagedGroup[] = [];
-    let pageToken: string | undefined;
-    do {
-      const res = await this.rest.call<
-        { items?: Record<string, { instanceGroupManagers?: ManagedGroup[] }>; nextPageToken?: string },
-        GroupsAggregatedList
-      >({
-        method: 'GET',
-        path: `/projects/${this.project}/aggregated/instanceGroupManagers`,
-        query: { maxResults: 500, pageToken },
-        what: `listing the instance groups of project "${this.project}"`,
-      });
-      for (const scoped of Object.values(res.items ?? {})) out.push(...(scoped.instanceGroupManagers ?? []));
-      pageToken = res.nextPageToken;
-    } while (pageToken);
-    return out;
+    return listAllPages(
+      (pageToken) =>
+        this.rest.call<
+          { items?: Record<string, { instanceGroupManagers?: ManagedGroup[] }>; nextPageToken?: string },
+          GroupsAggregatedList
+        >({
+          method: 'GET',
+          path: `/projects/${this.project}/aggregated/instanceGroupManagers`,
+          query: { maxResults: 500, pageToken },
+          what: `listing the instance groups of project "${this.project}"`,
+        }),
+      (res) => Object.values(res.items ?? {}).flatMap((scoped) => scoped.instanceGroupManagers ?? []),
+    );
   }
 
   /**

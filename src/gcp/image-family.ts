@@ -7,7 +7,7 @@ import type {
 } from './compute-api.ts';
 import type { Image } from './images.ts';
 import { type Operation, waitForOperation } from './operations.ts';
-import type { RestClient } from './rest.ts';
+import { listAllPages, type RestClient } from './rest.ts';
 
 /** The family-wide image calls retention and rollback need: list, getFromFamily, deprecate. */
 export class ImageFamily {
@@ -23,19 +23,16 @@ export class ImageFamily {
 
   /** Every image of the family, whatever its state or labels (all pages). */
   async list(): Promise<Image[]> {
-    const out: Image[] = [];
-    let pageToken: string | undefined;
-    do {
-      const res = await this.rest.call<{ items?: Image[]; nextPageToken?: string }, ImagesList>({
-        method: 'GET',
-        path: this.base,
-        query: { filter: `family = "${this.family}"`, maxResults: 500, pageToken },
-        what: `listing the images of family "${this.family}"`,
-      });
-      out.push(...(res.items ?? []));
-      pageToken = res.nextPageToken;
-    } while (pageToken);
-    return out;
+    return listAllPages(
+      (pageToken) =>
+        this.rest.call<{ items?: Image[]; nextPageToken?: string }, ImagesList>({
+          method: 'GET',
+          path: this.base,
+          query: { filter: `family = "${this.family}"`, maxResults: 500, pageToken },
+          what: `listing the images of family "${this.family}"`,
+        }),
+      (res) => res.items ?? [],
+    );
   }
 
   /** The newest non-deprecated image of the family, as instances following the family get it. */

@@ -1,5 +1,6 @@
 import type { OperationsWait } from './compute-api.ts';
 import { GcpApiError } from './errors.ts';
+import { lastSegment } from './resource-path.ts';
 import type { RestClient } from './rest.ts';
 
 export interface Operation {
@@ -20,9 +21,8 @@ const WAIT_HOLD_MS = 150_000;
 
 /** The operations collection an operation lives in: global, regional or zonal. */
 function operationPath(project: string, op: Operation): string {
-  const last = (url: string) => url.slice(url.lastIndexOf('/') + 1);
-  if (op.zone) return `/projects/${project}/zones/${last(op.zone)}/operations/${op.name}`;
-  if (op.region) return `/projects/${project}/regions/${last(op.region)}/operations/${op.name}`;
+  if (op.zone) return `/projects/${project}/zones/${lastSegment(op.zone)}/operations/${op.name}`;
+  if (op.region) return `/projects/${project}/regions/${lastSegment(op.region)}/operations/${op.name}`;
   return `/projects/${project}/global/operations/${op.name}`;
 }
 

@@ -109,3 +109,21 @@ export class RestClient {
     throw new Failure(res.status, text);
   }
 }
+
+/**
+ * Every item of a paged list call: `page` fetches one page (the first with no token), `items` picks what it
+ * holds; pages are read until one comes without a `nextPageToken`.
+ */
+export async function listAllPages<P extends { nextPageToken?: string }, T>(
+  page: (pageToken: string | undefined) => Promise<P>,
+  items: (page: P) => readonly T[],
+): Promise<T[]> {
+  const out: T[] = [];
+  let pageToken: string | undefined;
+  do {
+    const res = await page(pageToken);
+    out.push(...items(res));
+    pageToken = res.nextPageToken;
+  } while (pageToken);
+  return out;
+}

@@ -7,8 +7,8 @@ import type {
   TemplatesInsert,
 } from './compute-api.ts';
 import { type Operation, waitForOperation } from './operations.ts';
-import { resourcePath } from './resource-path.ts';
-import type { RestClient } from './rest.ts';
+import { imagePath, lastSegment, resourcePath } from './resource-path.ts';
+import { listAllPages, type RestClient } from './rest.ts';
 
 export interface AttachedDisk {
   boot?: boolean;
@@ -45,6 +45,13 @@ const TEMPLATE_PATH = /^projects\/[^/]+\/(global|regions\/[^/]+)\/instanceTempla
 export function templateScope(path: string): string {
   const m = /^projects\/[^/]+\/(global|regions\/[^/]+)\//.exec(resourcePath(path));
   return m?.[1] ?? 'global';
+}
+
+/** The gcloud command that deletes the template at `path`; a regional one needs its --region. */
+export function deleteTemplateCommand(path: string): string {
+  const scope = templateScope(path);
+  const region = scope.startsWith('regions/') ? ` --region ${lastSegment(scope)}` : '';
+  return `gcloud compute instance-templates delete ${lastSegment(resourcePath(path))}${region}`;
 }
 
 /** Global and regional instance templates: read, create, delete, and list every one in the project. */
@@ -99,22 +106,19 @@ export class Templates {
 
   /** Every template of the project, global and regional (aggregatedList, all pages). */
   async listAll(): Promise<InstanceTemplate[]> {
-    const out: InstanceTemplate[] = [];
-    let pageToken: string | undefined;
-    do {
-      const res = await this.rest.call<
-        { items?: Record<string, { instanceTemplates?: InstanceTemplate[] }>; nextPageToken?: string },
-        TemplatesAggregatedList
-      >({
-        method: 'GET',
-        path: `/projects/${this.project}/aggregated/instanceTemplates`,
-        query: { maxResults: 500, pageToken },
-        what: `listing the instance templates of project "${this.project}"`,
-      });
-      for (const scoped of Object.values(res.items ?? {})) out.push(...(scoped.instanceTemplates ?? []));
-      pageToken = res.nextPageToken;
-    } while (pageToken);
-    return out;
+    return listAllPages(
+      (pageToken) =>
+        this.rest.call<
+          { items?: Record<string, { instanceTemplates?: InstanceTemplate[] }>; nextPageToken?: string },
+          TemplatesAggregatedList
+        >({
+          method: 'GET',
+          path: `/projects/${this.project}/aggregated/instanceTemplates`,
+          query: { maxResults: 500, pageToken },
+          what: `listing the instance templates of project "${this.project}"`,
+        }),
+      (res) => Object.values(res.items ?? {}).flatMap((scoped) => scoped.instanceTemplates ?? []),
+    );
   }
 }
 
@@ -123,4 +127,10 @@ export function bootImage(template: InstanceTemplate): string | undefined {
   const boot =
     (template.properties.disks ?? []).find((d) => d.boot === true) ?? template.properties.disks?.[0];
   return boot?.initializeParams?.sourceImage;
+}
+
+/** Whether the template boots `image`; a reference without a project names an image of `project`. */
+export function bootsImage(project: string, template: InstanceTemplate, image: string): boolean {
+  const boot = bootImage(template);
+  return boot !== undefined && imagePath(project, boot) === imagePath(project, image);
 }

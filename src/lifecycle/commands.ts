@@ -1,6 +1,7 @@
 /**
  * Runs one command (publish, roll, prune or rollback) and gathers its outputs, steps and plan. Publish
- * prunes after it created an image (a skipped publish prunes nothing) and rolls with `roll: mig`.
+ * prunes after it created an image (one that found or reactivated its image prunes nothing) and rolls with
+ * `roll: mig`.
  */
 import { type Command, type Config, OUTPUTS } from '../config.ts';
 import { UserError } from '../errors.ts';
@@ -12,7 +13,7 @@ import { type Clients, lifecycleClients } from './clients.ts';
 import type { PlanStep } from './plan.ts';
 import { prune } from './retention.ts';
 import { rollback } from './rollback.ts';
-import { type RollOptions, type RollResult, roll } from './rollout.ts';
+import { groupNotFound, type RollOptions, type RollResult, roll } from './rollout.ts';
 import { removeUnusedTemplates } from './template-cleanup.ts';
 
 export type Outputs = Record<string, string>;
@@ -52,7 +53,7 @@ export async function runCommand(
       Object.assign(result.outputs, published.outputs);
       result.steps.push(...published.steps);
       const image = published.outputs['image-name'];
-      const created = published.outputs.skipped === 'false';
+      const created = published.made === 'created';
       if (config.dryRun && created) {
         result.plan.push({
           action: 'upload',
@@ -61,8 +62,20 @@ export async function runCommand(
         });
         result.plan.push({ action: 'create', resource: image, detail: `image in family ${config.family}` });
       }
+      if (published.made === 'reactivated') {
+        // The newer images gave way to it, not to retention: prune has nothing more to count.
+        if (config.dryRun) {
+          result.plan.push({
+            action: 'reactivate',
+            resource: image,
+            detail: 'deprecated image of this build, made ACTIVE again',
+          });
+          for (const newer of published.gaveWay)
+            result.plan.push({ action: 'deprecate', resource: newer, detail: `newer; replacement ${image}` });
+        } else result.outputs['images-deprecated'] = published.gaveWay.join(',');
+      }
       if (created && !config.dryRun) run.state?.published(image);
-      // A skipped publish stays cheap: it prunes nothing.
+      // A publish that created no image stays cheap: it prunes nothing.
       if (created)
         await runPrune(config, await clients(), reporter, result, run, config.dryRun ? image : undefined);
       if (config.roll === 'mig')
@@ -149,11 +162,7 @@ async function runPrune(
   if (!config.dryRun) run.state?.pruning();
   const group = config.instanceGroup ? groupRef(clients.project, config.instanceGroup) : undefined;
   // A mistyped group would otherwise pass unnoticed whenever there is nothing to prune.
-  if (group && !(await clients.groups.get(group)))
-    throw new UserError(
-      `Instance group "${group.path}" was not found; check "instance-group" and "project".`,
-      'instance-group',
-    );
+  if (group && !(await clients.groups.get(group))) throw groupNotFound(group);
   const pruned = await reporter.group('Retention', () =>
     prune(
       clients,

@@ -6,6 +6,7 @@ export type PlanAction =
   | 'upload'
   | 'create'
   | 'reuse'
+  | 'reactivate'
   | 'deprecate'
   | 'delete'
   | 'keep'

@@ -7,6 +7,7 @@
 import { GcpApiError } from '../gcp/errors.ts';
 import {
   type GroupRef,
+  groupSettled,
   instanceLocation,
   type ManagedGroup,
   type ManagedInstance,
@@ -44,6 +45,22 @@ function settledOn(m: ManagedInstance, targetPath: string): boolean {
   return runsTemplate(m, targetPath) && m.currentAction === 'NONE';
 }
 
+/**
+ * One look at the group and its members, as both loops poll them; a group gone, or moved off the target by
+ * someone else, ends the roll.
+ */
+async function observeGroup(
+  clients: Clients,
+  ref: GroupRef,
+  targetPath: string,
+): Promise<{ group: ManagedGroup; members: ManagedInstance[] }> {
+  const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
+  if (!group)
+    throw new GcpApiError(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
+  if (singleTemplate(group) !== targetPath) throw movedAway(ref, targetPath, singleTemplate(group));
+  return { group, members };
+}
+
 /** The drain loop: signal within the window, replace each instance once drained or past its deadline. */
 export async function driveWithDrain(
   clients: Clients,
@@ -61,10 +78,7 @@ export async function driveWithDrain(
   const draining = new Map<string, Draining>();
   const handedOver = new Set<string>();
   for (;;) {
-    const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
-    if (!group)
-      throw new GcpApiError(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
-    if (singleTemplate(group) !== targetPath) throw movedAway(ref, targetPath, singleTemplate(group));
+    const { group, members } = await observeGroup(clients, ref, targetPath);
     const total = group.targetSize;
     const updated = members.filter((m) => settledOn(m, targetPath)).length;
     progress(updated, total);
@@ -82,12 +96,7 @@ export async function driveWithDrain(
       if (!m || runsTemplate(m, targetPath) || m.currentAction !== 'NONE' || m.id !== d.member.id)
         draining.delete(name);
     }
-    if (
-      old.length === 0 &&
-      draining.size === 0 &&
-      group.status?.isStable &&
-      group.status.versionTarget?.isReached
-    ) {
+    if (old.length === 0 && draining.size === 0 && groupSettled(group)) {
       reporter.info(`Group ${ref.path}: ${updated}/${total} instances on ${lastSegment(targetPath)}.`);
       return;
     }
@@ -189,14 +198,11 @@ export async function waitForGroup(
   const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
   const progress = progressPrinter(reporter);
   for (;;) {
-    const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
-    if (!group)
-      throw new GcpApiError(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
-    if (singleTemplate(group) !== targetPath) throw movedAway(ref, targetPath, singleTemplate(group));
+    const { group, members } = await observeGroup(clients, ref, targetPath);
     const updated = members.filter((m) => settledOn(m, targetPath)).length;
     progress(updated, group.targetSize);
     opts.state?.rollProgress(rollProgress(members, targetPath, group.targetSize, new Map()));
-    if (group.status?.isStable && group.status.versionTarget?.isReached) {
+    if (groupSettled(group)) {
       reporter.info(
         `Group ${ref.path}: ${updated}/${group.targetSize} instances on ${lastSegment(targetPath)}.`,
       );

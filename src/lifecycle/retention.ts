@@ -11,11 +11,10 @@ import { type GroupRef, instanceLocation } from '../gcp/groups.ts';
 import { deprecationState, describeState, type Image, isCurrent } from '../gcp/images.ts';
 import { imagePath, lastSegment, resourcePath } from '../gcp/resource-path.ts';
 import { bootImage, type InstanceTemplate } from '../gcp/templates.ts';
+import { MANAGED_BY, MANAGED_BY_KEY } from '../identity.ts';
 import type { Reporter } from '../report/events.ts';
 import type { Clients } from './clients.ts';
 import type { PlanStep } from './plan.ts';
-
-export const MANAGED_LABEL = { key: 'managed-by', value: 'nix-glab-runner' } as const;
 
 export interface RetentionPolicy {
   keep: number;
@@ -31,7 +30,7 @@ export interface RetentionDecision {
 }
 
 export function isManaged(image: Image): boolean {
-  return image.labels?.[MANAGED_LABEL.key] === MANAGED_LABEL.value;
+  return image.labels?.[MANAGED_BY_KEY] === MANAGED_BY;
 }
 
 /** Managed, READY, ACTIVE images of a family, newest first: the ones retention counts. */
@@ -147,10 +146,10 @@ export async function prune(
   if (opts.pending && opts.dryRun) {
     images.push({
       name: opts.pending,
-      selfLink: `projects/${clients.project}/global/images/${opts.pending}`,
+      selfLink: imagePath(clients.project, opts.pending),
       status: 'READY',
       creationTimestamp: new Date(opts.nowMs ?? Date.now()).toISOString(),
-      labels: { [MANAGED_LABEL.key]: MANAGED_LABEL.value },
+      labels: { [MANAGED_BY_KEY]: MANAGED_BY },
     });
   }
   const counted = activeManaged(images);
@@ -217,7 +216,7 @@ function changedMeanwhile(image: Image): string | undefined {
   if (deprecationState(image) !== 'ACTIVE')
     return `Skipped ${image.name}: someone else made it ${deprecationState(image)} meanwhile; left as it is.`;
   if (!isManaged(image))
-    return `Skipped ${image.name}: it no longer carries ${MANAGED_LABEL.key}=${MANAGED_LABEL.value}; left as it is.`;
+    return `Skipped ${image.name}: it no longer carries ${MANAGED_BY_KEY}=${MANAGED_BY}; left as it is.`;
   return undefined;
 }
 

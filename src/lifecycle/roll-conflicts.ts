@@ -1,8 +1,8 @@
 /**
  * Other writers of a group a roll is rolling: another roll of the same group (live or stopped), or anyone
  * changing the group in the meantime. Managed instance groups carry no labels, so a roll in progress is read
- * from what Google shows: the group's one version is one of our templates (it carries our image label), for
- * another image, and `status.versionTarget.isReached` is false.
+ * from what Google shows: the group's one version is one of our templates (our name suffix and image label),
+ * for another image, and `status.versionTarget.isReached` is false.
  */
 import type { UpdatePolicyResource } from '../gcp/compute-api.ts';
 import { ConflictError } from '../gcp/errors.ts';
@@ -15,9 +15,9 @@ import {
   type UpdatePolicy,
 } from '../gcp/groups.ts';
 import { imagePath, lastSegment, resourcePath } from '../gcp/resource-path.ts';
-import { bootImage, type InstanceTemplate } from '../gcp/templates.ts';
+import { bootImage, deleteTemplateCommand, type InstanceTemplate } from '../gcp/templates.ts';
 import type { Clients } from './clients.ts';
-import { IMAGE_LABEL } from './template-for-image.ts';
+import { madeByUs } from './template-for-image.ts';
 
 /** How to keep two runs apart, for the messages. */
 const SERIALIZE =
@@ -35,9 +35,8 @@ export function unfinishedRollout(
   group: ManagedGroup,
   template: InstanceTemplate,
 ): string | undefined {
-  const image = template.properties.labels?.[IMAGE_LABEL];
   const boot = bootImage(template);
-  if (!image || !boot || group.status?.versionTarget?.isReached !== false) return undefined;
+  if (!madeByUs(template) || !boot || group.status?.versionTarget?.isReached !== false) return undefined;
   return lastSegment(imagePath(project, boot));
 }
 
@@ -125,6 +124,6 @@ export function templateTaken(
   source: string,
 ): ConflictError {
   return new ConflictError(
-    `Instance template ${template.name} already exists but ${why}, so someone else made a template under the name this roll uses; group ${ref.path} is unchanged on template ${lastSegment(source)}: delete that template (gcloud compute instance-templates delete ${template.name}) and run again.`,
+    `Instance template ${template.name} already exists but ${why}, so someone else made a template under the name this roll uses; group ${ref.path} is unchanged on template ${lastSegment(source)}: delete that template (${deleteTemplateCommand(template.selfLink)}) and run again.`,
   );
 }

@@ -5,7 +5,7 @@
 import { GcpApiError } from '../gcp/errors.ts';
 import type { GroupRef } from '../gcp/groups.ts';
 import { lastSegment } from '../gcp/resource-path.ts';
-import type { InstanceTemplate } from '../gcp/templates.ts';
+import { deleteTemplateCommand, type InstanceTemplate } from '../gcp/templates.ts';
 import type { Clients } from './clients.ts';
 import { templateTaken } from './roll-conflicts.ts';
 import { templateForImage } from './template-for-image.ts';
@@ -14,7 +14,7 @@ import { whyNotOurs } from './template-match.ts';
 /**
  * Creates the template; if Google rejects it, makes sure none is left behind, or names it. A 409 means
  * someone made a template under that name since our read: it is used only when it is exactly the one this
- * roll would make (another run of the same roll), and never deleted.
+ * roll would make (another run of the same roll), and never deleted. True when this run created it.
  */
 export async function createTemplate(
   clients: Clients,
@@ -24,19 +24,19 @@ export async function createTemplate(
   image: { name: string; path: string },
   ref: GroupRef,
   timeoutMs: number,
-): Promise<{ template: InstanceTemplate; created: boolean }> {
+): Promise<boolean> {
   const wanted = templateForImage(source, name, image);
   try {
-    const template = await clients.templates.insert(scope, wanted, timeoutMs);
-    return { template, created: true };
+    await clients.templates.insert(scope, wanted, timeoutMs);
+    return true;
   } catch (err) {
     if (!(err instanceof GcpApiError)) throw err;
     if (err.status === 409) {
       const theirs = await clients.templates.get(
         `projects/${clients.project}/${scope}/instanceTemplates/${name}`,
       );
-      const why = theirs && whyNotOurs(theirs, wanted, image);
-      if (theirs && !why) return { template: theirs, created: false };
+      const why = theirs && whyNotOurs(clients.project, theirs, wanted, image);
+      if (theirs && !why) return false;
       if (theirs && why) throw templateTaken(ref, theirs, why, source.selfLink);
     }
     const leftover = await removeTemplate(
@@ -59,6 +59,6 @@ export async function removeTemplate(clients: Clients, path: string, timeoutMs: 
     await clients.templates.delete(path, timeoutMs);
     return `; the new template ${lastSegment(path)} was removed`;
   } catch {
-    return `; remove the unused template with: gcloud compute instance-templates delete ${lastSegment(path)}${path.includes('/regions/') ? ` --region ${path.split('/')[3]}` : ''}`;
+    return `; remove the unused template with: ${deleteTemplateCommand(path)}`;
   }
 }

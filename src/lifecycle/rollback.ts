@@ -88,14 +88,13 @@ async function deprecateNewest(
       `Family ${family} changed during rollback: ${previous.name}, the image to go back to, is ${state} now (someone else changed it), so nothing was deprecated; run rollback again.`,
     );
   }
-  const already = `${newest} was already ${now ? deprecationState(now) : 'deleted'} by someone else; family ${family} gives ${previous.name}.`;
-  // Marked first, so a deprecated image without the mark is never one a rollback meant (rolled-back.ts).
-  if (!now || !(await markRolledBack(clients.images, newest, timeoutMs))) {
-    reporter.info(already);
-    return false;
-  }
-  if (deprecationState(now) !== 'ACTIVE') {
-    reporter.info(already);
+  const state = now ? deprecationState(now) : 'deleted';
+  // Marked before the deprecation, so a deprecated image without the mark is never one a rollback meant
+  // (rolled-back.ts); and only while ACTIVE: one someone else deprecated was not rolled back by us.
+  const marked = state === 'ACTIVE' && (await markRolledBack(clients.images, newest, timeoutMs));
+  if (!marked) {
+    const was = state === 'ACTIVE' ? 'deleted' : state;
+    reporter.info(`${newest} was already ${was} by someone else; family ${family} gives ${previous.name}.`);
     return false;
   }
   try {

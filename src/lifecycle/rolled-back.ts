@@ -15,7 +15,7 @@ export function isRolledBack(image: Image): boolean {
 }
 
 /** Label values take lowercase letters, digits, `-` and `_` only. */
-export function rolledBackValue(nowMs = Date.now()): string {
+function rolledBackValue(nowMs = Date.now()): string {
   return new Date(nowMs)
     .toISOString()
     .replace(/\.\d+Z$/, 'z')

@@ -11,6 +11,7 @@ import type { UpdatePolicyResource } from '../gcp/compute-api.ts';
 import { ConflictError, GcpApiError } from '../gcp/errors.ts';
 import {
   type GroupRef,
+  groupSettled,
   groupVersions,
   instanceLocation,
   isStateful,
@@ -18,7 +19,7 @@ import {
   runsTemplate,
 } from '../gcp/groups.ts';
 import { imagePath, lastSegment } from '../gcp/resource-path.ts';
-import { bootImage, type InstanceTemplate, templateScope } from '../gcp/templates.ts';
+import { bootsImage, templateScope } from '../gcp/templates.ts';
 import type { Reporter } from '../report/events.ts';
 import type { RunState } from '../run-state.ts';
 import type { Clients } from './clients.ts';
@@ -73,6 +74,14 @@ export interface RollResult {
   plan: PlanStep[];
 }
 
+/** The "instance-group" input names no group: a typo, or the wrong project. */
+export function groupNotFound(ref: GroupRef): UserError {
+  return new UserError(
+    `Instance group "${ref.path}" was not found; check "instance-group" and "project".`,
+    'instance-group',
+  );
+}
+
 export async function roll(
   clients: Clients,
   ref: GroupRef,
@@ -80,12 +89,7 @@ export async function roll(
   reporter: Reporter,
 ): Promise<RollResult> {
   const group = await clients.groups.get(ref);
-  if (!group) {
-    throw new UserError(
-      `Instance group "${ref.path}" was not found; check "instance-group" and "project".`,
-      'instance-group',
-    );
-  }
+  if (!group) throw groupNotFound(ref);
   const currentRef = singleTemplate(group);
   if (!currentRef) {
     throw new UserError(
@@ -114,7 +118,7 @@ export async function roll(
       'image',
     );
   }
-  const targetImage = `projects/${clients.project}/global/images/${image.name}`;
+  const targetImage = imagePath(clients.project, image.name);
   // Another roll of this group onto another image has not finished: it keeps the group.
   const unfinished = unfinishedRollout(clients.project, group, current);
   if (unfinished && unfinished !== image.name) {
@@ -136,18 +140,17 @@ export async function roll(
   };
 
   // The target template: the current one when it already boots the image (a resumed roll), else ours.
-  const currentBoot = bootImage(current);
-  const onImage = currentBoot !== undefined && imagePath(clients.project, currentBoot) === targetImage;
-  let target: InstanceTemplate | undefined = onImage ? current : undefined;
+  const onImage = bootsImage(clients.project, current, targetImage);
   const scope = templateScope(currentRef);
   const name = templateName(currentRef, targetImage);
   const targetPath = onImage ? currentRef : `projects/${clients.project}/${scope}/instanceTemplates/${name}`;
   if (!opts.dryRun)
     opts.state?.rolling({ group: ref.path, image: image.name, from: currentRef, template: targetPath });
   if (!onImage) {
-    target = await clients.templates.get(targetPath);
+    const target = await clients.templates.get(targetPath);
     const imageRef = { name: image.name, path: targetImage };
-    const why = target && whyNotOurs(target, templateForImage(current, name, imageRef), imageRef);
+    const why =
+      target && whyNotOurs(clients.project, target, templateForImage(current, name, imageRef), imageRef);
     if (target && why) throw templateTaken(ref, target, why, currentRef);
     if (target)
       result.plan.push({
@@ -162,7 +165,7 @@ export async function roll(
         detail: `${current.name} with image ${image.name}`,
       });
       if (!opts.dryRun) {
-        const made = await createTemplate(
+        result.templateCreated = await createTemplate(
           clients,
           scope,
           current,
@@ -171,15 +174,14 @@ export async function roll(
           ref,
           opts.operationTimeoutMs,
         );
-        target = made.template;
-        result.templateCreated = made.created;
-        if (!made.created) reporter.info(`Template ${name} was made by another run meanwhile; using it.`);
+        if (!result.templateCreated)
+          reporter.info(`Template ${name} was made by another run meanwhile; using it.`);
       }
     }
   }
   result.template = targetPath;
 
-  if (onImage && group.status?.isStable && group.status.versionTarget?.isReached) {
+  if (onImage && groupSettled(group)) {
     reporter.info(
       `Group ${ref.path} already runs image ${image.name} (template ${current.name}); nothing to roll.`,
     );

@@ -10,12 +10,12 @@
 import { GcpApiError } from '../gcp/errors.ts';
 import { groupVersions } from '../gcp/groups.ts';
 import { imagePath, lastSegment, resourcePath } from '../gcp/resource-path.ts';
-import { bootImage, type InstanceTemplate } from '../gcp/templates.ts';
+import { bootsImage } from '../gcp/templates.ts';
 import type { Reporter } from '../report/events.ts';
 import type { Clients } from './clients.ts';
 import type { PlanStep } from './plan.ts';
 import { activeManaged } from './retention.ts';
-import { IMAGE_LABEL, OUR_SUFFIX } from './template-for-image.ts';
+import { madeByUs } from './template-for-image.ts';
 
 export interface CleanupOptions {
   /** The group just rolled, and the template it runs now (in a dry run: would run). */
@@ -27,10 +27,6 @@ export interface CleanupOptions {
   startedMs: number;
   dryRun: boolean;
   operationTimeoutMs: number;
-}
-
-export function madeByUs(template: InstanceTemplate): boolean {
-  return OUR_SUFFIX.test(template.name) && template.properties.labels?.[IMAGE_LABEL] !== undefined;
 }
 
 /** The image a rollback would go back to now: the second-newest managed ACTIVE image of the family. */
@@ -56,13 +52,12 @@ export async function removeUnusedTemplates(
     for (const v of groupVersions(group)) used.add(resourcePath(v.instanceTemplate));
   }
   const target = await rollbackTarget(clients, opts);
-  const pinned = target && `projects/${clients.project}/global/images/${target}`;
+  const pinned = target && imagePath(clients.project, target);
   const plan: PlanStep[] = [];
   for (const template of await clients.templates.listAll()) {
     const path = resourcePath(template.selfLink);
     if (!madeByUs(template) || used.has(path)) continue;
-    const boots = bootImage(template);
-    if (pinned && boots && imagePath(clients.project, boots) === pinned) continue;
+    if (pinned && bootsImage(clients.project, template, pinned)) continue;
     const created = Date.parse(String(template.creationTimestamp ?? ''));
     if (!(created < opts.startedMs)) continue;
     plan.push({

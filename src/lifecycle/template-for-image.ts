@@ -15,6 +15,14 @@ export const OUR_SUFFIX = /-ngr-[0-9a-f]{10}$/;
 const MAX_NAME = 63;
 
 /**
+ * A template this tool made: our name suffix and our image label. Either alone can be someone else's (a
+ * copy of ours keeps the label, a name can be chosen by anyone).
+ */
+export function madeByUs(template: InstanceTemplate): boolean {
+  return OUR_SUFFIX.test(template.name) && template.properties.labels?.[IMAGE_LABEL] !== undefined;
+}
+
+/**
  * Deterministic from the source template and the image: the same roll always names the same template, so
  * a rerun after an interruption finds it instead of creating another. The source's own suffix is dropped
  * first, so rolling one of our templates does not grow the name.

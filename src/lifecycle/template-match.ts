@@ -4,7 +4,7 @@
  * to `templateForImage` (our label included) may be reused, so nothing we did not make is rolled out.
  */
 import { lastSegment } from '../gcp/resource-path.ts';
-import { bootImage, type InstanceTemplate } from '../gcp/templates.ts';
+import { bootImage, bootsImage, type InstanceTemplate } from '../gcp/templates.ts';
 import { IMAGE_LABEL } from './template-for-image.ts';
 
 /** Fields Google sets itself on a template, at the top level. */
@@ -17,13 +17,15 @@ const SET_BY_GOOGLE_NESTED = new Set(['kind', 'fingerprint']);
  * The source of `wanted` was read from Google too, so defaults Google adds on read are on both sides.
  */
 export function whyNotOurs(
+  project: string,
   existing: InstanceTemplate,
   wanted: object,
   image: { name: string; path: string },
 ): string | undefined {
-  const boots = bootImage(existing);
-  if (!boots || normalize(boots) !== normalize(image.path))
+  if (!bootsImage(project, existing, image.path)) {
+    const boots = bootImage(existing);
     return `boots ${boots ? lastSegment(boots) : 'no image'}, not ${image.name}`;
+  }
   if (existing.properties.labels?.[IMAGE_LABEL] !== image.name)
     return `does not carry the label ${IMAGE_LABEL}=${image.name}`;
   const differs = firstDifference(topLevel(existing), topLevel(wanted), '');

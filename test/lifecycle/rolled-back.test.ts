@@ -69,6 +69,23 @@ describe('rolled back versus deprecated by retention', () => {
     expect((await l.fromFamily())?.name).toBe(second);
   }, 120_000);
 
+  it('the dry run of publishing a build retention deprecated plans its reactivation, not an upload', async () => {
+    l = await lab();
+    const first = await published(l, 1, ['--keep', '1']);
+    const second = await published(l, 2, ['--keep', '1']);
+
+    const planned = await publish(l, 1, ['--keep', '1', '--dry-run']);
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(JSON.parse(planned.stdout).plan).toEqual([
+      { action: 'reactivate', resource: first, detail: 'deprecated image of this build, made ACTIVE again' },
+      { action: 'deprecate', resource: second, detail: `newer; replacement ${first}` },
+    ]);
+
+    const again = await publish(l, 1, ['--keep', '1']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)['images-deprecated']).toBe(second);
+  }, 120_000);
+
   it('rollback marks the image it deprecates; only that build stops a publish with exit code 5', async () => {
     l = await lab();
     const first = await published(l, 1);

@@ -7,7 +7,7 @@
  * templates left and the images' states. Each case has an emulator of its own, so they run side by side.
  */
 import { describe, expect, it } from 'vitest';
-import { templateName } from '../../src/lifecycle/template-for-image.ts';
+import { IMAGE_LABEL, templateName } from '../../src/lifecycle/template-for-image.ts';
 import { errorLine, runCli } from '../helpers/cli.ts';
 import {
   bench,
@@ -388,6 +388,34 @@ describe('1. Fault matrix', () => {
       expect(await ourTemplates(l)).toEqual([]);
       expect(l.emu.compute.instanceEvents.filter((e) => e.event === 'draining-seen')).toEqual([]);
     });
+    it("moved onto someone's copy of our template between our read and our patch: changed by someone else, not another run's roll", async ({
+      onTestFinished,
+    }) => {
+      const { l, images } = await bench(onTestFinished, { images: 2 });
+      const [first, second] = images as [string, string];
+      makeGroup(l, 'copied', first, 2);
+      // Our image label copied along, but not our name suffix: a template of theirs, not a roll of ours.
+      const copy = template('their-copy', first);
+      const labels = { ...copy.properties.labels, [IMAGE_LABEL]: first };
+      l.emu.compute.admin.createTemplate(
+        { ...copy, properties: { ...copy.properties, labels } },
+        { project: PROJECT },
+      );
+      const held = hold(l.emu, { method: 'PATCH', path: '/instanceGroupManagers/copied$' });
+      const run = outcome(l.run('roll', { 'instance-group': groupInput('copied'), image: second }));
+      await held.arrived;
+      const { fingerprint } = await readGroup(l, 'copied');
+      await compute(l, 'PATCH', `zones/${ZONE}/instanceGroupManagers/copied`, {
+        versions: [{ instanceTemplate: `projects/${PROJECT}/global/instanceTemplates/their-copy` }],
+        fingerprint,
+      });
+      expect(message(await run)).toMatch(
+        new RegExp(
+          `instance group ${esc(groupPath('copied'))} was changed by someone else meanwhile and now runs template their-copy, so this roll changed nothing; the new template copied-ngr-[0-9a-f]{10} was removed; run it again once that change is done\\.$`,
+        ),
+      );
+      expect(last((await readGroup(l, 'copied')).versions[0]?.instanceTemplate ?? '')).toBe('their-copy');
+    });
   });
 
   describe.concurrent('races: template changed (409)', () => {
@@ -589,6 +617,28 @@ describe('1. Fault matrix', () => {
       expect(await states(l)).toEqual({ [a]: 'ACTIVE' });
       expect(await groupImage(l, 'back')).toBe(a);
       expect((await readGroup(l, 'back')).status.versionTarget.isReached).toBe(true);
+    });
+
+    it('rollback: the newest image deprecated by someone else before our look at it is left without our mark', async ({
+      onTestFinished,
+    }) => {
+      const { l, images } = await bench(onTestFinished, { images: 2 });
+      const [a, b] = images as [string, string];
+      const held = hold(l.emu, { method: 'GET', path: `/global/images/${b}$` });
+      const run = outcome(l.run('rollback', {}));
+      await held.arrived;
+      await compute(l, 'POST', `global/images/${b}/deprecate`, {
+        state: 'DEPRECATED',
+        replacement: `projects/${PROJECT}/global/images/${a}`,
+      });
+      const r = await run;
+      expect(message(r)).toBe('');
+      expect(r.ok && r.value.lines).toContainEqual(
+        `info: ${b} was already DEPRECATED by someone else; family ${FAMILY} gives ${a}.`,
+      );
+      // Not deprecated by a rollback of ours: publishing that build again must not stop with exit code 5.
+      const image = await l.get<{ labels?: Record<string, string> }>(`global/images/${b}`);
+      expect(image.labels?.['nix-glab-runner-rolled-back']).toBeUndefined();
     });
 
     it('rollback: the previous image deleted by someone else meanwhile stops it before any change', async ({

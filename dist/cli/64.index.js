@@ -21,17 +21,41 @@ var errors = __webpack_require__(3916);
 var external_node_crypto_ = __webpack_require__(7598);
 // EXTERNAL MODULE: ./src/gcp/errors.ts
 var gcp_errors = __webpack_require__(3795);
+;// CONCATENATED MODULE: ./src/gcp/resource-path.ts
+/**
+ * Compute Engine refers to resources by full URL (`https://compute.googleapis.com/compute/v1/projects/…`),
+ * by partial path (`projects/p/global/images/x`) or, within a project, by bare name. Comparisons happen on
+ * the partial path, so a link from any endpoint (Google's, a private one, the emulator) compares equal.
+ */
+function resourcePath(ref) {
+    const at = ref.indexOf('projects/');
+    return at >= 0 ? ref.slice(at).replace(/[?#].*$/, '') : ref;
+}
+/** The last path segment: a resource's name. */
+function lastSegment(ref) {
+    return ref.slice(ref.lastIndexOf('/') + 1);
+}
+/** The image path a `sourceImage` names, `projects/P/global/images/N` or `…/images/family/F`. */
+function imagePath(project, ref) {
+    const path = resourcePath(ref);
+    if (path.startsWith('projects/'))
+        return path;
+    if (path.startsWith('global/'))
+        return `projects/${project}/${path}`;
+    return `projects/${project}/global/images/${lastSegment(path)}`;
+}
+
 ;// CONCATENATED MODULE: ./src/gcp/operations.ts
+
 
 /** `operations.wait` answers within about two minutes, done or not; a little more before it counts as hung. */
 const WAIT_HOLD_MS = 150_000;
 /** The operations collection an operation lives in: global, regional or zonal. */
 function operationPath(project, op) {
-    const last = (url) => url.slice(url.lastIndexOf('/') + 1);
     if (op.zone)
-        return `/projects/${project}/zones/${last(op.zone)}/operations/${op.name}`;
+        return `/projects/${project}/zones/${lastSegment(op.zone)}/operations/${op.name}`;
     if (op.region)
-        return `/projects/${project}/regions/${last(op.region)}/operations/${op.name}`;
+        return `/projects/${project}/regions/${lastSegment(op.region)}/operations/${op.name}`;
     return `/projects/${project}/global/operations/${op.name}`;
 }
 /**
@@ -62,31 +86,235 @@ async function waitForOperation(rest, project, op, opts) {
     return current;
 }
 
-;// CONCATENATED MODULE: ./src/gcp/resource-path.ts
+;// CONCATENATED MODULE: ./src/gcp/retry.ts
+const DEFAULT_RETRY = { deadlineMs: 120_000, initialDelayMs: 500, maxDelayMs: 16_000 };
+/** Our backoff, bounded by the `retry-deadline` input (seconds), reporting its retries to `reporter`. */
+function retryPolicy(deadlineSeconds, reporter) {
+    return {
+        ...DEFAULT_RETRY,
+        deadlineMs: deadlineSeconds * 1000,
+        ...(reporter ? { notify: retryReporter(reporter) } : {}),
+    };
+}
 /**
- * Compute Engine refers to resources by full URL (`https://compute.googleapis.com/compute/v1/projects/…`),
- * by partial path (`projects/p/global/images/x`) or, within a project, by bare name. Comparisons happen on
- * the partial path, so a link from any endpoint (Google's, a private one, the emulator) compares equal.
+ * The first retry of a call is said once (what failed, why, and for how long it will be retried); with
+ * verbose output every further attempt is said too.
  */
-function resourcePath(ref) {
-    const at = ref.indexOf('projects/');
-    return at >= 0 ? ref.slice(at).replace(/[?#].*$/, '') : ref;
+function retryReporter(reporter) {
+    return (n) => {
+        const why = retryCause(n.error);
+        const left = `${Math.ceil(n.leftMs / 1000)}s`;
+        if (n.failures === 1)
+            reporter.info(`${n.what}: ${why}; retrying for up to ${left} (retry-deadline).`);
+        reporter.debug(`${n.what}: attempt ${n.failures} failed (${why}); next attempt in ${(n.delayMs / 1000).toFixed(1)}s, ${left} left.`);
+    };
 }
-/** The last path segment: a resource's name. */
-function lastSegment(ref) {
-    return ref.slice(ref.lastIndexOf('/') + 1);
+/** Why an attempt failed, in a few words: the HTTP status or the connection error. */
+function retryCause(err) {
+    const e = err;
+    const status = typeof e.status === 'number' ? e.status : typeof e.code === 'number' ? e.code : 0;
+    const message = (typeof e.message === 'string' ? e.message : String(err)).split('\n')[0] ?? '';
+    const short = message.length > 160 ? `${message.slice(0, 157)}...` : message;
+    return status >= 100 ? `HTTP ${status}${short ? ` (${short})` : ''}` : short || 'no answer';
 }
-/** The image path a `sourceImage` names, `projects/P/global/images/N` or `…/images/family/F`. */
-function imagePath(project, ref) {
-    const path = resourcePath(ref);
-    if (path.startsWith('projects/'))
-        return path;
-    if (path.startsWith('global/'))
-        return `projects/${project}/${path}`;
-    return `projects/${project}/global/images/${lastSegment(path)}`;
+/** Full-jitter exponential backoff: a random delay in [0, min(max, initial * 2^attempt)]. */
+function backoffDelay(policy, attempt) {
+    const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** attempt);
+    return Math.round(Math.random() * ceiling);
+}
+/** The end of a message for a call retried until the deadline: " (gave up after 7 attempts over 4.6s)". */
+function gaveUpNote(attempts, elapsedMs) {
+    return ` (gave up after ${attempts} attempts over ${(elapsedMs / 1000).toFixed(1)}s)`;
+}
+/** The last error of a call that failed transiently until the deadline; `note` says how long we tried. */
+class GaveUp extends Error {
+    last;
+    attempts;
+    elapsedMs;
+    name = 'GaveUp';
+    constructor(last, attempts, elapsedMs) {
+        super(last instanceof Error ? last.message : String(last));
+        this.last = last;
+        this.attempts = attempts;
+        this.elapsedMs = elapsedMs;
+    }
+    get note() {
+        return gaveUpNote(this.attempts, this.elapsedMs);
+    }
+}
+/**
+ * Runs `attempt` until it resolves, throws an error `retryable` refuses (thrown as it is), or the deadline
+ * has passed since the first failure (the last error is thrown inside a GaveUp): a slow first answer does
+ * not use up the retries. The last backoff is cut short so that one more attempt lands at the deadline
+ * rather than giving up early. An attempt that made progress (bytes an upload session took) calls
+ * `progressed`: the clock and the backoff start again at the next failure.
+ */
+async function retrying(policy, retryable, attempt, signal, what = 'a Google Cloud call') {
+    let since = 0;
+    let failures = 0;
+    const progressed = () => {
+        failures = 0;
+    };
+    for (let n = 0;; n++) {
+        try {
+            return await attempt(n, progressed);
+        }
+        catch (err) {
+            if (signal?.aborted || !retryable(err))
+                throw err;
+            if (failures++ === 0)
+                since = Date.now();
+            const left = policy.deadlineMs - (Date.now() - since);
+            if (left <= 0)
+                throw failures > 1 ? new GaveUp(err, failures, Date.now() - since) : err;
+            const delayMs = Math.min(backoffDelay(policy, failures - 1), left);
+            policy.notify?.({ what, failures, error: err, delayMs, leftMs: left });
+            await sleep(delayMs, signal);
+        }
+    }
+}
+function sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+        if (signal?.aborted)
+            return reject(signal.reason);
+        const timer = setTimeout(() => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+        }, ms);
+        const onAbort = () => {
+            clearTimeout(timer);
+            reject(signal?.reason);
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+    });
+}
+/** Stops waiting for `work` once `signal` aborts, for calls that take no signal (the storage library's). */
+function abortable(work, signal) {
+    if (!signal)
+        return work;
+    if (signal.aborted)
+        return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+        const onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+}
+
+;// CONCATENATED MODULE: ./src/gcp/rest.ts
+
+
+/** One answer that was not a success: its status (0 for no answer at all) and body or network error. */
+class Failure extends Error {
+    status;
+    text;
+    constructor(status, text) {
+        super(text);
+        this.status = status;
+        this.text = text;
+    }
+}
+/**
+ * A small JSON REST client for Compute Engine. Every call is retried on 429, 5xx and network errors with
+ * jittered backoff until the policy's deadline (the `retry-deadline` input); mutations are made safe to
+ * retry by the caller (requestId where the method defines it, fingerprints on updates).
+ *
+ * Why not the `@google-cloud/compute` client: loading it (`require('@google-cloud/compute')`) costs about
+ * a second of CPU and brings a Node process to about 290 MB of resident memory, against about 45 MB for
+ * Node alone, for the dozen calls a run makes. We keep its value, Google's generated request and resource
+ * types, through type-only imports (compute-api.ts): every call names its method, so a parameter or body
+ * field the method does not define fails the typecheck, and nothing of the package is loaded or bundled.
+ */
+class RestClient {
+    baseUrl;
+    credentials;
+    retry;
+    signal;
+    constructor(baseUrl, credentials, retry = DEFAULT_RETRY, 
+    /** Aborts every call and backoff (SIGINT, SIGTERM); pollers built on this client stop with it. */
+    signal) {
+        this.baseUrl = baseUrl;
+        this.credentials = credentials;
+        this.retry = retry;
+        this.signal = signal;
+    }
+    /** `T` is what the call returns; `M` the method (compute-api.ts) whose query and body it sends. */
+    async call(req) {
+        const url = new URL(this.baseUrl + req.path);
+        for (const [k, v] of Object.entries((req.query ?? {})))
+            if (v !== undefined)
+                url.searchParams.set(k, String(v));
+        try {
+            return await retrying(this.retry, (err) => err instanceof Failure && (err.status === 0 || (0,gcp_errors/* isRetryableStatus */.PS)(err.status)), () => this.once(url, req), this.signal, req.what);
+        }
+        catch (err) {
+            const failure = err instanceof GaveUp ? err.last : err;
+            if (!(failure instanceof Failure))
+                throw err;
+            const { message, reason } = failure.status === 0
+                ? { message: failure.text, reason: undefined }
+                : (0,gcp_errors/* googleErrorMessage */.L4)(failure.status, failure.text);
+            const note = err instanceof GaveUp ? err.note : '';
+            throw new gcp_errors/* GcpApiError */.FL(`${req.what} failed: ${message}${note}`, failure.status, reason);
+        }
+    }
+    /**
+     * How long one attempt may go unanswered before it counts as a broken connection: the retry deadline, so
+     * a hung request cannot outlast it, or longer for a call Google may hold on purpose.
+     */
+    attemptTimeoutMs(req) {
+        return Math.max(this.retry.deadlineMs, req.holdMs ?? 0);
+    }
+    async once(url, req) {
+        // Outside the try: missing credentials are the user's to fix, not a broken connection to retry.
+        const headers = await this.credentials.headers();
+        const timeoutMs = this.attemptTimeoutMs(req);
+        const timeout = AbortSignal.timeout(timeoutMs);
+        let res;
+        let text;
+        try {
+            res = await fetch(url, {
+                method: req.method,
+                headers: {
+                    ...headers,
+                    ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
+                },
+                body: req.body === undefined ? undefined : JSON.stringify(req.body),
+                signal: this.signal ? AbortSignal.any([this.signal, timeout]) : timeout,
+            });
+            text = await res.text();
+        }
+        catch (err) {
+            if (this.signal?.aborted)
+                throw err;
+            if (timeout.aborted)
+                throw new Failure(0, `no answer within ${Math.round(timeoutMs / 1000)}s`);
+            throw new Failure(0, (0,gcp_errors/* withCause */.wD)(err));
+        }
+        if (res.ok)
+            return (text ? JSON.parse(text) : {});
+        if (res.status === 404 && req.allowNotFound)
+            return undefined;
+        throw new Failure(res.status, text);
+    }
+}
+/**
+ * Every item of a paged list call: `page` fetches one page (the first with no token), `items` picks what it
+ * holds; pages are read until one comes without a `nextPageToken`.
+ */
+async function listAllPages(page, items) {
+    const out = [];
+    let pageToken;
+    do {
+        const res = await page(pageToken);
+        out.push(...items(res));
+        pageToken = res.nextPageToken;
+    } while (pageToken);
+    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/gcp/groups.ts
+
 
 
 
@@ -104,6 +332,10 @@ function groupRef(project, instanceGroup) {
         path: `projects/${project}/${scope}/instanceGroupManagers/${name}`,
         regional: scope.startsWith('regions/'),
     };
+}
+/** Stable and on its target version: the group has nothing left to do for the roll. */
+function groupSettled(group) {
+    return group.status?.isStable === true && group.status.versionTarget?.isReached === true;
 }
 /** The group's versions; a group made with only `instanceTemplate` has that one. */
 function groupVersions(group) {
@@ -158,36 +390,21 @@ class Groups {
     }
     /** Every member with its current action and template (read-only, though the method is a POST). */
     async listManaged(ref) {
-        const out = [];
-        let pageToken;
-        do {
-            const res = await this.rest.call({
-                method: 'POST',
-                path: `/${ref.path}/listManagedInstances`,
-                query: { maxResults: 500, pageToken },
-                what: `listing the instances of group "${ref.path}"`,
-            });
-            out.push(...(res.managedInstances ?? []));
-            pageToken = res.nextPageToken;
-        } while (pageToken);
-        return out;
+        return listAllPages((pageToken) => this.rest.call({
+            method: 'POST',
+            path: `/${ref.path}/listManagedInstances`,
+            query: { maxResults: 500, pageToken },
+            what: `listing the instances of group "${ref.path}"`,
+        }), (res) => res.managedInstances ?? []);
     }
     /** Every managed instance group of the project, zonal and regional (aggregatedList, all pages). */
     async listAll() {
-        const out = [];
-        let pageToken;
-        do {
-            const res = await this.rest.call({
-                method: 'GET',
-                path: `/projects/${this.project}/aggregated/instanceGroupManagers`,
-                query: { maxResults: 500, pageToken },
-                what: `listing the instance groups of project "${this.project}"`,
-            });
-            for (const scoped of Object.values(res.items ?? {}))
-                out.push(...(scoped.instanceGroupManagers ?? []));
-            pageToken = res.nextPageToken;
-        } while (pageToken);
-        return out;
+        return listAllPages((pageToken) => this.rest.call({
+            method: 'GET',
+            path: `/projects/${this.project}/aggregated/instanceGroupManagers`,
+            query: { maxResults: 500, pageToken },
+            what: `listing the instance groups of project "${this.project}"`,
+        }), (res) => Object.values(res.items ?? {}).flatMap((scoped) => scoped.instanceGroupManagers ?? []));
     }
     /**
      * Replaces the given members that are not on the group's current version yet, now, whatever the update
@@ -314,6 +531,7 @@ function trimSlash(url) {
 ;// CONCATENATED MODULE: ./src/gcp/image-family.ts
 
 
+
 /** The family-wide image calls retention and rollback need: list, getFromFamily, deprecate. */
 class ImageFamily {
     rest;
@@ -329,19 +547,12 @@ class ImageFamily {
     }
     /** Every image of the family, whatever its state or labels (all pages). */
     async list() {
-        const out = [];
-        let pageToken;
-        do {
-            const res = await this.rest.call({
-                method: 'GET',
-                path: this.base,
-                query: { filter: `family = "${this.family}"`, maxResults: 500, pageToken },
-                what: `listing the images of family "${this.family}"`,
-            });
-            out.push(...(res.items ?? []));
-            pageToken = res.nextPageToken;
-        } while (pageToken);
-        return out;
+        return listAllPages((pageToken) => this.rest.call({
+            method: 'GET',
+            path: this.base,
+            query: { filter: `family = "${this.family}"`, maxResults: 500, pageToken },
+            what: `listing the images of family "${this.family}"`,
+        }), (res) => res.items ?? []);
     }
     /** The newest non-deprecated image of the family, as instances following the family get it. */
     newest() {
@@ -373,121 +584,6 @@ class ImageFamily {
         });
         await waitForOperation(this.rest, this.project, op, { timeoutMs, what });
     }
-}
-
-;// CONCATENATED MODULE: ./src/gcp/retry.ts
-const DEFAULT_RETRY = { deadlineMs: 120_000, initialDelayMs: 500, maxDelayMs: 16_000 };
-/** Our backoff, bounded by the `retry-deadline` input (seconds), reporting its retries to `reporter`. */
-function retryPolicy(deadlineSeconds, reporter) {
-    return {
-        ...DEFAULT_RETRY,
-        deadlineMs: deadlineSeconds * 1000,
-        ...(reporter ? { notify: retryReporter(reporter) } : {}),
-    };
-}
-/**
- * The first retry of a call is said once (what failed, why, and for how long it will be retried); with
- * verbose output every further attempt is said too.
- */
-function retryReporter(reporter) {
-    return (n) => {
-        const why = retryCause(n.error);
-        const left = `${Math.ceil(n.leftMs / 1000)}s`;
-        if (n.failures === 1)
-            reporter.info(`${n.what}: ${why}; retrying for up to ${left} (retry-deadline).`);
-        reporter.debug(`${n.what}: attempt ${n.failures} failed (${why}); next attempt in ${(n.delayMs / 1000).toFixed(1)}s, ${left} left.`);
-    };
-}
-/** Why an attempt failed, in a few words: the HTTP status or the connection error. */
-function retryCause(err) {
-    const e = err;
-    const status = typeof e.status === 'number' ? e.status : typeof e.code === 'number' ? e.code : 0;
-    const message = (typeof e.message === 'string' ? e.message : String(err)).split('\n')[0] ?? '';
-    const short = message.length > 160 ? `${message.slice(0, 157)}...` : message;
-    return status >= 100 ? `HTTP ${status}${short ? ` (${short})` : ''}` : short || 'no answer';
-}
-/** Full-jitter exponential backoff: a random delay in [0, min(max, initial * 2^attempt)]. */
-function backoffDelay(policy, attempt) {
-    const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** attempt);
-    return Math.round(Math.random() * ceiling);
-}
-/** The end of a message for a call retried until the deadline: " (gave up after 7 attempts over 4.6s)". */
-function gaveUpNote(attempts, elapsedMs) {
-    return ` (gave up after ${attempts} attempts over ${(elapsedMs / 1000).toFixed(1)}s)`;
-}
-/** The last error of a call that failed transiently until the deadline; `note` says how long we tried. */
-class GaveUp extends Error {
-    last;
-    attempts;
-    elapsedMs;
-    name = 'GaveUp';
-    constructor(last, attempts, elapsedMs) {
-        super(last instanceof Error ? last.message : String(last));
-        this.last = last;
-        this.attempts = attempts;
-        this.elapsedMs = elapsedMs;
-    }
-    get note() {
-        return gaveUpNote(this.attempts, this.elapsedMs);
-    }
-}
-/**
- * Runs `attempt` until it resolves, throws an error `retryable` refuses (thrown as it is), or the deadline
- * has passed since the first failure (the last error is thrown inside a GaveUp): a slow first answer does
- * not use up the retries. The last backoff is cut short so that one more attempt lands at the deadline
- * rather than giving up early. An attempt that made progress (bytes an upload session took) calls
- * `progressed`: the clock and the backoff start again at the next failure.
- */
-async function retrying(policy, retryable, attempt, signal, what = 'a Google Cloud call') {
-    let since = 0;
-    let failures = 0;
-    const progressed = () => {
-        failures = 0;
-    };
-    for (let n = 0;; n++) {
-        try {
-            return await attempt(n, progressed);
-        }
-        catch (err) {
-            if (signal?.aborted || !retryable(err))
-                throw err;
-            if (failures++ === 0)
-                since = Date.now();
-            const left = policy.deadlineMs - (Date.now() - since);
-            if (left <= 0)
-                throw failures > 1 ? new GaveUp(err, failures, Date.now() - since) : err;
-            const delayMs = Math.min(backoffDelay(policy, failures - 1), left);
-            policy.notify?.({ what, failures, error: err, delayMs, leftMs: left });
-            await sleep(delayMs, signal);
-        }
-    }
-}
-function sleep(ms, signal) {
-    return new Promise((resolve, reject) => {
-        if (signal?.aborted)
-            return reject(signal.reason);
-        const timer = setTimeout(() => {
-            signal?.removeEventListener('abort', onAbort);
-            resolve();
-        }, ms);
-        const onAbort = () => {
-            clearTimeout(timer);
-            reject(signal?.reason);
-        };
-        signal?.addEventListener('abort', onAbort, { once: true });
-    });
-}
-/** Stops waiting for `work` once `signal` aborts, for calls that take no signal (the storage library's). */
-function abortable(work, signal) {
-    if (!signal)
-        return work;
-    if (signal.aborted)
-        return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-        const onAbort = () => reject(signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-        work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
 }
 
 ;// CONCATENATED MODULE: ./src/gcp/images.ts
@@ -602,106 +698,11 @@ class Images {
     }
 }
 
-;// CONCATENATED MODULE: ./src/gcp/rest.ts
-
-
-/** One answer that was not a success: its status (0 for no answer at all) and body or network error. */
-class Failure extends Error {
-    status;
-    text;
-    constructor(status, text) {
-        super(text);
-        this.status = status;
-        this.text = text;
-    }
-}
-/**
- * A small JSON REST client for Compute Engine. Every call is retried on 429, 5xx and network errors with
- * jittered backoff until the policy's deadline (the `retry-deadline` input); mutations are made safe to
- * retry by the caller (requestId where the method defines it, fingerprints on updates).
- *
- * Why not the `@google-cloud/compute` client: loading it (`require('@google-cloud/compute')`) costs about
- * a second of CPU and brings a Node process to about 290 MB of resident memory, against about 45 MB for
- * Node alone, for the dozen calls a run makes. We keep its value, Google's generated request and resource
- * types, through type-only imports (compute-api.ts): every call names its method, so a parameter or body
- * field the method does not define fails the typecheck, and nothing of the package is loaded or bundled.
- */
-class RestClient {
-    baseUrl;
-    credentials;
-    retry;
-    signal;
-    constructor(baseUrl, credentials, retry = DEFAULT_RETRY, 
-    /** Aborts every call and backoff (SIGINT, SIGTERM); pollers built on this client stop with it. */
-    signal) {
-        this.baseUrl = baseUrl;
-        this.credentials = credentials;
-        this.retry = retry;
-        this.signal = signal;
-    }
-    /** `T` is what the call returns; `M` the method (compute-api.ts) whose query and body it sends. */
-    async call(req) {
-        const url = new URL(this.baseUrl + req.path);
-        for (const [k, v] of Object.entries((req.query ?? {})))
-            if (v !== undefined)
-                url.searchParams.set(k, String(v));
-        try {
-            return await retrying(this.retry, (err) => err instanceof Failure && (err.status === 0 || (0,gcp_errors/* isRetryableStatus */.PS)(err.status)), () => this.once(url, req), this.signal, req.what);
-        }
-        catch (err) {
-            const failure = err instanceof GaveUp ? err.last : err;
-            if (!(failure instanceof Failure))
-                throw err;
-            const { message, reason } = failure.status === 0
-                ? { message: failure.text, reason: undefined }
-                : (0,gcp_errors/* googleErrorMessage */.L4)(failure.status, failure.text);
-            const note = err instanceof GaveUp ? err.note : '';
-            throw new gcp_errors/* GcpApiError */.FL(`${req.what} failed: ${message}${note}`, failure.status, reason);
-        }
-    }
-    /**
-     * How long one attempt may go unanswered before it counts as a broken connection: the retry deadline, so
-     * a hung request cannot outlast it, or longer for a call Google may hold on purpose.
-     */
-    attemptTimeoutMs(req) {
-        return Math.max(this.retry.deadlineMs, req.holdMs ?? 0);
-    }
-    async once(url, req) {
-        // Outside the try: missing credentials are the user's to fix, not a broken connection to retry.
-        const headers = await this.credentials.headers();
-        const timeoutMs = this.attemptTimeoutMs(req);
-        const timeout = AbortSignal.timeout(timeoutMs);
-        let res;
-        let text;
-        try {
-            res = await fetch(url, {
-                method: req.method,
-                headers: {
-                    ...headers,
-                    ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
-                },
-                body: req.body === undefined ? undefined : JSON.stringify(req.body),
-                signal: this.signal ? AbortSignal.any([this.signal, timeout]) : timeout,
-            });
-            text = await res.text();
-        }
-        catch (err) {
-            if (this.signal?.aborted)
-                throw err;
-            if (timeout.aborted)
-                throw new Failure(0, `no answer within ${Math.round(timeoutMs / 1000)}s`);
-            throw new Failure(0, (0,gcp_errors/* withCause */.wD)(err));
-        }
-        if (res.ok)
-            return (text ? JSON.parse(text) : {});
-        if (res.status === 404 && req.allowNotFound)
-            return undefined;
-        throw new Failure(res.status, text);
-    }
-}
-
 // EXTERNAL MODULE: ./node_modules/@google-cloud/storage/build/esm/src/index.js + 27 modules
 var esm_src = __webpack_require__(3923);
+// EXTERNAL MODULE: ./node_modules/hash-wasm/dist/crc32.umd.min.js
+var crc32_umd_min = __webpack_require__(6261);
+var crc32_umd_min_default = /*#__PURE__*/__webpack_require__.n(crc32_umd_min);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __webpack_require__(1455);
 ;// CONCATENATED MODULE: ./src/read-pieces.ts
@@ -731,6 +732,35 @@ async function readPieces(path, consume, signal) {
         await file.close();
     }
 }
+/** Read-ahead for a consumer that takes pieces asynchronously: this many reused buffers of this size. */
+const AHEAD_BUFFERS = 4;
+const AHEAD_BYTES = 1024 * 1024;
+/**
+ * Reads `file` in order from `from` to `to` (or to its end) through AHEAD_BUFFERS reused buffers, handing
+ * each piece and its position to `take`. `take` returns a promise that settles once the piece's buffer
+ * may be read into again (the consumer is done with it), so reads run ahead of a consumer that works
+ * elsewhere (zlib's thread pool, a socket). `stopped` is asked before each read. Returns the position
+ * reached: short of `to` only when the file ended early or the reader stopped.
+ */
+async function readAhead(file, range, take, stopped) {
+    const to = range.to ?? Number.POSITIVE_INFINITY;
+    const buffers = Array.from({ length: AHEAD_BUFFERS }, () => Buffer.allocUnsafeSlow(AHEAD_BYTES));
+    const free = buffers.map(() => Promise.resolve());
+    let at = range.from;
+    for (let i = 0; at < to; i++) {
+        const slot = i % AHEAD_BUFFERS;
+        await free[slot];
+        if (stopped())
+            break;
+        const buffer = buffers[slot];
+        const { bytesRead } = await file.read(buffer, 0, Math.min(AHEAD_BYTES, to - at), at);
+        if (bytesRead === 0)
+            break;
+        free[slot] = take(buffer.subarray(0, bytesRead), at);
+        at += bytesRead;
+    }
+    return at;
+}
 /** The SHA-256 of a whole file, as hex. */
 async function read_pieces_fileSha256(path, signal) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
@@ -738,45 +768,6 @@ async function read_pieces_fileSha256(path, signal) {
     return hash.digest('hex');
 }
 
-;// CONCATENATED MODULE: ./src/identity.ts
-
-const MANAGED_BY = 'nix-glab-runner';
-/** The 32-character hash of a store path: `/nix/store/<hash>-<name>`. */
-function storePathHash(storePath) {
-    return /^\/nix\/store\/([0-9a-df-np-sv-z]{32})-/.exec(storePath)?.[1];
-}
-/** Hex digits of a prebuilt tarball's SHA-256 that make its identity, as long as a store path hash. */
-const IDENTITY_HASH_LENGTH = 32;
-/**
- * Identity of a prebuilt tarball outside the store: the first 32 hex digits of its SHA-256, so the
- * same bytes always map to the same image.
- */
-function prebuiltIdentity(sha256Hex) {
-    return sha256Hex.slice(0, IDENTITY_HASH_LENGTH);
-}
-/** `prebuiltIdentity` of a file, read on its own (a publish takes the SHA-256 from its tarball check). */
-async function fileIdentityHash(path) {
-    return prebuiltIdentity(await fileSha256(path));
-}
-/** Our labels win over nothing: user labels cannot use the reserved keys (config refuses them). */
-function imageLabels({ nixHash, user, env, flakeRev }) {
-    const gitSha = env.GITHUB_SHA ?? env.CI_COMMIT_SHA;
-    return {
-        ...user,
-        'managed-by': MANAGED_BY,
-        'nix-hash': nixHash,
-        ...(gitSha && /^[0-9a-f]{7,40}$/i.test(gitSha) ? { 'git-sha': gitSha.toLowerCase() } : {}),
-        ...(flakeRev && /^[0-9a-f]{7,40}$/i.test(flakeRev) ? { 'flake-rev': flakeRev.toLowerCase() } : {}),
-    };
-}
-function imageDescription(flakeRef, flakeRev, userDescription) {
-    const built = `Built by nix-glab-runner from ${flakeRef}${flakeRev ? ` at ${flakeRev}` : ''}.`;
-    return (userDescription ? `${userDescription} ${built}` : built).slice(0, 2048);
-}
-
-// EXTERNAL MODULE: ./node_modules/hash-wasm/dist/crc32.umd.min.js
-var crc32_umd_min = __webpack_require__(6261);
-var crc32_umd_min_default = /*#__PURE__*/__webpack_require__.n(crc32_umd_min);
 ;// CONCATENATED MODULE: ./src/gcp/crc32c.ts
 // hash-wasm's index carries every algorithm's WASM (~209 KiB in each bundle); ncc does not tree-shake its
 // UMD build, so take the CRC32 file alone (8 KiB). Typed by the package's lib/crc32.d.ts.
@@ -820,6 +811,92 @@ async function fileCrc32c(path, signal) {
     hasher.init();
     await readPieces(path, (piece) => hasher.update(piece), signal);
     return Buffer.from(hasher.digest('binary')).toString('base64');
+}
+
+;// CONCATENATED MODULE: ./src/identity.ts
+
+/** The label (on images) and metadata key (on objects) that marks what this tool made, and its value. */
+const MANAGED_BY_KEY = 'managed-by';
+const MANAGED_BY = 'nix-glab-runner';
+/** `/nix/store/<hash>-<name>`, with the hash in Nix's base-32 alphabet (no e, o, u, t). */
+const STORE_PATH = /^\/nix\/store\/([0-9a-df-np-sv-z]{32})-[^/]*/;
+/** The 32-character hash of a store path: `/nix/store/<hash>-<name>`. */
+function storePathHash(storePath) {
+    return STORE_PATH.exec(storePath)?.[1];
+}
+/**
+ * The store path holding a prebuilt file, if it is inside one. Other files under /nix/store (such as
+ * /nix/store/.links/...) have no store path hash, so they are hashed by content like any other file.
+ */
+function storePathOf(file) {
+    return STORE_PATH.exec(file)?.[0];
+}
+/** Hex digits of a prebuilt tarball's SHA-256 that make its identity, as long as a store path hash. */
+const IDENTITY_HASH_LENGTH = 32;
+/**
+ * Identity of a prebuilt tarball outside the store: the first 32 hex digits of its SHA-256, so the
+ * same bytes always map to the same image.
+ */
+function prebuiltIdentity(sha256Hex) {
+    return sha256Hex.slice(0, IDENTITY_HASH_LENGTH);
+}
+/** `prebuiltIdentity` of a file, read on its own (a publish takes the SHA-256 from its tarball check). */
+async function fileIdentityHash(path) {
+    return prebuiltIdentity(await fileSha256(path));
+}
+/** Our labels win over nothing: user labels cannot use the reserved keys (config refuses them). */
+function imageLabels({ nixHash, user, env, flakeRev }) {
+    const gitSha = env.GITHUB_SHA ?? env.CI_COMMIT_SHA;
+    return {
+        ...user,
+        [MANAGED_BY_KEY]: MANAGED_BY,
+        'nix-hash': nixHash,
+        ...(gitSha && /^[0-9a-f]{7,40}$/i.test(gitSha) ? { 'git-sha': gitSha.toLowerCase() } : {}),
+        ...(flakeRev && /^[0-9a-f]{7,40}$/i.test(flakeRev) ? { 'flake-rev': flakeRev.toLowerCase() } : {}),
+    };
+}
+function imageDescription(flakeRef, flakeRev, userDescription) {
+    const built = `Built by nix-glab-runner from ${flakeRef}${flakeRev ? ` at ${flakeRev}` : ''}.`;
+    return (userDescription ? `${userDescription} ${built}` : built).slice(0, 2048);
+}
+
+;// CONCATENATED MODULE: ./src/gcp/object-owner.ts
+
+
+/**
+ * Why an object is not this build's, or undefined when it is: our `managed-by` and this `nix-hash`
+ * metadata, and the same CRC32C and size as the tarball. Only such an object may be reused; any other
+ * is someone else's and is never replaced or deleted.
+ */
+function notThisBuilds(found, build) {
+    const owner = notOurMetadata(found, build.metadata);
+    if (owner)
+        return owner;
+    if (found.crc32c !== build.crc32c || Number(found.size) !== build.size) {
+        return `it holds other bytes (CRC32C ${found.crc32c}, ${found.size} bytes) than this build's tarball (CRC32C ${build.crc32c}, ${build.size} bytes)`;
+    }
+    return undefined;
+}
+/** The metadata half of `notThisBuilds`, which needs no hashing of the tarball. */
+function notOurMetadata(found, ours) {
+    const managedBy = found.metadata?.['managed-by'];
+    if (managedBy !== MANAGED_BY) {
+        return managedBy === undefined
+            ? 'it has no managed-by metadata, so nix-glab-runner did not upload it'
+            : `its managed-by metadata is ${JSON.stringify(String(managedBy))}`;
+    }
+    const nixHash = found.metadata?.['nix-hash'];
+    if (nixHash !== ours['nix-hash']) {
+        return `its nix-hash metadata is ${JSON.stringify(String(nixHash ?? ''))}, not this build's ${ours['nix-hash']}`;
+    }
+    return undefined;
+}
+/**
+ * The run stops, having written nothing: the name this build would upload to is held by an object that
+ * is not this build's. Bad input (exit 2): the name comes from `object-prefix` and `image-name`.
+ */
+function objectNameTaken(uri, why) {
+    return new errors/* UserError */.f(`${uri} already exists and is not this build's (${why}); nothing was uploaded or replaced. Choose another "object-prefix" or "image-name", or delete that object yourself if it is yours to delete.`, 'object-prefix');
 }
 
 ;// CONCATENATED MODULE: ./src/gcp/storage.ts
@@ -926,17 +1003,16 @@ async function objectExists(storage, bucket, object) {
 }
 /**
  * Deletes an image object an earlier run of this build left behind (it stopped before its clean-up): only
- * when its `managed-by` and `nix-hash` metadata are ours and this build's and the run that uploaded it meant to delete it (its
- * `keep-object` metadata is "false"), and only that generation. True when deleted.
+ * when its metadata is ours and this build's (`notOurMetadata`) and the run that uploaded it meant to
+ * delete it (its `keep-object` metadata is "false"), and only that generation. True when deleted.
  */
 async function removeLeftoverObject(storage, bucket, object, nixHash) {
     const found = await objectMetadata(storage, storage.bucket(bucket).file(object));
     if (!found)
         return false;
-    const meta = found.metadata ?? {};
-    if (meta['managed-by'] !== MANAGED_BY || meta['nix-hash'] !== nixHash)
+    if (notOurMetadata(found, { 'nix-hash': nixHash }))
         return false;
-    if (meta['keep-object'] !== 'false')
+    if (found.metadata?.['keep-object'] !== 'false')
         return false;
     await deleteObject(storage, bucket, object, found.generation);
     return true;
@@ -960,45 +1036,6 @@ async function objectMetadata(storage, file, signal) {
     }, signal);
 }
 
-;// CONCATENATED MODULE: ./src/gcp/object-owner.ts
-
-
-/**
- * Why an object is not this build's, or undefined when it is: our `managed-by` and this `nix-hash`
- * metadata, and the same CRC32C and size as the tarball. Only such an object may be reused; any other
- * is someone else's and is never replaced or deleted.
- */
-function notThisBuilds(found, build) {
-    const owner = notOurMetadata(found, build.metadata);
-    if (owner)
-        return owner;
-    if (found.crc32c !== build.crc32c || Number(found.size) !== build.size) {
-        return `it holds other bytes (CRC32C ${found.crc32c}, ${found.size} bytes) than this build's tarball (CRC32C ${build.crc32c}, ${build.size} bytes)`;
-    }
-    return undefined;
-}
-/** The metadata half of `notThisBuilds`, which needs no hashing of the tarball. */
-function notOurMetadata(found, ours) {
-    const managedBy = found.metadata?.['managed-by'];
-    if (managedBy !== MANAGED_BY) {
-        return managedBy === undefined
-            ? 'it has no managed-by metadata, so nix-glab-runner did not upload it'
-            : `its managed-by metadata is ${JSON.stringify(String(managedBy))}`;
-    }
-    const nixHash = found.metadata?.['nix-hash'];
-    if (nixHash !== ours['nix-hash']) {
-        return `its nix-hash metadata is ${JSON.stringify(String(nixHash ?? ''))}, not this build's ${ours['nix-hash']}`;
-    }
-    return undefined;
-}
-/**
- * The run stops, having written nothing: the name this build would upload to is held by an object that
- * is not this build's. Bad input (exit 2): the name comes from `object-prefix` and `image-name`.
- */
-function objectNameTaken(uri, why) {
-    return new errors/* UserError */.f(`${uri} already exists and is not this build's (${why}); nothing was uploaded or replaced. Choose another "object-prefix" or "image-name", or delete that object yourself if it is yours to delete.`, 'object-prefix');
-}
-
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __webpack_require__(7067);
 // EXTERNAL MODULE: external "node:https"
@@ -1011,18 +1048,16 @@ var external_node_https_ = __webpack_require__(4708);
 
 
 
-/** Read size and reads in flight for `putSession`: 4 × 1 MiB buffers, reused for the whole file. */
-const BLOCK_BYTES = 1 << 20;
-const BLOCKS_IN_FLIGHT = 4;
+
 const IDLE_TIMEOUT_MS = 120_000;
 /**
- * Streams a file into a resumable session (docs/architecture.md, "The Google client libraries") and returns the object
- * the server stored with the CRC32C we computed while sending. Hand-written on purpose (bench/README.md,
- * "lean PUT"): the library's stream pipeline allocates a buffer per 64 KiB read and spends more than twice
- * the CPU per byte that reading into a few reused buffers does, and ran at under half the speed. On a broken connection or a retryable status
- * it asks the session how much it holds and continues from there, as the library would, with our backoff
- * until the retry deadline. The deadline counts from the last time the session took bytes, so a long
- * upload that breaks late still gets the whole deadline to resume.
+ * Streams a file into a resumable session (docs/architecture.md, "The Google client libraries") and returns
+ * the object the server stored with the CRC32C we computed while sending. Hand-written on purpose
+ * (bench/README.md, "lean PUT"): the library's stream pipeline allocates a buffer per 64 KiB read, which
+ * costs far more CPU per byte than reading into a few reused buffers. On a broken connection or a
+ * retryable status it asks the session how much it holds and continues from there, as the library would,
+ * with our backoff until the retry deadline. The deadline counts from the last time the session took
+ * bytes, so a long upload that breaks late still gets the whole deadline to resume.
  */
 async function putSession(uri, path, size, policy, what, on) {
     const hasher = (await wasmCrc32cGenerator(1))();
@@ -1115,28 +1150,20 @@ function putRange(uri, fh, offset, size, on, onChunk) {
             });
         });
         (async () => {
-            const ring = Array.from({ length: BLOCKS_IN_FLIGHT }, () => Buffer.allocUnsafeSlow(BLOCK_BYTES));
             // A buffer is read into again only once the socket has taken the previous write from it.
-            const flushed = ring.map(() => Promise.resolve());
-            for (let at = offset, i = 0; at < size && !settled; i++) {
-                const k = i % ring.length;
-                await flushed[k];
-                const buf = ring[k];
-                const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - at), at);
-                if (bytesRead === 0)
-                    throw new Error(`${size - at} bytes short of the ${size} the file had when the upload started`);
-                const chunk = buf.subarray(0, bytesRead);
+            const reached = await readAhead(fh, { from: offset, to: size }, (chunk, at) => {
                 onChunk(chunk, at);
-                const end = at + bytesRead;
-                flushed[k] = new Promise((done) => req.write(chunk, (err) => {
+                const end = at + chunk.length;
+                return new Promise((done) => req.write(chunk, (err) => {
                     if (!err)
                         on.sent(end);
                     done();
                 }));
-                at += bytesRead;
-            }
+            }, () => settled);
             if (settled)
                 return;
+            if (reached < size)
+                throw new Error(`${size - reached} bytes short of the ${size} the file had when the upload started`);
             bodySent = true;
             req.end();
         })().catch(fail);
@@ -1167,7 +1194,6 @@ async function queryCommitted(uri, size, signal) {
 
 
 
-
 /**
  * Uploads the tarball resumably, CRC32C-validated end to end. The library opens the session (auth,
  * metadata, preconditions); `putSession` streams the bytes in one request (behind an HTTP proxy the
@@ -1185,16 +1211,14 @@ async function uploadImageObject(storage, opts) {
         opts.reporter.info(`gs://${opts.bucket}/${opts.object} already holds these bytes (CRC32C ${existing.crc32c}), stored by an earlier run of this build; not uploading again.`);
         return result(opts, existing.generation, existing.crc32c, size, true);
     }
-    // Create-only, always: an object that appears meanwhile fails the upload with 412, never is replaced.
-    const ifGenerationMatch = 0;
     const what = `uploading to gs://${opts.bucket}/${opts.object}`;
     const failed = (err) => {
         throw err instanceof gcp_errors/* GcpApiError */.FL ? err : storageError(what, err);
     };
     const started = Date.now();
     const upload = behindProxy()
-        ? storageCall(storage, what, () => libraryUpload(storage, opts, ifGenerationMatch, size), opts.signal)
-        : leanUpload(storage, file, opts, ifGenerationMatch, size);
+        ? storageCall(storage, what, () => libraryUpload(storage, opts, size), opts.signal)
+        : leanUpload(storage, file, opts, size);
     const sent = await upload.catch(async (err) => {
         // Interrupted: the signal's reason, not an upload failure.
         if (opts.signal?.aborted)
@@ -1203,15 +1227,11 @@ async function uploadImageObject(storage, opts) {
         // is used only when it is this build's; anything else stops the run, as it would have before.
         if (statusOf(err) !== 412)
             return failed(err);
-        const now = await objectMetadata(storage, file, opts.signal);
+        const now = await checkObjectName(storage, opts, true);
         if (!now)
             return failed(err);
-        const crc32c = await fileCrc32c(opts.file, opts.signal);
-        const why = notThisBuilds(now, { metadata: opts.metadata, crc32c, size });
-        if (why)
-            throw objectNameTaken(`gs://${opts.bucket}/${opts.object}`, `stored by someone else meanwhile: ${why}`);
         opts.reporter.info(`Another run of this build stored its bytes at gs://${opts.bucket}/${opts.object} meanwhile; using that object.`);
-        return { generation: now.generation, crc32c, reused: true };
+        return { ...now, reused: true };
     });
     if ('reused' in sent)
         return result(opts, sent.generation, sent.crc32c, size, true);
@@ -1223,23 +1243,27 @@ async function uploadImageObject(storage, opts) {
  * The object already at the upload's name, when it is this build's (our metadata, the tarball's CRC32C
  * and size), to be reused; undefined when there is none. Any other object stops the run with a message
  * naming it, before anything is written: it is never replaced or deleted. A read, and a hash of the
- * tarball only when the metadata says the object is ours.
+ * tarball only when the metadata says the object is ours. `meanwhile`: the object appeared after an
+ * earlier check (the upload met 412), which the message says.
  */
-async function checkObjectName(storage, opts) {
+async function checkObjectName(storage, opts, meanwhile = false) {
     const uri = `gs://${opts.bucket}/${opts.object}`;
+    const taken = (why) => objectNameTaken(uri, meanwhile ? `stored by someone else meanwhile: ${why}` : why);
     const existing = await objectMetadata(storage, storage.bucket(opts.bucket).file(opts.object), opts.signal);
     if (!existing)
         return undefined;
     const owner = notOurMetadata(existing, opts.metadata);
     if (owner)
-        throw objectNameTaken(uri, owner);
+        throw taken(owner);
     const crc32c = await fileCrc32c(opts.file, opts.signal);
     const size = (await (0,promises_.stat)(opts.file)).size;
     const why = notThisBuilds(existing, { metadata: opts.metadata, crc32c, size });
     if (why)
-        throw objectNameTaken(uri, why);
+        throw taken(why);
     return { generation: existing.generation, crc32c };
 }
+/** Create-only, always: an object that appears meanwhile fails the upload with 412, never is replaced. */
+const CREATE_ONLY = 0;
 /**
  * An HTTP(S) proxy in the environment: gaxios (the library's transport) honours it and NO_PROXY, our PUT
  * does not, so behind a proxy the library sends the bytes, slower but through the proxy.
@@ -1248,29 +1272,31 @@ function behindProxy() {
     const env = process.env;
     return Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy);
 }
-/** The library's own single-request resumable upload, CRC32C-validated by the library. */
-async function libraryUpload(storage, opts, ifGenerationMatch, size) {
-    // The library takes no signal: an interrupted run stops waiting for it, and the process exits.
-    const [uploaded] = await abortable(storage.bucket(opts.bucket).upload(opts.file, {
+/**
+ * The library's own single-request resumable upload, CRC32C-validated by the library. Run inside
+ * storageCall, which stops waiting for it when the run is interrupted (the library takes no signal).
+ */
+async function libraryUpload(storage, opts, size) {
+    const [uploaded] = await storage.bucket(opts.bucket).upload(opts.file, {
         destination: opts.object,
         resumable: true,
         validation: 'crc32c',
         gzip: false,
-        preconditionOpts: { ifGenerationMatch },
+        preconditionOpts: { ifGenerationMatch: CREATE_ONLY },
         metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
         onUploadProgress: (e) => {
             opts.onSent?.(e.bytesWritten, size);
             opts.reporter.progress('upload', e.bytesWritten, size);
         },
-    }), opts.signal);
+    });
     return { generation: String(uploaded.metadata.generation), crc32c: String(uploaded.metadata.crc32c) };
 }
 /** The library opens the session; `putSession` sends the bytes; the stored CRC32C and size are checked. */
-async function leanUpload(storage, file, opts, ifGenerationMatch, size) {
+async function leanUpload(storage, file, opts, size) {
     const target = `gs://${opts.bucket}/${opts.object}`;
     // A new session per attempt is harmless: an unused one expires; the precondition keeps it create-only.
     const [uri] = await storageCall(storage, `starting the upload to ${target}`, () => file.createResumableUpload({
-        preconditionOpts: { ifGenerationMatch },
+        preconditionOpts: { ifGenerationMatch: CREATE_ONLY },
         metadata: { contentType: 'application/x-tar', metadata: opts.metadata },
     }), opts.signal);
     const sent = await putSession(uri, opts.file, size, policyOf(storage), `uploading to ${target}`, {
@@ -1305,19 +1331,13 @@ var image_name = __webpack_require__(1722);
 var external_node_os_ = __webpack_require__(8161);
 // EXTERNAL MODULE: ./src/inputs/module-file.ts
 var module_file = __webpack_require__(5832);
-// EXTERNAL MODULE: ./src/report/visible-line.ts
-var visible_line = __webpack_require__(2287);
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __webpack_require__(1421);
-// EXTERNAL MODULE: external "node:util"
-var external_node_util_ = __webpack_require__(7975);
+// EXTERNAL MODULE: ./src/inputs/git.ts
+var git = __webpack_require__(7985);
 ;// CONCATENATED MODULE: ./src/nix/flake-ref.ts
 
 
 
 
-
-const execFileP = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
 /**
  * Turns the `flake` input into a flake reference Nix can fetch without copying secrets into the store.
  * - A URL-like reference (`github:o/r`, `git+https://…`) is used as given; `path:` only outside the
@@ -1335,7 +1355,7 @@ async function resolveFlakeRef(flake, workspace, input = 'flake') {
     if (/^path:/i.test(trimmed)) {
         // path: copies a directory wholesale, credentials included: never for the workspace.
         const target = (0,external_node_path_.resolve)(workspace, decodeURIComponent(trimmed.slice(5).replace(/[?#].*$/, '')));
-        if (isInside(target, workspace) || isInside(workspace, target)) {
+        if ((0,git/* isInside */.FK)(target, workspace) || (0,git/* isInside */.FK)(workspace, target)) {
             throw new errors/* UserError */.f(`The ${input} input "${flake}" would copy the whole workspace into the world-readable Nix store (credential files included); name the directory instead (e.g. "."), which uses git-tracked files only.`, input);
         }
         return trimmed;
@@ -1355,42 +1375,22 @@ async function resolveFlakeRef(flake, workspace, input = 'flake') {
     if (!(await (0,promises_.stat)(`${dir}/flake.nix`).catch(() => undefined))) {
         throw new errors/* UserError */.f(`The ${input} input "${flake}" points at ${dir}, which has no flake.nix.`, input);
     }
-    const top = await gitTopLevel(dir);
+    const top = (0,git/* gitTopLevel */.oB)(dir);
     if (top === undefined) {
-        if (isInside(dir, workspace) || isInside(workspace, dir)) {
+        if ((0,git/* isInside */.FK)(dir, workspace) || (0,git/* isInside */.FK)(workspace, dir)) {
             throw new errors/* UserError */.f(`The ${input} input "${flake}" is a directory of the workspace that is not a git repository; only git-tracked files may enter the Nix store (credential files live in the workspace), so check it out with git.`, input);
         }
         return `path:${dir}`;
     }
     const sub = (0,external_node_path_.relative)(top, dir);
-    if (!(await isTracked(top, sub === '' ? 'flake.nix' : `${sub}/flake.nix`))) {
+    if (!(0,git/* isTracked */.Xz)(top, sub === '' ? 'flake.nix' : `${sub}/flake.nix`)) {
         throw new errors/* UserError */.f(`The ${input} input "${flake}" has a flake.nix that git does not track; Nix only sees git-tracked files, so git add it.`, input);
     }
     return `git+file://${top}${sub === '' ? '' : `?dir=${encodeURIComponent(sub).replaceAll('%2F', '/')}`}`;
 }
-function isInside(child, parent) {
-    const rel = (0,external_node_path_.relative)((0,external_node_path_.resolve)(parent), (0,external_node_path_.resolve)(child));
-    return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel));
-}
-async function gitTopLevel(dir) {
-    try {
-        const { stdout } = await execFileP('git', ['-C', dir, 'rev-parse', '--show-toplevel']);
-        return stdout.trim() || undefined;
-    }
-    catch {
-        return undefined; // not a repository, or git is absent: treated the same
-    }
-}
-async function isTracked(top, file) {
-    try {
-        await execFileP('git', ['-C', top, 'ls-files', '--error-unmatch', '--', file]);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
 
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __webpack_require__(1421);
 ;// CONCATENATED MODULE: ./src/nix/run.ts
 
 
@@ -1577,7 +1577,6 @@ ${body}
 
 
 
-
 const LOG_TAIL_LINES = 25;
 /** Flakes on for every call, so the printed command also works where nix.conf does not enable them. */
 const FLAKES = ['--extra-experimental-features', 'nix-command flakes'];
@@ -1742,7 +1741,7 @@ async function buildFailure(nix, command, stderr, signal) {
     }
     const what = drv ? `the builder of ${drv} failed` : (firstError(stderr) ?? 'evaluation failed');
     const reproduce = shellQuote(command.filter((a) => a !== '--json'));
-    return new errors/* UserError */.f(`The Nix build failed (${what}); reproduce it with: ${reproduce}${drv ? ` (full log: nix ${shellQuote(FLAKES)} log ${drv})` : ''}\n${tail.map((l) => `  ${(0,visible_line/* visibleLine */.P)(l)}`).join('\n')}`, undefined, errors/* ExitCode */.y.NixFailed);
+    return new errors/* UserError */.f(`The Nix build failed (${what}); reproduce it with: ${reproduce}${drv ? ` (full log: nix ${shellQuote(FLAKES)} log ${drv})` : ''}\n${tail.map((l) => `  ${l}`).join('\n')}`, undefined, errors/* ExitCode */.y.NixFailed);
 }
 /** The first `error:` line Nix printed, without the prefix. */
 function firstError(stderr) {
@@ -1795,7 +1794,7 @@ async function readImageFacts(outputDir, reporter, given = { guestOsFeatures: []
         }
         return assumedFacts(outputDir, given, reporter);
     }
-    return parseImageFacts(text, path, reporter);
+    return parseImageFacts(text, path, reporter, given.architecture);
 }
 function assumedFacts(outputDir, given, reporter) {
     const architecture = given.architecture ?? 'X86_64';
@@ -1819,8 +1818,11 @@ function assumedFacts(outputDir, given, reporter) {
     }
     return { efi, architecture, fromFile: false };
 }
-/** Validates the file's JSON; exported for tests. */
-function parseImageFacts(text, path, reporter) {
+/**
+ * Validates the file's JSON. The architecture input, when set, overrides the file's, so it also decides
+ * whether the image must be UEFI.
+ */
+function parseImageFacts(text, path, reporter, givenArchitecture) {
     let data;
     try {
         data = JSON.parse(text);
@@ -1841,10 +1843,11 @@ function parseImageFacts(text, path, reporter) {
     if (nixos !== undefined && typeof nixos !== 'string') {
         throw new errors/* UserError */.f(`The image facts file ${path} has "nixos": ${JSON.stringify(nixos)}, which must be a string.`);
     }
-    const arch = architecture;
+    const fileArch = architecture;
+    const arch = givenArchitecture ?? fileArch;
     // Arm images on GCE boot only through UEFI (docs/architecture.md, "The image builder's output").
     if (arch === 'ARM64' && !efi)
-        reporter.warn(`The image facts file ${path} says ARM64 without efi; ARM64 images are always UEFI, so UEFI_COMPATIBLE is set.`);
+        reporter.warn(`The image facts file ${path} says ${fileArch} without efi${fileArch === arch ? '' : `, but the architecture input is ${arch}`}; ARM64 images are always UEFI, so UEFI_COMPATIBLE is set.`);
     const facts = { efi: efi || arch === 'ARM64', architecture: arch, fromFile: true };
     if (nixos !== undefined)
         facts.nixos = nixos;
@@ -2132,6 +2135,7 @@ function describeType(flag) {
 
 
 
+
 const TARBALL_SUFFIX = '.raw.tar.gz';
 /** How deep below the output directory to look (nixpkgs puts it at the top; some builders nest it). */
 const SEARCH_DEPTH = 2;
@@ -2170,9 +2174,6 @@ async function findTarballs(dir, depth) {
     }
     return found;
 }
-/** The one pass over the file reads into this many reused buffers of this size. */
-const READ_CHUNK = 1024 * 1024;
-const READ_BUFFERS = 4;
 /**
  * Size of gunzip's output pieces. Each piece is a round trip to the thread pool: at Node's default of
  * 16 KiB the pass took several times as long as at 1 MiB (bench/README.md, §2c).
@@ -2214,7 +2215,7 @@ async function inspectImageTarball(path, opts = {}) {
     return hash ? { check, sha256: hash.digest('hex') } : { check };
 }
 /**
- * The one read: the file goes through READ_BUFFERS reused buffers (a fresh buffer per read would leave
+ * The one read: the file goes through readAhead's reused buffers (a fresh buffer per read would leave
  * garbage that the GC collects late, which showed as tens of MB of peak RSS), each hashed and handed to
  * gunzip; a buffer is read into again only once zlib has consumed it. zlib inflates on the thread pool
  * while the next buffer is read and hashed here.
@@ -2245,24 +2246,17 @@ async function readThroughGunzip(path, hash, walker, signal) {
     });
     gunzip.on('error', fail);
     const closed = new Promise((resolve) => gunzip.once('close', resolve));
-    const buffers = Array.from({ length: READ_BUFFERS }, () => Buffer.allocUnsafe(READ_CHUNK));
-    const consumed = buffers.map(() => Promise.resolve());
     try {
-        for (let i = 0, position = 0;; i++) {
-            const slot = i % READ_BUFFERS;
-            await Promise.race([consumed[slot], closed]);
-            if (failure !== undefined)
-                break;
-            signal?.throwIfAborted();
-            const buffer = buffers[slot];
-            const { bytesRead } = await file.read(buffer, 0, READ_CHUNK, position);
-            if (bytesRead === 0)
-                break;
-            const piece = buffer.subarray(0, bytesRead);
+        await readAhead(file, { from: 0 }, (piece) => {
             hash?.update(piece);
-            position += bytesRead;
-            consumed[slot] = new Promise((resolve) => gunzip.write(piece, resolve));
-        }
+            // A gunzip that failed and closed never calls back: the close frees the buffer then.
+            return Promise.race([new Promise((resolve) => gunzip.write(piece, resolve)), closed]);
+        }, () => {
+            if (failure !== undefined)
+                return true;
+            signal?.throwIfAborted();
+            return false;
+        });
         if (failure === undefined)
             gunzip.end();
         await closed;
@@ -2388,7 +2382,6 @@ var releases = __webpack_require__(6757);
 
 
 
-
 /** Nix 2.4 introduced flakes and the `extra-` setting prefix this stage relies on. */
 const MIN_NIX = [2, 4];
 /**
@@ -2505,7 +2498,7 @@ function redactNixConfig(text) {
 /** Streams a file through SHA-256 and compares with the expected hex digest. */
 async function verifySha256(file, expected, what = file) {
     const want = expected.trim().toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(want))
+    if (!(0,releases/* isSha256Hex */.P4)(want))
         throw new errors/* UserError */.f(`The expected SHA-256 for ${what} is not 64 hex digits: "${expected}".`, 'nix-version', errors/* ExitCode */.y.NixFailed);
     const got = await read_pieces_fileSha256(file);
     if (got !== want) {
@@ -2640,7 +2633,7 @@ async function usable(path) {
 async function identifyImage(config, reporter, run, steps) {
     if (config.imageFile) {
         const tarball = config.imageFile;
-        const storePath = /^\/nix\/store\/[^/]+/.exec(tarball)?.[0];
+        const storePath = storePathOf(tarball);
         steps.push({ stage: 'build', result: `prebuilt ${tarball}` });
         return reporter.group('Verify tarball', async () => {
             const pass = await inspectImageTarball(tarball, { sha256: !storePath, signal: run.signal });
@@ -2699,7 +2692,7 @@ function reportCheck(reporter, tarball, check) {
     reporter.info(`${tarball}: member ${check.member} alone, ${check.format} tar, ${check.type}, archive complete.`);
 }
 function imageName(config, nixHash, facts) {
-    return (0,image_name/* renderImageName */.$X)(config.imageName ?? '{family}-{hash}', {
+    return (0,image_name/* renderImageName */.$X)(config.imageName ?? image_name/* DEFAULT_IMAGE_NAME */.Sz, {
         family: config.family,
         hash: nixHash,
         date: new Date().toISOString().slice(0, 10).replaceAll('-', ''),
@@ -2711,12 +2704,19 @@ function imageName(config, nixHash, facts) {
 
 
 
+
 /** `projects/P/global/instanceTemplates/N` or `projects/P/regions/R/instanceTemplates/N`. */
 const TEMPLATE_PATH = /^projects\/[^/]+\/(global|regions\/[^/]+)\/instanceTemplates\/[^/]+$/;
 /** The scope part of a template path: `global` or `regions/R`. */
 function templateScope(path) {
     const m = /^projects\/[^/]+\/(global|regions\/[^/]+)\//.exec(resourcePath(path));
     return m?.[1] ?? 'global';
+}
+/** The gcloud command that deletes the template at `path`; a regional one needs its --region. */
+function deleteTemplateCommand(path) {
+    const scope = templateScope(path);
+    const region = scope.startsWith('regions/') ? ` --region ${lastSegment(scope)}` : '';
+    return `gcloud compute instance-templates delete ${lastSegment(resourcePath(path))}${region}`;
 }
 /** Global and regional instance templates: read, create, delete, and list every one in the project. */
 class Templates {
@@ -2766,26 +2766,23 @@ class Templates {
     }
     /** Every template of the project, global and regional (aggregatedList, all pages). */
     async listAll() {
-        const out = [];
-        let pageToken;
-        do {
-            const res = await this.rest.call({
-                method: 'GET',
-                path: `/projects/${this.project}/aggregated/instanceTemplates`,
-                query: { maxResults: 500, pageToken },
-                what: `listing the instance templates of project "${this.project}"`,
-            });
-            for (const scoped of Object.values(res.items ?? {}))
-                out.push(...(scoped.instanceTemplates ?? []));
-            pageToken = res.nextPageToken;
-        } while (pageToken);
-        return out;
+        return listAllPages((pageToken) => this.rest.call({
+            method: 'GET',
+            path: `/projects/${this.project}/aggregated/instanceTemplates`,
+            query: { maxResults: 500, pageToken },
+            what: `listing the instance templates of project "${this.project}"`,
+        }), (res) => Object.values(res.items ?? {}).flatMap((scoped) => scoped.instanceTemplates ?? []));
     }
 }
 /** The boot disk's source image of a template, as given (URL, path or family). */
 function bootImage(template) {
     const boot = (template.properties.disks ?? []).find((d) => d.boot === true) ?? template.properties.disks?.[0];
     return boot?.initializeParams?.sourceImage;
+}
+/** Whether the template boots `image`; a reference without a project names an image of `project`. */
+function bootsImage(project, template, image) {
+    const boot = bootImage(template);
+    return boot !== undefined && imagePath(project, boot) === imagePath(project, image);
 }
 
 ;// CONCATENATED MODULE: ./src/lifecycle/retention.ts
@@ -2801,9 +2798,9 @@ function bootImage(template) {
 
 
 
-const MANAGED_LABEL = { key: 'managed-by', value: 'nix-glab-runner' };
+
 function isManaged(image) {
-    return image.labels?.[MANAGED_LABEL.key] === MANAGED_LABEL.value;
+    return image.labels?.[MANAGED_BY_KEY] === MANAGED_BY;
 }
 /** Managed, READY, ACTIVE images of a family, newest first: the ones retention counts. */
 function activeManaged(images) {
@@ -2895,10 +2892,10 @@ async function prune(clients, opts, reporter) {
     if (opts.pending && opts.dryRun) {
         images.push({
             name: opts.pending,
-            selfLink: `projects/${clients.project}/global/images/${opts.pending}`,
+            selfLink: imagePath(clients.project, opts.pending),
             status: 'READY',
             creationTimestamp: new Date(opts.nowMs ?? Date.now()).toISOString(),
-            labels: { [MANAGED_LABEL.key]: MANAGED_LABEL.value },
+            labels: { [MANAGED_BY_KEY]: MANAGED_BY },
         });
     }
     const counted = activeManaged(images);
@@ -2969,7 +2966,7 @@ function changedMeanwhile(image) {
     if (deprecationState(image) !== 'ACTIVE')
         return `Skipped ${image.name}: someone else made it ${deprecationState(image)} meanwhile; left as it is.`;
     if (!isManaged(image))
-        return `Skipped ${image.name}: it no longer carries ${MANAGED_LABEL.key}=${MANAGED_LABEL.value}; left as it is.`;
+        return `Skipped ${image.name}: it no longer carries ${MANAGED_BY_KEY}=${MANAGED_BY}; left as it is.`;
     return undefined;
 }
 /** The image kept as newest must still be READY and ACTIVE, or pruning could leave the family with none. */
@@ -3086,6 +3083,8 @@ async function makeCurrent(images, family, image, timeoutMs, reporter) {
 
 
 
+
+
 const BASE_GUEST_OS_FEATURES = ['GVNIC', 'VIRTIO_SCSI_MULTIQUEUE'];
 /** Runs one publish: ensure Nix, build, verify, upload, create the image. Nothing else is touched. */
 async function publish(config, reporter, run) {
@@ -3132,7 +3131,8 @@ async function publish(config, reporter, run) {
     reporter.info(`Image ${identity.name} (nix-hash ${identity.nixHash}).`);
     outputs['image-name'] = identity.name;
     const guestOsFeatures = guestFeatures(artifact.facts, config);
-    const architecture = config.architecture ?? artifact.facts.architecture;
+    // The facts already take the architecture input over the builder's file (readImageFacts).
+    const architecture = artifact.facts.architecture;
     const objectName = `${config.objectPrefix}${identity.name}.raw.tar.gz`;
     const objectMetadata = {
         'nix-hash': identity.nixHash,
@@ -3161,12 +3161,12 @@ async function publish(config, reporter, run) {
         reporter.info(`Image ${atName.name} of this build already exists; nothing to publish.`);
         return alreadyPublished(atName, config, storage, source.nixHash, reporter, outputs, steps);
     }
-    if (config.dryRun) {
-        reporter.info(`Dry run: would upload ${artifact.tarball} to gs://${config.bucket}/${objectName} and create image ${identity.name} (${architecture}, ${guestOsFeatures.join(', ')}).`);
-        steps.push({ stage: 'dry-run', result: `would create ${identity.name}` });
-        return { outputs: { ...outputs, 'gcs-uri': `gs://${config.bucket}/${objectName}` }, steps };
-    }
     const objectUri = `gs://${config.bucket}/${objectName}`;
+    if (config.dryRun) {
+        reporter.info(`Dry run: would upload ${artifact.tarball} to ${objectUri} and create image ${identity.name} (${architecture}, ${guestOsFeatures.join(', ')}).`);
+        steps.push({ stage: 'dry-run', result: `would create ${identity.name}` });
+        return { outputs: { ...outputs, 'gcs-uri': objectUri }, steps, made: 'created', gaveWay: [] };
+    }
     const newImage = {
         name: identity.name,
         family: config.family,
@@ -3224,6 +3224,8 @@ async function publish(config, reporter, run) {
         return {
             outputs: { ...outputs, 'image-self-link': image.selfLink, 'gcs-uri': uploaded.gcsUri, skipped: 'true' },
             steps,
+            made: 'reused',
+            gaveWay: [],
         };
     }
     steps.push({ stage: 'image', result: `created ${image.name} (${image.status})` });
@@ -3235,6 +3237,8 @@ async function publish(config, reporter, run) {
     return {
         outputs: { ...outputs, 'image-self-link': image.selfLink, 'gcs-uri': uploaded.gcsUri },
         steps,
+        made: 'created',
+        gaveWay: [],
     };
 }
 /** The outputs of a publish that found this build already an image; an earlier run's tarball goes now. */
@@ -3245,12 +3249,14 @@ async function alreadyPublished(image, config, storage, nixHash, reporter, outpu
     return {
         outputs: { ...outputs, 'image-name': image.name, 'image-self-link': image.selfLink, skipped: 'true' },
         steps,
+        made: 'reused',
+        gaveWay: [],
     };
 }
 /** --dry-run of a Nix image that is not published yet: the plan, without building it. */
 function planWithoutBuild(config, source, reporter, outputs, steps) {
     // {nixos} comes from the built image's facts file, so a name using it is known only after the build.
-    const template = config.imageName ?? '{family}-{hash}';
+    const template = config.imageName ?? image_name/* DEFAULT_IMAGE_NAME */.Sz;
     const name = template.includes('{nixos}') ? '' : imageName(config, source.nixHash, undefined);
     const objectName = `${config.objectPrefix}${name || `<image-name>`}.raw.tar.gz`;
     reporter.info(`Dry run: would build ${source.evaluated?.drvPath} (output ${source.storePath}), upload its tarball to gs://${config.bucket}/${objectName} and create image ${name || `${template} (its {nixos} part is read from the build)`}; nothing was built.`);
@@ -3258,6 +3264,8 @@ function planWithoutBuild(config, source, reporter, outputs, steps) {
     return {
         outputs: { ...outputs, 'image-name': name, 'gcs-uri': name ? `gs://${config.bucket}/${objectName}` : '' },
         steps,
+        made: 'created',
+        gaveWay: [],
     };
 }
 /**
@@ -3268,7 +3276,7 @@ function planWithoutBuild(config, source, reporter, outputs, steps) {
  */
 async function existingImage(images, config, nixHash, reporter) {
     // Only images we made: a nix-hash label copied onto someone else's image neither skips nor reactivates.
-    const found = (await images.findByNixHash(config.family, nixHash)).filter((image) => image.labels?.['managed-by'] === MANAGED_BY);
+    const found = (await images.findByNixHash(config.family, nixHash)).filter(isManaged);
     const deprecated = found.find((i) => i.status === 'READY' && deprecationState(i) !== 'ACTIVE');
     const rolledBack = deprecated && isRolledBack(deprecated) ? deprecated : undefined;
     if (rolledBack && !config.allowRolledBack) {
@@ -3300,16 +3308,16 @@ async function reactivate(images, family, image, config, reporter, outputs, step
         const giving = newer.length ? ` and deprecate ${newer.join(', ')} in its favour` : '';
         reporter.info(`Dry run: would mark the ${why} ${image.name} ACTIVE again${giving}.`);
         steps.push({ stage: 'dry-run', result: `would make ${image.name} current again` });
-        return { outputs: done, steps };
+        return { outputs: done, steps, made: 'reactivated', gaveWay: newer };
     }
-    await makeCurrent(images, family, image, config.operationTimeout * 1000, reporter);
+    const gaveWay = await makeCurrent(images, family, image, config.operationTimeout * 1000, reporter);
     const say = `Marked the ${why} ${image.name} ACTIVE again; it is this build, and the family gives it.`;
     if (isRolledBack(image))
         reporter.warn(say);
     else
         reporter.info(say);
     steps.push({ stage: 'image', result: `made ${image.name} current again` });
-    return { outputs: done, steps };
+    return { outputs: done, steps, made: 'reactivated', gaveWay };
 }
 /** The image insert failed because its source object is missing (at the insert, or while GCE read it). */
 function isSourceNotFound(err) {
@@ -3591,6 +3599,13 @@ const IMAGE_LABEL = 'nix-glab-runner-image';
 const OUR_SUFFIX = /-ngr-[0-9a-f]{10}$/;
 const MAX_NAME = 63;
 /**
+ * A template this tool made: our name suffix and our image label. Either alone can be someone else's (a
+ * copy of ours keeps the label, a name can be chosen by anyone).
+ */
+function madeByUs(template) {
+    return OUR_SUFFIX.test(template.name) && template.properties.labels?.[IMAGE_LABEL] !== undefined;
+}
+/**
  * Deterministic from the source template and the image: the same roll always names the same template, so
  * a rerun after an interruption finds it instead of creating another. The source's own suffix is dropped
  * first, so rolling one of our templates does not grow the name.
@@ -3639,9 +3654,8 @@ function singleTemplate(group) {
 }
 /** The image a rollout onto `template` is bringing, when it is our template and it has not finished. */
 function unfinishedRollout(project, group, template) {
-    const image = template.properties.labels?.[IMAGE_LABEL];
     const boot = bootImage(template);
-    if (!image || !boot || group.status?.versionTarget?.isReached !== false)
+    if (!madeByUs(template) || !boot || group.status?.versionTarget?.isReached !== false)
         return undefined;
     return lastSegment(imagePath(project, boot));
 }
@@ -3691,7 +3705,7 @@ function policyMatches(current, wanted) {
  * no label of ours, other content): someone else made it, and it is neither used nor deleted.
  */
 function templateTaken(ref, template, why, source) {
-    return new gcp_errors/* ConflictError */.fK(`Instance template ${template.name} already exists but ${why}, so someone else made a template under the name this roll uses; group ${ref.path} is unchanged on template ${lastSegment(source)}: delete that template (gcloud compute instance-templates delete ${template.name}) and run again.`);
+    return new gcp_errors/* ConflictError */.fK(`Instance template ${template.name} already exists but ${why}, so someone else made a template under the name this roll uses; group ${ref.path} is unchanged on template ${lastSegment(source)}: delete that template (${deleteTemplateCommand(template.selfLink)}) and run again.`);
 }
 
 ;// CONCATENATED MODULE: ./src/lifecycle/replacement.ts
@@ -3718,6 +3732,18 @@ function windowOf(group) {
 function settledOn(m, targetPath) {
     return runsTemplate(m, targetPath) && m.currentAction === 'NONE';
 }
+/**
+ * One look at the group and its members, as both loops poll them; a group gone, or moved off the target by
+ * someone else, ends the roll.
+ */
+async function observeGroup(clients, ref, targetPath) {
+    const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
+    if (!group)
+        throw new gcp_errors/* GcpApiError */.FL(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
+    if (singleTemplate(group) !== targetPath)
+        throw movedAway(ref, targetPath, singleTemplate(group));
+    return { group, members };
+}
 /** The drain loop: signal within the window, replace each instance once drained or past its deadline. */
 async function driveWithDrain(clients, ref, targetPath, opts, reporter, result, started) {
     const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
@@ -3727,11 +3753,7 @@ async function driveWithDrain(clients, ref, targetPath, opts, reporter, result, 
     const draining = new Map();
     const handedOver = new Set();
     for (;;) {
-        const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
-        if (!group)
-            throw new gcp_errors/* GcpApiError */.FL(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
-        if (singleTemplate(group) !== targetPath)
-            throw movedAway(ref, targetPath, singleTemplate(group));
+        const { group, members } = await observeGroup(clients, ref, targetPath);
         const total = group.targetSize;
         const updated = members.filter((m) => settledOn(m, targetPath)).length;
         progress(updated, total);
@@ -3748,10 +3770,7 @@ async function driveWithDrain(clients, ref, targetPath, opts, reporter, result, 
             if (!m || runsTemplate(m, targetPath) || m.currentAction !== 'NONE' || m.id !== d.member.id)
                 draining.delete(name);
         }
-        if (old.length === 0 &&
-            draining.size === 0 &&
-            group.status?.isStable &&
-            group.status.versionTarget?.isReached) {
+        if (old.length === 0 && draining.size === 0 && groupSettled(group)) {
             reporter.info(`Group ${ref.path}: ${updated}/${total} instances on ${lastSegment(targetPath)}.`);
             return;
         }
@@ -3825,15 +3844,11 @@ async function waitForGroup(clients, ref, targetPath, opts, reporter, started) {
     const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
     const progress = progressPrinter(reporter);
     for (;;) {
-        const [group, members] = await Promise.all([clients.groups.get(ref), clients.groups.listManaged(ref)]);
-        if (!group)
-            throw new gcp_errors/* GcpApiError */.FL(`instance group "${ref.path}" disappeared during the roll`, 404, 'notFound');
-        if (singleTemplate(group) !== targetPath)
-            throw movedAway(ref, targetPath, singleTemplate(group));
+        const { group, members } = await observeGroup(clients, ref, targetPath);
         const updated = members.filter((m) => settledOn(m, targetPath)).length;
         progress(updated, group.targetSize);
         opts.state?.rollProgress(rollProgress(members, targetPath, group.targetSize, new Map()));
-        if (group.status?.isStable && group.status.versionTarget?.isReached) {
+        if (groupSettled(group)) {
             reporter.info(`Group ${ref.path}: ${updated}/${group.targetSize} instances on ${lastSegment(targetPath)}.`);
             return;
         }
@@ -3905,10 +3920,11 @@ const SET_BY_GOOGLE_NESTED = new Set(['kind', 'fingerprint']);
  * Why `existing` is not the template `wanted` describes, in words for a message, or undefined when it is.
  * The source of `wanted` was read from Google too, so defaults Google adds on read are on both sides.
  */
-function whyNotOurs(existing, wanted, image) {
-    const boots = bootImage(existing);
-    if (!boots || normalize(boots) !== normalize(image.path))
+function whyNotOurs(project, existing, wanted, image) {
+    if (!bootsImage(project, existing, image.path)) {
+        const boots = bootImage(existing);
         return `boots ${boots ? lastSegment(boots) : 'no image'}, not ${image.name}`;
+    }
     if (existing.properties.labels?.[IMAGE_LABEL] !== image.name)
         return `does not carry the label ${IMAGE_LABEL}=${image.name}`;
     const differs = firstDifference(topLevel(existing), topLevel(wanted), '');
@@ -3962,25 +3978,26 @@ function isObject(v) {
 
 
 
+
 /**
  * Creates the template; if Google rejects it, makes sure none is left behind, or names it. A 409 means
  * someone made a template under that name since our read: it is used only when it is exactly the one this
- * roll would make (another run of the same roll), and never deleted.
+ * roll would make (another run of the same roll), and never deleted. True when this run created it.
  */
 async function createTemplate(clients, scope, source, name, image, ref, timeoutMs) {
     const wanted = templateForImage(source, name, image);
     try {
-        const template = await clients.templates.insert(scope, wanted, timeoutMs);
-        return { template, created: true };
+        await clients.templates.insert(scope, wanted, timeoutMs);
+        return true;
     }
     catch (err) {
         if (!(err instanceof gcp_errors/* GcpApiError */.FL))
             throw err;
         if (err.status === 409) {
             const theirs = await clients.templates.get(`projects/${clients.project}/${scope}/instanceTemplates/${name}`);
-            const why = theirs && whyNotOurs(theirs, wanted, image);
+            const why = theirs && whyNotOurs(clients.project, theirs, wanted, image);
             if (theirs && !why)
-                return { template: theirs, created: false };
+                return false;
             if (theirs && why)
                 throw templateTaken(ref, theirs, why, source.selfLink);
         }
@@ -3997,7 +4014,7 @@ async function removeTemplate(clients, path, timeoutMs) {
         return `; the new template ${lastSegment(path)} was removed`;
     }
     catch {
-        return `; remove the unused template with: gcloud compute instance-templates delete ${lastSegment(path)}${path.includes('/regions/') ? ` --region ${path.split('/')[3]}` : ''}`;
+        return `; remove the unused template with: ${deleteTemplateCommand(path)}`;
     }
 }
 
@@ -4020,11 +4037,14 @@ async function removeTemplate(clients, path, timeoutMs) {
 
 
 
+/** The "instance-group" input names no group: a typo, or the wrong project. */
+function groupNotFound(ref) {
+    return new errors/* UserError */.f(`Instance group "${ref.path}" was not found; check "instance-group" and "project".`, 'instance-group');
+}
 async function roll(clients, ref, opts, reporter) {
     const group = await clients.groups.get(ref);
-    if (!group) {
-        throw new errors/* UserError */.f(`Instance group "${ref.path}" was not found; check "instance-group" and "project".`, 'instance-group');
-    }
+    if (!group)
+        throw groupNotFound(ref);
     const currentRef = singleTemplate(group);
     if (!currentRef) {
         throw new errors/* UserError */.f(`Instance group "${ref.path}" runs ${groupVersions(group).length} versions (a canary update?); finish or undo it before rolling, so the roll starts from one template.`, 'instance-group');
@@ -4040,7 +4060,7 @@ async function roll(clients, ref, opts, reporter) {
     if (image?.status !== 'READY') {
         throw new errors/* UserError */.f(`Image "${opts.image}" is not READY in project ${clients.project} (${image?.status ?? 'not found'}); nothing was rolled.`, 'image');
     }
-    const targetImage = `projects/${clients.project}/global/images/${image.name}`;
+    const targetImage = imagePath(clients.project, image.name);
     // Another roll of this group onto another image has not finished: it keeps the group.
     const unfinished = unfinishedRollout(clients.project, group, current);
     if (unfinished && unfinished !== image.name) {
@@ -4059,18 +4079,16 @@ async function roll(clients, ref, opts, reporter) {
         plan: [],
     };
     // The target template: the current one when it already boots the image (a resumed roll), else ours.
-    const currentBoot = bootImage(current);
-    const onImage = currentBoot !== undefined && imagePath(clients.project, currentBoot) === targetImage;
-    let target = onImage ? current : undefined;
+    const onImage = bootsImage(clients.project, current, targetImage);
     const scope = templateScope(currentRef);
     const name = templateName(currentRef, targetImage);
     const targetPath = onImage ? currentRef : `projects/${clients.project}/${scope}/instanceTemplates/${name}`;
     if (!opts.dryRun)
         opts.state?.rolling({ group: ref.path, image: image.name, from: currentRef, template: targetPath });
     if (!onImage) {
-        target = await clients.templates.get(targetPath);
+        const target = await clients.templates.get(targetPath);
         const imageRef = { name: image.name, path: targetImage };
-        const why = target && whyNotOurs(target, templateForImage(current, name, imageRef), imageRef);
+        const why = target && whyNotOurs(clients.project, target, templateForImage(current, name, imageRef), imageRef);
         if (target && why)
             throw templateTaken(ref, target, why, currentRef);
         if (target)
@@ -4086,16 +4104,14 @@ async function roll(clients, ref, opts, reporter) {
                 detail: `${current.name} with image ${image.name}`,
             });
             if (!opts.dryRun) {
-                const made = await createTemplate(clients, scope, current, name, { name: image.name, path: targetImage }, ref, opts.operationTimeoutMs);
-                target = made.template;
-                result.templateCreated = made.created;
-                if (!made.created)
+                result.templateCreated = await createTemplate(clients, scope, current, name, { name: image.name, path: targetImage }, ref, opts.operationTimeoutMs);
+                if (!result.templateCreated)
                     reporter.info(`Template ${name} was made by another run meanwhile; using it.`);
             }
         }
     }
     result.template = targetPath;
-    if (onImage && group.status?.isStable && group.status.versionTarget?.isReached) {
+    if (onImage && groupSettled(group)) {
         reporter.info(`Group ${ref.path} already runs image ${image.name} (template ${current.name}); nothing to roll.`);
         result.noop = true;
         result.plan.push({ action: 'nothing', resource: ref.path, detail: `already on ${image.name}` });
@@ -4226,7 +4242,7 @@ async function patchGroup(clients, ref, group, sourcePath, targetPath, opts, res
 ;// CONCATENATED MODULE: ./src/lifecycle/rollback.ts
 /**
  * Rollback: mark the newest managed image rolled back and deprecate it, so the family points at the previous
- * one again, then roll the group back onto that image. Deprecation is irreversible in Google's current docs
+ * one again, then roll the group back onto that image. `getFromFamily` gives only non-deprecated images
  * (docs/architecture.md, "Families and deprecation"), so it needs an older ACTIVE managed image to fall back
  * to before touching anything.
  */
@@ -4279,14 +4295,13 @@ async function deprecateNewest(clients, newest, previous, timeoutMs, reporter, g
         const state = describeState(back);
         throw new gcp_errors/* ConflictError */.fK(`Family ${family} changed during rollback: ${previous.name}, the image to go back to, is ${state} now (someone else changed it), so nothing was deprecated; run rollback again.`);
     }
-    const already = `${newest} was already ${now ? deprecationState(now) : 'deleted'} by someone else; family ${family} gives ${previous.name}.`;
-    // Marked first, so a deprecated image without the mark is never one a rollback meant (rolled-back.ts).
-    if (!now || !(await markRolledBack(clients.images, newest, timeoutMs))) {
-        reporter.info(already);
-        return false;
-    }
-    if (deprecationState(now) !== 'ACTIVE') {
-        reporter.info(already);
+    const state = now ? deprecationState(now) : 'deleted';
+    // Marked before the deprecation, so a deprecated image without the mark is never one a rollback meant
+    // (rolled-back.ts); and only while ACTIVE: one someone else deprecated was not rolled back by us.
+    const marked = state === 'ACTIVE' && (await markRolledBack(clients.images, newest, timeoutMs));
+    if (!marked) {
+        const was = state === 'ACTIVE' ? 'deleted' : state;
+        reporter.info(`${newest} was already ${was} by someone else; family ${family} gives ${previous.name}.`);
         return false;
     }
     try {
@@ -4336,9 +4351,6 @@ async function deprecationOutcome(clients, err, newest, previous, group, timeout
 
 
 
-function madeByUs(template) {
-    return OUR_SUFFIX.test(template.name) && template.properties.labels?.[IMAGE_LABEL] !== undefined;
-}
 /** The image a rollback would go back to now: the second-newest managed ACTIVE image of the family. */
 async function rollbackTarget(clients, opts) {
     const names = activeManaged(await clients.family.list())
@@ -4361,14 +4373,13 @@ async function removeUnusedTemplates(clients, opts, reporter) {
             used.add(resourcePath(v.instanceTemplate));
     }
     const target = await rollbackTarget(clients, opts);
-    const pinned = target && `projects/${clients.project}/global/images/${target}`;
+    const pinned = target && imagePath(clients.project, target);
     const plan = [];
     for (const template of await clients.templates.listAll()) {
         const path = resourcePath(template.selfLink);
         if (!madeByUs(template) || used.has(path))
             continue;
-        const boots = bootImage(template);
-        if (pinned && boots && imagePath(clients.project, boots) === pinned)
+        if (pinned && bootsImage(clients.project, template, pinned))
             continue;
         const created = Date.parse(String(template.creationTimestamp ?? ''));
         if (!(created < opts.startedMs))
@@ -4397,7 +4408,8 @@ async function removeUnusedTemplates(clients, opts, reporter) {
 ;// CONCATENATED MODULE: ./src/lifecycle/commands.ts
 /**
  * Runs one command (publish, roll, prune or rollback) and gathers its outputs, steps and plan. Publish
- * prunes after it created an image (a skipped publish prunes nothing) and rolls with `roll: mig`.
+ * prunes after it created an image (one that found or reactivated its image prunes nothing) and rolls with
+ * `roll: mig`.
  */
 
 
@@ -4426,7 +4438,7 @@ async function runCommand(config, reporter, run) {
             Object.assign(result.outputs, published.outputs);
             result.steps.push(...published.steps);
             const image = published.outputs['image-name'];
-            const created = published.outputs.skipped === 'false';
+            const created = published.made === 'created';
             if (config.dryRun && created) {
                 result.plan.push({
                     action: 'upload',
@@ -4435,9 +4447,23 @@ async function runCommand(config, reporter, run) {
                 });
                 result.plan.push({ action: 'create', resource: image, detail: `image in family ${config.family}` });
             }
+            if (published.made === 'reactivated') {
+                // The newer images gave way to it, not to retention: prune has nothing more to count.
+                if (config.dryRun) {
+                    result.plan.push({
+                        action: 'reactivate',
+                        resource: image,
+                        detail: 'deprecated image of this build, made ACTIVE again',
+                    });
+                    for (const newer of published.gaveWay)
+                        result.plan.push({ action: 'deprecate', resource: newer, detail: `newer; replacement ${image}` });
+                }
+                else
+                    result.outputs['images-deprecated'] = published.gaveWay.join(',');
+            }
             if (created && !config.dryRun)
                 run.state?.published(image);
-            // A skipped publish stays cheap: it prunes nothing.
+            // A publish that created no image stays cheap: it prunes nothing.
             if (created)
                 await runPrune(config, await clients(), reporter, result, run, config.dryRun ? image : undefined);
             if (config.roll === 'mig')
@@ -4504,7 +4530,7 @@ async function runPrune(config, clients, reporter, result, run, pending) {
     const group = config.instanceGroup ? groupRef(clients.project, config.instanceGroup) : undefined;
     // A mistyped group would otherwise pass unnoticed whenever there is nothing to prune.
     if (group && !(await clients.groups.get(group)))
-        throw new errors/* UserError */.f(`Instance group "${group.path}" was not found; check "instance-group" and "project".`, 'instance-group');
+        throw groupNotFound(group);
     const pruned = await reporter.group('Retention', () => prune(clients, {
         keep: config.keep,
         retention: config.retention,
@@ -4577,28 +4603,6 @@ function rollOutputs(result, rolled, dryRun) {
             ? `would move to ${rolled.template}`
             : `${rolled.replaced.length} replaced (${rolled.drained.length} drained, ${rolled.drainTimeouts.length} drain timeouts) onto ${rolled.template}`;
     result.steps.push({ stage: 'roll', result: what });
-}
-
-
-/***/ }),
-
-/***/ 2287:
-/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   P: () => (/* binding */ visibleLine)
-/* harmony export */ });
-/**
- * Text we did not write (a build log line) as it may be printed: every control character but tab is shown
- * in caret notation (ESC as ^[, CR as ^M), so the line can neither move the cursor, colour or hide text,
- * nor form GitLab's collapsible-section markers (`section_start:…\r\e[0K`), which need CR and ESC.
- */
-function visibleLine(line) {
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what we replace
-    return line.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) => {
-        const code = c.charCodeAt(0);
-        return code === 0x7f ? '^?' : `^${String.fromCharCode(code + 0x40)}`;
-    });
 }
 
 
